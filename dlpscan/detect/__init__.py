@@ -1,0 +1,1 @@
+"""Detection: recognizer definitions, validators, the fast engine and the Presidio adapter."""

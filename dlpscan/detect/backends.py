@@ -1,0 +1,168 @@
+"""Candidate scanners: every pattern compiled once into one scanner, run over whole blocks.
+
+A scanner only proposes start offsets where some pattern may match (a superset); the engine
+confirms each with the exact Python pattern (lookarounds included) and validates it, so both
+back ends return exactly the same findings.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+_NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
+
+
+class Cursor(Protocol):
+    def next_start(self, pos: int) -> tuple[int, Sequence[int]] | None:
+        """The first candidate start >= pos and the pattern indices that may match there."""
+
+
+class Scanner(Protocol):
+    name: str
+
+    def cursor(self, text: str) -> Cursor: ...
+
+
+class _ReCursor:
+    def __init__(self, combined: re.Pattern[str], everything: Sequence[int], text: str) -> None:
+        self._combined, self._all, self._text = combined, everything, text
+
+    def next_start(self, pos: int) -> tuple[int, Sequence[int]] | None:
+        m = self._combined.search(self._text, pos)
+        return (m.start(), self._all) if m else None
+
+
+class ReScanner:
+    """One alternation of all patterns through Python's `re`."""
+
+    name = "re"
+
+    def __init__(self, regexes: Sequence[str]) -> None:
+        self._combined = re.compile("|".join(f"(?:{_NAMED_GROUP.sub('(?:', r)})" for r in regexes))
+        self._all = tuple(range(len(regexes)))
+
+    def cursor(self, text: str) -> Cursor:
+        return _ReCursor(self._combined, self._all, text)
+
+
+class _ListCursor:
+    def __init__(self, starts: list[int], ids: list[Sequence[int]]) -> None:
+        self._starts, self._ids = starts, ids
+
+    def next_start(self, pos: int) -> tuple[int, Sequence[int]] | None:
+        i = bisect.bisect_left(self._starts, pos)
+        return (self._starts[i], self._ids[i]) if i < len(self._starts) else None
+
+
+def _strip_lookarounds(regex: str) -> str:
+    """Remove (?=..) (?!..) (?<=..) (?<!..) groups: Hyperscan lacks them; the result matches a superset."""
+    out: list[str] = []
+    i = 0
+    while i < len(regex):
+        if regex.startswith(("(?=", "(?!", "(?<=", "(?<!"), i) and (i == 0 or regex[i - 1] != "\\"):
+            depth, j = 0, i
+            while j < len(regex):
+                ch = regex[j]
+                if ch == "\\":
+                    j += 2
+                    continue
+                if ch == "[":
+                    j = _skip_class(regex, j)
+                    continue
+                if ch == "(":
+                    depth += 1
+                elif ch == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            i = j + 1
+            continue
+        if regex[i] == "\\":
+            out.append(regex[i : i + 2])
+            i += 2
+            continue
+        if regex[i] == "[":
+            j = _skip_class(regex, i)
+            out.append(regex[i:j])
+            i = j
+            continue
+        out.append(regex[i])
+        i += 1
+    return "".join(out)
+
+
+def _skip_class(regex: str, i: int) -> int:
+    """Index just past the character class opening at i."""
+    j = i + 1
+    if j < len(regex) and regex[j] == "^":
+        j += 1
+    if j < len(regex) and regex[j] == "]":
+        j += 1
+    while j < len(regex) and regex[j] != "]":
+        j += 2 if regex[j] == "\\" else 1
+    return j + 1
+
+
+def to_hyperscan(regex: str) -> bytes:
+    pattern = _NAMED_GROUP.sub("(?:", _strip_lookarounds(regex))
+    pattern = re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern)
+    pattern = re.sub(r"(?<!\\)\(\?:\)\??", "", pattern)  # empty groups left by stripping
+    return pattern.encode("utf-8")
+
+
+class HyperscanScanner:
+    """All patterns in one Hyperscan block database (UTF-8, leftmost start of match)."""
+
+    name = "hyperscan"
+
+    def __init__(self, regexes: Sequence[str]) -> None:
+        import hyperscan
+
+        self._hs = hyperscan
+        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        flags = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SOM_LEFTMOST
+        self._db.compile(
+            expressions=[to_hyperscan(r) for r in regexes],
+            ids=list(range(len(regexes))),
+            elements=len(regexes),
+            flags=[flags] * len(regexes),
+        )
+        self._scratch = hyperscan.Scratch(self._db)
+
+    def cursor(self, text: str) -> Cursor:
+        data = text.encode("utf-8", "surrogatepass")
+        hits: dict[int, set[int]] = {}
+
+        def on_match(pattern_id: int, start: int, end: int, flags: int, context: object) -> None:
+            hits.setdefault(start, set()).add(pattern_id)
+
+        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        byte_starts = sorted(hits)
+        starts: list[int] = []
+        chars, prev = 0, 0
+        for b in byte_starts:
+            chars += len(data[prev:b].decode("utf-8", "surrogatepass"))
+            starts.append(chars)
+            prev = b
+        return _ListCursor(starts, [sorted(hits[b]) for b in byte_starts])
+
+
+def make_scanner(regexes: Sequence[str], backend: str = "auto") -> Scanner:
+    """`auto` uses Hyperscan when it imports and compiles, else Python `re`."""
+    if backend in ("auto", "hyperscan"):
+        try:
+            return HyperscanScanner(regexes)
+        except Exception as exc:  # ImportError, or a pattern Hyperscan cannot compile
+            if backend == "hyperscan":
+                raise
+            log.debug("hyperscan unavailable (%s); using re", type(exc).__name__)
+    if backend not in ("auto", "re", "hyperscan"):
+        raise ValueError(f"unknown detection backend {backend!r} (auto, hyperscan, re)")
+    return ReScanner(regexes)

@@ -1,0 +1,146 @@
+"""Load declarative recognizer definitions (recognizers/*.yaml) into one typed model.
+
+A definition is written once and drives both the fast engine and the Presidio adapter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from functools import cache, cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dlpscan.detect.text import NORMALISERS
+from dlpscan.detect.validators import VALIDATORS
+from dlpscan.resources import data_dir
+
+
+class DefinitionError(ValueError):
+    """A recognizer definition file is invalid; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PatternDef(_Strict):
+    name: str
+    regex: str
+    score: float = Field(ge=0, le=1)
+    masked: bool = False  # the pattern finds already-masked values (counted, never fingerprinted)
+    value_group: str | None = None  # named group holding the value when the regex also matches a label
+    # A prefix of `regex` for scanners that cannot compile the whole pattern (Hyperscan: long bounded
+    # repeats). It must match wherever `regex` matches; the exact regex still confirms every candidate.
+    scan_prefix: str | None = None
+
+    @property
+    def scan_regex(self) -> str:
+        return self.scan_prefix or self.regex
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"regex does not compile: {exc}") from None
+        return v
+
+    @cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.regex)
+
+
+class ContextDef(_Strict):
+    words: tuple[str, ...] = ()
+    window: int = Field(default=24, ge=1, le=200)
+    boost: float = Field(default=0.35, ge=0, le=1)
+
+
+class RecognizerDef(_Strict):
+    entity: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
+    description: str
+    patterns: tuple[PatternDef, ...] = ()
+    validator: str | None = None
+    normaliser: str
+    threshold: float = Field(default=0.5, ge=0, le=1)
+    context: ContextDef = ContextDef()
+    negative_context: ContextDef = ContextDef()
+    headers: tuple[str, ...] = ()
+    negative_headers: tuple[str, ...] = ()
+    header_boost: float = Field(default=0.5, ge=0, le=1)
+    cell_detector: bool = False  # whole cells under a matching header are validated (names, addresses)
+    fingerprint: bool = True
+    priority: int = 0  # wins ties when two types claim the same span
+    direct_identifier: bool = True
+
+    @field_validator("validator")
+    @classmethod
+    def _known_validator(cls, v: str | None) -> str | None:
+        if v is not None and v not in VALIDATORS:
+            raise ValueError(f"unknown validator {v!r}; known: {', '.join(sorted(VALIDATORS))}")
+        return v
+
+    @field_validator("normaliser")
+    @classmethod
+    def _known_normaliser(cls, v: str) -> str:
+        if v not in NORMALISERS:
+            raise ValueError(f"unknown normaliser {v!r}; known: {', '.join(sorted(NORMALISERS))}")
+        return v
+
+    def normalise(self, raw: str) -> str:
+        return NORMALISERS[self.normaliser](raw)
+
+    def validate_value(self, normalised: str) -> float:
+        return VALIDATORS[self.validator](normalised) if self.validator else 1.0
+
+    def all_label_words(self) -> Iterable[str]:
+        yield from self.context.words
+        yield from self.negative_context.words
+        yield from self.headers
+        yield from self.negative_headers
+
+
+def _load_file(path: Path) -> RecognizerDef:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DefinitionError(f"{path}: cannot read YAML: {exc}") from None
+    try:
+        return RecognizerDef.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise DefinitionError(f"{path}: {where}: {first['msg']}") from None
+
+
+def definition_files(extra_dirs: Iterable[Path] = ()) -> list[Path]:
+    dirs = [data_dir("recognizers"), *extra_dirs]
+    return [p for d in dirs for p in sorted(Path(d).glob("*.yaml"))]
+
+
+@cache
+def _load(extra_dirs: tuple[Path, ...]) -> tuple[RecognizerDef, ...]:
+    defs: dict[str, RecognizerDef] = {}
+    for path in definition_files(extra_dirs):
+        definition = _load_file(path)
+        defs[definition.entity] = definition  # a user file replaces the shipped one of the same entity
+    return tuple(defs.values())
+
+
+def load_definitions(extra_dirs: Iterable[Path] = ()) -> tuple[RecognizerDef, ...]:
+    return _load(tuple(Path(d) for d in extra_dirs))
+
+
+def definitions_version(extra_dirs: Iterable[Path] = ()) -> str:
+    """A digest of every definition and data table: a change forces rescans of unchanged files."""
+    h = hashlib.sha256()
+    files = definition_files(extra_dirs) + sorted((data_dir("recognizers") / "data").glob("*"))
+    for path in files:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]

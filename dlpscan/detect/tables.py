@@ -1,0 +1,99 @@
+"""Reference tables shipped in recognizers/data/ (division codes, BINs, area codes, prefixes, surnames)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from dlpscan.resources import data_dir
+
+
+def _data_file(name: str) -> Path:
+    return data_dir("recognizers") / "data" / name
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with _data_file(name).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@dataclass(frozen=True, slots=True)
+class Division:
+    name: str
+    first_year: int | None
+    last_year: int | None
+
+
+@cache
+def divisions() -> dict[str, Division]:
+    """Current and historical 6-digit division codes (GB/T 2260)."""
+
+    def year(text: str) -> int | None:
+        return int(text) if text.strip() else None
+
+    return {
+        r["code"]: Division(r["name"], year(r.get("first_year", "")), year(r.get("last_year", "")))
+        for r in _rows("division_codes.csv")
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    bank: str
+    card_type: str
+    lengths: frozenset[int]
+
+
+@cache
+def bank_bins() -> dict[str, Bin]:
+    """Chinese issuer BINs (3-10 digits) -> issuer and the card lengths recorded for it."""
+    merged: dict[str, tuple[str, str, set[int]]] = {}
+    for r in _rows("bank_bins.csv"):
+        bank, card_type, lengths = merged.setdefault(r["bin"], (r["bank"], r.get("type", ""), set()))
+        if r.get("length", "").strip():
+            lengths.add(int(r["length"]))
+    return {b: Bin(bank, t, frozenset(lens)) for b, (bank, t, lens) in merged.items()}
+
+
+@cache
+def bin_lengths() -> tuple[int, ...]:
+    return tuple(sorted({len(b) for b in bank_bins()}, reverse=True))
+
+
+@cache
+def area_codes() -> frozenset[str]:
+    """Mainland area codes with their leading 0 (010, 0571 ...)."""
+    return frozenset(r["area_code"] for r in _rows("area_codes.csv"))
+
+
+@cache
+def mobile_prefixes() -> dict[str, int]:
+    """Assigned mobile prefixes (3-5 digits) -> number length (11, or 13 for IoT)."""
+    return {r["prefix"]: int(r.get("number_length") or 11) for r in _rows("mobile_prefixes.csv")}
+
+
+@cache
+def surnames() -> tuple[frozenset[str], frozenset[str]]:
+    """(single-character surnames, compound surnames)."""
+    single: set[str] = set()
+    compound: set[str] = set()
+    for line in _data_file("surnames.txt").read_text(encoding="utf-8").splitlines():
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        (single if len(name) == 1 else compound).add(name)
+    return frozenset(single), frozenset(compound)
+
+
+@cache
+def gazetteer_names() -> frozenset[str]:
+    """Full and short names of provinces, prefectures and counties (address anchors)."""
+    names: set[str] = set()
+    for r in _rows("gazetteer.csv"):
+        for key in ("name", "short_name"):
+            value = (r.get(key) or "").strip()
+            if len(value) >= 2:
+                names.add(value)
+    return frozenset(names)

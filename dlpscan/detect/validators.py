@@ -1,0 +1,268 @@
+"""Checks on normalised candidate values. Each returns a confidence in [0, 1]; 0 rejects.
+
+Pure functions over the shipped reference tables; exhaustively tested in tests/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from functools import cache
+
+from dlpscan.detect import tables
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 81 82 83".split()
+)
+# Published sample numbers (standards, library READMEs): test data, not people.
+SAMPLE_IDS = frozenset({"11010519491231002X", "440308199901101512", "810000199408230021", "830000199201300022"})
+PLACEHOLDER_MOBILES = frozenset({"13800138000", "13812345678", "13888888888", "18888888888", "13000000000"})
+
+
+def id_check_char(first17: str) -> str:
+    return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def _plausible_birth(yyyymmdd: str, today: dt.date | None = None) -> bool:
+    try:
+        born = dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return dt.date(1900, 1, 1) <= born <= (today or dt.date.today())
+
+
+def _region_confidence(code: str, birth_year: int) -> float:
+    """Known code -> 1; unknown code in a valid province -> 0.7; abolished before birth -> 0.2."""
+    if code[:2] not in PROVINCES:
+        return 0.0
+    division = tables.divisions().get(code)
+    if division is None:
+        return 0.7
+    if division.last_year is not None and birth_year > division.last_year + 1:
+        return 0.2
+    return 1.0
+
+
+def cn_resident_id(value: str) -> float:
+    """GB 11643: 18 characters with MOD 11-2 check, or the legacy 15-digit form (no check digit)."""
+    if len(value) == 18:
+        if not value[:17].isdigit() or id_check_char(value[:17]) != value[17]:
+            return 0.0
+        birth = value[6:14]
+    elif len(value) == 15 and value.isdigit():
+        birth = "19" + value[6:12]
+    else:
+        return 0.0
+    if not _plausible_birth(birth):
+        return 0.0
+    confidence = _region_confidence(value[:6], int(birth[:4]))
+    if value in SAMPLE_IDS:
+        confidence = min(confidence, 0.3)
+    return confidence
+
+
+def cn_resident_id_damaged(value: str) -> bool:
+    """An 18-digit ID that Excel stored as a float: last 3 digits 000, check fails, region/date plausible."""
+    return (
+        len(value) == 18
+        and value.isdigit()
+        and value.endswith("000")
+        and id_check_char(value[:17]) != value[17]
+        and value[:2] in PROVINCES
+        and _plausible_birth(value[6:14])
+    )
+
+
+def minor_age(value: str, today: dt.date | None = None) -> bool:
+    """True when the ID's birth date makes the holder younger than 14 (PIPL Art. 31)."""
+    birth = value[6:14] if len(value) == 18 else "19" + value[6:12]
+    try:
+        born = dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
+    except ValueError:
+        return False
+    today = today or dt.date.today()
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return age < 14
+
+
+def luhn(value: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(value)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def card_bin(value: str) -> tables.Bin | None:
+    bins = tables.bank_bins()
+    for n in tables.bin_lengths():
+        hit = bins.get(value[:n])
+        if hit is not None:
+            return hit
+    return None
+
+
+def cn_bank_card(value: str) -> float:
+    """16-19 digits, Luhn, a Chinese issuer BIN; full confidence when the length fits the BIN."""
+    if not (16 <= len(value) <= 19 and value.isdigit()) or not luhn(value):
+        return 0.0
+    if len(set(value)) <= 2:
+        return 0.0
+    issuer = card_bin(value)
+    if issuer is None:
+        return 0.3
+    if issuer.lengths and len(value) not in issuer.lengths:
+        return 0.7
+    return 1.0
+
+
+@cache
+def _prefix_lengths() -> tuple[int, ...]:
+    return tuple(sorted({len(p) for p in tables.mobile_prefixes()}, reverse=True))
+
+
+def cn_mobile(value: str) -> float:
+    """11 digits on an assigned personal segment; placeholders and repeated digits score low."""
+    if len(value) != 11 or not value.isdigit():
+        return 0.0
+    prefixes = tables.mobile_prefixes()
+    for n in _prefix_lengths():
+        length = prefixes.get(value[:n])
+        if length is not None:
+            if length != 11:
+                return 0.0
+            break
+    else:
+        return 0.0
+    if value in PLACEHOLDER_MOBILES or len(set(value[3:])) == 1:
+        return 0.4
+    return 1.0
+
+
+def cn_landline(value: str) -> float:
+    """Area code from the table plus a 7-8 digit local number that does not start with 0 or 1."""
+    if not value.isdigit() or not value.startswith("0"):
+        return 0.0
+    for n in (3, 4):
+        code, local = value[:n], value[n:]
+        if code in tables.area_codes() and len(local) in (7, 8) and local[0] not in "01":
+            if n == 3 and len(local) != 8:
+                return 0.5  # 2-digit-area cities have 8-digit local numbers
+            return 1.0
+    return 0.0
+
+
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def cn_uscc(value: str) -> float:
+    """GB 32100: 18 characters, check character mod 31 (codes starting A, N, Y are valid)."""
+    if len(value) != 18 or any(c not in _USCC_ALPHABET for c in value):
+        return 0.0
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(value[:17], _USCC_WEIGHTS, strict=True))
+    expected = _USCC_ALPHABET[(31 - total % 31) % 31]
+    return 1.0 if value[17] == expected else 0.0
+
+
+def cn_passport(value: str) -> float:
+    return 1.0 if len(set(value[1:])) > 1 else 0.0
+
+
+def cn_hk_macau_permit(value: str) -> float:
+    return 1.0 if len(set(value[1:])) > 1 else 0.0
+
+
+def cn_license_plate(value: str) -> float:
+    return 1.0
+
+
+@cache
+def _tld_extractor():
+    import tldextract
+
+    # Offline: the bundled Public Suffix List snapshot only, never a download.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+_FILE_EXTENSIONS = frozenset("png jpg jpeg gif svg webp bmp ico js css map json xml html txt pdf".split())
+
+
+def email_address(value: str) -> float:
+    domain = value.rsplit("@", 1)[-1]
+    if domain.rsplit(".", 1)[-1] in _FILE_EXTENSIONS:
+        return 0.0
+    return 1.0 if _tld_extractor()(domain).suffix else 0.0
+
+
+_HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,8}(?:·[\u4e00-\u9fff]{1,8})+")
+
+
+@cache
+def _name_stoplist() -> frozenset[str]:
+    from dlpscan.detect.registry import load_definitions
+
+    words: set[str] = set(_COMMON_WORDS)
+    for definition in load_definitions():
+        words.update(definition.all_label_words())
+    return frozenset(words)
+
+
+_COMMON_WORDS = frozenset(
+    """张家港 张家口 李沧 王府井 高新区 黄浦 周口 林芝 高兴 周末 黄金 马上 金额 方便 林业 白天 万元 于是 何时 钱包 常用 安全
+    明天 文件 石头 江湖 江苏 江西 湖南 湖北 广东 广西 云南 贵州 四川 福建 山东 山西 河南 河北 海南 浙江 安徽 吉林 辽宁 黄河
+    长江 上海 北京 天津 重庆 香港 澳门 台湾 西藏 新疆 宁夏 青海 甘肃 陕西 内蒙古 黑龙江 方式 方面 方法 方案 高级 高速 高中 高考
+    常见 常规 任务 任何 任意 何处 余额 余下 费用 费率 程序 程度 叶片 时间 日期 金融 金卡 钱款 孙子 马路 马克 黄色 白色 蓝色
+    江南 石油 石化 钟表 谭某 某某 未知 无名 暂无 不详 测试 管理员 用户 客户 先生 女士 小姐 同学 老师 经理 师傅 通知 公司 部门
+    合计 总计 小计 备注 说明 状态 类型 银行 支行 分行 营业 业务 金卡 普卡 白金 钻石 男 女 是 否 已 未 空号 意向 回访 未接通
+    已回访 已加 已办 在职 离职 正常 冻结 注销 成功 失败 待定 有效 无效 借记卡 信用卡 居民身份证 护照 军官证 身份证 通行证""".split()
+)
+
+
+def cn_name(value: str) -> float:
+    """2-4 Han characters (or Han groups joined by '·') starting with a known surname."""
+    if not _HAN_NAME.fullmatch(value) or value in _name_stoplist():
+        return 0.0
+    if "·" in value:
+        return 0.8
+    single, compound = tables.surnames()
+    if value[:2] in compound and len(value) >= 3:
+        return 1.0
+    if value[0] in single:
+        return 1.0
+    return 0.0
+
+
+_ADDRESS_ADMIN = re.compile(r"省|自治区|市|区|县|旗|州|盟|镇|乡|街道")
+_ADDRESS_UNIT = re.compile(r"\d+(?:号|栋|幢|座|室|弄|组|层|楼|户|单元)|[路街巷道弄村]")
+
+
+def cn_address(value: str) -> float:
+    """An administrative unit plus a street, number or building component; at least 6 characters."""
+    if len(value) < 6 or "*" in value:
+        return 0.0
+    return 1.0 if _ADDRESS_ADMIN.search(value) and _ADDRESS_UNIT.search(value) else 0.0
+
+
+DAMAGE_CHECKS: dict[str, Callable[[str], bool]] = {"cn_resident_id": cn_resident_id_damaged}
+
+VALIDATORS: dict[str, Callable[[str], float]] = {
+    "cn_address": cn_address,
+    "cn_resident_id": cn_resident_id,
+    "cn_bank_card": cn_bank_card,
+    "cn_mobile": cn_mobile,
+    "cn_landline": cn_landline,
+    "cn_uscc": cn_uscc,
+    "cn_passport": cn_passport,
+    "cn_hk_macau_permit": cn_hk_macau_permit,
+    "cn_license_plate": cn_license_plate,
+    "email_address": email_address,
+    "cn_name": cn_name,
+}

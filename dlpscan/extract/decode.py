@@ -1,0 +1,131 @@
+"""Text decoding that is right for Chinese files and never fails.
+
+The encoding is chosen once per file from samples of its head, middle and tail: a BOM wins;
+then strict UTF-8; then charset-normalizer's guess, biased towards GB18030 (a superset of
+GB2312/GBK) because short Chinese samples are often misread as Big5, EUC-KR or Shift-JIS.
+The whole file is then decoded as a stream with errors='replace', so broken or mixed bytes
+become U+FFFD and never cost the rest of the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from typing import BinaryIO
+
+import charset_normalizer
+
+SAMPLE_BYTES = 32 * 1024
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_GB = {"gb2312", "gbk", "gb18030", "hz", "cp936", "euc_cn"}
+_BIG5 = {"big5", "big5hkscs", "cp950"}
+_OTHER_CJK = {"shift_jis", "cp932", "euc_jp", "euc_jis_2004", "shift_jis_2004", "euc_kr", "cp949", "johab"}
+
+
+def sample_of(f: BinaryIO, size: int | None) -> list[bytes]:
+    """Up to three samples: head, middle and tail (the latter two only for large seekable files)."""
+    head = f.read(SAMPLE_BYTES)
+    parts = [head]
+    if size is not None and size > 3 * SAMPLE_BYTES and f.seekable():
+        for pos in (size // 2, size - SAMPLE_BYTES):
+            f.seek(pos)
+            parts.append(f.read(SAMPLE_BYTES))
+    f.seek(0)
+    return parts
+
+
+def detect_encoding(parts: list[bytes] | bytes) -> str:
+    """A Python codec name that decodes the samples (errors='replace' covers what it does not)."""
+    if isinstance(parts, (bytes, bytearray)):
+        parts = [bytes(parts)]
+    head = parts[0] if parts else b""
+    for bom, enc in _BOMS:
+        if head.startswith(bom):
+            return enc
+    if all(_utf8_ok(p, first=i == 0) for i, p in enumerate(parts)):
+        return "utf-8"
+    utf16 = _utf16_without_bom(head)
+    if utf16:
+        return utf16
+    sample = b"".join(_trim_to_line(p, first=i == 0) for i, p in enumerate(parts))
+    best = charset_normalizer.from_bytes(sample).best()
+    guess = codecs.lookup(best.encoding).name.replace("-", "_") if best is not None else ""
+    if guess in _GB:
+        return "gb18030"
+    if guess in _BIG5 and len(sample) >= 256:
+        return "big5hkscs"
+    if guess in _OTHER_CJK and len(sample) >= 1024 and _strict_ok(sample, guess):
+        return guess
+    if _strict_ok(sample, "gb18030"):
+        return "gb18030"
+    if guess and guess not in _BIG5 and _strict_ok(sample, guess):
+        return guess
+    return "gb18030" if _mostly_ok(sample, "gb18030") else "utf-8"
+
+
+def open_text(f: BinaryIO, encoding: str, newline: str | None = None) -> io.TextIOWrapper:
+    """A text stream over `f` that replaces undecodable bytes and normalises newlines by default."""
+    return io.TextIOWrapper(f, encoding=encoding, errors="replace", newline=newline)
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode a whole (small) byte string with the detected encoding."""
+    return data.decode(detect_encoding(data), errors="replace")
+
+
+def _utf8_ok(data: bytes, first: bool) -> bool:
+    """Strict UTF-8, tolerating a character cut at either end of a sample."""
+    if not first:
+        # skip continuation bytes at the start of a sample taken from the middle of the file
+        i = 0
+        while i < 4 and i < len(data) and 0x80 <= data[i] < 0xC0:
+            i += 1
+        data = data[i:]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(data) - 3 and e.reason == "unexpected end of data"
+    return True
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    sample = head[:4096]
+    if len(sample) < 16:
+        return None
+    even_nul = sample[0::2].count(0)
+    odd_nul = sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd_nul > 0.3 * half and even_nul < 0.05 * half:
+        return "utf-16-le"
+    if even_nul > 0.3 * half and odd_nul < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def _trim_to_line(data: bytes, first: bool) -> bytes:
+    """Cut a sample at line boundaries so multi-byte characters are not split at its ends."""
+    if not first:
+        nl = data.find(b"\n")
+        data = data[nl + 1 :] if nl >= 0 else b""
+    nl = data.rfind(b"\n")
+    return data[: nl + 1] if nl >= 0 and len(data) >= SAMPLE_BYTES else data
+
+
+def _strict_ok(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _mostly_ok(data: bytes, encoding: str) -> bool:
+    text = data.decode(encoding, errors="replace")
+    return text.count("\ufffd") <= max(2, len(text) // 100)

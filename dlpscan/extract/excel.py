@@ -1,0 +1,165 @@
+"""Spreadsheets: xlsx/xlsm, xls, ods, xlsb. Every sheet is read, hidden and very hidden ones too.
+
+python-calamine (Rust) is the fast path for all formats; openpyxl (read-only) is the fallback for
+xlsx/xlsm and xlrd for xls when calamine cannot open a workbook. Each sheet becomes TableBlocks
+under its detected header row; rows above the header are handed on as text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+import python_calamine as calamine
+
+from dlpscan.extract import sniff
+from dlpscan.extract.context import Context
+from dlpscan.extract.errors import EncryptedError, ExtractError, LimitExceeded
+from dlpscan.extract.source import Source
+from dlpscan.extract.tables import render_row, table_blocks
+from dlpscan.model import Block
+
+_FALLBACK = {sniff.XLSX: "openpyxl", sniff.XLSM: "openpyxl", sniff.XLS: "xlrd"}
+_ENCRYPTED = "password-protected workbook"
+_READER_LIMIT = "sheet has more cells than the reader's limit"
+
+
+def read_spreadsheet(
+    src: Source, ctx: Context, media_type: str, engine: str | None = None
+) -> Iterator[Block]:
+    """Blocks of every sheet. `engine` forces a reader (calamine, openpyxl, xlrd); None = best."""
+    if engine in (None, "calamine"):
+        try:
+            workbook = _open_calamine(src)
+        except calamine.PasswordError:
+            raise EncryptedError(_ENCRYPTED) from None
+        except (calamine.CalamineError, OSError, ValueError) as e:
+            if _is_cell_limit(e):
+                raise LimitExceeded(_READER_LIMIT) from None
+            fallback = _FALLBACK.get(media_type) if engine is None else None
+            if fallback is None:
+                raise ExtractError(f"{type(e).__name__}: cannot read workbook") from None
+            engine = fallback
+        else:
+            yield from _calamine_blocks(workbook, ctx)
+            return
+    if engine == "openpyxl":
+        yield from _openpyxl_blocks(src, ctx)
+    elif engine == "xlrd":
+        yield from _xlrd_blocks(src, ctx)
+    else:
+        raise ValueError(f"unknown spreadsheet engine {engine!r}")
+
+
+def _open_calamine(src: Source) -> calamine.CalamineWorkbook:
+    if src.path is not None:
+        return calamine.CalamineWorkbook.from_path(str(src.path))
+    with src.open() as f:
+        return calamine.CalamineWorkbook.from_filelike(f)
+
+
+def _is_cell_limit(e: Exception) -> bool:
+    return "cell limit" in str(e).lower()
+
+
+def _check_cells(height: int | None, width: int | None, ctx: Context) -> None:
+    if height and width and height * width > ctx.limits.max_cells_per_sheet:
+        raise LimitExceeded(f"sheet has more cells than the limit ({ctx.limits.max_cells_per_sheet})")
+
+
+def _sheet_blocks(rows: Iterable, name: str, first_row: int, ctx: Context) -> Iterator[Block]:
+    rendered = (render_row(r, ctx) for r in rows)
+    yield from table_blocks(rendered, ctx, f"sheet {name}", first_row=first_row)
+
+
+def _calamine_blocks(workbook: calamine.CalamineWorkbook, ctx: Context) -> Iterator[Block]:
+    try:
+        for meta in workbook.sheets_metadata:
+            ctx.check()
+            worksheet = meta.typ == calamine.SheetTypeEnum.WorkSheet
+            try:
+                sheet = workbook.get_sheet_by_name(meta.name)
+            except (calamine.CalamineError, OSError, ValueError) as e:
+                if _is_cell_limit(e):
+                    raise LimitExceeded(_READER_LIMIT) from None
+                if not worksheet:
+                    continue  # chart / dialog / macro sheets hold no cells of their own
+                raise ExtractError(f"{type(e).__name__}: cannot read sheet") from None
+            _check_cells(sheet.height, sheet.width, ctx)
+            start = sheet.start[0] if sheet.start else 0
+            rows = islice(sheet.iter_rows(), start, None)
+            yield from _sheet_blocks(rows, meta.name, start + 1, ctx)
+    finally:
+        workbook.close()
+
+
+def _openpyxl_blocks(src: Source, ctx: Context) -> Iterator[Block]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    with src.open() as f:
+        try:
+            workbook = openpyxl.load_workbook(f, read_only=True, data_only=True)
+        except (InvalidFileException, KeyError, OSError, ValueError) as e:
+            raise ExtractError(f"{type(e).__name__}: cannot read workbook") from None
+        except Exception as e:  # zipfile.BadZipFile for OLE (encrypted) files, lxml errors...
+            if _is_ole(src):
+                raise EncryptedError(_ENCRYPTED) from None
+            raise ExtractError(f"{type(e).__name__}: cannot read workbook") from None
+        try:
+            for ws in workbook.worksheets:  # includes hidden sheets; chartsheets are separate
+                ctx.check()
+                _check_cells(ws.max_row, ws.max_column, ctx)
+                yield from _sheet_blocks(ws.iter_rows(values_only=True), ws.title, 1, ctx)
+        finally:
+            workbook.close()
+
+
+def _xlrd_blocks(src: Source, ctx: Context) -> Iterator[Block]:
+    import xlrd
+
+    with src.open() as f:
+        data = f.read()
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    except xlrd.XLRDError as e:
+        if "encrypt" in str(e).lower():
+            raise EncryptedError(_ENCRYPTED) from None
+        raise ExtractError("XLRDError: cannot read workbook") from None
+    try:
+        for i in range(book.nsheets):
+            ctx.check()
+            sheet = book.sheet_by_index(i)
+            _check_cells(sheet.nrows, sheet.ncols, ctx)
+            rows = (_xlrd_row(sheet.row(r), book.datemode) for r in range(sheet.nrows))
+            yield from _sheet_blocks(rows, sheet.name, 1, ctx)
+            book.unload_sheet(i)
+    finally:
+        book.release_resources()
+
+
+def _xlrd_row(cells, datemode: int) -> list[object]:
+    import xlrd
+
+    out: list[object] = []
+    for c in cells:
+        if c.ctype == xlrd.XL_CELL_DATE:
+            try:
+                value: object = xlrd.xldate_as_datetime(c.value, datemode)
+            except (xlrd.xldate.XLDateError, OverflowError, ValueError):
+                value = c.value
+            if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+                value = value.date()
+            out.append(value)
+        elif c.ctype in (xlrd.XL_CELL_ERROR, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_EMPTY):
+            out.append("")
+        elif c.ctype == xlrd.XL_CELL_BOOLEAN:
+            out.append(bool(c.value))
+        else:
+            out.append(c.value)
+    return out
+
+
+def _is_ole(src: Source) -> bool:
+    return src.head(8) == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

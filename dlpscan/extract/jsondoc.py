@@ -1,0 +1,170 @@
+"""JSON and JSON Lines.
+
+A list of objects anywhere in the tree becomes a TableBlock (union of keys as header, nested
+objects flattened as 'a.b'); everything else becomes 'path.key: value' lines, so key names such
+as "mobile" or "idCardNo" stand next to their values like labels in text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from dlpscan.extract.context import Context
+from dlpscan.extract.decode import open_text
+from dlpscan.extract.errors import LimitExceeded
+from dlpscan.extract.plain import split_text, text_blocks
+from dlpscan.extract.tables import chunk_rows
+from dlpscan.model import Block, TableBlock
+
+_DEEP = "JSON nesting deeper than limit"
+
+
+def read_json(f: BinaryIO, size: int, encoding: str, ctx: Context) -> Iterator[Block]:
+    if size > ctx.limits.max_tree_bytes:
+        if _looks_like_lines(f, encoding):
+            yield from jsonl_blocks(open_text(f, encoding), ctx)
+        else:
+            yield from text_blocks(open_text(f, encoding), ctx)
+        return
+    text = f.read().decode(encoding, errors="replace").lstrip("\ufeff")
+    try:
+        tree = json.loads(text)
+    except RecursionError:
+        raise LimitExceeded(_DEEP) from None
+    except ValueError:
+        if _lines_parse(text):
+            yield from jsonl_blocks(iter(text.splitlines()), ctx)
+        else:
+            yield from split_text(text, ctx, "text")
+        return
+    yield from tree_blocks(tree, ctx)
+
+
+def tree_blocks(tree: object, ctx: Context, root: str = "") -> Iterator[Block]:
+    """Blocks for a parsed JSON-like tree (dicts, lists, scalars)."""
+    lines: list[str] = []
+    tables: list[tuple[str, list[dict]]] = []
+    _walk(tree, root, 0, lines, tables, ctx.limits.max_structure_depth)
+    if lines:
+        yield from split_text("\n".join(lines), ctx, "fields")
+    for path, records in tables:
+        yield from records_blocks(records, ctx, path or "$")
+
+
+def records_blocks(
+    records: list[dict], ctx: Context, location: str, first_row: int = 1
+) -> Iterator[TableBlock]:
+    flat = [flatten(r) for r in records]
+    header: dict[str, None] = {}
+    for r in flat:
+        header.update(dict.fromkeys(r))
+    keys = tuple(header)
+    rows = (tuple(r.get(k, "") for k in keys) for r in flat)
+    yield from chunk_rows([], rows, keys, ctx, location, first_row)
+
+
+def jsonl_blocks(lines, ctx: Context) -> Iterator[Block]:
+    """JSON Lines, streamed: each block's header is the union of keys of its own records."""
+    size = ctx.limits.table_block_rows
+    batch: list[dict] = []
+    other: list[str] = []
+    first = 1
+    n = 0
+    for line in lines:
+        n += 1
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):
+            other.append(line)
+            continue
+        if isinstance(value, dict):
+            batch.append(value)
+        else:
+            other.append(line)
+        if len(batch) >= size:
+            yield from records_blocks(batch, ctx, "lines", first)
+            batch, first = [], n + 1
+    if batch:
+        yield from records_blocks(batch, ctx, "lines", first)
+    if other:
+        yield from split_text("\n".join(other), ctx, "lines")
+
+
+def flatten(obj: dict, prefix: str = "", out: dict | None = None, depth: int = 0) -> dict[str, str]:
+    out = {} if out is None else out
+    if depth > 50:
+        out[prefix or "value"] = _compact(obj)
+        return out
+    for k, v in obj.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict):
+            flatten(v, key, out, depth + 1)
+        elif isinstance(v, list):
+            out[key] = _compact(v) if v else ""
+        else:
+            out[key] = scalar(v)
+    return out
+
+
+def scalar(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return str(v)
+
+
+def _compact(v: object) -> str:
+    try:
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return str(v)
+
+
+def _walk(node: object, path: str, depth: int, lines: list[str], tables: list, max_depth: int) -> None:
+    if depth > max_depth:
+        raise LimitExceeded(_DEEP)
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _walk(v, f"{path}.{k}" if path else str(k), depth + 1, lines, tables, max_depth)
+    elif isinstance(node, list):
+        records = [v for v in node if isinstance(v, dict)]
+        if records and len(records) * 2 >= len(node):
+            tables.append((path, records))
+            node = [v for v in node if not isinstance(v, dict)]
+        for i, v in enumerate(node):
+            _walk(v, f"{path}[{i}]", depth + 1, lines, tables, max_depth)
+    elif node is not None and node != "":
+        lines.append(f"{path or 'value'}: {scalar(node)}")
+
+
+def _lines_parse(text: str) -> bool:
+    """Is this JSON Lines (most non-empty lines of the start are JSON objects)?"""
+    lines = [ln for ln in text[:65536].splitlines()[:50] if ln.strip()]
+    if len(lines) < 2:
+        return False
+    return sum(_is_object(ln) for ln in lines) >= 0.8 * len(lines)
+
+
+def _is_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _looks_like_lines(f: BinaryIO, encoding: str) -> bool:
+    head = f.read(65536).decode(encoding, errors="replace")
+    f.seek(0)
+    return _lines_parse(head.rsplit("\n", 1)[0] if "\n" in head else head)

@@ -1,0 +1,121 @@
+"""E-mail: .eml (stdlib email) and Outlook .msg (extract-msg).
+
+The message itself becomes text (address headers, subject, plain bodies, HTML bodies with tables
+kept as tables); its attachments are handed back as members ('mail.eml!attachment.xlsx').
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+
+from dlpscan.extract.archive import Member
+from dlpscan.extract.context import Context
+from dlpscan.extract.decode import decode_bytes
+from dlpscan.extract.errors import ExtractError
+from dlpscan.extract.markup import read_html
+from dlpscan.extract.plain import split_text
+from dlpscan.extract.source import BytesSource, Source
+from dlpscan.model import Block
+
+_HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Sender", "Subject", "Date")
+
+
+def _safe_name(name: str | None, n: int, default_ext: str = ".bin") -> str:
+    base = PurePosixPath((name or "").replace("\\", "/")).name.strip()
+    return base or f"attachment-{n}{default_ext}"
+
+
+def read_eml(src: Source, ctx: Context) -> tuple[Iterator[Block], list[Member]]:
+    with src.open() as f:
+        try:
+            msg = email.message_from_binary_file(f, policy=email.policy.default)
+        except Exception as e:  # the stdlib parser is lenient; this is defensive
+            raise ExtractError(f"{type(e).__name__}: cannot parse e-mail") from None
+    lines = []
+    for h in _HEADERS:
+        for value in msg.get_all(h, []):
+            lines.append(f"{h}: {value}")
+    bodies: list[str] = []
+    html: list[str] = []
+    members: list[Member] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        filename = part.get_filename()
+        if filename or part.get_content_disposition() == "attachment" or ctype == "message/rfc822":
+            payload = _payload(part)
+            ext = ".eml" if ctype == "message/rfc822" else ".bin"
+            name = _safe_name(filename, len(members) + 1, ext)
+            members.append(Member(name, source=BytesSource(payload, name), size=len(payload)))
+        elif ctype == "text/plain":
+            bodies.append(_text(part))
+        elif ctype == "text/html":
+            html.append(_text(part))
+    text = "\n".join(lines + bodies)
+    return _eml_blocks(text, [] if bodies else html, ctx), members
+
+
+def _eml_blocks(text: str, html: list[str], ctx: Context) -> Iterator[Block]:
+    yield from split_text(text, ctx, "message")
+    for h in html:
+        yield from read_html(io.StringIO(h), ctx)
+
+
+def _payload(part) -> bytes:
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner:
+            return inner[0].as_bytes()
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
+def _text(part) -> str:
+    try:
+        return part.get_content()
+    except (LookupError, UnicodeError, ValueError, AssertionError):
+        return decode_bytes(part.get_payload(decode=True) or b"")
+
+
+def read_msg(src: Source, ctx: Context) -> tuple[Iterator[Block], list[Member]]:
+    import extract_msg
+
+    with src.open() as f:
+        data = f.read()
+    try:
+        msg = extract_msg.openMsg(data, strict=False, delayAttachments=False)
+    except Exception as e:  # extract-msg raises many kinds for damaged OLE files
+        raise ExtractError(f"{type(e).__name__}: cannot read Outlook message") from None
+    try:
+        lines = []
+        for label, attr in (
+            ("From", "sender"),
+            ("To", "to"),
+            ("Cc", "cc"),
+            ("Subject", "subject"),
+            ("Date", "date"),
+        ):
+            value = getattr(msg, attr, None)
+            if value:
+                lines.append(f"{label}: {value}")
+        body = msg.body or ""
+        html_body = msg.htmlBody
+        members: list[Member] = []
+        for att in msg.attachments:
+            payload = getattr(att, "data", None)
+            name = _safe_name(
+                getattr(att, "longFilename", None) or getattr(att, "shortFilename", None), len(members) + 1
+            )
+            if isinstance(payload, bytes):
+                members.append(Member(name, source=BytesSource(payload, name), size=len(payload)))
+    finally:
+        msg.close()
+    html = (
+        [decode_bytes(html_body)] if isinstance(html_body, bytes) and html_body and not body.strip() else []
+    )
+    return _eml_blocks("\n".join([*lines, body]), html, ctx), members

@@ -1,0 +1,139 @@
+"""PDF: pypdfium2 text per page (fast path), pdfplumber tables on pages that have ruled lines.
+
+The choice is made per page from pdfium's object counts, which cost microseconds: only a page
+with text and at least `RULED_PAGE_PATHS` path objects (lines/rectangles) is handed to
+pdfplumber's `find_tables()`. Its tables become TableBlocks (first row as header, or the header
+of the previous page's table when a table continues without one); the rest of the page is text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from dlpscan.extract.context import Context
+from dlpscan.extract.errors import EncryptedError, ExtractError, LimitExceeded, Unsupported
+from dlpscan.extract.source import Source
+from dlpscan.extract.tables import chunk_rows, clean_header, is_label_row
+from dlpscan.model import Block, TextBlock
+
+RULED_PAGE_PATHS = 8
+IMAGE_ONLY = "no text layer (image-only)"
+
+
+def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
+    pdf = _open(src)
+    plumber = None
+    try:
+        n = len(pdf)
+        if n > ctx.limits.max_pdf_pages:
+            raise LimitExceeded(f"PDF has more pages than the limit ({ctx.limits.max_pdf_pages})")
+        any_text = any_image = False
+        last_header: tuple[str, ...] | None = None
+        for i in range(n):
+            ctx.check()
+            page = pdf[i]
+            try:
+                text = _page_text(page)
+                paths, images = _count_objects(page)
+            finally:
+                page.close()
+            any_image = any_image or images > 0
+            if not text.strip():
+                continue
+            any_text = True
+            if paths >= RULED_PAGE_PATHS:
+                if plumber is None:
+                    plumber = _open_plumber(src)
+                if plumber is not None:
+                    blocks, last_header = _plumber_page(plumber, i, ctx, last_header)
+                    if blocks is not None:
+                        yield from blocks
+                        continue
+            last_header = None
+            yield TextBlock(text, f"page {i + 1}")
+        if not any_text and any_image:
+            raise Unsupported(IMAGE_ONLY)
+    finally:
+        if plumber is not None:
+            plumber.close()
+        pdf.close()
+
+
+def _open(src: Source) -> pdfium.PdfDocument:
+    try:
+        if src.path is not None:
+            return pdfium.PdfDocument(str(src.path))
+        with src.open() as f:
+            return pdfium.PdfDocument(f.read())
+    except pdfium.PdfiumError as e:
+        if getattr(e, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
+            raise EncryptedError("password-protected PDF") from None
+        raise ExtractError("PdfiumError: cannot parse PDF") from None
+
+
+def _page_text(page: pdfium.PdfPage) -> str:
+    textpage = page.get_textpage()
+    try:
+        return textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
+    finally:
+        textpage.close()
+
+
+def _count_objects(page: pdfium.PdfPage) -> tuple[int, int]:
+    """(path objects, image or form objects) on the page, top level only."""
+    raw = page.raw
+    paths = images = 0
+    for j in range(pdfium_c.FPDFPage_CountObjects(raw)):
+        kind = pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(raw, j))
+        if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+            paths += 1
+        elif kind in (pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM):
+            images += 1
+    return paths, images
+
+
+def _open_plumber(src: Source):
+    import pdfplumber
+
+    try:
+        return pdfplumber.open(str(src.path) if src.path is not None else src.open())
+    except Exception:  # pdfminer raises many kinds; the text layer is still read by pdfium
+        return None
+
+
+def _plumber_page(plumber, index: int, ctx: Context, last_header: tuple[str, ...] | None):
+    """(blocks or None when the page has no table, header of the page's last table)."""
+    try:
+        page = plumber.pages[index]
+    except Exception:
+        return None, None
+    try:
+        found = page.find_tables()
+        if not found:
+            return None, None
+        outside = page
+        for t in found:
+            outside = outside.outside_bbox(t.bbox, strict=False)
+        rest = outside.extract_text() or ""
+        tables = [t.extract() for t in found]
+    except Exception:  # a pdfminer failure on one page: fall back to the page's plain text
+        return None, None
+    finally:
+        page.close()
+    blocks: list[Block] = []
+    if rest.strip():
+        blocks.append(TextBlock(rest, f"page {index + 1}"))
+    for k, rows in enumerate(tables, start=1):
+        rows = [tuple(" ".join((c or "").split()) for c in row) for row in rows if any(row)]
+        if not rows:
+            continue
+        if last_header is not None and len(rows[0]) == len(last_header) and not is_label_row(rows[0]):
+            header, data, first = last_header, rows, 1  # the table continues from the previous page
+        else:
+            header, data, first = clean_header(rows[0]), rows[1:], 2
+        blocks.extend(chunk_rows(data, iter(()), header, ctx, f"page {index + 1} table {k}", first))
+        last_header = header
+    return blocks, last_header

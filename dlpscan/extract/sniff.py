@@ -1,0 +1,101 @@
+"""Media type from content (libmagic), refined where libmagic is coarse.
+
+The file name is only a hint: it splits text/csv from text/plain when libmagic already says
+text, and it never overrides a binary type. Zip containers are refined by their member names
+(OOXML / ODF / XLSB), which is content, not name.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import magic
+
+from dlpscan.extract.source import BytesSource, FileSource, Source
+
+SNIFF_BYTES = 1024**2
+
+EMPTY = "application/x-empty"
+OCTET = "application/octet-stream"
+ZIP = "application/zip"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSM = "application/vnd.ms-excel.sheet.macroEnabled.12"
+XLSB = "application/vnd.ms-excel.sheet.binary.macroEnabled.12"
+XLS = "application/vnd.ms-excel"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+CSV = "text/csv"
+TSV = "text/tab-separated-values"
+
+_INODE_EMPTY = {"inode/x-empty"}
+_ZIPLIKE = {ZIP, OCTET, XLSX, XLSM, DOCX, PPTX, "application/x-zip-compressed"}
+
+# Media types that libmagic gives for OOXML by the first member name; refined by the whole name list.
+_OOXML_BY_MEMBER = (
+    ("xl/workbook.bin", XLSB),
+    ("xl/workbook.xml", XLSX),
+    ("word/document.xml", DOCX),
+    ("ppt/presentation.xml", PPTX),
+)
+_MACRO_SUFFIX = {".xlsm": XLSM}
+
+
+def sniff(path_or_bytes: os.PathLike | str | bytes | bytearray | memoryview, name: str = "") -> str:
+    """Media type of a file (by path) or of bytes. `name` is an optional hint for bytes."""
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        return sniff_source(BytesSource(bytes(path_or_bytes), name))
+    return sniff_source(FileSource(Path(path_or_bytes)))
+
+
+def sniff_source(src: Source) -> str:
+    if src.size == 0:
+        return EMPTY
+    if src.path is not None:
+        mt = magic.from_file(str(src.path), mime=True)
+    else:
+        mt = magic.from_buffer(src.head(SNIFF_BYTES), mime=True)
+    if mt in _INODE_EMPTY:
+        return EMPTY
+    return refine(mt, src)
+
+
+def refine(mt: str, src: Source) -> str:
+    suffix = src.suffix
+    if mt == "text/plain":
+        if suffix == ".csv":
+            return CSV
+        if suffix == ".tsv":
+            return TSV
+        return mt
+    if mt in _ZIPLIKE:
+        is_zip, kind = _zip_kind(src)
+        if kind == XLSX:
+            return _MACRO_SUFFIX.get(suffix, XLSX)
+        if kind is not None:
+            return kind
+        if is_zip and mt == OCTET:
+            return ZIP
+    return mt
+
+
+def _zip_kind(src: Source) -> tuple[bool, str | None]:
+    """(is a readable zip, OOXML/ODF media type from its member names or None)."""
+    try:
+        with src.open() as f, zipfile.ZipFile(f) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names:
+                info = zf.getinfo("mimetype")
+                if info.file_size < 200:
+                    declared = zf.read(info).decode("ascii", "replace").strip()
+                    if declared.startswith("application/vnd.oasis.opendocument."):
+                        return True, declared
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        return False, None
+    if "[Content_Types].xml" in names:
+        for member, kind in _OOXML_BY_MEMBER:
+            if member in names:
+                return True, kind
+    return True, None

@@ -1,0 +1,117 @@
+"""Plain data types passed between pipeline stages.
+
+walk -> extract (Document, Block) -> detect (Finding) -> aggregate/policy (FileResult) -> sinks/store.
+Nothing here does I/O. Raw values live only in `Finding.value` inside the process;
+`FileResult` carries counts, keyed fingerprints and masked samples only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    SCANNED = "scanned"
+    ENCRYPTED = "encrypted"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """A run of free text (a whole small file, a PDF page, a chunk of lines of a big file)."""
+
+    text: str
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TableBlock:
+    """Consecutive rows of one table, with the column headers that apply to them.
+
+    `header[i]` labels column i ('' when unknown). `rows` are cell strings; numeric
+    cells are already rendered as text (integers without '.0'). `first_row` is the
+    1-based row number of `rows[0]` in the source, for locations only.
+    """
+
+    header: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    location: str = ""
+    first_row: int = 1
+
+
+Block = TextBlock | TableBlock
+
+
+@dataclass(slots=True)
+class Document:
+    """One readable unit: a file, or a member of an archive.
+
+    `blocks` is lazy. Iterating it may raise `dlpscan.extract.errors.ExtractError`
+    (or a subclass); the pipeline turns that into a status. A document that is
+    known up front to be unreadable carries `status`/`reason` and no blocks.
+    `notes` collects non-fatal observations from the extractor (e.g. numbers that
+    Excel stored as floats and damaged), as counts keyed by a short code.
+    """
+
+    path: str
+    media_type: str
+    blocks: Iterator[Block] = field(default_factory=lambda: iter(()))
+    status: Status = Status.SCANNED
+    reason: str | None = None
+    size: int | None = None
+    is_container: bool = False
+    notes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class EntityStats:
+    """Per-file statistics for one entity type. Never holds raw values."""
+
+    distinct: int = 0
+    total: int = 0
+    fingerprints: list[str] | None = None
+    samples: list[str] = field(default_factory=list)  # masked forms only
+
+
+@dataclass(slots=True)
+class MaskedStats:
+    """Values found already masked (e.g. 138****8000): counted, never fingerprinted."""
+
+    total: int = 0
+    noncompliant: int = 0  # masking weaker than the type's standard (GB/T 41833 for phones)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    policy: str
+    rule: str
+    severity: str
+    scope: str = "file"
+
+
+@dataclass(slots=True)
+class FileResult:
+    """What the scanner knows about one file or archive member (one report line)."""
+
+    path: str
+    status: Status
+    media_type: str = "application/octet-stream"
+    entities: dict[str, EntityStats] = field(default_factory=dict)
+    masked: dict[str, MaskedStats] = field(default_factory=dict)
+    records: int = 0
+    flagged: bool = False
+    severity: str = "none"
+    rules: list[RuleHit] = field(default_factory=list)
+    error: str | None = None
+    reason: str | None = None
+    size: int | None = None
+    mtime: float | None = None
+    owner: str | None = None
+    inode: int | None = None
+    is_container: bool = False
+    notes: dict[str, int] = field(default_factory=dict)
+    # keyed fingerprints of distinct person identifiers (for cumulative exposure); not in the report line
+    person_fingerprints: list[str] = field(default_factory=list)

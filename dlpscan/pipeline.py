@@ -1,0 +1,103 @@
+"""One file in, report lines out: extract -> detect -> aggregate -> policy.
+
+Runs inside worker processes. Every failure becomes a status on a FileResult; nothing here
+raises for bad input, and no message carries document content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dlpscan import __version__
+from dlpscan.aggregate import DocumentAggregate
+from dlpscan.detect.engine import Engine
+from dlpscan.detect.registry import definitions_version, load_definitions
+from dlpscan.extract import open_documents
+from dlpscan.extract.errors import ExtractError
+from dlpscan.extract.limits import Limits
+from dlpscan.model import Document, FileResult, Status
+from dlpscan.policy import Policy, evaluate, load_policy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """Everything a worker needs to scan a file; picklable."""
+
+    key: bytes
+    include_fingerprints: bool = False
+    policy: str = "default"
+    backend: str = "auto"
+    limits: Limits = field(default_factory=Limits)
+    recognizer_dirs: tuple[str, ...] = ()
+    policy_dirs: tuple[str, ...] = ()
+
+    def detector_version(self) -> str:
+        """Changes whenever a rescan could give a different answer: code, definitions, key."""
+        key_id = hashlib.sha256(b"dlpscan-key-id" + self.key).hexdigest()[:8]
+        defs = definitions_version([Path(d) for d in self.recognizer_dirs])
+        return f"{__version__}+{defs}+{key_id}+fp{int(self.include_fingerprints)}"
+
+
+class FileScanner:
+    """Built once per worker process: compiled engine, loaded policy."""
+
+    def __init__(self, settings: ScanSettings) -> None:
+        self.settings = settings
+        self.definitions = load_definitions([Path(d) for d in settings.recognizer_dirs])
+        self.engine = Engine(self.definitions, backend=settings.backend)
+        self.policy: Policy = load_policy(settings.policy, [Path(d) for d in settings.policy_dirs])
+
+    def scan_path(self, path: Path, display: str) -> list[FileResult]:
+        results: list[FileResult] = []
+        try:
+            for document in open_documents(path, display, self.settings.limits):
+                results.append(self.scan_document(document))
+        except Exception as exc:  # an extractor bug must not stop the scan; the type name only
+            log.warning("internal error reading a file: %s", type(exc).__name__)
+            results.append(
+                FileResult(display, Status.ERROR, error=f"internal error while reading: {type(exc).__name__}")
+            )
+        return results
+
+    def scan_document(self, document: Document) -> FileResult:
+        result = FileResult(
+            document.path,
+            document.status,
+            media_type=document.media_type,
+            size=document.size,
+            is_container=document.is_container,
+        )
+        if document.status is not Status.SCANNED:
+            _set_reason(result, document.status, document.reason or "unreadable")
+            return result
+        aggregate = DocumentAggregate(self.definitions, self.settings.key)
+        try:
+            for block in document.blocks:
+                aggregate.add_block(self.engine.scan(block))
+        except ExtractError as exc:
+            _set_reason(result, exc.status, str(exc) or type(exc).__name__)
+        except MemoryError:
+            _set_reason(result, Status.ERROR, "memory limit exceeded")
+        except Exception as exc:
+            log.warning("internal error in %s: %s", document.media_type, type(exc).__name__)
+            _set_reason(result, Status.ERROR, f"internal error while reading: {type(exc).__name__}")
+        result.entities = aggregate.entities(with_fingerprints=True)
+        result.masked = aggregate.masked()
+        result.records = aggregate.records
+        result.notes = {**document.notes, **aggregate.final_notes()}
+        if not document.is_container:
+            result.flagged, result.severity, result.rules = evaluate(self.policy, result)
+        return result
+
+
+def _set_reason(result: FileResult, status: Status, reason: str) -> None:
+    result.status = status
+    if status is Status.ERROR:
+        result.error = reason
+    else:
+        result.reason = reason

@@ -1,0 +1,99 @@
+"""Applying a policy: to one file's counts, or to the cumulative counts of a folder or an owner."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from dlpscan.model import FileResult, RuleHit
+from dlpscan.policy.load import Policy
+from dlpscan.policy.schema import NOTE_PREFIX, RECORDS, Rule, WeightedSum
+
+SEVERITY_ORDER = ("none", "low", "medium", "high", "critical")
+CUMULATIVE_SCOPES = ("folder", "owner")
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What rules can test. `records` is person records in a file, distinct people in a folder/owner."""
+
+    records: int
+    distinct: Mapping[str, int]
+    notes: Mapping[str, int] = field(default_factory=dict)
+    noncompliant: Mapping[str, int] = field(default_factory=dict)
+
+    def source(self, name: str) -> int:
+        if name == RECORDS:
+            return self.records
+        if name.startswith(NOTE_PREFIX):
+            return self.notes.get(name.removeprefix(NOTE_PREFIX), 0)
+        return self.distinct.get(name, 0)
+
+
+def weighted_sum(spec: WeightedSum, counts: Counts) -> Fraction:
+    """Σ count/threshold over categories; a category counts its largest source (people, not values)."""
+    return sum(
+        (
+            Fraction(max(counts.source(s) for s in cat.count), cat.threshold)
+            for cat in spec.categories.values()
+        ),
+        Fraction(0),
+    )
+
+
+def matches(rule: Rule, counts: Counts) -> bool:
+    """True when every condition of the rule holds."""
+    distinct = counts.distinct
+    return (
+        (rule.min_records is None or counts.records >= rule.min_records)
+        and all(distinct.get(t, 0) >= n for t, n in rule.min_distinct.items())
+        and all(max(distinct.get(t, 0) for t in g.types) >= g.count for g in rule.min_distinct_any)
+        and (
+            rule.weighted_sum is None
+            or weighted_sum(rule.weighted_sum, counts) >= Fraction(repr(rule.weighted_sum.at_least))
+        )
+        and all(counts.noncompliant.get(t, 0) >= n for t, n in rule.min_masked_noncompliant.items())
+        and all(counts.notes.get(n, 0) >= 1 for n in rule.requires_notes)
+        and all(counts.notes.get(n, 0) >= k for n, k in rule.min_notes.items())
+    )
+
+
+def evaluate(policy: Policy, result: FileResult) -> tuple[bool, str, list[RuleHit]]:
+    """(flagged, severity, hits) for one file: severity is the highest of all matching rules."""
+    counts = Counts(
+        records=result.records,
+        distinct={t: s.distinct for t, s in result.entities.items()},
+        notes=result.notes,
+        noncompliant={t: m.noncompliant for t, m in result.masked.items()},
+    )
+    hits: list[RuleHit] = []
+    flagged = False
+    for rule in policy.file_rules:
+        if matches(rule, counts):
+            hits.append(RuleHit(policy.name, rule.name, rule.severity, "file"))
+            flagged = flagged or rule.flag
+    return flagged, max_severity(hits), hits
+
+
+def evaluate_scope(
+    policy: Policy, scope: str, key: str, people: int, per_type: dict[str, int]
+) -> list[RuleHit]:
+    """Hits of the policy's cumulative rules for one folder or owner (`key`, for the caller's records).
+
+    `people` is the number of distinct people across the files, `per_type` the distinct values per
+    entity type across the files. Every hit is a finding (scope rules cannot be `flag: false`).
+    """
+    if scope not in CUMULATIVE_SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(CUMULATIVE_SCOPES)}, not {scope!r}")
+    counts = Counts(records=people, distinct=per_type)
+    return [
+        RuleHit(policy.name, rule.name, rule.severity, scope)
+        for rule in policy.scope_rules(scope)
+        if matches(rule, counts)
+    ]
+
+
+def max_severity(hits: list[RuleHit]) -> str:
+    """The highest severity among hits, 'none' when there are none."""
+    return max((h.severity for h in hits), key=SEVERITY_ORDER.index, default="none")

@@ -1,0 +1,198 @@
+"""The policy language: pydantic models for one YAML policy file (see docs/policies.md)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+ENTITY_TYPES = (
+    "CN_RESIDENT_ID",
+    "CN_MOBILE",
+    "CN_LANDLINE",
+    "CN_BANK_CARD",
+    "CN_PASSPORT",
+    "CN_HK_MACAU_PERMIT",
+    "CN_USCC",
+    "CN_LICENSE_PLATE",
+    "EMAIL_ADDRESS",
+    "CN_NAME",
+    "CN_ADDRESS",
+)
+
+# FileResult.notes codes a policy may test. Notes are counts; the 500-class codes count records
+# (rows or spans) carrying that kind of data, when an extractor or recognizer reports them.
+NOTES = {
+    "minors": "IDs of people under 14 (PIPL Art. 31)",
+    "card_with_cvv_or_expiry": "card numbers next to CVN2 or expiry dates (JR/T 0171 C3)",
+    "excel_float_damaged": "numbers Excel stored as floats and damaged",
+    "health_records": "records with health or physiological data",
+    "lodging_records": "records of hotel or other lodging",
+    "call_records": "call or message detail records",
+    "transaction_records": "records of transactions",
+}
+
+SEVERITIES = ("low", "medium", "high", "critical")
+SCOPES = ("file", "folder", "owner")
+RECORDS = "records"
+NOTE_PREFIX = "note:"
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """' (did you mean 'X'?)' for the closest choice, or ''."""
+    by_upper = {c.upper(): c for c in choices}
+    close = difflib.get_close_matches(word.upper(), list(by_upper), n=1, cutoff=0.6)
+    return f" (did you mean {by_upper[close[0]]!r}?)" if close else ""
+
+
+def _entity_type(value: str) -> str:
+    if value not in ENTITY_TYPES:
+        raise ValueError(f"unknown entity type {value!r}{did_you_mean(value, ENTITY_TYPES)}")
+    return value
+
+
+def _note(value: str) -> str:
+    if value not in NOTES:
+        known = ", ".join(NOTES)
+        raise ValueError(f"unknown note {value!r}{did_you_mean(value, list(NOTES))}; known notes: {known}")
+    return value
+
+
+def _source(value: str) -> str:
+    """A count source: 'records', an entity type (distinct values) or 'note:<code>'."""
+    if value == RECORDS:
+        return value
+    if value.startswith(NOTE_PREFIX):
+        _note(value.removeprefix(NOTE_PREFIX))
+        return value
+    if value not in ENTITY_TYPES:
+        choices = [RECORDS, *ENTITY_TYPES, *(NOTE_PREFIX + n for n in NOTES)]
+        raise ValueError(
+            f"unknown count source {value!r}{did_you_mean(value, choices)}; "
+            "use 'records', an entity type or 'note:<code>'"
+        )
+    return value
+
+
+def _one_or_many(value: Any) -> Any:
+    """Let a list-valued key also take a single item."""
+    return [value] if isinstance(value, str | dict) else value
+
+
+EntityType = Annotated[str, AfterValidator(_entity_type)]
+Note = Annotated[str, AfterValidator(_note)]
+Source = Annotated[str, AfterValidator(_source)]
+Count = Annotated[int, Field(strict=True, ge=1)]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=80)]
+Severity = Literal["low", "medium", "high", "critical"]
+Scope = Literal["file", "folder", "owner"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DistinctAny(_Strict):
+    """The largest distinct count among `types` reaches `count`."""
+
+    types: Annotated[list[EntityType], Field(min_length=1)]
+    count: Count
+
+
+class Category(_Strict):
+    """One term of a weighted sum: count / threshold, where count is the largest of its sources."""
+
+    threshold: Count
+    count: Annotated[list[Source], Field(min_length=1), BeforeValidator(_one_or_many)]
+
+
+class WeightedSum(_Strict):
+    """Sum over categories of count / threshold reaches `at_least` (the 2017 mixed-data formula)."""
+
+    categories: Annotated[dict[Name, Category], Field(min_length=1)]
+    at_least: Annotated[float, Field(strict=True, gt=0)]
+
+
+_CONDITIONS = (
+    "min_records",
+    "min_distinct",
+    "min_distinct_any",
+    "weighted_sum",
+    "min_masked_noncompliant",
+    "requires_notes",
+    "min_notes",
+)
+
+
+class Rule(_Strict):
+    """A rule matches when all of its conditions hold."""
+
+    name: Name
+    severity: Severity
+    description: str = ""
+    scope: Annotated[tuple[Scope, ...], Field(min_length=1), BeforeValidator(_one_or_many)] = ("file",)
+    flag: Annotated[bool, Field(strict=True)] = True
+    min_records: Count | None = None
+    min_distinct: dict[EntityType, Count] = Field(default_factory=dict)
+    min_distinct_any: Annotated[list[DistinctAny], BeforeValidator(_one_or_many)] = Field(
+        default_factory=list
+    )
+    weighted_sum: WeightedSum | None = None
+    min_masked_noncompliant: dict[EntityType, Count] = Field(default_factory=dict)
+    requires_notes: list[Note] = Field(default_factory=list)
+    min_notes: dict[Note, Count] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rule:
+        if not any(getattr(self, c) for c in _CONDITIONS):
+            raise ValueError(f"no condition; give at least one of {', '.join(_CONDITIONS)}")
+        if len(set(self.scope)) != len(self.scope):
+            raise ValueError("scope lists the same scope twice")
+        if self.cumulative:
+            self._check_cumulative()
+        return self
+
+    def _check_cumulative(self) -> None:
+        """Folder and owner totals carry only people and distinct counts per entity type."""
+        file_only = [
+            c for c in ("min_masked_noncompliant", "requires_notes", "min_notes") if getattr(self, c)
+        ]
+        if file_only:
+            raise ValueError(
+                f"{', '.join(file_only)}: only for scope 'file' "
+                "(folder and owner totals have no notes or masked counts)"
+            )
+        if self.weighted_sum and all(
+            s.startswith(NOTE_PREFIX) for c in self.weighted_sum.categories.values() for s in c.count
+        ):
+            raise ValueError(
+                "weighted_sum counts only notes, which are 0 in folder and owner totals; use scope 'file'"
+            )
+        if not self.flag:
+            raise ValueError("'flag: false' only works for scope 'file' (folder and owner hits are findings)")
+
+    @property
+    def cumulative(self) -> bool:
+        return any(s != "file" for s in self.scope)
+
+
+class PolicySpec(_Strict):
+    """The top level of a policy file."""
+
+    name: Name
+    description: str = ""
+    rules: Annotated[list[Rule], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> PolicySpec:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.name in seen:
+                raise ValueError(f"two rules are named {rule.name!r}; rule names must be unique")
+            seen.add(rule.name)
+        return self
+
+
+# Every key the language knows, for 'did you mean' hints on unknown keys.
+KEYS = sorted({k for m in (PolicySpec, Rule, DistinctAny, Category, WeightedSum) for k in m.model_fields})

@@ -1,0 +1,1 @@
+"""Where results go: JSONL (the stable report contract), CSV, and alert sinks."""

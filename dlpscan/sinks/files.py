@@ -1,0 +1,69 @@
+"""Report writers: JSON Lines (the stable contract) and CSV (one row per file, for spreadsheets)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import IO, Protocol
+
+from dlpscan.model import FileResult
+from dlpscan.sinks.report_line import report_line
+
+ENTITY_COLUMNS = (
+    "CN_RESIDENT_ID",
+    "CN_MOBILE",
+    "CN_LANDLINE",
+    "CN_BANK_CARD",
+    "CN_PASSPORT",
+    "CN_HK_MACAU_PERMIT",
+    "CN_USCC",
+    "CN_LICENSE_PLATE",
+    "EMAIL_ADDRESS",
+    "CN_NAME",
+    "CN_ADDRESS",
+)
+
+
+class ReportWriter(Protocol):
+    def write(self, result: FileResult) -> None: ...
+
+
+class JsonlWriter:
+    def __init__(self, stream: IO[str], include_fingerprints: bool) -> None:
+        self._stream, self._fps = stream, include_fingerprints
+
+    def write(self, result: FileResult) -> None:
+        self._stream.write(json.dumps(report_line(result, self._fps), ensure_ascii=False) + "\n")
+        self._stream.flush()
+
+
+class CsvWriter:
+    """Distinct counts per entity type; never fingerprints or samples."""
+
+    HEADER = ("path", "status", "media_type", "flagged", "severity", "records", *ENTITY_COLUMNS, "rules", "reason", "owner", "mtime", "size")
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._csv = csv.writer(stream)
+        self._csv.writerow(self.HEADER)
+
+    def write(self, result: FileResult) -> None:
+        line = report_line(result, include_fingerprints=False)
+        counts = [line["entities"].get(t, {}).get("distinct", 0) for t in ENTITY_COLUMNS]
+        self._csv.writerow(
+            (
+                line["path"],
+                line["status"],
+                line["media_type"],
+                str(line["flagged"]).lower(),
+                line["severity"],
+                line["records"],
+                *counts,
+                ";".join(r["rule"] for r in line["rules"]),
+                line.get("reason") or line.get("error") or "",
+                line.get("owner", ""),
+                line.get("mtime", ""),
+                line.get("size", ""),
+            )
+        )
+        self._stream.flush()

@@ -1,0 +1,44 @@
+"""FileResult -> one report object (docs: shared report contract; extra fields are additive)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from dlpscan.model import FileResult, Status
+
+
+def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "path": result.path,
+        "status": str(result.status),
+        "media_type": result.media_type,
+        "entities": {},
+        "records": result.records,
+        "flagged": result.flagged,
+        "severity": result.severity,
+        "rules": [{"policy": r.policy, "rule": r.rule, "severity": r.severity} for r in result.rules],
+    }
+    for etype, stats in result.entities.items():
+        entry: dict[str, Any] = {"distinct": stats.distinct, "total": stats.total}
+        if include_fingerprints and stats.fingerprints is not None:
+            entry["fingerprints"] = stats.fingerprints
+        entry["samples"] = stats.samples
+        line["entities"][etype] = entry
+    if result.status is Status.ERROR:
+        line["error"] = result.error or "error"
+    elif result.reason:
+        line["reason"] = result.reason
+    if result.masked:
+        line["masked"] = {k: {"total": v.total, "noncompliant": v.noncompliant} for k, v in result.masked.items()}
+    if result.notes:
+        line["notes"] = result.notes
+    if result.is_container:
+        line["container"] = True
+    for name in ("size", "owner"):
+        value = getattr(result, name)
+        if value is not None:
+            line[name] = value
+    if result.mtime is not None:
+        line["mtime"] = dt.datetime.fromtimestamp(result.mtime, dt.UTC).isoformat(timespec="seconds")
+    return line

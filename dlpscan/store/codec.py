@@ -1,0 +1,159 @@
+"""FileResult <-> table rows. The only place that decides what of a result is stored.
+
+Guards against raw values reaching the database: fingerprints must be 64 hex characters (stored
+as 32 bytes) and samples must be masked (contain '*'). Errors name the entity type, never the value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dlpscan.model import EntityStats, FileResult, MaskedStats, RuleHit, Status
+
+MEMBER_SEP = "!"
+MASK_CHAR = "*"
+_INODE_WRAP = 1 << 64  # st_ino is unsigned 64-bit; BIGINT is signed
+
+
+def fp_to_db(fp: str, entity_type: str) -> bytes:
+    """Hex HMAC-SHA256 -> 32 bytes; anything else is refused (it might be a raw value)."""
+    try:
+        raw = bytes.fromhex(fp)
+    except (ValueError, TypeError):
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(f"{entity_type}: a fingerprint is not 64 hex characters; not stored")
+    return raw
+
+
+def fp_from_db(fp: bytes) -> str:
+    return bytes(fp).hex()
+
+
+def inode_to_db(inode: int | None) -> int | None:
+    return inode - _INODE_WRAP if inode is not None and inode >= 1 << 63 else inode
+
+
+def inode_from_db(inode: int | None) -> int | None:
+    return inode + _INODE_WRAP if inode is not None and inode < 0 else inode
+
+
+def parent_of(path: str) -> str | None:
+    """The containing archive of an archive member ('a.zip!b/c.csv' -> 'a.zip'), else None."""
+    return path.rsplit(MEMBER_SEP, 1)[0] if MEMBER_SEP in path else None
+
+
+def folder_of(path: str) -> str:
+    """Directory of the file, or of the outermost archive for members; '.' when none."""
+    return os.path.dirname(path.split(MEMBER_SEP, 1)[0]) or "."
+
+
+def _check_samples(entity_type: str, samples: list[str]) -> list[str]:
+    if any(MASK_CHAR not in s for s in samples):
+        raise ValueError(f"{entity_type}: a sample is not masked; not stored")
+    return list(samples)
+
+
+def file_values(result: FileResult, content_hash: str | None) -> dict[str, Any]:
+    """Columns of `files` taken from the result (bookkeeping columns are added by the caller)."""
+    return {
+        "path": result.path,
+        "parent": parent_of(result.path),
+        "folder": folder_of(result.path),
+        "owner": result.owner,
+        "size": result.size,
+        "mtime": result.mtime,
+        "inode": inode_to_db(result.inode),
+        "content_hash": content_hash,
+        "status": str(result.status),
+        "media_type": result.media_type,
+        "records": result.records,
+        "flagged": result.flagged,
+        "severity": result.severity,
+        "error": result.error,
+        "reason": result.reason,
+        "is_container": result.is_container,
+        "masked": {k: [m.total, m.noncompliant] for k, m in result.masked.items()},
+        "rules": [[r.policy, r.rule, r.severity, r.scope] for r in result.rules],
+        "notes": dict(result.notes),
+    }
+
+
+def scan_file_values(result: FileResult) -> dict[str, Any]:
+    """Columns of `scan_files`: the per-scan summary kept for history."""
+    return {
+        "status": str(result.status),
+        "flagged": result.flagged,
+        "severity": result.severity,
+        "records": result.records,
+        "size": result.size,
+        "counts": {k: [e.distinct, e.total] for k, e in result.entities.items()},
+        "carried": False,
+    }
+
+
+def entity_rows(file_id: int, result: FileResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "file_id": file_id,
+            "entity_type": etype,
+            "n_distinct": stats.distinct,
+            "n_total": stats.total,
+            "fingerprinted": stats.fingerprints is not None,
+            "samples": _check_samples(etype, stats.samples),
+        }
+        for etype, stats in result.entities.items()
+    ]
+
+
+def fingerprint_rows(file_id: int, result: FileResult) -> list[tuple[int, str, bytes]]:
+    """(file_id, entity_type, fp) tuples, in the column order of `fingerprints`."""
+    return [
+        (file_id, etype, fp)
+        for etype, stats in result.entities.items()
+        for fp in {fp_to_db(f, etype) for f in stats.fingerprints or ()}
+    ]
+
+
+def person_rows(file_id: int, result: FileResult) -> list[tuple[int, bytes]]:
+    """(file_id, fp) tuples, in the column order of `person_fingerprints`."""
+    return [(file_id, fp) for fp in {fp_to_db(f, "person") for f in result.person_fingerprints}]
+
+
+def rebuild(
+    row: Mapping[str, Any],
+    entities: Iterable[Mapping[str, Any]],
+    fps: Mapping[str, list[str]],
+    person_fps: list[str],
+) -> FileResult:
+    """A FileResult from stored rows. Fingerprint lists come back sorted."""
+    return FileResult(
+        path=row["path"],
+        status=Status(row["status"]),
+        media_type=row["media_type"],
+        entities={
+            e["entity_type"]: EntityStats(
+                distinct=e["n_distinct"],
+                total=e["n_total"],
+                fingerprints=fps.get(e["entity_type"], []) if e["fingerprinted"] else None,
+                samples=list(e["samples"]),
+            )
+            for e in entities
+        },
+        masked={k: MaskedStats(total=t, noncompliant=n) for k, (t, n) in row["masked"].items()},
+        records=row["records"],
+        flagged=row["flagged"],
+        severity=row["severity"],
+        rules=[RuleHit(*r) for r in row["rules"]],
+        error=row["error"],
+        reason=row["reason"],
+        size=row["size"],
+        mtime=row["mtime"],
+        owner=row["owner"],
+        inode=inode_from_db(row["inode"]),
+        is_container=row["is_container"],
+        notes=dict(row["notes"]),
+        person_fingerprints=person_fps,
+    )

@@ -1,0 +1,123 @@
+"""Connecting: URL resolution, engine set-up (SQLite pragmas), migrations, transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import platformdirs
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Engine
+
+BUSY_TIMEOUT_MS = 30_000
+CACHE_KIB = 64 * 1024
+MIGRATION_LOCK = 0x646C7073  # PostgreSQL advisory lock key ("dlps"): one migrator at a time
+
+
+def resolve_url(url: str | None) -> URL:
+    """None -> the per-user default SQLite file; a plain path -> SQLite file; else a SQLAlchemy URL.
+
+    `postgresql://` (and `postgres://`) select the psycopg 3 driver.
+    """
+    if url is None:
+        return URL.create(
+            "sqlite", database=str(Path(platformdirs.user_data_dir("dlpscan")) / "dlpscan.sqlite")
+        )
+    if "://" not in url:
+        return URL.create("sqlite", database=str(Path(url).expanduser().absolute()))
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def display_url(url: URL) -> str:
+    """The URL for logs: password (also a `password=` query parameter) removed."""
+    return url.difference_update_query(["password"]).render_as_string(hide_password=True)
+
+
+def create_engine(url: URL) -> Engine:
+    """An engine; for SQLite: parent folder created, WAL, foreign keys, busy timeout, explicit BEGIN."""
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        # Let SQLAlchemy (not the sqlite3 module) decide where transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # fingerprint index inserts are random
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front, so they wait on busy_timeout instead of failing
+        # when a read snapshot cannot be upgraded.
+        immediate = conn.get_execution_options().get("immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to the newest migration shipped in this package (idempotent)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", "dlpscan.store:migrations")
+    with write(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one (read) transaction."""
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one write transaction (SQLite: BEGIN IMMEDIATE); committed on exit."""
+    with engine.connect() as conn:
+        conn.execution_options(immediate=True)
+        with conn.begin():
+            yield conn
+
+
+def insert(conn: Connection, table: sa.Table):
+    """The dialect's INSERT, which has `on_conflict_do_*` (SQLite and PostgreSQL both)."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def bulk_insert(conn: Connection, table: sa.Table, rows: list[tuple]) -> None:
+    """Insert tuples (in the table's column order) straight through the driver, in the open transaction:
+    COPY on PostgreSQL, executemany on SQLite. For the millions of fingerprint rows."""
+    if not rows:
+        return
+    cols = ", ".join(c.name for c in table.columns)
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with driver.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" * len(table.columns))
+        driver.executemany(f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", rows)
+
+
+def chunks(items: list, size: int = 500) -> Iterator[list]:
+    """Slices of at most `size`, to keep IN lists below parameter limits."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

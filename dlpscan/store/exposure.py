@@ -1,0 +1,163 @@
+"""Cumulative exposure: distinct fingerprints across files, grouped in SQL; and the per-scan trend.
+
+Scope is the files seen in one scan (default: the latest completed scan) that are not deleted,
+with their current results. Distinct counts need a fingerprint key at scan time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from .db import read
+from .schema import files, fingerprints, scan_files, scans
+
+# Identifiers that each belong to one person: the largest distinct count among them is a lower
+# bound of the number of distinct people.
+DIRECT_IDENTIFIERS = (
+    "CN_RESIDENT_ID",
+    "CN_MOBILE",
+    "CN_BANK_CARD",
+    "CN_PASSPORT",
+    "CN_HK_MACAU_PERMIT",
+    "EMAIL_ADDRESS",
+)
+UNKNOWN_OWNER = "(unknown)"
+
+
+@dataclass(slots=True)
+class Exposure:
+    """Cumulative exposure of one owner or folder."""
+
+    key: str
+    files: int = 0
+    flagged_files: int = 0
+    people: int = 0
+    per_type: dict[str, int] = field(default_factory=dict)  # entity type -> distinct fingerprints
+
+
+def scope(conn: Connection, scan_id: int | None) -> int | None:
+    """`scan_id`, or by default the latest completed scan (None if there is none)."""
+    if scan_id is not None:
+        return scan_id
+    return conn.execute(sa.select(sa.func.max(scans.c.id)).where(scans.c.status == "completed")).scalar()
+
+
+def _in_scan(query: sa.Select, scan_id: int) -> sa.Select:
+    return query.join(scan_files, scan_files.c.file_id == files.c.id).where(
+        scan_files.c.scan_id == scan_id, sa.not_(files.c.deleted)
+    )
+
+
+def count_people(conn: Connection, scan_id: int | None) -> int:
+    """Distinct people (lower bound) across all files of the scan."""
+    if scan_id is None:
+        return 0
+    query = _in_scan(
+        sa.select(sa.func.count(sa.distinct(fingerprints.c.fp)))
+        .select_from(fingerprints)
+        .join(files, files.c.id == fingerprints.c.file_id),
+        scan_id,
+    ).where(fingerprints.c.entity_type.in_(DIRECT_IDENTIFIERS))
+    per_type = conn.execute(query.group_by(fingerprints.c.entity_type)).scalars().all()
+    return max(per_type, default=0)
+
+
+class ExposureMixin:
+    _engine: Engine
+
+    def exposure(self, by: str, scan_id: int | None = None, top: int | None = None) -> list[Exposure]:
+        """Exposure per owner or per folder (of the outermost file), most people first.
+
+        `per_type` counts distinct fingerprints across all files of the group; `people` is the largest
+        of those over the direct identifiers.
+        """
+        if by not in ("owner", "folder"):
+            raise ValueError("by must be 'owner' or 'folder'")
+        key = sa.func.coalesce(files.c.owner, UNKNOWN_OWNER) if by == "owner" else files.c.folder
+        with read(self._engine) as conn:
+            sid = scope(conn, scan_id)
+            if sid is None:
+                return []
+            counts = conn.execute(
+                _in_scan(
+                    sa.select(
+                        key,
+                        sa.func.count(),
+                        sa.func.coalesce(sa.func.sum(sa.case((files.c.flagged, 1), else_=0)), 0),
+                    ).select_from(files),
+                    sid,
+                ).group_by(key)
+            ).all()
+            distinct = conn.execute(
+                _in_scan(
+                    sa.select(key, fingerprints.c.entity_type, sa.func.count(sa.distinct(fingerprints.c.fp)))
+                    .select_from(fingerprints)
+                    .join(files, files.c.id == fingerprints.c.file_id),
+                    sid,
+                ).group_by(key, fingerprints.c.entity_type)
+            ).all()
+        groups = {k: Exposure(key=k, files=n, flagged_files=int(flagged)) for k, n, flagged in counts}
+        for k, etype, n in distinct:
+            groups[k].per_type[etype] = n
+        for g in groups.values():
+            g.people = max((g.per_type.get(t, 0) for t in DIRECT_IDENTIFIERS), default=0)
+        ranked = sorted(groups.values(), key=lambda g: (-g.people, -g.flagged_files, -g.files, g.key))
+        return ranked[:top] if top is not None else ranked
+
+    def distinct_people(self, scan_id: int | None = None) -> int:
+        """Distinct people (lower bound) across all files of a scan (default: latest completed)."""
+        with read(self._engine) as conn:
+            return count_people(conn, scope(conn, scan_id))
+
+    def entity_history(self) -> list[dict]:
+        """Per scan, oldest first: files seen, flagged (total and by severity), bytes, records, people.
+
+        `people` is the snapshot taken when the scan finished (None while it runs).
+        """
+        flagged = sa.case((scan_files.c.flagged, 1), else_=0)
+        with read(self._engine) as conn:
+            totals = conn.execute(
+                sa.select(
+                    scans.c.id,
+                    scans.c.kind,
+                    scans.c.started,
+                    scans.c.finished,
+                    scans.c.status,
+                    scans.c.people,
+                    sa.func.count(scan_files.c.file_id),
+                    sa.func.coalesce(sa.func.sum(flagged), 0),
+                    sa.func.coalesce(sa.func.sum(scan_files.c.size), 0),
+                    sa.func.coalesce(sa.func.sum(scan_files.c.records), 0),
+                )
+                .select_from(scans)
+                .outerjoin(scan_files, scan_files.c.scan_id == scans.c.id)
+                .group_by(scans.c.id)
+                .order_by(scans.c.id)
+            ).all()
+            severities = conn.execute(
+                sa.select(scan_files.c.scan_id, scan_files.c.severity, sa.func.count())
+                .where(scan_files.c.flagged)
+                .group_by(scan_files.c.scan_id, scan_files.c.severity)
+            ).all()
+        by_severity: dict[int, dict[str, int]] = {}
+        for sid, severity, n in severities:
+            by_severity.setdefault(sid, {})[severity] = n
+        return [
+            {
+                "scan_id": sid,
+                "kind": kind,
+                "started": started,
+                "finished": finished,
+                "status": status,
+                "files": n,
+                "flagged": int(n_flagged),
+                "flagged_by_severity": by_severity.get(sid, {}),
+                "bytes": int(n_bytes),
+                "records": int(n_records),
+                "people": people,
+            }
+            for sid, kind, started, finished, status, people, n, n_flagged, n_bytes, n_records in totals
+        ]

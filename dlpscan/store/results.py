@@ -1,0 +1,332 @@
+"""Scans and per-file results: recording, carrying unchanged files forward, reading them back."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from dlpscan.model import FileResult
+
+from . import codec
+from .db import bulk_insert, chunks, read, write
+from .exposure import count_people, scope
+from .schema import entity_counts, files, fingerprints, person_fingerprints, scan_files, scans
+
+SCAN_KINDS = ("scan", "watch")
+FINISH_STATUSES = ("completed", "interrupted", "failed")
+INCOMPLETE = ("running", "interrupted")
+PAGE = 500
+
+
+@dataclass(slots=True)
+class StoredFile:
+    """The latest stored state of a path: what the incremental check compares, and the result to reuse."""
+
+    path: str
+    size: int | None
+    mtime: float | None
+    inode: int | None
+    content_hash: str | None
+    detector_version: str | None
+    policy_version: str | None
+    last_scan_id: int
+    deleted: bool
+    result: FileResult
+
+
+def _roots_key(roots: Sequence[str]) -> str:
+    return json.dumps(sorted(roots), ensure_ascii=False)
+
+
+def _choose(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}")
+    return value
+
+
+class ResultsMixin:
+    _engine: Engine
+
+    # ---- scans -------------------------------------------------------------------------------
+
+    def begin_scan(
+        self,
+        roots: list[str],
+        *,
+        policy: str,
+        policy_version: str,
+        detector_version: str,
+        options: dict,
+        kind: str = "scan",
+    ) -> int:
+        """Start a scan (kind `scan` or `watch`) and return its id; status is `running` until finished."""
+        values = {
+            "kind": _choose(kind, SCAN_KINDS, "kind"),
+            "roots": list(roots),
+            "roots_key": _roots_key(roots),
+            "started": time.time(),
+            "status": "running",
+            "policy": policy,
+            "policy_version": policy_version,
+            "detector_version": detector_version,
+            "options": options,
+        }
+        with write(self._engine) as conn:
+            return conn.execute(sa.insert(scans).values(values).returning(scans.c.id)).scalar_one()
+
+    def finish_scan(self, scan_id: int, *, status: str, stats: dict) -> None:
+        """Close a scan (completed, interrupted or failed); snapshots its distinct people for the trend."""
+        _choose(status, FINISH_STATUSES, "status")
+        with write(self._engine) as conn:
+            people = count_people(conn, scan_id)
+            conn.execute(
+                sa.update(scans)
+                .where(scans.c.id == scan_id)
+                .values(status=status, stats=stats, finished=time.time(), people=people)
+            )
+
+    def last_incomplete_scan(self, roots: list[str]) -> int | None:
+        """The newest `scan` over exactly these roots, if it is running or interrupted (for --resume).
+
+        A scan whose process was killed stays `running`; whether it is still alive is the caller's call.
+        """
+        with read(self._engine) as conn:
+            row = conn.execute(
+                sa.select(scans.c.id, scans.c.status)
+                .where(scans.c.roots_key == _roots_key(roots), scans.c.kind == "scan")
+                .order_by(scans.c.id.desc())
+                .limit(1)
+            ).first()
+        return row.id if row is not None and row.status in INCOMPLETE else None
+
+    def scans(self, limit: int | None = None) -> list[dict]:
+        """Scans, newest first."""
+        with read(self._engine) as conn:
+            rows = conn.execute(sa.select(scans).order_by(scans.c.id.desc()).limit(limit)).mappings().all()
+        return [
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "roots": r["roots"],
+                "started": r["started"],
+                "finished": r["finished"],
+                "status": r["status"],
+                "stats": r["stats"],
+                "policy": r["policy"],
+                "versions": {"policy": r["policy_version"], "detector": r["detector_version"]},
+                "options": r["options"],
+                "people": r["people"],
+            }
+            for r in rows
+        ]
+
+    # ---- files -------------------------------------------------------------------------------
+
+    def record_results(
+        self, scan_id: int, results: list[FileResult], *, content_hashes: Mapping[str, str] | None = None
+    ) -> None:
+        """Store results seen by a scan, in one transaction (a killed scan leaves whole files only).
+
+        Replaces the current state of each path (entity counts, fingerprints) and its row for this scan.
+        `content_hashes` optionally gives a content hash per path (used by triage and incremental checks).
+        Raises ValueError, naming only the entity type, if a fingerprint is not hex or a sample is unmasked.
+        """
+        latest = {r.path: r for r in results}
+        hashes = content_hashes or {}
+        now = time.time()
+        with write(self._engine) as conn:
+            scan = conn.execute(
+                sa.select(scans.c.detector_version, scans.c.policy_version).where(scans.c.id == scan_id)
+            ).first()
+            if scan is None:
+                raise ValueError(f"no scan with id {scan_id}")
+            bookkeeping = {
+                "detector_version": scan.detector_version,
+                "policy_version": scan.policy_version,
+                "last_scan_id": scan_id,
+                "last_seen": now,
+                "deleted": False,
+                "deleted_at": None,
+            }
+            for paths in chunks(list(latest), PAGE):
+                ids = self._file_ids(conn, paths)
+                rows = {p: codec.file_values(latest[p], hashes.get(p)) | bookkeeping for p in paths}
+                updates = [rows[p] | {"b_id": ids[p]} for p in paths if p in ids]
+                if updates:
+                    conn.execute(sa.update(files).where(files.c.id == sa.bindparam("b_id")), updates)
+                new = [rows[p] for p in paths if p not in ids]
+                if new:
+                    conn.execute(sa.insert(files), new)
+                    ids |= self._file_ids(conn, [r["path"] for r in new])
+                self._replace_details(conn, scan_id, {ids[p]: latest[p] for p in paths})
+
+    @staticmethod
+    def _file_ids(conn: Connection, paths: list[str]) -> dict[str, int]:
+        return dict(conn.execute(sa.select(files.c.path, files.c.id).where(files.c.path.in_(paths))).all())
+
+    @staticmethod
+    def _replace_details(conn: Connection, scan_id: int, by_id: dict[int, FileResult]) -> None:
+        ids = list(by_id)
+        ents, fps, people, seen = [], [], [], []
+        for file_id, result in by_id.items():
+            ents += codec.entity_rows(file_id, result)
+            fps += codec.fingerprint_rows(file_id, result)
+            people += codec.person_rows(file_id, result)
+            seen.append({"scan_id": scan_id, "file_id": file_id} | codec.scan_file_values(result))
+        for table in (entity_counts, fingerprints, person_fingerprints):
+            conn.execute(sa.delete(table).where(table.c.file_id.in_(ids)))
+        conn.execute(
+            sa.delete(scan_files).where(scan_files.c.scan_id == scan_id, scan_files.c.file_id.in_(ids))
+        )
+        for table, rows in ((entity_counts, ents), (scan_files, seen)):
+            if rows:
+                conn.execute(sa.insert(table), rows)
+        bulk_insert(conn, fingerprints, fps)
+        bulk_insert(conn, person_fingerprints, people)
+
+    def paths_done(self, scan_id: int) -> set[str]:
+        """Paths already recorded (or carried forward) in this scan, for --resume."""
+        with read(self._engine) as conn:
+            return set(
+                conn.execute(
+                    sa.select(files.c.path)
+                    .join(scan_files, scan_files.c.file_id == files.c.id)
+                    .where(scan_files.c.scan_id == scan_id)
+                ).scalars()
+            )
+
+    def previous(self, path: str) -> StoredFile | None:
+        """The latest stored state of one path (see `previous_many`)."""
+        return self.previous_many([path]).get(path)
+
+    def previous_many(self, paths: list[str]) -> dict[str, StoredFile]:
+        """Latest stored state of each known path (deleted ones included, flagged `deleted`).
+
+        Batched: a few indexed queries per 500 paths.
+        """
+        found: dict[str, StoredFile] = {}
+        for chunk in chunks(list(dict.fromkeys(paths)), PAGE):
+            with read(self._engine) as conn:
+                rows = conn.execute(sa.select(files).where(files.c.path.in_(chunk))).mappings().all()
+                found |= self._load(conn, rows)
+        return found
+
+    def carry_forward(self, scan_id: int, paths: list[str]) -> None:
+        """Mark unchanged files as seen in this scan: copies their last per-scan summary, nothing else."""
+        now = time.time()
+        sf = scan_files
+        cols = ["scan_id", "file_id", "status", "flagged", "severity", "records", "size", "counts", "carried"]
+        with write(self._engine) as conn:
+            for chunk in chunks(list(dict.fromkeys(paths)), PAGE):
+                source = (
+                    sa.select(
+                        sa.literal(scan_id),
+                        sf.c.file_id,
+                        sf.c.status,
+                        sf.c.flagged,
+                        sf.c.severity,
+                        sf.c.records,
+                        sf.c.size,
+                        sf.c.counts,
+                        sa.true(),
+                    )
+                    .join(files, sa.and_(files.c.id == sf.c.file_id, files.c.last_scan_id == sf.c.scan_id))
+                    .where(files.c.path.in_(chunk), files.c.last_scan_id != scan_id)
+                )
+                conn.execute(sa.insert(sf).from_select(cols, source))
+                conn.execute(
+                    sa.update(files)
+                    .where(files.c.path.in_(chunk))
+                    .values(last_scan_id=scan_id, last_seen=now, deleted=False, deleted_at=None)
+                )
+
+    def mark_deleted(self, path: str, when: float) -> None:
+        """Mark a path deleted, with its archive members (`path!…`) and anything under it as a folder."""
+        scope = sa.or_(
+            files.c.path == path,
+            files.c.path.startswith(path + codec.MEMBER_SEP, autoescape=True),
+            files.c.path.startswith(path.rstrip("/") + "/", autoescape=True),
+        )
+        with write(self._engine) as conn:
+            conn.execute(
+                sa.update(files).where(scope, sa.not_(files.c.deleted)).values(deleted=True, deleted_at=when)
+            )
+
+    def file_results(self, scan_id: int | None = None, *, flagged_only: bool = False) -> Iterator[FileResult]:
+        """Current results of the (not deleted) files seen in a scan, carried-forward ones included.
+
+        Default scan: the latest completed one. Yields in path order, reading 500 files at a time.
+        """
+        with read(self._engine) as conn:
+            sid = scope(conn, scan_id)
+        if sid is None:
+            return
+        query = (
+            sa.select(files)
+            .join(scan_files, scan_files.c.file_id == files.c.id)
+            .where(scan_files.c.scan_id == sid, sa.not_(files.c.deleted))
+            .order_by(files.c.path)
+            .limit(PAGE)
+        )
+        if flagged_only:
+            query = query.where(files.c.flagged)
+        last = None
+        while True:
+            with read(self._engine) as conn:
+                page = query if last is None else query.where(files.c.path > last)
+                rows = conn.execute(page).mappings().all()
+                loaded = self._load(conn, rows)
+            yield from (loaded[r["path"]].result for r in rows)
+            if len(rows) < PAGE:
+                return
+            last = rows[-1]["path"]
+
+    @staticmethod
+    def _load(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, StoredFile]:
+        """Rebuild StoredFiles for `files` rows (at most a few hundred: used inside IN lists)."""
+        ids = [r["id"] for r in rows]
+        ents: dict[int, list] = defaultdict(list)
+        fps: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        people: dict[int, list[str]] = defaultdict(list)
+        if ids:
+            for e in conn.execute(
+                sa.select(entity_counts)
+                .where(entity_counts.c.file_id.in_(ids))
+                .order_by(entity_counts.c.file_id, entity_counts.c.entity_type)
+            ).mappings():
+                ents[e["file_id"]].append(e)
+            if any(e["fingerprinted"] for es in ents.values() for e in es):
+                for file_id, etype, fp in conn.execute(
+                    sa.select(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
+                    .where(fingerprints.c.file_id.in_(ids))
+                    .order_by(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
+                ):
+                    fps[file_id][etype].append(codec.fp_from_db(fp))
+            for file_id, fp in conn.execute(
+                sa.select(person_fingerprints.c.file_id, person_fingerprints.c.fp)
+                .where(person_fingerprints.c.file_id.in_(ids))
+                .order_by(person_fingerprints.c.file_id, person_fingerprints.c.fp)
+            ):
+                people[file_id].append(codec.fp_from_db(fp))
+        return {
+            r["path"]: StoredFile(
+                path=r["path"],
+                size=r["size"],
+                mtime=r["mtime"],
+                inode=codec.inode_from_db(r["inode"]),
+                content_hash=r["content_hash"],
+                detector_version=r["detector_version"],
+                policy_version=r["policy_version"],
+                last_scan_id=r["last_scan_id"],
+                deleted=r["deleted"],
+                result=codec.rebuild(r, ents[r["id"]], fps[r["id"]], people[r["id"]]),
+            )
+            for r in rows
+        }

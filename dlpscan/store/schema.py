@@ -1,0 +1,175 @@
+"""Table definitions used by the queries (the migrations in `migrations/` create them).
+
+No table holds a raw value: fingerprints are 32-byte HMAC digests, samples are masked forms.
+Times are POSIX seconds (float). Keep this file and the latest migration in step
+(tests/test_store.py compares them).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+PENDING_ONLY = sa.text("state = 'pending'")
+
+scans = sa.Table(
+    "scans",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("roots", sa.JSON, nullable=False),
+    sa.Column("roots_key", sa.Text, nullable=False),  # sorted JSON of roots, to find a scan to resume
+    sa.Column("started", sa.Float, nullable=False),
+    sa.Column("finished", sa.Float),
+    sa.Column("status", sa.String(16), nullable=False),  # running|completed|interrupted|failed
+    sa.Column("policy", sa.Text, nullable=False),
+    sa.Column("policy_version", sa.Text, nullable=False),
+    sa.Column("detector_version", sa.Text, nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("stats", sa.JSON),
+    sa.Column("people", sa.Integer),  # distinct people at finish, for the trend
+    sa.Index("ix_scans_roots_key", "roots_key"),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("parent", sa.Text),  # the containing archive, for archive members
+    sa.Column("folder", sa.Text, nullable=False),  # exposure grouping: directory of the outermost file
+    sa.Column("owner", sa.Text),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("mtime", sa.Float),
+    sa.Column("inode", sa.BigInteger),
+    sa.Column("content_hash", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("media_type", sa.Text, nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("flagged", sa.Boolean, nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("is_container", sa.Boolean, nullable=False),
+    sa.Column("masked", sa.JSON, nullable=False),  # {entity: [total, noncompliant]}
+    sa.Column("rules", sa.JSON, nullable=False),  # [[policy, rule, severity, scope], ...]
+    sa.Column("notes", sa.JSON, nullable=False),
+    sa.Column("detector_version", sa.Text),
+    sa.Column("policy_version", sa.Text),
+    sa.Column("last_scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False),
+    sa.Column("last_seen", sa.Float, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("deleted_at", sa.Float),
+    sa.Index("ux_files_path", "path", unique=True),
+    sa.Index("ix_files_last_scan_id", "last_scan_id"),
+    sa.Index("ix_files_folder", "folder"),
+    sa.Index("ix_files_owner", "owner"),
+)
+
+scan_files = sa.Table(
+    "scan_files",
+    metadata,
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("flagged", sa.Boolean, nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("counts", sa.JSON, nullable=False),  # {entity: [distinct, total]}
+    sa.Column("carried", sa.Boolean, nullable=False),  # carried forward unchanged, not re-read
+    sa.Index("ix_scan_files_file_id", "file_id"),
+)
+
+entity_counts = sa.Table(
+    "entity_counts",
+    metadata,
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("entity_type", sa.String(64), primary_key=True),
+    sa.Column("n_distinct", sa.Integer, nullable=False),
+    sa.Column("n_total", sa.Integer, nullable=False),
+    sa.Column("fingerprinted", sa.Boolean, nullable=False),  # False: scanned without a fingerprint key
+    sa.Column("samples", sa.JSON, nullable=False),  # masked forms only
+)
+
+fingerprints = sa.Table(
+    "fingerprints",
+    metadata,
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("entity_type", sa.String(64), primary_key=True),
+    sa.Column("fp", sa.LargeBinary(32), primary_key=True),
+    sa.Index("ix_fingerprints_type_fp", "entity_type", "fp"),
+    sqlite_with_rowid=False,
+)
+
+person_fingerprints = sa.Table(
+    "person_fingerprints",
+    metadata,
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("fp", sa.LargeBinary(32), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+triage = sa.Table(
+    "triage",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("who", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("size", sa.BigInteger),  # the file version the decision was made on
+    sa.Column("mtime", sa.Float),
+    sa.Column("content_hash", sa.Text),
+    sa.Index("ix_triage_path", "path"),
+)
+
+queue = sa.Table(
+    "queue",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("event", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending|working
+    sa.Column("not_before", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("enqueued", sa.Float, nullable=False),
+    sa.Index("ix_queue_state_not_before", "state", "not_before"),
+    sa.Index(
+        "ux_queue_pending_path",
+        "path",
+        unique=True,
+        sqlite_where=PENDING_ONLY,
+        postgresql_where=PENDING_ONLY,
+    ),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("version_key", sa.Text, nullable=False),
+    sa.Column("sink", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending|sent
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_try", sa.Float, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("sent_at", sa.Float),
+    sa.UniqueConstraint("path", "version_key", "sink", name="uq_alerts_path_version_sink"),
+    sa.Index("ix_alerts_sink_state_next_try", "sink", "state", "next_try"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+)

@@ -1,0 +1,48 @@
+"""The results store: one object, SQLite by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from sqlalchemy.engine import Engine
+
+from .db import create_engine, display_url, migrate, resolve_url
+from .exposure import ExposureMixin
+from .results import ResultsMixin
+from .triage import TriageMixin
+from .work import WorkMixin
+
+
+class Store(ResultsMixin, ExposureMixin, TriageMixin, WorkMixin):
+    """Scan results (counts, fingerprints, masked samples; never raw values), triage, and the
+    daemon's queue, alert outbox and event log. Safe to share between threads (one pool)."""
+
+    def __init__(self, engine: Engine, url_display: str) -> None:
+        self._engine = engine
+        self.url_display = url_display
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Self:
+        """Connect and migrate the schema to the newest version.
+
+        `url`: None -> `dlpscan.sqlite` in the user data folder; a path -> that SQLite file;
+        `sqlite:///…` as given; `postgresql://…` -> PostgreSQL through psycopg 3.
+        """
+        resolved = resolve_url(url)
+        engine = create_engine(resolved)
+        try:
+            migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, display_url(resolved))
+
+    def close(self) -> None:
+        """Release all connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

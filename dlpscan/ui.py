@@ -1,0 +1,75 @@
+"""Terminal output: a live progress line while scanning, summary and exposure tables after."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from dlpscan.model import RuleHit
+from dlpscan.runner import ScanSummary
+from dlpscan.store import Exposure
+
+_SEVERITIES = ("critical", "high", "medium", "low")
+
+
+class ScanProgress:
+    """files, MB, files/s and flagged so far on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self._console = Console(stderr=True)
+        self._enabled = enabled and self._console.is_terminal
+        self._status = None
+        self._started = time.monotonic()
+        self._last = 0.0
+
+    def __enter__(self) -> ScanProgress:
+        if self._enabled:
+            self._status = self._console.status("walking…")
+            self._status.start()
+        return self
+
+    def update(self, summary: ScanSummary, bytes_done: int) -> None:
+        if self._status is None:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.2:
+            return
+        self._last = now
+        rate = summary.files / max(now - self._started, 1e-6)
+        self._status.update(
+            f"{summary.files:,} files · {bytes_done / 1e6:,.1f} MB · {rate:,.1f} files/s · "
+            f"[bold red]{summary.flagged:,} flagged[/] · {summary.unchanged:,} unchanged"
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+
+def print_summary(summary: ScanSummary, to_stdout: bool = False) -> None:
+    console = Console(file=sys.stdout if to_stdout else sys.stderr)
+    if not to_stdout and not console.is_terminal:
+        return
+    table = Table(title=f"dlpscan: scan {summary.scan_id or '(not stored)'}", show_header=False)
+    table.add_row("files", f"{summary.files:,} ({summary.unchanged:,} unchanged, not re-read)")
+    table.add_row("data", f"{summary.bytes / 1e6:,.1f} MB in {summary.seconds:,.1f} s")
+    table.add_row("status", ", ".join(f"{k} {v:,}" for k, v in sorted(summary.statuses.items())))
+    flagged = ", ".join(f"{s} {summary.severities[s]:,}" for s in _SEVERITIES if summary.severities[s])
+    table.add_row("flagged", f"[bold red]{summary.flagged:,}[/] ({flagged or 'none'})")
+    if summary.interrupted:
+        table.add_row("interrupted", "yes: rerun with --resume to continue")
+    console.print(table)
+
+
+def print_exposure(by: str, rows: list[Exposure], hits: dict[str, list[RuleHit]]) -> None:
+    table = Table(title=f"Cumulative exposure by {by}")
+    for col in (by, "files", "flagged files", "distinct people", "by type", "policy rules"):
+        table.add_column(col)
+    for r in rows:
+        types = ", ".join(f"{t} {n:,}" for t, n in sorted(r.per_type.items(), key=lambda kv: -kv[1]))
+        rules = ", ".join(f"{h.rule} ({h.severity})" for h in hits.get(r.key, []))
+        table.add_row(r.key, f"{r.files:,}", f"{r.flagged_files:,}", f"{r.people:,}", types, rules)
+    Console().print(table)

@@ -1,0 +1,148 @@
+"""Roots -> files to scan, with include/exclude globs and filesystem safety rules.
+
+Only regular files are opened. Symlinks are not followed unless asked (and then loops are cut
+by remembering visited directories). Anything that cannot be scanned is yielded with a reason,
+so it still gets a report line.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import pwd
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class WalkOptions:
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    follow_symlinks: bool = False
+    one_file_system: bool = False
+    max_file_bytes: int = 2 * 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A file found by the walk. `skip_reason` set: report it, do not open it."""
+
+    path: str  # filesystem path (may hold surrogate escapes for undecodable names)
+    display: str  # report path: as reached from the root, undecodable bytes shown as \\xNN
+    size: int = 0
+    mtime: float = 0.0
+    inode: int = 0
+    owner: str | None = None
+    skip_reason: str | None = None
+    error: str | None = None
+
+
+@cache
+def owner_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def display_path(path: str) -> str:
+    """Undecodable file-name bytes (surrogate escapes) shown as \\xNN, so reports stay valid UTF-8."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _matches(rel: str, patterns: Sequence[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def _entry(path: str, st: os.stat_result, options: WalkOptions) -> Entry:
+    base = dict(
+        path=path,
+        display=display_path(path),
+        size=st.st_size,
+        mtime=st.st_mtime,
+        inode=st.st_ino,
+        owner=owner_name(st.st_uid),
+    )
+    if not stat.S_ISREG(st.st_mode):
+        kind = "directory" if stat.S_ISDIR(st.st_mode) else "FIFO" if stat.S_ISFIFO(st.st_mode) else "special file"
+        return Entry(**base, skip_reason=f"not a regular file ({kind})")
+    if st.st_size > options.max_file_bytes:
+        return Entry(**base, skip_reason=f"file larger than max_file_bytes ({options.max_file_bytes})")
+    return Entry(**base)
+
+
+def walk(roots: Sequence[str], options: WalkOptions) -> Iterator[Entry]:
+    for root in roots:
+        yield from _walk_root(root, options)
+
+
+def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
+    try:
+        st = os.stat(root) if options.follow_symlinks else os.lstat(root)
+    except OSError as exc:
+        yield Entry(root, display_path(root), error=f"cannot stat: {exc.strerror}")
+        return
+    if stat.S_ISLNK(st.st_mode):
+        # A symlink given on the command line is followed: the user named it.
+        try:
+            st = os.stat(root)
+        except OSError:
+            yield Entry(root, display_path(root), error="broken symbolic link")
+            return
+    if not stat.S_ISDIR(st.st_mode):
+        yield _entry(root, st, options)
+        return
+    seen: set[tuple[int, int]] = {(st.st_dev, st.st_ino)}
+    stack = [root]
+    root_dev = st.st_dev
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                children = sorted(it, key=lambda e: e.name, reverse=True)
+        except OSError as exc:
+            yield Entry(directory, display_path(directory), error=f"cannot list directory: {exc.strerror}")
+            continue
+        for child in children:
+            path = child.path
+            rel = os.path.relpath(path, root).replace(os.sep, "/")
+            try:
+                is_link = child.is_symlink()
+                if is_link and not options.follow_symlinks:
+                    continue
+                cst = child.stat(follow_symlinks=options.follow_symlinks)
+            except OSError as exc:
+                if is_link:
+                    yield Entry(path, display_path(path), error="broken symbolic link")
+                else:
+                    yield Entry(path, display_path(path), error=f"cannot stat: {exc.strerror}")
+                continue
+            if stat.S_ISDIR(cst.st_mode):
+                if options.exclude and _matches(rel + "/", options.exclude):
+                    continue
+                if options.one_file_system and cst.st_dev != root_dev:
+                    continue
+                key = (cst.st_dev, cst.st_ino)
+                if key in seen:  # a symlink loop, or a second link to the same folder
+                    continue
+                seen.add(key)
+                stack.append(path)
+                continue
+            if options.include and not _matches(rel, options.include):
+                continue
+            if options.exclude and _matches(rel, options.exclude):
+                continue
+            yield _entry(path, cst, options)
+
+
+def relative_display(entry_display: str, root: str) -> str:
+    """Keep report paths as reached from the scanned root (the root as the user typed it)."""
+    return str(Path(entry_display))

@@ -1,0 +1,146 @@
+"""A process pool that survives bad files: per-file time limit, memory cap, crash isolation.
+
+Each worker owns one pipe. A file that runs past its time limit or kills its worker (a parser
+crash, the memory cap) gets a report line of its own and a fresh worker takes over.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import resource
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from dlpscan.model import FileResult, Status
+from dlpscan.pipeline import FileScanner, ScanSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    task_id: int
+    path: str
+    display: str
+
+
+def _worker_main(conn: Connection, settings: ScanSettings, memory_bytes: int, nice: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    if nice:
+        os.nice(nice)
+    scanner = FileScanner(settings)
+    conn.send(("ready", None))
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        results = scanner.scan_path(Path(task.path), task.display)
+        conn.send((task.task_id, results))
+
+
+class _Worker:
+    def __init__(self, ctx: mp.context.BaseContext, settings: ScanSettings, memory_bytes: int, nice: int) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, settings, memory_bytes, nice), daemon=True)
+        self.process.start()
+        child.close()
+        self.task: Task | None = None
+        self.deadline = 0.0
+        self.ready = False
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class WorkerPool:
+    """`run(tasks)` yields (task, results) as files finish, in completion order."""
+
+    def __init__(
+        self, jobs: int, settings: ScanSettings, file_timeout: float, memory_bytes: int = 0, nice: int = 0
+    ) -> None:
+        self._ctx = mp.get_context("forkserver")
+        self._settings, self._timeout, self._memory, self._nice = settings, file_timeout, memory_bytes, nice
+        self._workers = [self._spawn() for _ in range(max(1, jobs))]
+        self.stopping = False
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self._ctx, self._settings, self._memory, self._nice)
+
+    def close(self) -> None:
+        for w in self._workers:
+            try:
+                if w.process.is_alive() and w.task is None:
+                    w.conn.send(None)
+            except OSError:
+                pass
+        for w in self._workers:
+            w.process.join(2)
+            w.kill()
+
+    def run(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, list[FileResult]]]:
+        pending = iter(tasks)
+        exhausted = False
+        while True:
+            if not self.stopping and not exhausted:
+                for w in self._workers:
+                    if w.ready and w.task is None:
+                        task = next(pending, None)
+                        if task is None:
+                            exhausted = True
+                            break
+                        w.task, w.deadline = task, time.monotonic() + self._timeout
+                        w.conn.send(task)
+            busy = [w for w in self._workers if w.task is not None]
+            starting = [w for w in self._workers if not w.ready]
+            if not busy and (exhausted or self.stopping) and not starting:
+                return
+            if not busy and not starting and not exhausted:
+                continue
+            now = time.monotonic()
+            timeout = max(0.0, min((w.deadline for w in busy), default=now + 1.0) - now)
+            ready = wait([w.conn for w in busy + starting], timeout=min(timeout, 1.0))
+            for w in list(self._workers):
+                if w.conn in ready:
+                    yield from self._receive(w)
+                elif w.task is not None and time.monotonic() > w.deadline:
+                    task = w.task
+                    self._replace(w)
+                    reason = f"per-file time limit exceeded ({self._timeout:g} s)"
+                    yield task, [FileResult(task.display, Status.SKIPPED, reason=reason)]
+
+    def _receive(self, w: _Worker) -> Iterator[tuple[Task, list[FileResult]]]:
+        try:
+            task_id, payload = w.conn.recv()
+        except (EOFError, OSError):
+            task = w.task
+            code = w.process.exitcode
+            self._replace(w)
+            if task is not None:
+                why = f"worker process died (exit code {code}); the file may exhaust memory or crash a parser"
+                yield task, [FileResult(task.display, Status.ERROR, error=why)]
+            return
+        if task_id == "ready":
+            w.ready = True
+            return
+        task = w.task
+        w.task = None
+        if task is not None:
+            yield task, payload
+
+    def _replace(self, w: _Worker) -> None:
+        w.kill()
+        self._workers[self._workers.index(w)] = self._spawn()
