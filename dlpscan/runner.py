@@ -118,6 +118,8 @@ def run_scan(
     def emit(results: list[FileResult]) -> None:
         for r in results:
             summary.statuses[str(r.status)] += 1
+            for w in writers:
+                w.write(r)
             if r.is_container:
                 continue
             summary.files += 1
@@ -125,8 +127,6 @@ def run_scan(
             if r.flagged:
                 summary.flagged += 1
                 summary.severities[r.severity] += 1
-            for w in writers:
-                w.write(r)
         if store is not None:
             batch.extend(results)
             if len(batch) >= STORE_BATCH:

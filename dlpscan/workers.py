@@ -6,6 +6,7 @@ crash, the memory cap) gets a report line of its own and a fresh worker takes ov
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing as mp
 import os
@@ -74,7 +75,8 @@ class WorkerPool:
     ) -> None:
         self._ctx = mp.get_context("forkserver")
         self._settings, self._timeout, self._memory, self._nice = settings, file_timeout, memory_bytes, nice
-        self._workers = [self._spawn() for _ in range(max(1, jobs))]
+        self._jobs = max(1, jobs)
+        self._workers: list[_Worker] = []  # started on the first task: a no-change rescan needs none
         self.stopping = False
 
     def _spawn(self) -> _Worker:
@@ -92,7 +94,11 @@ class WorkerPool:
             w.kill()
 
     def run(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, list[FileResult]]]:
-        pending = iter(tasks)
+        first = next(tasks, None)
+        if first is None:
+            return
+        pending = itertools.chain([first], tasks)
+        self._workers = [self._spawn() for _ in range(self._jobs)]
         exhausted = False
         while True:
             if not self.stopping and not exhausted:

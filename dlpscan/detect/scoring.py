@@ -101,9 +101,9 @@ def evaluate(
     `floor` is where the current line/row starts (context never reaches before it);
     `header` is header_relation() of the column the value sits in (tables only).
     """
-    if header < 0:
-        return None
     group = pattern.value_group
+    if header < 0 and group is None:  # a label inside the match outweighs an unrelated column header
+        return None
     start, end = match.span(group) if group else match.span()
     raw = text[start:end]
     adjustment = context_adjustment(d, labels, text, match.start(), line_bounds(text, match.start(), floor))

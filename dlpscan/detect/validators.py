@@ -163,9 +163,18 @@ _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
+# Registering authority (1st character) -> entity categories (2nd) that GB 32100 and its amendments use.
+_USCC_CATEGORIES = {
+    "1": "1239", "2": "19", "3": "123459", "4": "19", "5": "1239", "6": "129", "7": "129",
+    "8": "19", "9": "123", "A": "19", "N": "12349", "Y": "1",
+}
+
+
 def cn_uscc(value: str) -> float:
-    """GB 32100: 18 characters, check character mod 31 (codes starting A, N, Y are valid)."""
+    """GB 32100: authority + category, a division code, check character mod 31 (A/N/Y codes valid)."""
     if len(value) != 18 or any(c not in _USCC_ALPHABET for c in value):
+        return 0.0
+    if value[1] not in _USCC_CATEGORIES.get(value[0], "") or value[2:4] not in PROVINCES | {"10"}:
         return 0.0
     total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(value[:17], _USCC_WEIGHTS, strict=True))
     expected = _USCC_ALPHABET[(31 - total % 31) % 31]
@@ -192,6 +201,7 @@ def _tld_extractor():
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
+_ORG_SUFFIXES = ("银行", "公司", "集团", "中心", "大学", "学院", "学校", "医院", "酒店", "超市", "商行", "商店", "门店", "支行", "分行")
 _FILE_EXTENSIONS = frozenset("png jpg jpeg gif svg webp bmp ico js css map json xml html txt pdf".split())
 
 
@@ -222,13 +232,13 @@ _COMMON_WORDS = frozenset(
     常见 常规 任务 任何 任意 何处 余额 余下 费用 费率 程序 程度 叶片 时间 日期 金融 金卡 钱款 孙子 马路 马克 黄色 白色 蓝色
     江南 石油 石化 钟表 谭某 某某 未知 无名 暂无 不详 测试 管理员 用户 客户 先生 女士 小姐 同学 老师 经理 师傅 通知 公司 部门
     合计 总计 小计 备注 说明 状态 类型 银行 支行 分行 营业 业务 金卡 普卡 白金 钻石 男 女 是 否 已 未 空号 意向 回访 未接通
-    已回访 已加 已办 在职 离职 正常 冻结 注销 成功 失败 待定 有效 无效 借记卡 信用卡 居民身份证 护照 军官证 身份证 通行证""".split()
+    已回访 已加 已办 单元 单位 单号 单价 单据 东方 东路 西路 南路 北路 中路 在职 离职 正常 冻结 注销 成功 失败 待定 有效 无效 借记卡 信用卡 居民身份证 护照 军官证 身份证 通行证""".split()
 )
 
 
 def cn_name(value: str) -> float:
     """2-4 Han characters (or Han groups joined by '·') starting with a known surname."""
-    if not _HAN_NAME.fullmatch(value) or value in _name_stoplist():
+    if not _HAN_NAME.fullmatch(value) or value in _name_stoplist() or value.endswith(_ORG_SUFFIXES):
         return 0.0
     if "·" in value:
         return 0.8

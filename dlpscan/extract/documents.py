@@ -55,6 +55,16 @@ _TEXT_SUFFIXES = {
     ".htm",
     ".html",
 }
+_BY_SUFFIX = {
+    ".xlsx": sniff.XLSX,
+    ".xlsm": sniff.XLSM,
+    ".xlsb": sniff.XLSB,
+    ".xls": sniff.XLS,
+    ".ods": sniff.ODS,
+    ".docx": sniff.DOCX,
+    ".pptx": sniff.PPTX,
+    ".pdf": "application/pdf",
+}
 _EMAIL = {"message/rfc822"}
 _RTF = {"text/rtf", "application/rtf"}
 
@@ -117,6 +127,8 @@ def documents_of(
 def _route(src: Source, mt: str):
     """A reader, "archive", "eml", "msg", or (status, reason) for what is not read."""
     suffix = src.suffix
+    if mt == sniff.OCTET and suffix in _BY_SUFFIX:
+        mt = _BY_SUFFIX[suffix]  # only to pick a reader: the document keeps libmagic's type
     if mt in _OLE:
         if _ole_encrypted(src):
             return (Status.ENCRYPTED, ENCRYPTED_OFFICE)

@@ -94,8 +94,7 @@ def _zip_kind(src: Source) -> tuple[bool, str | None]:
                         return True, declared
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
         return False, None
-    if "[Content_Types].xml" in names:
-        for member, kind in _OOXML_BY_MEMBER:
-            if member in names:
-                return True, kind
+    for member, kind in _OOXML_BY_MEMBER:
+        if member in names:
+            return True, kind
     return True, None

@@ -160,8 +160,9 @@ def chunk_rows(
     first_row: int,
 ) -> Iterator[TableBlock]:
     size = ctx.limits.table_block_rows
-    block = buffered
+    pending = buffered
     while True:
+        block, pending = pending[:size], pending[size:]
         if len(block) < size:
             block.extend(islice(rest, size - len(block)))
         if not block:
@@ -171,4 +172,3 @@ def chunk_rows(
         first_row += len(block)
         if len(block) < size:
             return
-        block = []

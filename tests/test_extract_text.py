@@ -1,0 +1,314 @@
+"""Functional tests of text extraction on generated files, with exact expected blocks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dlpscan.extract import Limits, open_documents
+from dlpscan.extract.errors import ExtractError
+from dlpscan.model import Status, TableBlock, TextBlock
+
+
+def read(path: Path, limits: Limits = Limits()):  # noqa: B008
+    """(document, effective status, reason, blocks) of a single-document file."""
+    docs = list(open_documents(path, path.name, limits))
+    assert len(docs) == 1
+    doc = docs[0]
+    blocks, status, reason = [], doc.status, doc.reason
+    try:
+        blocks.extend(doc.blocks)
+    except ExtractError as e:
+        status, reason = e.status, str(e)
+    return doc, status, reason, blocks
+
+
+def test_gbk_csv_with_title_line_before_header(tmp_path):
+    rows = "# 客户清单 共2条\n客户姓名,证件号码,手机号码\n张三,110101199003077777,13800138000\n李四,,13900139000\n"
+    path = tmp_path / "客户.csv"
+    path.write_bytes(rows.encode("gbk"))
+    doc, status, _, blocks = read(path)
+    assert (doc.media_type, status) == ("text/csv", Status.SCANNED)
+    assert blocks == [
+        TextBlock("# 客户清单 共2条", "rows 1-1"),
+        TableBlock(
+            header=("客户姓名", "证件号码", "手机号码"),
+            rows=[("张三", "110101199003077777", "13800138000"), ("李四", "", "13900139000")],
+            location="",
+            first_row=3,
+        ),
+    ]
+
+
+def test_quoted_fields_semicolon_delimiter(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text('name;address;phone\n"Wang; Li";"Room 1\nBuilding 2";138\nZhao;x;139\n', encoding="utf-8")
+    _, _, _, blocks = read(path)
+    assert blocks == [
+        TableBlock(("name", "address", "phone"), [("Wang; Li", "Room 1\nBuilding 2", "138"), ("Zhao", "x", "139")], "", 2)
+    ]
+
+
+def test_utf16_bom_text(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_bytes("联系人：王五 电话：13700137000\n地址：北京市".encode("utf-16"))
+    doc, status, _, blocks = read(path)
+    assert (doc.media_type, status) == ("text/plain", Status.SCANNED)
+    assert blocks == [TextBlock("联系人：王五 电话：13700137000\n地址：北京市", "lines 1-2")]
+
+
+def test_big5_text(tmp_path):
+    text = "客戶姓名：陳大文，身分證字號 A123456789，聯絡電話 0912345678。\n" * 12
+    path = tmp_path / "big5.txt"
+    path.write_bytes(text.encode("big5"))
+    _, _, _, blocks = read(path)
+    assert [b.text for b in blocks] == [text]
+
+
+def test_broken_bytes_in_utf8_never_lose_the_rest(tmp_path):
+    path = tmp_path / "mixed.log"
+    good = "用户 13800138000 登录\n" * 3000
+    path.write_bytes(good.encode() + b"\xff\xfe\xc0 broken \x81\n" + good.encode())
+    _, status, _, blocks = read(path)
+    text = "".join(b.text for b in blocks)
+    assert status == Status.SCANNED
+    assert text.count("13800138000") == 6000
+    assert "broken" in text
+
+
+def test_large_text_is_streamed_in_blocks_on_line_boundaries(tmp_path):
+    path = tmp_path / "big.txt"
+    line = "第{:05d}行 手机 13800138000\n"
+    path.write_text("".join(line.format(i) for i in range(1000)), encoding="utf-8")
+    _, _, _, blocks = read(path, Limits(text_block_chars=1000))
+    assert len(blocks) > 20
+    assert all(b.text.endswith("\n") for b in blocks)
+    assert "".join(b.text for b in blocks) == "".join(line.format(i) for i in range(1000))
+    assert blocks[0].location == "lines 1-43" and blocks[1].location == "lines 44-86"
+
+
+def test_one_enormous_line_is_cut(tmp_path):
+    path = tmp_path / "oneline.txt"
+    path.write_text("x" * 10_000, encoding="ascii")
+    _, _, _, blocks = read(path, Limits(text_block_chars=1000))
+    assert [len(b.text) for b in blocks] == [1000] * 10
+
+
+def test_txt_that_is_not_a_table_stays_text(tmp_path):
+    path = tmp_path / "leads.txt"
+    content = "# 老客户 共3条\n高峰一,15815198798\n2. 陈明 15160277869 已回访\n姓名：李鑫东 电话：15857471405\n"
+    path.write_text(content, encoding="utf-8")
+    _, _, _, blocks = read(path)
+    assert blocks == [TextBlock(content, "lines 1-4")]
+
+
+def test_tab_separated_txt_with_header_is_a_table(tmp_path):
+    path = tmp_path / "batches.txt"
+    path.write_text("批次号\t流水号\t数量\nB1\t305898562503480179\t238\nB2\t333615865342988762\t2705\n", "utf-8")
+    _, _, _, blocks = read(path)
+    assert blocks == [
+        TableBlock(("批次号", "流水号", "数量"), [("B1", "305898562503480179", "238"), ("B2", "333615865342988762", "2705")], "", 2)
+    ]
+
+
+def test_json_list_of_objects_anywhere_becomes_a_table(tmp_path):
+    data = {
+        "code": 200,
+        "data": {
+            "total": 2,
+            "list": [
+                {"realName": "王霞", "idCardNo": "110108198203301603", "contact": {"mobile": "17279313302"}},
+                {"realName": "孙楠", "email": None, "tags": ["a", "b"], "ok": True},
+            ],
+        },
+    }
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    doc, _, _, blocks = read(path)
+    assert doc.media_type == "application/json"
+    assert blocks == [
+        TextBlock("code: 200\ndata.total: 2", "fields"),
+        TableBlock(
+            header=("realName", "idCardNo", "contact.mobile", "email", "tags", "ok"),
+            rows=[
+                ("王霞", "110108198203301603", "17279313302", "", "", ""),
+                ("孙楠", "", "", "", '["a","b"]', "true"),
+            ],
+            location="data.list",
+            first_row=1,
+        ),
+    ]
+
+
+def test_json_lines(tmp_path):
+    path = tmp_path / "users.jsonl"
+    path.write_text('{"name": "张三", "phone": "13800138000"}\n{"name": "李四", "id": 7}\n', encoding="utf-8")
+    _, _, _, blocks = read(path)
+    assert blocks == [
+        TableBlock(("name", "phone", "id"), [("张三", "13800138000", ""), ("李四", "", "7")], "lines", 1)
+    ]
+
+
+def test_deep_json_is_a_limit_not_a_crash(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="ascii")
+    _, status, reason, _ = read(path)
+    assert status == Status.SKIPPED and "nest" in reason
+
+
+SQL = """-- MySQL dump 10.13
+CREATE TABLE `t_member` (
+  `id` bigint(20) NOT NULL AUTO_INCREMENT,
+  `real_name` varchar(32) DEFAULT NULL,
+  `phone` varchar(20) DEFAULT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+INSERT INTO `t_member` VALUES (1,'张三','13800138000'),(2,'O\\'Brien, \\"Jr\\"',NULL);
+INSERT INTO orders (order_no, mobile) VALUES ('A;1', '139 0013 9000'),
+('A(2)', 'it''s');
+"""
+
+
+def test_sql_insert_dump(tmp_path):
+    path = tmp_path / "dump.sql"
+    path.write_text(SQL, encoding="utf-8")
+    doc, _, _, blocks = read(path)
+    assert doc.media_type == "text/plain"
+    tables = [b for b in blocks if isinstance(b, TableBlock)]
+    assert tables == [
+        TableBlock(
+            ("id", "real_name", "phone"),
+            [("1", "张三", "13800138000"), ("2", 'O\'Brien, "Jr"', "")],
+            "table t_member",
+            1,
+        ),
+        TableBlock(("order_no", "mobile"), [("A;1", "139 0013 9000"), ("A(2)", "it's")], "table orders", 1),
+    ]
+    texts = [b for b in blocks if isinstance(b, TextBlock)]
+    assert len(texts) == 1 and texts[0].text.startswith("-- MySQL dump") and "INSERT" not in texts[0].text
+
+
+def test_postgres_copy(tmp_path):
+    path = tmp_path / "pg.sql"
+    path.write_text("COPY public.users (name, mobile) FROM stdin;\n张三\t13800138000\n李四\t\\N\n\\.\n", "utf-8")
+    _, _, _, blocks = read(path)
+    assert blocks == [TableBlock(("name", "mobile"), [("张三", "13800138000"), ("李四", "")], "table public.users", 1)]
+
+
+def test_xml_records_become_a_table(tmp_path):
+    path = tmp_path / "users.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<export date="2024-03-01"><title>客户</title>'
+        '<user id="1"><name>张三</name><mobile>13800138000</mobile></user>'
+        '<user id="2"><name>李四</name><mobile>13900139000</mobile></user></export>',
+        encoding="utf-8",
+    )
+    doc, _, _, blocks = read(path)
+    assert doc.media_type == "text/xml"
+    assert blocks == [
+        TableBlock(
+            ("@id", "name", "mobile"), [("1", "张三", "13800138000"), ("2", "李四", "13900139000")], "export/user", 1
+        ),
+        TextBlock("export@date: 2024-03-01\nexport/title: 客户", "elements"),
+    ]
+
+
+def test_gbk_declared_xml(tmp_path):
+    path = tmp_path / "gbk.xml"
+    path.write_bytes('<?xml version="1.0" encoding="GBK"?><r><a>张三</a><b>李四</b></r>'.encode("gbk"))
+    _, status, _, blocks = read(path)
+    assert status == Status.SCANNED
+    assert blocks == [TableBlock(("a", "b"), [("张三", "李四")], "r", 1)]
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<lolz>&lol9;</lolz>
+"""
+
+
+def test_billion_laughs_is_a_status(tmp_path):
+    path = tmp_path / "lol.xml"
+    path.write_text(BILLION_LAUGHS, encoding="ascii")
+    _, status, reason, blocks = read(path)
+    assert (status, blocks) == (Status.SKIPPED, [])
+    assert "entity" in reason
+
+
+def test_external_entity_is_never_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET", encoding="ascii")
+    path = tmp_path / "xxe.xml"
+    path.write_text(f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]><r>&x;</r>', "ascii")
+    _, status, _, blocks = read(path)
+    assert status == Status.SKIPPED
+    assert not any("TOPSECRET" in getattr(b, "text", "") for b in blocks)
+
+
+def test_malformed_xml_is_an_error(tmp_path):
+    path = tmp_path / "bad.xml"
+    path.write_text('<?xml version="1.0"?><r><a>1</a><b>', encoding="ascii")
+    _, status, reason, _ = read(path)
+    assert (status, reason) == (Status.ERROR, "ParseError: malformed XML")
+
+
+def test_html_table_with_th_header_and_text(tmp_path):
+    path = tmp_path / "export.html"
+    path.write_text(
+        "<html><head><style>td{}</style><script>var x=1;</script></head><body><h1>客户名单</h1>"
+        "<table><tr><th>姓名</th><th>手机</th></tr><tr><td>张三</td><td>138 0013 8000</td></tr>"
+        "<tr><td>李&amp;四</td><td>139</td></tr></table><p>共2条</p></body></html>",
+        encoding="utf-8",
+    )
+    doc, _, _, blocks = read(path)
+    assert doc.media_type == "text/html"
+    assert blocks == [
+        TableBlock(("姓名", "手机"), [("张三", "138 0013 8000"), ("李&四", "139")], "table 1", 2),
+        TextBlock("客户名单\n共2条", "text"),
+    ]
+
+
+def test_markdown_and_logs_are_text(tmp_path):
+    path = tmp_path / "app.log"
+    content = "2024-03-15 00:00:01 INFO [svc,abc] login ok\n2024-03-15 00:00:02 INFO [svc,def] login ok\n" * 3
+    path.write_text(content, encoding="utf-8")
+    _, _, _, blocks = read(path)
+    assert blocks == [TextBlock(content, "lines 1-6")]
+
+
+@pytest.mark.parametrize("name", ["empty.txt", "empty.csv", "empty.xlsx", "empty.pdf"])
+def test_empty_file_is_scanned_with_no_blocks(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"")
+    doc, status, reason, blocks = read(path)
+    assert (doc.media_type, status, reason, blocks, doc.size) == ("application/x-empty", Status.SCANNED, None, [], 0)
+
+
+def test_file_size_limit(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("a,b\n1,2\n", encoding="ascii")
+    doc, status, reason, _ = read(path, Limits(max_file_bytes=4))
+    assert (status, reason) == (Status.SKIPPED, "file larger than limit")
+
+
+def test_decode_deadline(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("line\n" * 100_000, encoding="ascii")
+    _, status, reason, _ = read(path, Limits(max_decode_seconds=0.0, text_block_chars=1000))
+    assert status == Status.SKIPPED and reason.startswith("decode time limit")
+
+
+def test_rtf_with_chinese_codepage(tmp_path):
+    path = tmp_path / "memo.rtf"
+    body = "".join(f"\\'{b:02x}" for b in "张三".encode("gbk"))
+    path.write_bytes(("{\\rtf1\\ansi\\ansicpg936 {\\fonttbl\\f0 SimSun;}\\f0 " + body + " 13800138000\\par}").encode())
+    doc, _, _, blocks = read(path)
+    assert doc.media_type == "text/rtf"
+    assert [b.text.strip() for b in blocks] == ["张三 13800138000"]
