@@ -29,8 +29,8 @@ from dlpscan.model import Status
 ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/java-archive"}
 TAR_TYPES = {"application/x-tar", "application/x-gtar", "application/x-ustar"}
 STREAM_TYPES = {
-    "application/gzip": gzip.GzipFile,
-    "application/x-gzip": gzip.GzipFile,
+    "application/gzip": lambda f: gzip.GzipFile(fileobj=f),
+    "application/x-gzip": lambda f: gzip.GzipFile(fileobj=f),
     "application/x-bzip2": bz2.BZ2File,
     "application/x-xz": lzma.LZMAFile,
     "application/x-lzma": lzma.LZMAFile,

@@ -1,8 +1,8 @@
 """PDF: pypdfium2 text per page (fast path), pdfplumber tables on pages that have ruled lines.
 
 The choice is made per page from pdfium's object counts, which cost microseconds: only a page
-with text and at least `RULED_PAGE_PATHS` path objects (lines/rectangles) is handed to
-pdfplumber's `find_tables()`. Its tables become TableBlocks (first row as header, or the header
+with text and enough vector paths to draw a grid (`RULED_PATHS` path objects with `RULED_SEGMENTS`
+segments, i.e. a 2x2 table or more) is handed to pdfplumber's `find_tables()`. Its tables become TableBlocks (first row as header, or the header
 of the previous page's table when a table continues without one); the rest of the page is text.
 """
 
@@ -19,7 +19,8 @@ from dlpscan.extract.source import Source
 from dlpscan.extract.tables import chunk_rows, clean_header, is_label_row
 from dlpscan.model import Block, TextBlock
 
-RULED_PAGE_PATHS = 8
+RULED_PATHS = 4
+RULED_SEGMENTS = 12
 IMAGE_ONLY = "no text layer (image-only)"
 
 
@@ -37,14 +38,14 @@ def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
             page = pdf[i]
             try:
                 text = _page_text(page)
-                paths, images = _count_objects(page)
+                paths, segments, images = _count_objects(page)
             finally:
                 page.close()
             any_image = any_image or images > 0
             if not text.strip():
                 continue
             any_text = True
-            if paths >= RULED_PAGE_PATHS:
+            if paths >= RULED_PATHS and segments >= RULED_SEGMENTS:
                 if plumber is None:
                     plumber = _open_plumber(src)
                 if plumber is not None:
@@ -82,17 +83,19 @@ def _page_text(page: pdfium.PdfPage) -> str:
         textpage.close()
 
 
-def _count_objects(page: pdfium.PdfPage) -> tuple[int, int]:
-    """(path objects, image or form objects) on the page, top level only."""
+def _count_objects(page: pdfium.PdfPage) -> tuple[int, int, int]:
+    """(path objects, their segments, image or form objects) on the page, top level only."""
     raw = page.raw
-    paths = images = 0
+    paths = segments = images = 0
     for j in range(pdfium_c.FPDFPage_CountObjects(raw)):
-        kind = pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(raw, j))
+        obj = pdfium_c.FPDFPage_GetObject(raw, j)
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
         if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
             paths += 1
+            segments += pdfium_c.FPDFPath_CountSegments(obj)
         elif kind in (pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM):
             images += 1
-    return paths, images
+    return paths, segments, images
 
 
 def _open_plumber(src: Source):
