@@ -36,7 +36,7 @@ def _config(ctx: click.Context, flags: dict[str, Any]) -> Config:
     return config
 
 
-def _open_store(config: Config):  # noqa: ANN202 - imported lazily: SQLAlchemy is slow to import
+def _open_store(config: Config):
     from dlpscan.store import Store
 
     try:
@@ -62,31 +62,62 @@ def main(config: str | None) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "table"]), default="jsonl", show_default=True,
-              help="jsonl: the stable report contract; csv: one row per file; table: summary only.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "table"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: the stable report contract; csv: one row per file; table: summary only.",
+)
 @click.option("--output", "-o", default="-", show_default=True, help="Report file, or - for standard output.")
-@click.option("--fingerprint-key", help="HMAC key for fingerprints (also DLPSCAN_FINGERPRINT_KEY). "
-              "Given: reports carry fingerprints. Not given: a stored per-machine key is used for the store only.")
+@click.option(
+    "--fingerprint-key",
+    help="HMAC key for fingerprints (also DLPSCAN_FINGERPRINT_KEY). "
+    "Given: reports carry fingerprints. Not given: a stored per-machine key is used for the store only.",
+)
 @click.option("--policy", help="Policy name (default, judicial-2017, bank, telecom, courier) or YAML file.")
 @click.option("--db", help="Results store: a SQLite path or postgresql://... URL (default: per-user SQLite).")
 @click.option("--no-store", is_flag=True, help="Do not record results (no incremental rescans, no exposure).")
 @click.option("-j", "--jobs", type=int, help="Worker processes (default: number of CPUs).")
-@click.option("--file-timeout", type=float, help="Seconds allowed per file before it is skipped (default 300).")
-@click.option("--max-file-size", "max_file_mb", type=int, help="Skip files larger than this many MB (default 2048).")
+@click.option(
+    "--file-timeout", type=float, help="Seconds allowed per file before it is skipped (default 300)."
+)
+@click.option(
+    "--max-file-size", "max_file_mb", type=int, help="Skip files larger than this many MB (default 2048)."
+)
 @click.option("--include", multiple=True, help="Only scan paths matching this glob (repeatable).")
-@click.option("--exclude", multiple=True, help="Skip paths matching this glob (repeatable), e.g. '*.iso' or '.git/'.")
-@click.option("--follow-symlinks/--no-follow-symlinks", default=None, help="Follow symbolic links (off by default).")
-@click.option("--one-file-system", is_flag=True, default=None, help="Do not cross into other mounted filesystems.")
+@click.option(
+    "--exclude", multiple=True, help="Skip paths matching this glob (repeatable), e.g. '*.iso' or '.git/'."
+)
+@click.option(
+    "--follow-symlinks/--no-follow-symlinks", default=None, help="Follow symbolic links (off by default)."
+)
+@click.option(
+    "--one-file-system", is_flag=True, default=None, help="Do not cross into other mounted filesystems."
+)
 @click.option("--full", is_flag=True, help="Rescan every file, even unchanged ones.")
 @click.option("--resume", is_flag=True, help="Continue the last interrupted scan of the same paths.")
-@click.option("--engine", type=click.Choice(["auto", "hyperscan", "re"]), help="Pattern engine (default auto).")
+@click.option(
+    "--engine", type=click.Choice(["auto", "hyperscan", "re"]), help="Pattern engine (default auto)."
+)
 @click.option("--fail-on-flag", is_flag=True, help="Exit 1 when any file is flagged (for scripts and CI).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display or summary.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), help="Log format on stderr.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
 @click.pass_context
-def scan(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str, no_store: bool, full: bool,
-         resume: bool, fail_on_flag: bool, quiet: bool, **flags: Any) -> None:
+def scan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    fmt: str,
+    output: str,
+    no_store: bool,
+    full: bool,
+    resume: bool,
+    fail_on_flag: bool,
+    quiet: bool,
+    **flags: Any,
+) -> None:
     """Scan files and folders; one report line per file (archive members included).
 
     Unchanged files (same size, mtime and inode, same recognizers and policy) are taken from
@@ -126,8 +157,13 @@ def scan(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str, no_s
     )
     job = ScanJob(
         roots=list(paths),
-        walk=WalkOptions(tuple(config.include), tuple(config.exclude), config.follow_symlinks,
-                         config.one_file_system, config.max_file_mb * 1024 * 1024),
+        walk=WalkOptions(
+            tuple(config.include),
+            tuple(config.exclude),
+            config.follow_symlinks,
+            config.one_file_system,
+            config.max_file_mb * 1024 * 1024,
+        ),
         settings=settings,
         policy=policy,
         jobs=config.jobs,
@@ -206,7 +242,9 @@ def db() -> None:
 
 
 @db.command("exposure")
-@click.option("--by", type=click.Choice(["owner", "folder"]), required=True, help="Group files by owner or folder.")
+@click.option(
+    "--by", type=click.Choice(["owner", "folder"]), required=True, help="Group files by owner or folder."
+)
 @click.option("--db", "db_url", help="Results store (default: per-user SQLite).")
 @click.option("--top", type=int, default=20, show_default=True, help="Show the N most exposed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -230,9 +268,23 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
         rows = store.exposure(by, top=top)
     hits = {r.key: evaluate_scope(p, by, r.key, r.people, r.per_type) for r in rows}
     if as_json:
-        click.echo(json.dumps([{"key": r.key, "files": r.files, "flagged_files": r.flagged_files, "people": r.people,
-                                "per_type": r.per_type, "rules": [h.rule for h in hits[r.key]]} for r in rows],
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "key": r.key,
+                        "files": r.files,
+                        "flagged_files": r.flagged_files,
+                        "people": r.people,
+                        "per_type": r.per_type,
+                        "rules": [h.rule for h in hits[r.key]],
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         print_exposure(by, rows, hits)
 
@@ -251,7 +303,9 @@ def db_scans(ctx: click.Context, db_url: str | None, limit: int) -> None:
 
 @main.command()
 @click.argument("path")
-@click.option("--status", type=click.Choice(["open", "resolved", "false-positive", "accepted"]), required=True)
+@click.option(
+    "--status", type=click.Choice(["open", "resolved", "false-positive", "accepted"]), required=True
+)
 @click.option("--note", default="", help="Why: ticket number, who was told, what was done.")
 @click.option("--who", envvar="USER", default="unknown", show_default="$USER", help="Who decided.")
 @click.option("--db", "db_url", help="Results store (default: per-user SQLite).")
@@ -282,7 +336,9 @@ def recognizers_list() -> None:
     from dlpscan.detect.registry import load_definitions
 
     for d in load_definitions():
-        click.echo(f"{d.entity:20} validator={d.validator or '-':20} patterns={','.join(p.name for p in d.patterns)}")
+        click.echo(
+            f"{d.entity:20} validator={d.validator or '-':20} patterns={','.join(p.name for p in d.patterns)}"
+        )
 
 
 if __name__ == "__main__":

@@ -91,7 +91,10 @@ class Config(_Section):
 
 
 def default_config_path() -> Path | None:
-    for candidate in (Path.cwd() / CONFIG_NAMES[0], Path(platformdirs.user_config_dir("dlpscan")) / CONFIG_NAMES[0]):
+    for candidate in (
+        Path.cwd() / CONFIG_NAMES[0],
+        Path(platformdirs.user_config_dir("dlpscan")) / CONFIG_NAMES[0],
+    ):
         if candidate.is_file():
             return candidate
     return None
@@ -149,7 +152,11 @@ def resolve_key(config: Config) -> tuple[bytes, bool]:
     """
     if config.fingerprint_key:
         return config.fingerprint_key.encode("utf-8"), True
-    path = Path(config.key_file) if config.key_file else Path(platformdirs.user_data_dir("dlpscan")) / "fingerprint.key"
+    path = (
+        Path(config.key_file)
+        if config.key_file
+        else Path(platformdirs.user_data_dir("dlpscan")) / "fingerprint.key"
+    )
     try:
         return path.read_text(encoding="utf-8").strip().encode("utf-8"), False
     except FileNotFoundError:

@@ -71,7 +71,9 @@ class _Interrupt:
         if self.requested:  # second Ctrl-C: stop now
             raise KeyboardInterrupt
         self.requested = True
-        log.warning("stopping after the files in progress (signal %d); run again with --resume to continue", signum)
+        log.warning(
+            "stopping after the files in progress (signal %d); run again with --resume to continue", signum
+        )
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._old.items():
@@ -79,7 +81,9 @@ class _Interrupt:
 
 
 def _entry_result(entry: Entry, status: Status, reason: str) -> FileResult:
-    result = FileResult(entry.display, status, size=entry.size or None, owner=entry.owner, inode=entry.inode or None)
+    result = FileResult(
+        entry.display, status, size=entry.size or None, owner=entry.owner, inode=entry.inode or None
+    )
     result.mtime = entry.mtime or None
     if status is Status.ERROR:
         result.error = reason
@@ -150,7 +154,9 @@ def run_scan(
         entries = walk(job.roots, job.walk)
         while chunk := list(itertools.islice(entries, LOOKUP_BATCH)):
             chunk = [e for e in chunk if e.display not in done_paths]
-            previous = store.previous_many([e.display for e in chunk]) if store is not None and not job.full else {}
+            previous = (
+                store.previous_many([e.display for e in chunk]) if store is not None and not job.full else {}
+            )
             for entry in chunk:
                 if entry.error:
                     emit([_entry_result(entry, Status.ERROR, entry.error)])

@@ -72,7 +72,13 @@ def _entry(path: str, st: os.stat_result, options: WalkOptions) -> Entry:
         owner=owner_name(st.st_uid),
     )
     if not stat.S_ISREG(st.st_mode):
-        kind = "directory" if stat.S_ISDIR(st.st_mode) else "FIFO" if stat.S_ISFIFO(st.st_mode) else "special file"
+        kind = (
+            "directory"
+            if stat.S_ISDIR(st.st_mode)
+            else "FIFO"
+            if stat.S_ISFIFO(st.st_mode)
+            else "special file"
+        )
         return Entry(**base, skip_reason=f"not a regular file ({kind})")
     if st.st_size > options.max_file_bytes:
         return Entry(**base, skip_reason=f"file larger than max_file_bytes ({options.max_file_bytes})")

@@ -51,9 +51,13 @@ def _worker_main(conn: Connection, settings: ScanSettings, memory_bytes: int, ni
 
 
 class _Worker:
-    def __init__(self, ctx: mp.context.BaseContext, settings: ScanSettings, memory_bytes: int, nice: int) -> None:
+    def __init__(
+        self, ctx: mp.context.BaseContext, settings: ScanSettings, memory_bytes: int, nice: int
+    ) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, settings, memory_bytes, nice), daemon=True)
+        self.process = ctx.Process(
+            target=_worker_main, args=(child, settings, memory_bytes, nice), daemon=True
+        )
         self.process.start()
         child.close()
         self.task: Task | None = None

@@ -18,13 +18,18 @@ OUT = Path(__file__).resolve().parent.parent / "examples"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩邓冯曹彭曾"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国玉兰志红"
 REGIONS = ("110101", "110105", "310104", "440305", "330106", "320102", "510107", "420106")
-STREETS = ("北京市朝阳区建国路", "上海市徐汇区漕溪北路", "广东省深圳市南山区科技园路", "浙江省杭州市西湖区文三路")
+STREETS = (
+    "北京市朝阳区建国路",
+    "上海市徐汇区漕溪北路",
+    "广东省深圳市南山区科技园路",
+    "浙江省杭州市西湖区文三路",
+)
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def resident_id(rng: random.Random) -> str:
     body = f"{rng.choice(REGIONS)}{rng.randint(1950, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, WEIGHTS)) % 11]
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, WEIGHTS, strict=True)) % 11]
 
 
 def luhn_complete(prefix: str, length: int, rng: random.Random) -> str:

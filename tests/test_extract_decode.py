@@ -49,7 +49,7 @@ def test_sniff_bytes_and_refinements(tmp_path):
     assert sniff(b"") == "application/x-empty"
     assert sniff(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n") == "application/pdf"
     assert sniff(b"a,b\n1,2\n", name="x.csv") == "text/csv"
-    assert sniff("a\tb\n1\t2\n".encode(), name="x.tsv") == "text/tab-separated-values"
+    assert sniff(b"a\tb\n1\t2\n", name="x.tsv") == "text/tab-separated-values"
     assert sniff(b"a b c\n", name="x.txt") == "text/plain"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

@@ -13,8 +13,8 @@ from lxml import etree
 from pptx.util import Inches
 
 from dlpscan.extract import Limits, open_documents
-from dlpscan.extract.errors import ExtractError
 from dlpscan.extract.documents import LEGACY_OFFICE
+from dlpscan.extract.errors import ExtractError
 from dlpscan.model import Status, TableBlock, TextBlock
 
 NS = (

@@ -24,11 +24,17 @@ def _tool(name: str) -> str:
 
 
 def test_ruff_clean() -> None:
-    proc = subprocess.run([_tool("ruff"), "check", "dlpscan", "tests", "bench", "scripts"], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [_tool("ruff"), "check", "dlpscan", "tests", "bench", "scripts"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
 def test_lower_layers_never_import_higher_ones() -> None:
-    proc = subprocess.run([_tool("lint-imports"), "--config", "pyproject.toml"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [_tool("lint-imports"), "--config", "pyproject.toml"], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]

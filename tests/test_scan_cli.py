@@ -8,10 +8,10 @@ import hmac
 import json
 import os
 import random
-import tempfile
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,11 @@ def make_id(rng: random.Random) -> str:
 
 def make_people(n: int, seed: int) -> list[tuple[str, str, str]]:
     rng = random.Random(seed)
-    names = [a + b for a in "王李张刘陈杨黄赵吴周" for b in ("伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇")]
+    names = [
+        a + b
+        for a in "王李张刘陈杨黄赵吴周"
+        for b in ("伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇")
+    ]
     people = {}
     while len(people) < n:
         pid = make_id(rng)
@@ -45,7 +49,9 @@ def write_csv(path: Path, people: list[tuple[str, str, str]]) -> None:
 
 def run(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DLPSCAN_KEY_FILE": str(KEY_DIR / "fingerprint.key")}
-    proc = subprocess.run([*DLPSCAN, *args], capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=240)
+    proc = subprocess.run(
+        [*DLPSCAN, *args], capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=240
+    )
     if check and proc.returncode not in (0, 1):
         raise AssertionError(f"exit {proc.returncode}: {proc.stderr[-2000:]}")
     return proc
@@ -61,30 +67,66 @@ def fp(value: str) -> str:
 
 def test_examples_exact_report_lines(tmp_path: Path) -> None:
     report = tmp_path / "r.jsonl"
-    run("scan", "examples", "--format", "jsonl", "-o", str(report), "--fingerprint-key", KEY,
-        "--db", str(tmp_path / "s.sqlite"), "-j", "2")
+    run(
+        "scan",
+        "examples",
+        "--format",
+        "jsonl",
+        "-o",
+        str(report),
+        "--fingerprint-key",
+        KEY,
+        "--db",
+        str(tmp_path / "s.sqlite"),
+        "-j",
+        "2",
+    )
     got = {
         path: (
-            r["status"], r["media_type"], r["records"], r["flagged"], r["severity"],
+            r["status"],
+            r["media_type"],
+            r["records"],
+            r["flagged"],
+            r["severity"],
             {t: (e["distinct"], e["total"]) for t, e in r["entities"].items()},
         )
         for path, r in lines(report).items()
     }
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert got == {
-        "examples/客户名单_导出.csv": ("scanned", "text/csv", 60, True, "critical", {
-            "CN_ADDRESS": (60, 60), "CN_BANK_CARD": (60, 60), "CN_MOBILE": (60, 60), "CN_NAME": (59, 60),
-            "CN_RESIDENT_ID": (60, 60)}),
+        "examples/客户名单_导出.csv": (
+            "scanned",
+            "text/csv",
+            60,
+            True,
+            "critical",
+            {
+                "CN_ADDRESS": (60, 60),
+                "CN_BANK_CARD": (60, 60),
+                "CN_MOBILE": (60, 60),
+                "CN_NAME": (59, 60),
+                "CN_RESIDENT_ID": (60, 60),
+            },
+        ),
         "examples/客户信息_脱敏.csv": ("scanned", "text/csv", 0, False, "none", {}),
         "examples/录用通知.txt": ("scanned", "text/plain", 0, False, "low", {"CN_MOBILE": (1, 1)}),
         "examples/waybills.zip": ("scanned", "application/zip", 0, False, "none", {}),
-        "examples/waybills.zip!waybills/export_0301.xlsx": ("scanned", xlsx, 55, True, "medium", {
-            "CN_ADDRESS": (55, 55), "CN_MOBILE": (55, 55), "CN_NAME": (54, 55)}),
+        "examples/waybills.zip!waybills/export_0301.xlsx": (
+            "scanned",
+            xlsx,
+            55,
+            True,
+            "medium",
+            {"CN_ADDRESS": (55, 55), "CN_MOBILE": (55, 55), "CN_NAME": (54, 55)},
+        ),
         "examples/waybills.zip!readme.txt": ("scanned", "text/plain", 0, False, "none", {}),
     }
     masked = lines(report)["examples/客户信息_脱敏.csv"]["masked"]
-    assert masked == {"CN_MOBILE": {"total": 40, "noncompliant": 40}, "CN_NAME": {"total": 40, "noncompliant": 0},
-                      "CN_RESIDENT_ID": {"total": 40, "noncompliant": 0}}
+    assert masked == {
+        "CN_MOBILE": {"total": 40, "noncompliant": 40},
+        "CN_NAME": {"total": 40, "noncompliant": 0},
+        "CN_RESIDENT_ID": {"total": 40, "noncompliant": 0},
+    }
 
 
 def test_fingerprints_samples_and_no_raw_values_anywhere(tmp_path: Path, store_url: str) -> None:
@@ -93,8 +135,18 @@ def test_fingerprints_samples_and_no_raw_values_anywhere(tmp_path: Path, store_u
     share.mkdir()
     write_csv(share / "export.csv", people)
     report, log = tmp_path / "r.jsonl", tmp_path / "stderr.log"
-    proc = run("scan", str(share), "-o", str(report), "--fingerprint-key", KEY, "--db", store_url,
-               "--log-level", "debug")
+    proc = run(
+        "scan",
+        str(share),
+        "-o",
+        str(report),
+        "--fingerprint-key",
+        KEY,
+        "--db",
+        store_url,
+        "--log-level",
+        "debug",
+    )
     log.write_text(proc.stderr, encoding="utf-8")
     line = lines(report)[str(share / "export.csv")]
     assert line["flagged"] is True and line["records"] == 80
@@ -119,8 +171,9 @@ def _pg_dump(url: str) -> bytes:
     base, _, options = url.partition("?options=-csearch_path%3D")
     out = []
     with psycopg.connect(base) as conn:
-        tables = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema=%s",
-                              (options,)).fetchall()
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema=%s", (options,)
+        ).fetchall()
         for (table,) in tables:
             out += [str(r) for r in conn.execute(f'SELECT * FROM "{options}"."{table}"').fetchall()]
     return "\n".join(out).encode()

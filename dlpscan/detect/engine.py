@@ -15,7 +15,7 @@ from dlpscan.detect.registry import PatternDef, RecognizerDef, load_definitions
 from dlpscan.detect.scoring import Finding, Labels, evaluate, header_relation
 from dlpscan.detect.text import fold
 from dlpscan.detect.validators import cn_name
-from dlpscan.model import Block, TableBlock, TextBlock
+from dlpscan.model import Block, TableBlock
 
 _CELL_SEP = "\x1f"
 _HAN_TOKEN = re.compile(r"(?<![\u4e00-\u9fff·])[\u4e00-\u9fff]{2,4}(?![\u4e00-\u9fff·])")
@@ -75,9 +75,13 @@ class Engine:
                 m = pattern.compiled.match(text, start)
                 if m is None:
                     continue
-                header = header_rel.get((d.entity, col), 0) if header_rel is not None and col is not None else 0
+                header = (
+                    header_rel.get((d.entity, col), 0) if header_rel is not None and col is not None else 0
+                )
                 f = evaluate(d, labels, pattern, m, text, floor=floor, header=header, record=row, column=col)
-                if f is not None and (best is None or _rank(f, d.priority) > _rank(best, self._priority[best.entity_type])):
+                if f is not None and (
+                    best is None or _rank(f, d.priority) > _rank(best, self._priority[best.entity_type])
+                ):
                     best, best_end = f, m.end()
             if best is not None:
                 found.append(best)
@@ -123,7 +127,9 @@ class Engine:
         width = max([len(block.header), *(len(r) for r in block.rows)], default=0)
         header = tuple(block.header) + ("",) * (width - len(block.header))
         header_rel = {
-            (d.entity, c): header_relation(self._labels[d.entity], h) for d in self.definitions for c, h in enumerate(header)
+            (d.entity, c): header_relation(self._labels[d.entity], h)
+            for d in self.definitions
+            for c, h in enumerate(header)
         }
         cell_starts: list[int] = []
         cell_pos: list[tuple[int, int, int]] = []  # (row start, row, column) per cell
@@ -183,16 +189,40 @@ class Engine:
                     start = starts[(r, c)]
                     if "*" in cell:
                         if len(cell) <= 40:
-                            out.append(Finding(d.entity, cell, start, start + len(cell), 0.8, masked=True, record=r, column=c))
+                            out.append(
+                                Finding(
+                                    d.entity,
+                                    cell,
+                                    start,
+                                    start + len(cell),
+                                    0.8,
+                                    masked=True,
+                                    record=r,
+                                    column=c,
+                                )
+                            )
                         continue
                     value = d.normalise(cell)
                     if d.validate_value(value) > 0:
-                        out.append(Finding(d.entity, value, start, start + len(cell), 0.9, record=r, column=c))
+                        out.append(
+                            Finding(d.entity, value, start, start + len(cell), 0.9, record=r, column=c)
+                        )
         return out
 
 
 def _replace_record(f: Finding, record: int) -> Finding:
-    return Finding(f.entity_type, f.value, f.start, f.end, f.score, f.masked, f.damaged, f.hidden_digits, record, f.column)
+    return Finding(
+        f.entity_type,
+        f.value,
+        f.start,
+        f.end,
+        f.score,
+        f.masked,
+        f.damaged,
+        f.hidden_digits,
+        record,
+        f.column,
+    )
 
 
 def _line_starts(text: str, lines: set[int]) -> dict[int, int]:

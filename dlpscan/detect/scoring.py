@@ -42,7 +42,9 @@ class Labels:
         def low(words: tuple[str, ...]) -> tuple[str, ...]:
             return tuple(w.lower() for w in words)
 
-        return cls(low(d.context.words), low(d.negative_context.words), low(d.headers), low(d.negative_headers))
+        return cls(
+            low(d.context.words), low(d.negative_context.words), low(d.headers), low(d.negative_headers)
+        )
 
 
 def header_relation(labels: Labels, header: str) -> int:

@@ -51,9 +51,9 @@ def bank_bins() -> dict[str, Bin]:
     """Chinese issuer BINs (3-10 digits) -> issuer and the card lengths recorded for it."""
     merged: dict[str, tuple[str, str, set[int]]] = {}
     for r in _rows("bank_bins.csv"):
-        bank, card_type, lengths = merged.setdefault(r["bin"], (r["bank"], r.get("type", ""), set()))
+        entry = merged.setdefault(r["bin"], (r["bank"], r.get("type", ""), set()))
         if r.get("length", "").strip():
-            lengths.add(int(r["length"]))
+            entry[2].add(int(r["length"]))
     return {b: Bin(bank, t, frozenset(lens)) for b, (bank, t, lens) in merged.items()}
 
 
@@ -97,3 +97,10 @@ def gazetteer_names() -> frozenset[str]:
             if len(value) >= 2:
                 names.add(value)
     return frozenset(names)
+
+
+@cache
+def name_stopwords() -> frozenset[str]:
+    """Words shaped like surname + given name that are not names (place names, labels, common words)."""
+    lines = _data_file("name_stopwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))

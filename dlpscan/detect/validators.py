@@ -18,7 +18,9 @@ PROVINCES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 81 82 83".split()
 )
 # Published sample numbers (standards, library READMEs): test data, not people.
-SAMPLE_IDS = frozenset({"11010519491231002X", "440308199901101512", "810000199408230021", "830000199201300022"})
+SAMPLE_IDS = frozenset(
+    {"11010519491231002X", "440308199901101512", "810000199408230021", "830000199201300022"}
+)
 PLACEHOLDER_MOBILES = frozenset({"13800138000", "13812345678", "13888888888", "18888888888", "13000000000"})
 
 
@@ -165,8 +167,18 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 # Registering authority (1st character) -> entity categories (2nd) that GB 32100 and its amendments use.
 _USCC_CATEGORIES = {
-    "1": "1239", "2": "19", "3": "123459", "4": "19", "5": "1239", "6": "129", "7": "129",
-    "8": "19", "9": "123", "A": "19", "N": "12349", "Y": "1",
+    "1": "1239",
+    "2": "19",
+    "3": "123459",
+    "4": "19",
+    "5": "1239",
+    "6": "129",
+    "7": "129",
+    "8": "19",
+    "9": "123",
+    "A": "19",
+    "N": "12349",
+    "Y": "1",
 }
 
 
@@ -201,8 +213,26 @@ def _tld_extractor():
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-_ORG_SUFFIXES = ("银行", "公司", "集团", "中心", "大学", "学院", "学校", "医院", "酒店", "超市", "商行", "商店", "门店", "支行", "分行")
-_FILE_EXTENSIONS = frozenset("png jpg jpeg gif svg webp bmp ico js css map json xml html txt pdf".split())
+_ORG_SUFFIXES = (
+    "银行",
+    "公司",
+    "集团",
+    "中心",
+    "大学",
+    "学院",
+    "学校",
+    "医院",
+    "酒店",
+    "超市",
+    "商行",
+    "商店",
+    "门店",
+    "支行",
+    "分行",
+)
+_FILE_EXTENSIONS = frozenset(
+    "png jpg jpeg gif svg webp bmp ico js css map json xml html txt pdf".split()
+)
 
 
 def email_address(value: str) -> float:
@@ -219,21 +249,12 @@ _HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,8}(?:·[\u4e00-\
 def _name_stoplist() -> frozenset[str]:
     from dlpscan.detect.registry import load_definitions
 
-    words: set[str] = set(_COMMON_WORDS)
+    words: set[str] = set(tables.name_stopwords())
     for definition in load_definitions():
         words.update(definition.all_label_words())
     return frozenset(words)
 
 
-_COMMON_WORDS = frozenset(
-    """张家港 张家口 李沧 王府井 高新区 黄浦 周口 林芝 高兴 周末 黄金 马上 金额 方便 林业 白天 万元 于是 何时 钱包 常用 安全
-    明天 文件 石头 江湖 江苏 江西 湖南 湖北 广东 广西 云南 贵州 四川 福建 山东 山西 河南 河北 海南 浙江 安徽 吉林 辽宁 黄河
-    长江 上海 北京 天津 重庆 香港 澳门 台湾 西藏 新疆 宁夏 青海 甘肃 陕西 内蒙古 黑龙江 方式 方面 方法 方案 高级 高速 高中 高考
-    常见 常规 任务 任何 任意 何处 余额 余下 费用 费率 程序 程度 叶片 时间 日期 金融 金卡 钱款 孙子 马路 马克 黄色 白色 蓝色
-    江南 石油 石化 钟表 谭某 某某 未知 无名 暂无 不详 测试 管理员 用户 客户 先生 女士 小姐 同学 老师 经理 师傅 通知 公司 部门
-    合计 总计 小计 备注 说明 状态 类型 银行 支行 分行 营业 业务 金卡 普卡 白金 钻石 男 女 是 否 已 未 空号 意向 回访 未接通
-    已回访 已加 已办 单元 单位 单号 单价 单据 东方 东路 西路 南路 北路 中路 在职 离职 正常 冻结 注销 成功 失败 待定 有效 无效 借记卡 信用卡 居民身份证 护照 军官证 身份证 通行证""".split()
-)
 
 
 def cn_name(value: str) -> float:

@@ -54,9 +54,14 @@ def detect_encoding(parts: list[bytes] | bytes) -> str:
     utf16 = _utf16_without_bom(head)
     if utf16:
         return utf16
-    sample = b"".join(_trim_to_line(p, first=i == 0) for i, p in enumerate(parts))
-    best = charset_normalizer.from_bytes(sample).best()
-    guess = codecs.lookup(best.encoding).name.replace("-", "_") if best is not None else ""
+    sample = _dense_sample(parts)
+    results = charset_normalizer.from_bytes(sample)
+    best = results.best()
+    guess = _codec_name(best.encoding) if best is not None else ""
+    if guess in _BIG5 and any(
+        _codec_name(r.encoding) in _GB and r.chaos <= best.chaos and r.coherence >= best.coherence for r in results
+    ):
+        guess = "gb18030"  # a tie between GB and Big5 readings: Chinese mainland files are far more common
     if guess in _GB:
         return "gb18030"
     if guess in _BIG5 and len(sample) >= 256:
@@ -68,6 +73,19 @@ def detect_encoding(parts: list[bytes] | bytes) -> str:
     if guess and guess not in _BIG5 and _strict_ok(sample, guess):
         return guess
     return "gb18030" if _mostly_ok(sample, "gb18030") else "utf-8"
+
+
+def _codec_name(name: str) -> str:
+    return codecs.lookup(name).name.replace("-", "_")
+
+
+def _dense_sample(parts: list[bytes]) -> bytes:
+    """The lines of the samples that hold non-ASCII bytes: ASCII lines say nothing about the encoding
+    and, in bulk, make charset-normalizer's candidates tie."""
+    trimmed = [_trim_to_line(p, first=i == 0) for i, p in enumerate(parts)]
+    lines = [ln for p in trimmed for ln in p.split(b"\n") if not ln.isascii()]
+    dense = b"\n".join(lines)[: 2 * SAMPLE_BYTES]
+    return dense or b"".join(trimmed)
 
 
 def open_text(f: BinaryIO, encoding: str, newline: str | None = None) -> io.TextIOWrapper:

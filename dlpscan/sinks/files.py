@@ -40,7 +40,20 @@ class JsonlWriter:
 class CsvWriter:
     """Distinct counts per entity type; never fingerprints or samples."""
 
-    HEADER = ("path", "status", "media_type", "flagged", "severity", "records", *ENTITY_COLUMNS, "rules", "reason", "owner", "mtime", "size")
+    HEADER = (
+        "path",
+        "status",
+        "media_type",
+        "flagged",
+        "severity",
+        "records",
+        *ENTITY_COLUMNS,
+        "rules",
+        "reason",
+        "owner",
+        "mtime",
+        "size",
+    )
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream

@@ -30,7 +30,9 @@ def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any
     elif result.reason:
         line["reason"] = result.reason
     if result.masked:
-        line["masked"] = {k: {"total": v.total, "noncompliant": v.noncompliant} for k, v in result.masked.items()}
+        line["masked"] = {
+            k: {"total": v.total, "noncompliant": v.noncompliant} for k, v in result.masked.items()
+        }
     if result.notes:
         line["notes"] = result.notes
     if result.is_container:
