@@ -294,7 +294,7 @@ def test_empty_file_is_scanned_with_no_blocks(tmp_path, name):
 def test_file_size_limit(tmp_path):
     path = tmp_path / "big.csv"
     path.write_text("a,b\n1,2\n", encoding="ascii")
-    doc, status, reason, _ = read(path, Limits(max_file_bytes=4))
+    _doc, status, reason, _ = read(path, Limits(max_file_bytes=4))
     assert (status, reason) == (Status.SKIPPED, "file larger than limit")
 
 

@@ -24,12 +24,8 @@ def _tool(name: str) -> str:
 
 
 def test_ruff_clean() -> None:
-    proc = subprocess.run(
-        [_tool("ruff"), "check", "dlpscan", "tests", "bench", "scripts"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    dirs = [d for d in ("dlpscan", "tests", "bench", "scripts") if (ROOT / d).is_dir()]
+    proc = subprocess.run([_tool("ruff"), "check", *dirs], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 

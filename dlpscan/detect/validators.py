@@ -15,7 +15,8 @@ from dlpscan.detect import tables
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 81 82 83".split()
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46"
+    " 50 51 52 53 54 61 62 63 64 65 81 82 83".split()
 )
 # Published sample numbers (standards, library READMEs): test data, not people.
 SAMPLE_IDS = frozenset(
@@ -242,17 +243,21 @@ def email_address(value: str) -> float:
     return 1.0 if _tld_extractor()(domain).suffix else 0.0
 
 
-_HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,8}(?:·[\u4e00-\u9fff]{1,8})+")
+# CJK Unified Ideographs plus Extension A: rare name characters such as 䶮 (U+4DAE) live there.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_HAN_NAME = re.compile(f"[{_HAN}]{{2,4}}|[{_HAN}]{{1,8}}(?:·[{_HAN}]{{1,8}})+")
+
+
+@cache
+def _label_words() -> frozenset[str]:
+    from dlpscan.detect.registry import load_definitions
+
+    return frozenset(w for definition in load_definitions() for w in definition.all_label_words())
 
 
 @cache
 def _name_stoplist() -> frozenset[str]:
-    from dlpscan.detect.registry import load_definitions
-
-    words: set[str] = set(tables.name_stopwords())
-    for definition in load_definitions():
-        words.update(definition.all_label_words())
-    return frozenset(words)
+    return frozenset(tables.name_stopwords()) | _label_words()
 
 
 
@@ -260,6 +265,9 @@ def _name_stoplist() -> frozenset[str]:
 def cn_name(value: str) -> float:
     """2-4 Han characters (or Han groups joined by '·') starting with a known surname."""
     if not _HAN_NAME.fullmatch(value) or value in _name_stoplist() or value.endswith(_ORG_SUFFIXES):
+        return 0.0
+    labels = _label_words()
+    if any(value[:n] in labels for n in range(2, len(value))):  # a label plus more: 车牌号, 项目经理
         return 0.0
     if "·" in value:
         return 0.8

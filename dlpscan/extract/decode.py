@@ -59,7 +59,8 @@ def detect_encoding(parts: list[bytes] | bytes) -> str:
     best = results.best()
     guess = _codec_name(best.encoding) if best is not None else ""
     if guess in _BIG5 and any(
-        _codec_name(r.encoding) in _GB and r.chaos <= best.chaos and r.coherence >= best.coherence for r in results
+        _codec_name(r.encoding) in _GB and r.chaos <= best.chaos and r.coherence >= best.coherence
+        for r in results
     ):
         guess = "gb18030"  # a tie between GB and Big5 readings: Chinese mainland files are far more common
     if guess in _GB:

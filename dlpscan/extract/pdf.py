@@ -1,9 +1,10 @@
 """PDF: pypdfium2 text per page (fast path), pdfplumber tables on pages that have ruled lines.
 
-The choice is made per page from pdfium's object counts, which cost microseconds: only a page
-with text and enough vector paths to draw a grid (`RULED_PATHS` path objects with `RULED_SEGMENTS`
-segments, i.e. a 2x2 table or more) is handed to pdfplumber's `find_tables()`. Its tables become TableBlocks (first row as header, or the header
-of the previous page's table when a table continues without one); the rest of the page is text.
+The choice is made per page from pdfium's object counts, which cost microseconds: only a page with
+text and enough vector paths to draw a grid (`RULED_PATHS` path objects with `RULED_SEGMENTS`
+segments, i.e. a 2x2 table or more) is handed to pdfplumber's `find_tables()`. Its tables become
+TableBlocks (first row as header, or the header of the previous page's table when a table continues
+without one); the rest of the page is text.
 """
 
 from __future__ import annotations
