@@ -341,5 +341,169 @@ def recognizers_list() -> None:
         )
 
 
+@main.command()
+@click.argument("roots", nargs=-1, type=click.Path())
+@click.option("--db", help="Results store: a SQLite path or postgresql://... URL (default: per-user SQLite).")
+@click.option("--policy", help="Policy name or YAML file (default: default).")
+@click.option("-j", "--jobs", type=int, help="Worker processes (default: number of CPUs).")
+@click.option(
+    "--include", multiple=True, help="Only watch paths matching this glob (repeatable), as in scan."
+)
+@click.option("--exclude", multiple=True, help="Ignore paths matching this glob (repeatable), as in scan.")
+@click.option(
+    "--settle", "settle_seconds", type=float, help="Seconds a file must stay unchanged (default 5)."
+)
+@click.option(
+    "--polling/--native", default=None, help="Poll for changes (network mounts) instead of inotify."
+)
+@click.option("--poll-interval", type=float, help="Seconds between polls with --polling (default 10).")
+@click.option("--alert-log", help="Append alerts as JSON lines to this file.")
+@click.option("--syslog", help="Send alerts as RFC 5424 syslog: udp://host:514, tcp://host:514 or /dev/log.")
+@click.option(
+    "--webhook-url", help="POST alerts here, signed with $DLPSCAN_WEBHOOK_SECRET (or the config's)."
+)
+@click.option("--metrics-port", type=int, help="Serve Prometheus metrics on 127.0.0.1:PORT.")
+@click.option("--no-catch-up", is_flag=True, help="Skip the start-up pass over files changed while stopped.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), help="Log format on stderr.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
+@click.pass_context
+def watch(ctx: click.Context, roots: tuple[str, ...], no_catch_up: bool, **flags: Any) -> None:
+    """Watch folders and scan files as they are written; alert on flagged ones.
+
+    Runs until SIGTERM (finishes the files in progress, exits 0); SIGHUP reloads the config and
+    policies. Uses the same pipeline, store and policies as `scan`; see docs/watch.md.
+
+    \b
+    Examples:
+      dlpscan watch /srv/share --alert-log /var/log/dlpscan/alerts.jsonl
+      dlpscan --config /etc/dlpscan/dlpscan.toml watch
+    """
+    from dlpscan.watch.daemon import run_daemon
+
+    watch_keys = (
+        "settle_seconds",
+        "polling",
+        "poll_interval",
+        "alert_log",
+        "syslog",
+        "webhook_url",
+        "metrics_port",
+    )
+    watch_flags = {k: flags.pop(k) for k in watch_keys}
+    watch_flags["roots"] = list(roots) or None
+    watch_flags["catch_up"] = False if no_catch_up else None
+    flags["include"] = list(flags["include"]) or None
+    flags["exclude"] = list(flags["exclude"]) or None
+    _config(ctx, flags)
+    try:
+        code = run_daemon(ctx.find_root().params.get("config"), flags, watch_flags)
+    except (ConfigError, PolicyError) as exc:
+        raise UsageProblem(str(exc)) from None
+    ctx.exit(code)
+
+
+@main.command()
+@click.option("--db", "db_url", help="Results store (default: per-user SQLite).")
+@click.option("--events", type=int, default=10, show_default=True, help="How many recent events to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def status(ctx: click.Context, db_url: str | None, events: int, as_json: bool) -> None:
+    """Show the watch daemon's queue depth, alert backlog, last events and problems (from the store).
+
+    Works while the daemon runs.
+
+    \b
+    Example:
+      dlpscan --config /etc/dlpscan/dlpscan.toml status
+    """
+    from dlpscan.watch.status import collect, render
+
+    config = _config(ctx, {"db": db_url})
+    with _open_store(config) as store:
+        state = collect(store, events)
+    click.echo(json.dumps(state, ensure_ascii=False, indent=2, default=str) if as_json else render(state))
+
+
+@main.command()
+@click.option("--db", "db_url", help="Results store (default: per-user SQLite).")
+@click.option("--scan", "scan_id", type=int, help="Report on this scan id (see `dlpscan db scans`).")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+    help="Report on the latest completed scan started at or after this local date; the trend starts there.",
+)
+@click.option(
+    "--policy", help="Re-evaluate every file under this policy (default: the decisions the scan recorded)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "pdf", "csv", "xlsx"]),
+    required=True,
+    help="html: one self-contained page; pdf: the same, print-ready; csv/xlsx: one row per file.",
+)
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="Report file to write.")
+@click.option(
+    "--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Report language."
+)
+@click.option(
+    "--pdf-rows",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="PDF only: list at most this many files per table, most severe first (0: all; slow).",
+)
+@click.pass_context
+def report(
+    ctx: click.Context,
+    db_url: str | None,
+    scan_id: int | None,
+    since: Any,
+    policy: str | None,
+    fmt: str,
+    output: str,
+    lang: str,
+    pdf_rows: int,
+) -> None:
+    """Compliance report of a scan: scope, summary, legal mapping (法释〔2017〕10号, PIPL, industry
+    standards), cumulative exposure, trend, findings, coverage gaps, remediation, methodology.
+
+    Shows counts and masked samples only, never raw values or fingerprints.
+
+    \b
+    Examples:
+      dlpscan report --format html --output audit.html
+      dlpscan report --scan 12 --format pdf --output audit.pdf --lang zh
+      dlpscan report --since 2024-03-01 --policy judicial-2017 --format xlsx -o findings.xlsx
+    """
+    if scan_id is not None and since is not None:
+        raise UsageProblem("give --scan or --since, not both")
+    config = _config(ctx, {"db": db_url})
+    from dlpscan.report import Options, ReportError, write_report
+
+    options = Options(
+        scan_id=scan_id,
+        since=since.timestamp() if since is not None else None,
+        policy=policy,
+        fallback_policy=config.policy,
+        policy_dirs=tuple(Path(d) for d in config.policy_dirs),
+        recognizer_dirs=tuple(Path(d) for d in config.recognizer_dirs),
+    )
+    if not Path(output).parent.is_dir():
+        raise UsageProblem(f"no such folder for --output: {Path(output).parent}")
+    with _open_store(config) as store:
+        try:
+            data = write_report(store, fmt, Path(output), options, lang, pdf_rows or None)
+        except ReportError as exc:
+            raise UsageProblem(str(exc)) from None
+        except OSError as exc:
+            raise UsageProblem(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(
+        f"{output}: scan {data.scan['id']}, {len(data.findings):,} flagged files, "
+        f"{data.people:,} distinct people, {sum(data.gap_counts.values()):,} files not read",
+        err=True,
+    )
+
+
 if __name__ == "__main__":
     main()

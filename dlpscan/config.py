@@ -50,6 +50,16 @@ class WatchConfig(_Section):
     metrics_port: int | None = None
     catch_up: bool = True
     buffer_size: int = Field(10_000, gt=0)
+    max_settle_seconds: float = Field(600.0, gt=0)  # scan a file that never stops changing after this long
+    syslog_facility: Literal[
+        "user", "daemon", "auth", "authpriv", "local0", "local1", "local2", "local3", "local4", "local5",
+        "local6", "local7",
+    ] = "local0"  # fmt: skip
+    webhook_secret_file: str | None = None  # e.g. a systemd credential in $CREDENTIALS_DIRECTORY
+    webhook_timeout: float = Field(10.0, gt=0)
+    alert_retry_initial: float = Field(5.0, gt=0)  # first retry delay of a failed alert delivery; doubles
+    alert_retry_max: float = Field(900.0, gt=0)
+    root_check_seconds: float = Field(10.0, gt=0)  # how often vanished or remounted roots are looked for
 
 
 class Config(_Section):

@@ -122,7 +122,9 @@ def test_high_ratio_zip_bomb_is_refused_before_inflating(tmp_path):
     path = tmp_path / "bomb.zip"
     path.write_bytes(make_zip({"zeros.txt": b"\0" * (20 * 1024**2)}))
     limits = Limits(ratio_min_bytes=1024**2)
-    assert statuses(read_all(path, limits)) == [("bomb.zip", Status.SKIPPED, "declared compression ratio above limit")]
+    assert statuses(read_all(path, limits)) == [
+        ("bomb.zip", Status.SKIPPED, "declared compression ratio above limit")
+    ]
 
 
 def test_member_ratio_limit(tmp_path):
@@ -180,7 +182,12 @@ def test_truncated_zip_is_an_error(tmp_path):
     path = tmp_path / "cut.zip"
     path.write_bytes(data[: len(data) // 2])
     [(p, status, reason, _, container)] = read_all(path)
-    assert (p, status, reason, container) == ("cut.zip", Status.ERROR, "BadZipFile: not a readable zip archive", True)
+    assert (p, status, reason, container) == (
+        "cut.zip",
+        Status.ERROR,
+        "BadZipFile: not a readable zip archive",
+        True,
+    )
 
 
 def test_member_names_are_labels_never_paths(tmp_path):
@@ -213,7 +220,10 @@ def test_bare_gzip_stream(tmp_path):
     path = tmp_path / "export.csv.gz"
     path.write_bytes(gzip.compress(CSV))
     docs = read_all(path)
-    assert [(p, s) for p, s, *_ in docs] == [("export.csv.gz", Status.SCANNED), ("export.csv.gz!export.csv", Status.SCANNED)]
+    assert [(p, s) for p, s, *_ in docs] == [
+        ("export.csv.gz", Status.SCANNED),
+        ("export.csv.gz!export.csv", Status.SCANNED),
+    ]
     assert docs[1][3] == [TableBlock(("姓名", "手机"), [("张三", "13800138000")], "", 2)]
 
 
@@ -221,7 +231,11 @@ def test_truncated_gzip_member_is_an_error(tmp_path):
     path = tmp_path / "cut.txt.gz"
     data = gzip.compress(os.urandom(50_000))
     path.write_bytes(data[: len(data) // 2])
-    assert statuses(read_all(path))[1] == ("cut.txt.gz!cut.txt", Status.ERROR, "EOFError: truncated or corrupt stream")
+    assert statuses(read_all(path))[1] == (
+        "cut.txt.gz!cut.txt",
+        Status.ERROR,
+        "EOFError: truncated or corrupt stream",
+    )
 
 
 py7zr = pytest.importorskip("py7zr")
@@ -264,3 +278,19 @@ def test_gzip_bomb_stops_while_inflating(tmp_path):
         ("zeros.txt.gz", Status.SCANNED, None),
         ("zeros.txt.gz!zeros.txt", Status.SKIPPED, "archive compression ratio above limit"),
     ]
+
+
+def test_large_members_spool_to_an_anonymous_temp_file(tmp_path, monkeypatch):
+    monkeypatch.setattr("dlpscan.extract.source.SPOOL_MEMORY_BYTES", 1000)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    rows = "".join(f"用户{i},138{i:08d}\n" for i in range(2000))
+    path = tmp_path / "big.zip"
+    path.write_bytes(make_zip({"list.csv": ("姓名,手机\n" + rows).encode()}))
+    docs = iter(open_documents(path, path.name))
+    next(docs)
+    member = next(docs)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("dlpscan-")]  # spooled to disk
+    blocks = list(member.blocks)
+    assert sum(len(b.rows) for b in blocks) == 2000
+    assert blocks[0].rows[0] == ("用户0", "13800000000")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("dlpscan-")]  # removed once read

@@ -12,7 +12,9 @@ from dlpscan.extract.errors import ExtractError
 from dlpscan.model import Status
 
 PUBLIC = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "public"
-pytestmark = pytest.mark.skipif(not (PUBLIC / "truth.json").is_file(), reason=f"public corpus not present at {PUBLIC}")
+pytestmark = pytest.mark.skipif(
+    not (PUBLIC / "truth.json").is_file(), reason=f"public corpus not present at {PUBLIC}"
+)
 
 FAMILIES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
@@ -47,5 +49,9 @@ def test_corpus_documents_match_truth():
         assert family(media_type) == family(entry["media_type"]), name
         assert media_type == entry["media_type"], name
     # bulk tables arrive as table rows with their header, one row per record
-    for name in ("bank/customer_list_0315.csv", "bank/个人客户清单_分行.xlsx", "tech/api_user_list_dump.json"):
+    for name in (
+        "bank/customer_list_0315.csv",
+        "bank/个人客户清单_分行.xlsx",
+        "tech/api_user_list_dump.json",
+    ):
         assert seen[name][2] == truth[name]["records"], name

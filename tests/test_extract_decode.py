@@ -26,6 +26,7 @@ CN = "客户姓名：张伟，手机号码 13800138000，地址：广东省深�
         (b"\xef\xbb\xbf" + CN.encode("utf-8"), "utf-8-sig"),
         (CN.encode("utf-16"), "utf-16"),
         (CN.encode("utf-16-le") * 3, "utf-16-le"),
+        ("id,mobile\n1,13800138000\n".encode("utf-16-be") * 3, "utf-16-be"),
         (CN.encode("gbk"), "gb18030"),
         ("张伟 13800138000\n".encode("gbk"), "gb18030"),  # short: charset-normalizer alone says Big5
         ("客戶姓名：陳大文，身分證字號 A123456789，聯絡電話 0912345678。\n".encode("big5") * 8, "big5hkscs"),
@@ -61,7 +62,7 @@ def test_sniff_bytes_and_refinements(tmp_path):
     assert sniff(path) == "application/vnd.ms-excel.sheet.binary.macroEnabled.12"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.lists(st.binary(max_size=2000), min_size=1, max_size=3))
 def test_random_bytes_always_decode(parts):
     encoding = detect_encoding(parts)
@@ -72,7 +73,7 @@ def test_random_bytes_always_decode(parts):
 SUFFIXES = [".txt", ".csv", ".json", ".xml", ".sql", ".html", ".xlsx", ".pdf", ".zip", ".eml", ".log", ""]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
         st.binary(max_size=3000),

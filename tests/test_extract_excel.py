@@ -104,7 +104,8 @@ def test_render_cell():
     assert render_cell(13800138000.0, ctx) == "13800138000"
     assert render_cell(6.2220202001122e18, ctx) == "6222020200112200000"
     assert render_cell(1e15, ctx) == "1000000000000000"
-    assert render_cell(0.1 + 0.2) == "0.30000000000000004"
+    assert render_cell(0.1 + 0.2) == "0.3"  # 15 significant digits, as Excel shows it
+    assert render_cell(123456789012345.0) == "123456789012345"
     assert render_cell(-3.0) == "-3"
     assert render_cell(True) == "TRUE"
     assert render_cell(None) == ""
@@ -161,3 +162,18 @@ def test_xlrd_fallback_on_its_own():
     assert blocks[0].rows[0] == ("2016-04-06", "160112226", "201604182", "test")
     via_calamine = list(read_spreadsheet(src, Context(Limits()), "application/vnd.ms-excel"))
     assert via_calamine[0].rows == blocks[0].rows
+
+
+def test_used_range_starting_below_row_one(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["B3"], ws["C3"] = "姓名", "手机"
+    ws["B4"], ws["C4"] = "张三", "13800138000"
+    path = tmp_path / "offset.xlsx"
+    wb.save(path)
+    calamine = list(read_spreadsheet(FileSource(path), Context(Limits()), XLSX, engine="calamine"))
+    assert calamine == [TableBlock(("姓名", "手机"), [("张三", "13800138000")], "sheet Sheet", 4)]
+    openpyxl_blocks = list(read_spreadsheet(FileSource(path), Context(Limits()), XLSX, engine="openpyxl"))
+    assert openpyxl_blocks == [
+        TableBlock(("", "姓名", "手机"), [("", "张三", "13800138000")], "sheet Sheet", 4)
+    ]

@@ -49,7 +49,9 @@ def make_docx(path: Path) -> None:
     p = d.add_paragraph("正文 联系人 张三")
     d.add_comment(p.runs[0], text="请核实 13600136000", author="审核")
     table = d.add_table(rows=3, cols=3)
-    for r, values in enumerate([("姓名", "身份证号", "联系电话"), ("张三", "110101199003077777", "13800138000"), ("李四", "", "139")]):
+    for r, values in enumerate(
+        [("姓名", "身份证号", "联系电话"), ("张三", "110101199003077777", "13800138000"), ("李四", "", "139")]
+    ):
         for c, value in enumerate(values):
             table.cell(r, c).text = value
     d.element.body.insert(len(d.element.body) - 1, etree.fromstring(TEXTBOX))
@@ -107,14 +109,20 @@ def test_eml_with_html_body_and_xlsx_attachment(tmp_path):
     msg["From"] = "王五 <wang@example.com>"
     msg["To"] = "li@example.com"
     msg["Subject"] = "客户资料"
-    msg.set_content("<p>见附件</p><table><tr><th>姓名</th></tr><tr><td>赵六</td></tr></table>", subtype="html")
+    msg.set_content(
+        "<p>见附件</p><table><tr><th>姓名</th></tr><tr><td>赵六</td></tr></table>", subtype="html"
+    )
     msg.add_attachment(xlsx.getvalue(), maintype="application", subtype="octet-stream", filename="客户.xlsx")
     path = tmp_path / "mail.eml"
     path.write_bytes(msg.as_bytes())
     docs = read_all(path)
     assert [(p, mt, st) for p, mt, st, _, _ in docs] == [
         ("mail.eml", "message/rfc822", Status.SCANNED),
-        ("mail.eml!客户.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Status.SCANNED),
+        (
+            "mail.eml!客户.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Status.SCANNED,
+        ),
     ]
     assert docs[0][4] == [
         TextBlock("From: 王五 <wang@example.com>\nTo: li@example.com\nSubject: 客户资料", "message"),
@@ -152,3 +160,11 @@ def test_damaged_docx_is_an_error(tmp_path):
     [(_, _, status, reason, _)] = read_all(path)
     assert status == Status.ERROR
     assert reason
+
+
+def test_damaged_outlook_msg_is_an_error(tmp_path):
+    path = tmp_path / "mail.msg"
+    _ole_file(path)
+    [(_, _, status, reason, _)] = read_all(path)
+    assert status == Status.ERROR
+    assert reason.endswith("cannot read Outlook message")

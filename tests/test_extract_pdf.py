@@ -42,7 +42,8 @@ def test_text_layer_per_page(tmp_path):
     doc, status, _, blocks = read(text_pdf(tmp_path / "list.pdf"))
     assert (doc.media_type, status) == ("application/pdf", Status.SCANNED)
     assert blocks == [
-        TextBlock(f"Page {p} customer list\nName: Zhang San Mobile: 13800138000", f"page {p}") for p in (1, 2, 3)
+        TextBlock(f"Page {p} customer list\nName: Zhang San Mobile: 13800138000", f"page {p}")
+        for p in (1, 2, 3)
     ]
 
 

@@ -47,7 +47,12 @@ def test_quoted_fields_semicolon_delimiter(tmp_path):
     path.write_text('name;address;phone\n"Wang; Li";"Room 1\nBuilding 2";138\nZhao;x;139\n', encoding="utf-8")
     _, _, _, blocks = read(path)
     assert blocks == [
-        TableBlock(("name", "address", "phone"), [("Wang; Li", "Room 1\nBuilding 2", "138"), ("Zhao", "x", "139")], "", 2)
+        TableBlock(
+            ("name", "address", "phone"),
+            [("Wang; Li", "Room 1\nBuilding 2", "138"), ("Zhao", "x", "139")],
+            "",
+            2,
+        )
     ]
 
 
@@ -98,7 +103,9 @@ def test_one_enormous_line_is_cut(tmp_path):
 
 def test_txt_that_is_not_a_table_stays_text(tmp_path):
     path = tmp_path / "leads.txt"
-    content = "# 老客户 共3条\n高峰一,15815198798\n2. 陈明 15160277869 已回访\n姓名：李鑫东 电话：15857471405\n"
+    content = (
+        "# 老客户 共3条\n高峰一,15815198798\n2. 陈明 15160277869 已回访\n姓名：李鑫东 电话：15857471405\n"
+    )
     path.write_text(content, encoding="utf-8")
     _, _, _, blocks = read(path)
     assert blocks == [TextBlock(content, "lines 1-4")]
@@ -106,10 +113,17 @@ def test_txt_that_is_not_a_table_stays_text(tmp_path):
 
 def test_tab_separated_txt_with_header_is_a_table(tmp_path):
     path = tmp_path / "batches.txt"
-    path.write_text("批次号\t流水号\t数量\nB1\t305898562503480179\t238\nB2\t333615865342988762\t2705\n", "utf-8")
+    path.write_text(
+        "批次号\t流水号\t数量\nB1\t305898562503480179\t238\nB2\t333615865342988762\t2705\n", "utf-8"
+    )
     _, _, _, blocks = read(path)
     assert blocks == [
-        TableBlock(("批次号", "流水号", "数量"), [("B1", "305898562503480179", "238"), ("B2", "333615865342988762", "2705")], "", 2)
+        TableBlock(
+            ("批次号", "流水号", "数量"),
+            [("B1", "305898562503480179", "238"), ("B2", "333615865342988762", "2705")],
+            "",
+            2,
+        )
     ]
 
 
@@ -192,9 +206,13 @@ def test_sql_insert_dump(tmp_path):
 
 def test_postgres_copy(tmp_path):
     path = tmp_path / "pg.sql"
-    path.write_text("COPY public.users (name, mobile) FROM stdin;\n张三\t13800138000\n李四\t\\N\n\\.\n", "utf-8")
+    path.write_text(
+        "COPY public.users (name, mobile) FROM stdin;\n张三\t13800138000\n李四\t\\N\n\\.\n", "utf-8"
+    )
     _, _, _, blocks = read(path)
-    assert blocks == [TableBlock(("name", "mobile"), [("张三", "13800138000"), ("李四", "")], "table public.users", 1)]
+    assert blocks == [
+        TableBlock(("name", "mobile"), [("张三", "13800138000"), ("李四", "")], "table public.users", 1)
+    ]
 
 
 def test_xml_records_become_a_table(tmp_path):
@@ -209,7 +227,10 @@ def test_xml_records_become_a_table(tmp_path):
     assert doc.media_type == "text/xml"
     assert blocks == [
         TableBlock(
-            ("@id", "name", "mobile"), [("1", "张三", "13800138000"), ("2", "李四", "13900139000")], "export/user", 1
+            ("@id", "name", "mobile"),
+            [("1", "张三", "13800138000"), ("2", "李四", "13900139000")],
+            "export/user",
+            1,
         ),
         TextBlock("export@date: 2024-03-01\nexport/title: 客户", "elements"),
     ]
@@ -246,7 +267,9 @@ def test_external_entity_is_never_resolved(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOPSECRET", encoding="ascii")
     path = tmp_path / "xxe.xml"
-    path.write_text(f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]><r>&x;</r>', "ascii")
+    path.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]><r>&x;</r>', "ascii"
+    )
     _, status, _, blocks = read(path)
     assert status == Status.SKIPPED
     assert not any("TOPSECRET" in getattr(b, "text", "") for b in blocks)
@@ -288,13 +311,19 @@ def test_empty_file_is_scanned_with_no_blocks(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(b"")
     doc, status, reason, blocks = read(path)
-    assert (doc.media_type, status, reason, blocks, doc.size) == ("application/x-empty", Status.SCANNED, None, [], 0)
+    assert (doc.media_type, status, reason, blocks, doc.size) == (
+        "application/x-empty",
+        Status.SCANNED,
+        None,
+        [],
+        0,
+    )
 
 
 def test_file_size_limit(tmp_path):
     path = tmp_path / "big.csv"
     path.write_text("a,b\n1,2\n", encoding="ascii")
-    _doc, status, reason, _ = read(path, Limits(max_file_bytes=4))
+    _, status, reason, _ = read(path, Limits(max_file_bytes=4))
     assert (status, reason) == (Status.SKIPPED, "file larger than limit")
 
 
@@ -308,7 +337,32 @@ def test_decode_deadline(tmp_path):
 def test_rtf_with_chinese_codepage(tmp_path):
     path = tmp_path / "memo.rtf"
     body = "".join(f"\\'{b:02x}" for b in "张三".encode("gbk"))
-    path.write_bytes(("{\\rtf1\\ansi\\ansicpg936 {\\fonttbl\\f0 SimSun;}\\f0 " + body + " 13800138000\\par}").encode())
+    path.write_bytes(
+        ("{\\rtf1\\ansi\\ansicpg936 {\\fonttbl\\f0 SimSun;}\\f0 " + body + " 13800138000\\par}").encode()
+    )
     doc, _, _, blocks = read(path)
     assert doc.media_type == "text/rtf"
     assert [b.text.strip() for b in blocks] == ["张三 13800138000"]
+
+
+def test_sql_one_line_create_table_gives_the_header(tmp_path):
+    path = tmp_path / "t.sql"
+    path.write_text(
+        "CREATE TABLE users (name text, mobile varchar(20), amount decimal(10,2));\n"
+        "LOCK TABLES users WRITE;\nINSERT INTO users VALUES ('张三','13800138000',1.5);\n",
+        encoding="utf-8",
+    )
+    _, _, _, blocks = read(path)
+    assert [b for b in blocks if isinstance(b, TableBlock)] == [
+        TableBlock(("name", "mobile", "amount"), [("张三", "13800138000", "1.5")], "table users", 1)
+    ]
+
+
+def test_undeclared_gbk_xml(tmp_path):
+    path = tmp_path / "nodecl.xml"
+    path.write_bytes("<r><a>张三</a><b>广东省深圳市南山区</b></r>".encode("gbk"))
+    _, status, _, blocks = read(path)
+    assert (status, blocks) == (
+        Status.SCANNED,
+        [TableBlock(("a", "b"), [("张三", "广东省深圳市南山区")], "r", 1)],
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 
 from dlpscan.detect import tables
 
@@ -231,16 +231,20 @@ _ORG_SUFFIXES = (
     "支行",
     "分行",
 )
-_FILE_EXTENSIONS = frozenset(
-    "png jpg jpeg gif svg webp bmp ico js css map json xml html txt pdf".split()
-)
+_FILE_EXTENSIONS = frozenset("png jpg jpeg gif svg webp bmp ico js css map json xml html txt pdf".split())
+
+
+@lru_cache(maxsize=8192)
+def _has_public_suffix(domain: str) -> bool:
+    """Cached: a suffix lookup costs about 1 ms and the same few domains recur in every file."""
+    return bool(_tld_extractor()(domain).suffix)
 
 
 def email_address(value: str) -> float:
     domain = value.rsplit("@", 1)[-1]
     if domain.rsplit(".", 1)[-1] in _FILE_EXTENSIONS:
         return 0.0
-    return 1.0 if _tld_extractor()(domain).suffix else 0.0
+    return 1.0 if _has_public_suffix(domain) else 0.0
 
 
 # CJK Unified Ideographs plus Extension A: rare name characters such as 䶮 (U+4DAE) live there.
@@ -258,8 +262,6 @@ def _label_words() -> frozenset[str]:
 @cache
 def _name_stoplist() -> frozenset[str]:
     return frozenset(tables.name_stopwords()) | _label_words()
-
-
 
 
 def cn_name(value: str) -> float:

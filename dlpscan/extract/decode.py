@@ -49,11 +49,11 @@ def detect_encoding(parts: list[bytes] | bytes) -> str:
     for bom, enc in _BOMS:
         if head.startswith(bom):
             return enc
-    if all(_utf8_ok(p, first=i == 0) for i, p in enumerate(parts)):
-        return "utf-8"
-    utf16 = _utf16_without_bom(head)
+    utf16 = _utf16_without_bom(head)  # before UTF-8: ASCII in UTF-16 is valid UTF-8 full of NULs
     if utf16:
         return utf16
+    if all(_utf8_ok(p, first=i == 0) for i, p in enumerate(parts)):
+        return "utf-8"
     sample = _dense_sample(parts)
     results = charset_normalizer.from_bytes(sample)
     best = results.best()
@@ -85,7 +85,10 @@ def _dense_sample(parts: list[bytes]) -> bytes:
     and, in bulk, make charset-normalizer's candidates tie."""
     trimmed = [_trim_to_line(p, first=i == 0) for i, p in enumerate(parts)]
     lines = [ln for p in trimmed for ln in p.split(b"\n") if not ln.isascii()]
-    dense = b"\n".join(lines)[: 2 * SAMPLE_BYTES]
+    dense = b"\n".join(lines)
+    if len(dense) > 2 * SAMPLE_BYTES:
+        cut = dense.rfind(b"\n", 0, 2 * SAMPLE_BYTES)
+        dense = dense[: cut if cut > 0 else 2 * SAMPLE_BYTES]
     return dense or b"".join(trimmed)
 
 

@@ -68,8 +68,6 @@ _BY_SUFFIX = {
 _EMAIL = {"message/rfc822"}
 _RTF = {"text/rtf", "application/rtf"}
 
-Reader = Callable[[Source, Context], Iterator[Block]]
-
 
 def open_documents(path: Path, display_path: str, limits: Limits = Limits()) -> Iterator[Document]:  # noqa: B008
     """Yield one Document for the file, and (for archives and e-mails) one per member, recursively."""
@@ -100,6 +98,7 @@ def documents_of(
         yield Document(display, media_type, status=Status.SKIPPED, reason="file larger than limit", size=size)
         return
     if size == 0:
+        src.close()
         yield Document(display, sniff.EMPTY, size=0)
         return
     try:
@@ -199,6 +198,10 @@ def _guarded(make: Callable[[], Iterator[Block]], ctx: Context, src: Source) -> 
                 raise LimitExceeded("structure nested too deeply") from None
             except Exception as e:
                 raise ExtractError(f"{type(e).__name__}: cannot read document") from None
+            except BaseException as e:
+                if not excel.is_panic(e):
+                    raise
+                raise ExtractError("PanicException: cannot read document") from None
             finally:
                 clock.pause()
             yield block

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from itertools import islice
+from itertools import chain, repeat
 
 import python_calamine as calamine
 
@@ -34,7 +34,9 @@ def read_spreadsheet(
             workbook = _open_calamine(src)
         except calamine.PasswordError:
             raise EncryptedError(_ENCRYPTED) from None
-        except (calamine.CalamineError, OSError, ValueError) as e:
+        except BaseException as e:  # CalamineError, OSError... and pyo3's PanicException (a BaseException)
+            if not isinstance(e, (calamine.CalamineError, OSError, ValueError)) and not is_panic(e):
+                raise
             if _is_cell_limit(e):
                 raise LimitExceeded(_READER_LIMIT) from None
             fallback = _FALLBACK.get(media_type) if engine is None else None
@@ -59,7 +61,12 @@ def _open_calamine(src: Source) -> calamine.CalamineWorkbook:
         return calamine.CalamineWorkbook.from_filelike(f)
 
 
-def _is_cell_limit(e: Exception) -> bool:
+def is_panic(e: BaseException) -> bool:
+    """A Rust panic inside calamine surfaces as pyo3's PanicException, which is not an Exception."""
+    return type(e).__name__ == "PanicException"
+
+
+def _is_cell_limit(e: BaseException) -> bool:
     return "cell limit" in str(e).lower()
 
 
@@ -69,7 +76,7 @@ def _check_cells(height: int | None, width: int | None, ctx: Context) -> None:
 
 
 def _sheet_blocks(rows: Iterable, name: str, first_row: int, ctx: Context) -> Iterator[Block]:
-    rendered = (render_row(r, ctx) for r in rows)
+    rendered = map(render_row, rows, repeat(ctx))
     yield from table_blocks(rendered, ctx, f"sheet {name}", first_row=first_row)
 
 
@@ -88,10 +95,21 @@ def _calamine_blocks(workbook: calamine.CalamineWorkbook, ctx: Context) -> Itera
                 raise ExtractError(f"{type(e).__name__}: cannot read sheet") from None
             _check_cells(sheet.height, sheet.width, ctx)
             start = sheet.start[0] if sheet.start else 0
-            rows = islice(sheet.iter_rows(), start, None)
-            yield from _sheet_blocks(rows, meta.name, start + 1, ctx)
+            yield from _sheet_blocks(_from_row(sheet.iter_rows(), start), meta.name, start + 1, ctx)
     finally:
         workbook.close()
+
+
+def _from_row(rows: Iterator[list], start: int) -> Iterator[list]:
+    """Rows from the used range's first row. python-calamine's iter_rows() yields the empty rows
+    above the range in some versions and not in others: drop up to `start` leading empty rows."""
+    it = iter(rows)
+    first = next(it, None)
+    dropped = 0
+    while first is not None and dropped < start and all(c == "" for c in first):
+        first = next(it, None)
+        dropped += 1
+    return chain([first], it) if first is not None else iter(())
 
 
 def _openpyxl_blocks(src: Source, ctx: Context) -> Iterator[Block]:

@@ -19,5 +19,5 @@ class Limits:
     text_block_chars: int = 1_000_000  # free text is handed on in blocks of about this size
     table_block_rows: int = 2_000  # table rows per TableBlock
     ratio_min_bytes: int = 10 * 1024**2  # compression ratios are enforced once this much is inflated
-    max_tree_bytes: int = 256 * 1024**2  # JSON larger than this is read as plain text, not parsed
+    max_tree_bytes: int = 64 * 1024**2  # larger JSON is streamed (as JSON Lines or text), not parsed
     max_structure_depth: int = 200  # nesting of JSON / XML elements

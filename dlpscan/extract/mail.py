@@ -103,10 +103,10 @@ def read_msg(src: Source, ctx: Context) -> tuple[Iterator[Block], list[Member]]:
             value = getattr(msg, attr, None)
             if value:
                 lines.append(f"{label}: {value}")
-        body = msg.body or ""
-        html_body = msg.htmlBody
+        body = getattr(msg, "body", None) or ""
+        html_body = getattr(msg, "htmlBody", None)
         members: list[Member] = []
-        for att in msg.attachments:
+        for att in getattr(msg, "attachments", None) or []:
             payload = getattr(att, "data", None)
             name = _safe_name(
                 getattr(att, "longFilename", None) or getattr(att, "shortFilename", None), len(members) + 1

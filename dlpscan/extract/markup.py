@@ -27,6 +27,7 @@ from dlpscan.extract.tables import HEADER_SEARCH_ROWS, chunk_rows, clean_header,
 from dlpscan.model import Block
 
 _DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_DECL_TEXT = re.compile(r"""^(\ufeff?\s*<\?xml[^>]*?)encoding\s*=\s*["'][^"']*["']""")
 _EXPAT_ENCODINGS = {
     "utf-8",
     "utf8",
@@ -40,9 +41,10 @@ _EXPAT_ENCODINGS = {
 }
 
 
-def read_xml(f: BinaryIO, ctx: Context) -> Iterator[Block]:
+def read_xml(f: BinaryIO, ctx: Context, detected: str = "utf-8") -> Iterator[Block]:
+    """`detected` is the encoding found by sampling, used when the XML declares none."""
     try:
-        yield from _xml_blocks(_expat_compatible(f), ctx)
+        yield from _xml_blocks(_expat_compatible(f, detected), ctx)
     except defusedxml.DefusedXmlException:
         raise LimitExceeded(
             "XML entity declarations or external references refused (entity expansion / XXE)"
@@ -51,14 +53,15 @@ def read_xml(f: BinaryIO, ctx: Context) -> Iterator[Block]:
         raise ExtractError("ParseError: malformed XML") from None
 
 
-def _expat_compatible(f: BinaryIO):
-    """Expat reads UTF-8/UTF-16/Latin-1 only: re-encode e.g. GBK-declared XML as UTF-8."""
+def _expat_compatible(f: BinaryIO, detected: str):
+    """Expat reads UTF-8/UTF-16/Latin-1 only: re-encode e.g. GBK XML as UTF-8."""
     head = f.read(256)
     f.seek(0)
     m = _DECL_ENCODING.match(head)
-    if not m or m.group(1).decode().lower() in _EXPAT_ENCODINGS:
+    declared = m.group(1).decode().lower() if m else None
+    if declared in _EXPAT_ENCODINGS or (declared is None and detected.startswith(("utf", "ascii"))):
         return f
-    return _Reencoded(io.TextIOWrapper(f, encoding=_codec(m.group(1).decode()), errors="replace"))
+    return _Reencoded(io.TextIOWrapper(f, encoding=_codec(declared or detected), errors="replace"))
 
 
 def _codec(name: str) -> str:
@@ -82,7 +85,7 @@ class _Reencoded:
         text = self._tf.read(max(n // 4, 1) if n > 0 else -1)
         if self._first:
             self._first = False
-            text = re.sub(r"""encoding\s*=\s*["'][^"']*["']""", 'encoding="utf-8"', text, count=1)
+            text = _DECL_TEXT.sub(r'\1encoding="utf-8"', text, count=1)
         return text.encode("utf-8")
 
 

@@ -60,15 +60,21 @@ def read_docx(src: Source, ctx: Context) -> Iterator[Block]:
         ctx.check()
         yield from table_blocks(iter(rows), ctx, f"table {n}", header_fallback="first")
     side: dict[str, list[str]] = {}
+    boxes = _textboxes(body)
     for part in sorted(document.part.package.iter_parts(), key=lambda p: str(p.partname)):
         kind = next((k for k, ct in _SIDE_PARTS if part.content_type.endswith(ct)), None)
         if kind is not None:
             root = etree.fromstring(part.blob, _SAFE_XML)
             side.setdefault(kind, []).extend(_all_paragraphs(root))
+            boxes.extend(_textboxes(root))
     for kind, _ in _SIDE_PARTS:
         yield from split_text("\n".join(p for p in side.get(kind, []) if p), ctx, kind)
-    boxes = [t for box in body.iter(_TXBX) if not _in_fallback(box) for t in _all_paragraphs(box)]
     yield from split_text("\n".join(p for p in boxes if p), ctx, "text boxes")
+
+
+def _textboxes(root) -> list[str]:
+    """Paragraphs of the text boxes under `root`, each box once (its mc:Fallback copy skipped)."""
+    return [t for box in root.iter(_TXBX) if not _in_fallback(box) for t in _all_paragraphs(box)]
 
 
 def _collect(el, paragraphs: list[str], tables: list) -> None:

@@ -9,6 +9,7 @@ without one); the rest of the page is text.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pypdfium2 as pdfium
@@ -23,6 +24,7 @@ from dlpscan.model import Block, TextBlock
 RULED_PATHS = 4
 RULED_SEGMENTS = 12
 IMAGE_ONLY = "no text layer (image-only)"
+UNREADABLE_PAGE = "pdf_page_unreadable"
 
 
 def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
@@ -34,14 +36,15 @@ def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
             raise LimitExceeded(f"PDF has more pages than the limit ({ctx.limits.max_pdf_pages})")
         any_text = any_image = False
         last_header: tuple[str, ...] | None = None
+        bad_pages = 0
         for i in range(n):
             ctx.check()
-            page = pdf[i]
             try:
-                text = _page_text(page)
-                paths, segments, images = _count_objects(page)
-            finally:
-                page.close()
+                text, paths, segments, images = _read_page(pdf, i)
+            except pdfium.PdfiumError:
+                bad_pages += 1  # a damaged page: the others are still worth reading
+                ctx.note(UNREADABLE_PAGE)
+                continue
             any_image = any_image or images > 0
             if not text.strip():
                 continue
@@ -56,11 +59,14 @@ def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
                         continue
             last_header = None
             yield TextBlock(text, f"page {i + 1}")
+        if n and bad_pages == n:
+            raise ExtractError("PdfiumError: no readable page")
         if not any_text and any_image:
             raise Unsupported(IMAGE_ONLY)
     finally:
         if plumber is not None:
-            plumber.close()
+            with contextlib.suppress(Exception):  # pdfminer may fail again while closing
+                plumber.close()
         pdf.close()
 
 
@@ -74,6 +80,14 @@ def _open(src: Source) -> pdfium.PdfDocument:
         if getattr(e, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
             raise EncryptedError("password-protected PDF") from None
         raise ExtractError("PdfiumError: cannot parse PDF") from None
+
+
+def _read_page(pdf: pdfium.PdfDocument, index: int) -> tuple[str, int, int, int]:
+    page = pdf[index]
+    try:
+        return (_page_text(page), *_count_objects(page))
+    finally:
+        page.close()
 
 
 def _page_text(page: pdfium.PdfPage) -> str:
@@ -126,7 +140,8 @@ def _plumber_page(plumber, index: int, ctx: Context, last_header: tuple[str, ...
     except Exception:  # a pdfminer failure on one page: fall back to the page's plain text
         return None, None
     finally:
-        page.close()
+        with contextlib.suppress(Exception):
+            page.close()
     blocks: list[Block] = []
     if rest.strip():
         blocks.append(TextBlock(rest, f"page {index + 1}"))

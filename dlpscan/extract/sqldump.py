@@ -51,6 +51,29 @@ def _names(cols: str) -> tuple[str, ...]:
     return tuple(_unquote_name(c.split(".")[-1]) for c in cols.split(","))
 
 
+def _create_columns(body: str) -> tuple[str, ...]:
+    """Column names from the text after `CREATE TABLE t (`, up to its closing parenthesis."""
+    pieces, depth, start, end = [], 0, 0, len(body)
+    for i, ch in enumerate(body):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                end = i
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            pieces.append(body[start:i])
+            start = i + 1
+    pieces.append(body[start:end])
+    columns = []
+    for piece in pieces:
+        c = _COLUMN.match(piece)
+        if c and not _NOT_COLUMN.match(piece):
+            columns.append(_unquote_name(c.group("name")))
+    return tuple(columns)
+
+
 def _unescape(m: re.Match) -> str:
     if m.group(1) is None:
         return m.group(0)[0]
@@ -105,7 +128,7 @@ def read_sql(tf: TextIO, ctx: Context) -> Iterator[Block]:
     max_line = ctx.limits.text_block_chars
     in_values = in_copy = False
     create_table: str | None = None
-    create_cols: list[str] = []
+    create_body = ""
     depth = 0
     row: list[str] = []
     carry = ""
@@ -133,21 +156,21 @@ def read_sql(tf: TextIO, ctx: Context) -> Iterator[Block]:
                     yield from tables.start(_unquote_name(m.group("table")), m.group("cols"))
                     in_copy = True
                     continue
-                if create_table is not None:
-                    if line.lstrip().startswith(")"):
-                        tables.columns[create_table] = tuple(create_cols)
-                        create_table = None
-                    elif not _NOT_COLUMN.match(line):
-                        c = _COLUMN.match(line)
-                        if c:
-                            create_cols.append(_unquote_name(c.group("name")))
-                else:
+                if create_table is None:
                     m = _CREATE.match(line)
                     if m:
-                        create_table, create_cols = _unquote_name(m.group("table")), []
-                        c = _COLUMN.match(m.group("rest"))
-                        if c:
-                            create_cols.append(_unquote_name(c.group("name")))
+                        create_table, create_body, line_rest = (
+                            _unquote_name(m.group("table")),
+                            "",
+                            m.group("rest"),
+                        )
+                else:
+                    line_rest = line
+                if create_table is not None:
+                    create_body += line_rest
+                    if create_body.count(")") > create_body.count("(") or line.rstrip().endswith(";"):
+                        tables.columns[create_table] = _create_columns(create_body)
+                        create_table = None
                 text.append(line)
                 text_chars += len(line)
                 if text_chars > max_line:

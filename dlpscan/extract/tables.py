@@ -18,7 +18,8 @@ _NUMBERISH = re.compile(r"[\s\d.,:/+\-()%¥$€]*")
 
 
 def render_cell(value: object, ctx: Context | None = None) -> str:
-    """A cell value as text: integral floats without '.0', dates as ISO strings, None as ''.
+    """A cell value as text: numbers as Excel shows them (15 significant digits, integral ones
+    without '.0'), dates as ISO strings, None as ''.
 
     Floats of 1e15 or more are numbers Excel has already rounded to 15 significant digits
     (ID and card numbers typed as numbers): they are rendered as Excel shows them (trailing
@@ -45,31 +46,26 @@ def render_cell(value: object, ctx: Context | None = None) -> str:
 
 
 def _render_float(value: float, ctx: Context | None) -> str:
-    if value != value or value in (float("inf"), float("-inf")):
-        return str(value)
+    if -_DAMAGE_THRESHOLD < value < _DAMAGE_THRESHOLD:
+        return format(value, ".15g")
     if value.is_integer():
-        if abs(value) >= _DAMAGE_THRESHOLD:
-            if ctx is not None:
-                ctx.note(DAMAGED_FLOAT)
-            return str(int(Decimal(f"{value:.15g}")))
-        return str(int(value))
-    return repr(value)
+        if ctx is not None:
+            ctx.note(DAMAGED_FLOAT)
+        return str(int(Decimal(f"{value:.15g}")))
+    return str(value)  # nan, inf
 
 
 def render_row(row: Sequence[object], ctx: Context | None = None) -> tuple[str, ...]:
-    # Inlined fast paths for the common cells (strings, small integral floats): this runs per cell.
-    return tuple(
-        [
-            v
-            if type(v) is str
-            else (
-                str(int(v))  # type: ignore[call-overload]
-                if type(v) is float and v.is_integer() and -_DAMAGE_THRESHOLD < v < _DAMAGE_THRESHOLD  # type: ignore[attr-defined, operator]
+    """Render a row. Strings (most cells) pass untouched; this loop runs per cell, so it is kept lean."""
+    out = list(row)
+    for i, v in enumerate(out):
+        if type(v) is not str:
+            out[i] = (
+                format(v, ".15g")
+                if type(v) is float and -_DAMAGE_THRESHOLD < v < _DAMAGE_THRESHOLD  # type: ignore[operator]
                 else render_cell(v, ctx)
             )
-            for v in row
-        ]
-    )
+    return tuple(out)
 
 
 def is_label_row(cells: Sequence[str]) -> bool:

@@ -1,7 +1,8 @@
 """Text files: plain text, logs and markdown, delimited exports, JSON, XML/HTML and SQL dumps.
 
 Everything is decoded once with the detected encoding and streamed: nothing here holds a whole
-large file in memory (JSON up to `max_tree_bytes` is parsed as a tree; larger JSON is text).
+large file in memory (JSON up to `max_tree_bytes` is parsed as a tree; larger JSON is streamed
+as JSON Lines or as text).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def text_kind(media_type: str, suffix: str, head: str) -> str:
         return "json"
     if media_type in _HTML_TYPES:
         return "html"
-    if media_type in _XML_TYPES or (lead == "<" and head.lstrip("\ufeff \t\r\n").startswith("<?xml")):
+    if media_type in _XML_TYPES or (
+        lead == "<" and (suffix == ".xml" or head.lstrip("\ufeff \t\r\n").startswith("<?xml"))
+    ):
         return "xml"
     if suffix == ".sql" or media_type in {"application/sql", "text/x-sql"}:
         return "sql"
@@ -57,7 +60,7 @@ def read_text(src: Source, ctx: Context, media_type: str) -> Iterator[Block]:
         if kind == "json":
             yield from jsondoc.read_json(f, src.size, encoding, ctx)
         elif kind == "xml":
-            yield from markup.read_xml(f, ctx)
+            yield from markup.read_xml(f, ctx, encoding)
         elif kind == "html":
             yield from markup.read_html(open_text(f, encoding), ctx)
         elif kind == "sql":

@@ -14,6 +14,7 @@ from dlpscan.model import EntityStats, FileResult, MaskedStats, RuleHit, Status
 
 MEMBER_SEP = "!"
 MASK_CHAR = "*"
+_STATUS = {s.value: s for s in Status}
 _INODE_WRAP = 1 << 64  # st_ino is unsigned 64-bit; BIGINT is signed
 
 
@@ -75,9 +76,10 @@ def file_values(result: FileResult, content_hash: str | None) -> dict[str, Any]:
         "error": result.error,
         "reason": result.reason,
         "is_container": result.is_container,
-        "masked": {k: [m.total, m.noncompliant] for k, m in result.masked.items()},
-        "rules": [[r.policy, r.rule, r.severity, r.scope] for r in result.rules],
-        "notes": dict(result.notes),
+        # empty -> NULL: most files have none, and NULL costs no JSON parsing on the way back
+        "masked": {k: [m.total, m.noncompliant] for k, m in result.masked.items()} or None,
+        "rules": [[r.policy, r.rule, r.severity, r.scope] for r in result.rules] or None,
+        "notes": dict(result.notes) or None,
     }
 
 
@@ -131,7 +133,7 @@ def rebuild(
     """A FileResult from stored rows. Fingerprint lists come back sorted."""
     return FileResult(
         path=row["path"],
-        status=Status(row["status"]),
+        status=_STATUS[row["status"]],
         media_type=row["media_type"],
         entities={
             e["entity_type"]: EntityStats(
@@ -142,11 +144,11 @@ def rebuild(
             )
             for e in entities
         },
-        masked={k: MaskedStats(total=t, noncompliant=n) for k, (t, n) in row["masked"].items()},
+        masked={k: MaskedStats(total=t, noncompliant=n) for k, (t, n) in (row["masked"] or {}).items()},
         records=row["records"],
         flagged=row["flagged"],
         severity=row["severity"],
-        rules=[RuleHit(*r) for r in row["rules"]],
+        rules=[RuleHit(*r) for r in row["rules"] or ()],
         error=row["error"],
         reason=row["reason"],
         size=row["size"],
@@ -154,6 +156,6 @@ def rebuild(
         owner=row["owner"],
         inode=inode_from_db(row["inode"]),
         is_container=row["is_container"],
-        notes=dict(row["notes"]),
+        notes=dict(row["notes"] or {}),
         person_fingerprints=person_fps,
     )

@@ -101,6 +101,24 @@ def insert(conn: Connection, table: sa.Table):
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+def refresh_statistics(conn: Connection) -> None:
+    """Update planner statistics after a scan's bulk writes, so lookups by path and file id use the
+    indexes even where autovacuum is off (PostgreSQL) or has not caught up; SQLite: PRAGMA optimize."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE files, scan_files, entity_counts, fingerprints, person_fingerprints")
+    else:
+        conn.exec_driver_sql("PRAGMA optimize")
+
+
+def one_of(conn: Connection, column: sa.ColumnElement, values: list) -> sa.ColumnElement[bool]:
+    """`column IN (values)`. On PostgreSQL `column IN (SELECT unnest(:array))`: one parameter (compiles
+    once), and planned as a join, never as a scan comparing every row with every value."""
+    if conn.dialect.name == "postgresql":
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column.in_(sa.select(sa.func.unnest(array)))
+    return column.in_(values)
+
+
 def bulk_insert(conn: Connection, table: sa.Table, rows: list[tuple]) -> None:
     """Insert tuples (in the table's column order) straight through the driver, in the open transaction:
     COPY on PostgreSQL, executemany on SQLite. For the millions of fingerprint rows."""

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from dlpscan.model import FileResult
 
 from . import codec
-from .db import bulk_insert, chunks, read, write
+from .db import bulk_insert, chunks, one_of, read, refresh_statistics, write
 from .exposure import count_people, scope
 from .schema import entity_counts, files, fingerprints, person_fingerprints, scan_files, scans
 
@@ -91,6 +91,7 @@ class ResultsMixin:
                 .where(scans.c.id == scan_id)
                 .values(status=status, stats=stats, finished=time.time(), people=people)
             )
+            refresh_statistics(conn)
 
     def last_incomplete_scan(self, roots: list[str]) -> int | None:
         """The newest `scan` over exactly these roots, if it is running or interrupted (for --resume).
@@ -156,35 +157,44 @@ class ResultsMixin:
                 "deleted_at": None,
             }
             for paths in chunks(list(latest), PAGE):
-                ids = self._file_ids(conn, paths)
+                known = self._file_ids(conn, paths)
                 rows = {p: codec.file_values(latest[p], hashes.get(p)) | bookkeeping for p in paths}
-                updates = [rows[p] | {"b_id": ids[p]} for p in paths if p in ids]
+                updates = [rows[p] | {"b_id": known[p]} for p in paths if p in known]
                 if updates:
                     conn.execute(sa.update(files).where(files.c.id == sa.bindparam("b_id")), updates)
-                new = [rows[p] for p in paths if p not in ids]
-                if new:
-                    conn.execute(sa.insert(files), new)
-                    ids |= self._file_ids(conn, [r["path"] for r in new])
-                self._replace_details(conn, scan_id, {ids[p]: latest[p] for p in paths})
+                new = [rows[p] for p in paths if p not in known]
+                ids = known | (self._insert_files(conn, new) if new else {})
+                self._replace_details(conn, scan_id, {ids[p]: latest[p] for p in paths}, list(known.values()))
+
+    def _insert_files(self, conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+        conn.execute(sa.insert(files), rows)
+        return self._file_ids(conn, [r["path"] for r in rows])
 
     @staticmethod
     def _file_ids(conn: Connection, paths: list[str]) -> dict[str, int]:
-        return dict(conn.execute(sa.select(files.c.path, files.c.id).where(files.c.path.in_(paths))).all())
+        return dict(
+            conn.execute(sa.select(files.c.path, files.c.id).where(one_of(conn, files.c.path, paths))).all()
+        )
 
     @staticmethod
-    def _replace_details(conn: Connection, scan_id: int, by_id: dict[int, FileResult]) -> None:
-        ids = list(by_id)
+    def _replace_details(
+        conn: Connection, scan_id: int, by_id: dict[int, FileResult], known: list[int]
+    ) -> None:
+        """Write the details of each file, first removing what `known` (previously stored) files had."""
         ents, fps, people, seen = [], [], [], []
         for file_id, result in by_id.items():
             ents += codec.entity_rows(file_id, result)
             fps += codec.fingerprint_rows(file_id, result)
             people += codec.person_rows(file_id, result)
             seen.append({"scan_id": scan_id, "file_id": file_id} | codec.scan_file_values(result))
-        for table in (entity_counts, fingerprints, person_fingerprints):
-            conn.execute(sa.delete(table).where(table.c.file_id.in_(ids)))
-        conn.execute(
-            sa.delete(scan_files).where(scan_files.c.scan_id == scan_id, scan_files.c.file_id.in_(ids))
-        )
+        if known:
+            for table in (entity_counts, fingerprints, person_fingerprints):
+                conn.execute(sa.delete(table).where(one_of(conn, table.c.file_id, known)))
+            conn.execute(
+                sa.delete(scan_files).where(
+                    scan_files.c.scan_id == scan_id, one_of(conn, scan_files.c.file_id, known)
+                )
+            )
         for table, rows in ((entity_counts, ents), (scan_files, seen)):
             if rows:
                 conn.execute(sa.insert(table), rows)
@@ -214,7 +224,9 @@ class ResultsMixin:
         found: dict[str, StoredFile] = {}
         for chunk in chunks(list(dict.fromkeys(paths)), PAGE):
             with read(self._engine) as conn:
-                rows = conn.execute(sa.select(files).where(files.c.path.in_(chunk))).mappings().all()
+                rows = (
+                    conn.execute(sa.select(files).where(one_of(conn, files.c.path, chunk))).mappings().all()
+                )
                 found |= self._load(conn, rows)
         return found
 
@@ -238,12 +250,12 @@ class ResultsMixin:
                         sa.true(),
                     )
                     .join(files, sa.and_(files.c.id == sf.c.file_id, files.c.last_scan_id == sf.c.scan_id))
-                    .where(files.c.path.in_(chunk), files.c.last_scan_id != scan_id)
+                    .where(one_of(conn, files.c.path, chunk), files.c.last_scan_id != scan_id)
                 )
                 conn.execute(sa.insert(sf).from_select(cols, source))
                 conn.execute(
                     sa.update(files)
-                    .where(files.c.path.in_(chunk))
+                    .where(one_of(conn, files.c.path, chunk))
                     .values(last_scan_id=scan_id, last_seen=now, deleted=False, deleted_at=None)
                 )
 
@@ -298,20 +310,21 @@ class ResultsMixin:
         if ids:
             for e in conn.execute(
                 sa.select(entity_counts)
-                .where(entity_counts.c.file_id.in_(ids))
+                .where(one_of(conn, entity_counts.c.file_id, ids))
                 .order_by(entity_counts.c.file_id, entity_counts.c.entity_type)
             ).mappings():
                 ents[e["file_id"]].append(e)
-            if any(e["fingerprinted"] for es in ents.values() for e in es):
+            with_fps = [i for i, es in ents.items() if any(e["fingerprinted"] for e in es)]
+            if with_fps:
                 for file_id, etype, fp in conn.execute(
                     sa.select(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
-                    .where(fingerprints.c.file_id.in_(ids))
+                    .where(one_of(conn, fingerprints.c.file_id, with_fps))
                     .order_by(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
                 ):
                     fps[file_id][etype].append(codec.fp_from_db(fp))
             for file_id, fp in conn.execute(
                 sa.select(person_fingerprints.c.file_id, person_fingerprints.c.fp)
-                .where(person_fingerprints.c.file_id.in_(ids))
+                .where(one_of(conn, person_fingerprints.c.file_id, ids))
                 .order_by(person_fingerprints.c.file_id, person_fingerprints.c.fp)
             ):
                 people[file_id].append(codec.fp_from_db(fp))
@@ -326,7 +339,7 @@ class ResultsMixin:
                 policy_version=r["policy_version"],
                 last_scan_id=r["last_scan_id"],
                 deleted=r["deleted"],
-                result=codec.rebuild(r, ents[r["id"]], fps[r["id"]], people[r["id"]]),
+                result=codec.rebuild(r, ents.get(r["id"], ()), fps.get(r["id"], {}), people.get(r["id"], [])),
             )
             for r in rows
         }

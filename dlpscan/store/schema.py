@@ -52,9 +52,9 @@ files = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("reason", sa.Text),
     sa.Column("is_container", sa.Boolean, nullable=False),
-    sa.Column("masked", sa.JSON, nullable=False),  # {entity: [total, noncompliant]}
-    sa.Column("rules", sa.JSON, nullable=False),  # [[policy, rule, severity, scope], ...]
-    sa.Column("notes", sa.JSON, nullable=False),
+    sa.Column("masked", sa.JSON(none_as_null=True)),  # {entity: [total, noncompliant]}; NULL: none
+    sa.Column("rules", sa.JSON(none_as_null=True)),  # [[policy, rule, severity, scope], ...]; NULL: none
+    sa.Column("notes", sa.JSON(none_as_null=True)),  # NULL: none
     sa.Column("detector_version", sa.Text),
     sa.Column("policy_version", sa.Text),
     sa.Column("last_scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False),

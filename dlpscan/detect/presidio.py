@@ -1,0 +1,351 @@
+"""dlpscan's recognizer definitions as Presidio recognizers (language 'zh', fully offline).
+
+One `DefinitionRecognizer` per definition runs that definition's patterns over the folded text and
+decides every match with `scoring.evaluate`, exactly as the fast engine does. What Presidio does not
+do by itself is settle overlaps between entity types (its `remove_duplicates` works per type), so
+`ResolvingContextEnhancer` applies the fast engine's rule (at each candidate start the best
+(score, priority, length) wins and the next candidate starts after it). It also treats the
+`context` words given to `AnalyzerEngine.analyze` as a table column header and then decides the text
+like a table cell of the fast engine (header boost, negative headers suppress, whole-cell names and
+addresses). `CompanionNameRecognizer` adds the fast engine's companion names: surname-led tokens on a
+line that also holds a direct identifier.
+
+    from dlpscan.detect.presidio import analyzer_engine
+    analyzer = analyzer_engine()
+    analyzer.analyze("姓名：张三 手机13912345678", language="zh")
+    analyzer.analyze("110101199003078670", language="zh", context=["身份证号"])  # a table cell
+
+In your own engine (add `context_aware_enhancer=ResolvingContextEnhancer()` for the overlap rule
+and header context):
+
+    from dlpscan.detect.presidio import OfflineNlpEngine, recognizers
+    analyzer = AnalyzerEngine(supported_languages=["zh"], nlp_engine=OfflineNlpEngine())
+    for r in recognizers(): analyzer.registry.add_recognizer(r)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from presidio_analyzer import AnalysisExplanation, AnalyzerEngine, EntityRecognizer, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
+from presidio_analyzer.recognizer_registry import RecognizerRegistry
+
+from dlpscan.detect.registry import RecognizerDef, load_definitions
+from dlpscan.detect.scoring import Finding, Labels, evaluate, header_relation
+from dlpscan.detect.text import fold
+from dlpscan.detect.validators import cn_name
+
+LANGUAGE = "zh"
+META_KEY = "dlpscan"  # recognition_metadata entry holding what overlap resolution needs (no raw value)
+_ID_KEY = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+# The same token rule as the fast engine's companion names (engine._HAN_TOKEN).
+_HAN_TOKEN = re.compile(r"(?<![\u4e00-\u9fff·])[\u4e00-\u9fff]{2,4}(?![\u4e00-\u9fff·])")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A decided pattern match: the finding plus the match span and rank keys of the fast engine."""
+
+    finding: Finding
+    match_start: int
+    match_end: int
+    order: int  # index of the pattern among all definitions' patterns: first wins a full tie
+    priority: int
+
+    @property
+    def rank(self) -> tuple[float, int, int]:
+        f = self.finding
+        return (round(f.score, 6), self.priority, f.end - f.start)
+
+
+def resolve(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """The fast engine's overlap rule: walk candidate starts left to right; at each start the
+    best-ranked candidate wins and the walk resumes after its match."""
+    ordered = sorted(candidates, key=lambda c: (c.match_start, c.order))
+    out: list[Candidate] = []
+    pos, i = 0, 0
+    while i < len(ordered):
+        start, best = ordered[i].match_start, ordered[i]
+        i += 1
+        while i < len(ordered) and ordered[i].match_start == start:
+            if ordered[i].rank > best.rank:
+                best = ordered[i]
+            i += 1
+        if start >= pos:
+            out.append(best)
+            pos = max(best.match_end, start + 1)
+    return out
+
+
+def companion_names(text: str, findings: Sequence[Finding], direct: frozenset[str]) -> list[Finding]:
+    """Surname-led 2-4 character tokens on a line that holds an exposed direct identifier, outside
+    every finding of that line (the fast engine's Engine._add_companion_names)."""
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    by_line: dict[int, list[Finding]] = {}
+    for f in findings:
+        by_line.setdefault(text.count("\n", 0, f.start), []).append(f)
+    out: list[Finding] = []
+    for line, on_line in sorted(by_line.items()):
+        if not any(f.entity_type in direct and not f.masked for f in on_line):
+            continue
+        lo = line_starts[line]
+        hi = text.find("\n", lo)
+        hi = len(text) if hi < 0 else hi
+        for m in _HAN_TOKEN.finditer(text, lo, hi):
+            if any(f.start < m.end() and m.start() < f.end for f in on_line):
+                continue
+            if cn_name(m.group()) > 0:
+                out.append(Finding("CN_NAME", m.group(), m.start(), m.end(), 0.6, record=line))
+    return out
+
+
+class DefinitionRecognizer(EntityRecognizer):
+    """One dlpscan definition (recognizers/*.yaml) as a Presidio recognizer for language 'zh'.
+
+    Scores already include the definition's own context words, so results are flagged as enhanced
+    and Presidio's lemma enhancer leaves them alone.
+    """
+
+    def __init__(self, definition: RecognizerDef, first_order: int = 0) -> None:
+        self.definition = definition
+        self.labels = Labels.of(definition)
+        self._first_order = first_order
+        super().__init__(
+            supported_entities=[definition.entity],
+            name=f"dlpscan {definition.entity}",
+            supported_language=LANGUAGE,
+            context=list(definition.context.words),
+        )
+
+    def load(self) -> None:
+        """Nothing to load: patterns are compiled with the definition."""
+
+    def candidates(self, folded: str, header: int = 0) -> list[Candidate]:
+        """Every start where a pattern matches, decided by scoring.evaluate (None = not an entity)."""
+        d = self.definition
+        out: list[Candidate] = []
+        for i, pattern in enumerate(d.patterns):
+            rx, pos = pattern.compiled, 0
+            while (m := rx.search(folded, pos)) is not None:
+                f = evaluate(d, self.labels, pattern, m, folded, header=header)
+                if f is not None:
+                    out.append(Candidate(f, m.start(), m.end(), self._first_order + i, d.priority))
+                pos = m.start() + 1
+        return out
+
+    def analyze(
+        self, text: str, entities: list[str] | None = None, nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        return [self.result(c.finding, c) for c in self.candidates(fold(text))]
+
+    def result(self, f: Finding, c: Candidate | None = None, why: str = "pattern") -> RecognizerResult:
+        meta: dict[str, Any] = {
+            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+            _ID_KEY: self.id,
+            RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
+            META_KEY: {"masked": f.masked, "damaged": f.damaged, "hidden_digits": f.hidden_digits},
+        }
+        if c is not None:
+            meta[META_KEY].update(match=(c.match_start, c.match_end), order=c.order, priority=c.priority)
+        explanation = AnalysisExplanation(
+            recognizer=self.name, original_score=f.score, textual_explanation=f"dlpscan {why}"
+        )
+        return RecognizerResult(f.entity_type, f.start, f.end, f.score, explanation, meta)
+
+
+class CompanionNameRecognizer(EntityRecognizer):
+    """CN_NAME from the company of an identifier: runs the identifier recognizers itself (with the
+    overlap rule) and reports surname-led tokens on lines that hold an exposed direct identifier."""
+
+    def __init__(self, members: Sequence[DefinitionRecognizer]) -> None:
+        self.members = tuple(members)
+        self._direct = frozenset(m.definition.entity for m in members if m.definition.direct_identifier)
+        super().__init__(
+            supported_entities=["CN_NAME"], name="dlpscan CN_NAME companion", supported_language=LANGUAGE
+        )
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(
+        self, text: str, entities: list[str] | None = None, nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        folded = fold(text)
+        found = [c.finding for c in resolve(c for m in self.members for c in m.candidates(folded))]
+        out = []
+        for f in companion_names(folded, found, self._direct):
+            meta = {
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                _ID_KEY: self.id,
+                RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
+                META_KEY: {"companion": True},
+            }
+            why = AnalysisExplanation(self.name, f.score, textual_explanation="dlpscan companion name")
+            out.append(RecognizerResult(f.entity_type, f.start, f.end, f.score, why, meta))
+        return out
+
+
+def _candidate_of(r: RecognizerResult) -> Candidate:
+    meta = r.recognition_metadata[META_KEY]
+    f = Finding(
+        r.entity_type, "", r.start, r.end, r.score, meta["masked"], meta["damaged"], meta["hidden_digits"]
+    )
+    return Candidate(f, meta["match"][0], meta["match"][1], meta["order"], meta["priority"])
+
+
+class ResolvingContextEnhancer(LemmaContextAwareEnhancer):
+    """Settles overlaps between dlpscan's entity types like the fast engine, and reads `context`
+    as a column header: the text is then decided like one table cell under that header (the fast
+    engine's table path). Results of other recognizers get Presidio's lemma-based enhancement."""
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        recognizers: list[EntityRecognizer],
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        members = [r for r in recognizers if isinstance(r, DefinitionRecognizer)]
+        member_ids = {r.id for r in members}
+        companion_ids = {r.id for r in recognizers if isinstance(r, CompanionNameRecognizer)}
+        others, pattern_results, companions = [], [], []
+        for r in raw_results:
+            rid = (r.recognition_metadata or {}).get(_ID_KEY)
+            (pattern_results if rid in member_ids else companions if rid in companion_ids else others).append(
+                r
+            )
+        out = (
+            super().enhance_using_context(text, others, nlp_artifacts, recognizers, context) if others else []
+        )
+        header = " ".join(w for w in context or () if w)
+        if header:
+            return out + _cell_results(text, header, members)
+        by_candidate: dict[int, RecognizerResult] = {}
+        candidates = []
+        for r in pattern_results:
+            c = _candidate_of(r)
+            by_candidate[id(c)] = r
+            candidates.append(c)
+        return out + [by_candidate[id(c)] for c in resolve(candidates)] + companions
+
+
+def _cell_results(text: str, header: str, members: Sequence[DefinitionRecognizer]) -> list[RecognizerResult]:
+    """`text` as one cell under `header`, decided like Engine.scan_table decides a cell."""
+    folded = fold(text).replace("\n", " ")  # a table row is one line
+    relation = {m.definition.entity: header_relation(m.labels, header) for m in members}
+    owner = {m.definition.entity: m for m in members}
+    winners = resolve(c for m in members for c in m.candidates(folded, relation[m.definition.entity]))
+    out = [owner[c.finding.entity_type].result(c.finding, c) for c in winners]
+    found = {c.finding.entity_type for c in winners}
+    cell = fold(text).strip()
+    for m in members:
+        d = m.definition
+        if not d.cell_detector or relation[d.entity] <= 0 or d.entity in found or not cell:
+            continue
+        if any(rel > 0 for entity, rel in relation.items() if entity != d.entity):
+            continue
+        if "*" in cell:
+            if len(cell) <= 40:
+                f = Finding(d.entity, cell, 0, len(cell), 0.8, masked=True)
+                out.append(m.result(f, why="masked cell under a matching header"))
+            continue
+        value = d.normalise(cell)
+        if d.validate_value(value) > 0:
+            out.append(
+                m.result(Finding(d.entity, value, 0, len(cell), 0.9), why="cell under a matching header")
+            )
+    return out
+
+
+class OfflineNlpEngine(NlpEngine):
+    """A Presidio NLP engine that never downloads a model.
+
+    `tokenize=False` (default) returns empty artifacts: dlpscan's recognizers read the raw text.
+    `tokenize=True` runs a blank spaCy pipeline (`spacy.blank(lang)`; Chinese uses spaCy's
+    built-in character segmenter, so neither jieba nor pkuseg is needed) for recognizers that
+    want tokens, such as Presidio's lemma-based context enhancer.
+    """
+
+    def __init__(self, languages: Sequence[str] = (LANGUAGE,), tokenize: bool = False) -> None:
+        self.languages = tuple(languages)
+        self.tokenize = tokenize
+        self._nlp: dict[str, Any] | None = None
+
+    def load(self) -> None:
+        import spacy
+
+        self._nlp = {lang: spacy.blank(lang) if self.tokenize else None for lang in self.languages}
+
+    def is_loaded(self) -> bool:
+        return self._nlp is not None
+
+    def _pipeline(self, language: str) -> Any:
+        if self._nlp is None:
+            self.load()
+        assert self._nlp is not None
+        if language not in self._nlp:
+            raise ValueError(f"language {language!r} not configured; configured: {', '.join(self.languages)}")
+        return self._nlp[language]
+
+    def process_text(self, text: str, language: str) -> NlpArtifacts:
+        nlp = self._pipeline(language)
+        if nlp is None:
+            from spacy.tokens import Doc
+            from spacy.vocab import Vocab
+
+            return NlpArtifacts([], Doc(Vocab(), words=[]), [], [], self, language)
+        doc = nlp(text)
+        lemmas = [t.lemma_ or t.text for t in doc]
+        return NlpArtifacts([], doc, [t.idx for t in doc], lemmas, self, language)
+
+    def process_batch(
+        self, texts: Iterable[str], language: str, batch_size: int = 1, n_process: int = 1, **kwargs: Any
+    ) -> Iterator[tuple[str, NlpArtifacts]]:
+        for text in texts:
+            yield text, self.process_text(str(text), language)
+
+    def is_stopword(self, word: str, language: str) -> bool:
+        nlp = self._pipeline(language)
+        return bool(nlp is not None and nlp.vocab[word].is_stop)
+
+    def is_punct(self, word: str, language: str) -> bool:
+        nlp = self._pipeline(language)
+        return bool(nlp is not None and nlp.vocab[word].is_punct)
+
+    def get_supported_entities(self) -> list[str]:
+        return []
+
+    def get_supported_languages(self) -> list[str]:
+        return list(self.languages)
+
+
+def recognizers(definitions: Iterable[RecognizerDef] | None = None) -> list[EntityRecognizer]:
+    """One recognizer per definition (shipped ones by default), plus the companion-name
+    recognizer when CN_NAME is defined. All support language 'zh'."""
+    defs = tuple(definitions if definitions is not None else load_definitions())
+    members: list[DefinitionRecognizer] = []
+    order = 0
+    for d in defs:
+        members.append(DefinitionRecognizer(d, order))
+        order += len(d.patterns)
+    out: list[EntityRecognizer] = list(members)
+    if any(d.entity == "CN_NAME" for d in defs):
+        out.append(CompanionNameRecognizer(members))
+    return out
+
+
+def analyzer_engine(definitions: Iterable[RecognizerDef] | None = None) -> AnalyzerEngine:
+    """A ready AnalyzerEngine for 'zh' holding only dlpscan's recognizers; no network, no model."""
+    registry = RecognizerRegistry(recognizers=recognizers(definitions), supported_languages=[LANGUAGE])
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=OfflineNlpEngine(),
+        supported_languages=[LANGUAGE],
+        context_aware_enhancer=ResolvingContextEnhancer(),
+    )

@@ -1,0 +1,348 @@
+"""Everything a report shows, read from the store in one pass over the scan's files.
+
+Only what the pages list is kept in memory (findings, false positives, the first coverage gaps);
+every file is passed to `on_row` for the CSV/XLSX exports, so 100,000 files stream through.
+Raw values never reach this module (the store has none); fingerprints are not copied into rows.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dlpscan.detect.registry import RecognizerDef, load_definitions
+from dlpscan.model import FileResult, RuleHit, Status
+from dlpscan.policy import SEVERITY_ORDER, Policy, PolicyError, evaluate, evaluate_scope, load_policy
+from dlpscan.store import DIRECT_IDENTIFIERS, Store
+from dlpscan.store.codec import folder_of
+from dlpscan.store.exposure import UNKNOWN_OWNER
+
+from .legal import JUDICIAL_POLICY, Grader, Grading, Note, notes_for
+
+GAP_STATUSES = (Status.ENCRYPTED, Status.ERROR, Status.SKIPPED)
+GAP_ROWS = 1000  # coverage-gap files listed on the page (all are counted, and all are in CSV/XLSX)
+MAX_SAMPLES = 3
+# Samples of the most telling types first (an ID or card says more to an auditor than an address).
+SAMPLE_ORDER = (
+    "CN_RESIDENT_ID", "CN_BANK_CARD", "CN_MOBILE", "CN_PASSPORT", "CN_HK_MACAU_PERMIT", "EMAIL_ADDRESS",
+    "CN_NAME", "CN_LANDLINE", "CN_LICENSE_PLATE", "CN_ADDRESS", "CN_USCC",
+)  # fmt: skip
+# A masked sample never has 7 visible digits in a row (IDs keep 6+4, cards 4+4, phones 3+4).
+_UNMASKED_DIGITS = re.compile(r"\d{7,}")
+
+
+class ReportError(Exception):
+    """The report cannot be made (no such scan, unknown policy); one readable line."""
+
+
+@dataclass(slots=True)
+class Options:
+    scan_id: int | None = None
+    since: float | None = None  # POSIX seconds: report the latest completed scan started after this
+    policy: str | None = None  # given: re-evaluate every file under it; None: the scan's decisions
+    fallback_policy: str = "default"  # for cumulative rules when the scan's policy cannot be loaded
+    policy_dirs: tuple[Path, ...] = ()
+    recognizer_dirs: tuple[Path, ...] = ()
+
+
+@dataclass(slots=True)
+class FileRow:
+    """One file or archive member, as the report shows it (counts and masked samples only)."""
+
+    path: str
+    folder: str
+    owner: str | None
+    size: int | None
+    mtime: float | None
+    status: str
+    media_type: str
+    reason: str | None
+    is_container: bool
+    flagged: bool  # by the report policy, before false-positive marks
+    severity: str
+    rules: list[RuleHit]
+    records: int
+    people: int
+    types: list[tuple[str, int, int]]  # (entity type, distinct, total), most distinct first
+    samples: list[tuple[str, str]]  # (entity type, masked form)
+    grading: Grading
+    notes: list[Note]
+    triage: dict | None
+    false_positive: bool  # flagged, and a false-positive mark still applies
+
+    @property
+    def finding(self) -> bool:
+        return self.flagged and not self.false_positive
+
+
+@dataclass(slots=True)
+class GroupRow:
+    """Cumulative exposure of one folder or owner."""
+
+    key: str
+    files: int
+    flagged: int
+    people: int
+    per_type: dict[str, int]
+    hits: list[RuleHit]
+    grading: Grading
+    notes: list[Note]
+
+    @property
+    def listed(self) -> bool:
+        return bool(self.hits) or self.grading.level != "below"
+
+
+@dataclass(slots=True)
+class ReportData:
+    generated: float
+    scan: dict
+    current: dict  # entity_history entry of the reported scan
+    previous: dict | None  # entity_history entry of the previous completed scan of the same roots
+    history: list[dict]  # completed scans of the same roots in the window, oldest first
+    window: tuple[float, float]
+    policy: Policy
+    policy_note: tuple[str, dict] | None  # i18n key and fields explaining where decisions come from
+    judicial: Policy
+    versions: dict[str, str]
+    files_scanned: int
+    bytes_scanned: int
+    people: int
+    recognisers: tuple[RecognizerDef, ...]
+    findings: list[FileRow] = field(default_factory=list)
+    false_positives: list[FileRow] = field(default_factory=list)
+    gaps: list[FileRow] = field(default_factory=list)
+    gap_counts: Counter = field(default_factory=Counter)  # (status, reason) -> files
+    items: int = 0
+    severity_counts: Counter = field(default_factory=Counter)  # findings by severity
+    remediation_counts: Counter = field(default_factory=Counter)  # findings by triage status
+    triage: list[dict] = field(default_factory=list)  # every decision, with `in_scan`
+    folders: list[GroupRow] = field(default_factory=list)
+    owners: list[GroupRow] = field(default_factory=list)
+
+    @property
+    def roots(self) -> list[str]:
+        return list(self.scan["roots"])
+
+    @property
+    def serious_files(self) -> int:
+        return sum(1 for r in self.findings if r.grading.serious)
+
+    @property
+    def groups_hit(self) -> int:
+        return sum(1 for g in (*self.folders, *self.owners) if g.hits)
+
+    def display_path(self, path: str) -> str:
+        """Relative to the root when exactly one root was scanned (the scope section names it)."""
+        if len(self.roots) == 1:
+            root = self.roots[0].rstrip("/")
+            if path == root:
+                return "."
+            if path.startswith(root + "/"):
+                return path[len(root) + 1 :]
+        return path
+
+
+def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | None = None) -> ReportData:
+    """Read the chosen scan and everything around it; raises ReportError when it cannot."""
+    scans = store.scans()
+    scan = _choose_scan(scans, options)
+    same_roots_ids = {s["id"] for s in scans if sorted(s["roots"]) == sorted(scan["roots"])}
+    history_all = store.entity_history()
+    current = next(h for h in history_all if h["scan_id"] == scan["id"])
+    same_roots = [h for h in history_all if h["scan_id"] in same_roots_ids]
+    earlier = [h for h in same_roots if h["scan_id"] < scan["id"] and h["status"] == "completed"]
+    history = [
+        h
+        for h in [*earlier, current]
+        if options.since is None or h["started"] >= options.since or h is current
+    ]
+    policy, reevaluate, policy_note = _policy(scan, options)
+    try:
+        judicial = load_policy(JUDICIAL_POLICY, options.policy_dirs)
+    except PolicyError as exc:
+        raise ReportError(str(exc)) from None
+    stats = scan["stats"] or {}
+    data = ReportData(
+        generated=time.time(),
+        scan=scan,
+        current=current,
+        previous=earlier[-1] if earlier else None,
+        history=history,
+        window=(
+            options.since if options.since is not None else history[0]["started"],
+            scan["finished"] or scan["started"],
+        ),
+        policy=policy,
+        policy_note=policy_note,
+        judicial=judicial,
+        versions=_versions(scan["versions"]["detector"]),
+        files_scanned=stats.get("files", current["files"]),
+        bytes_scanned=stats.get("bytes", current["bytes"]),
+        people=store.distinct_people(scan["id"]),
+        recognisers=load_definitions(options.recognizer_dirs),
+    )
+    decisions = {t["path"]: t for t in store.triage_all()}
+    grader = Grader(judicial)
+    flagged_by = {"folder": Counter(), "owner": Counter()}
+    seen_triaged: set[str] = set()
+    for result in store.file_results(scan["id"]):
+        row = _row(result, policy if reevaluate else None, grader, decisions.get(result.path))
+        data.items += 1
+        if row.triage is not None:
+            seen_triaged.add(row.path)
+        _keep(data, row)
+        if row.finding:
+            flagged_by["folder"][row.folder] += 1
+            flagged_by["owner"][row.owner or UNKNOWN_OWNER] += 1
+        if on_row is not None:
+            on_row(row)
+    data.findings.sort(key=_most_severe_first)
+    data.false_positives.sort(key=_most_severe_first)
+    data.triage = [t | {"in_scan": t["path"] in seen_triaged} for t in decisions.values()]
+    data.folders = _groups(store, scan["id"], "folder", policy, grader, flagged_by["folder"])
+    data.owners = _groups(store, scan["id"], "owner", policy, grader, flagged_by["owner"])
+    return data
+
+
+def _choose_scan(scans: list[dict], options: Options) -> dict:
+    """The scan asked for, or the newest completed one (started after `since` when given)."""
+    if options.scan_id is not None:
+        for s in scans:
+            if s["id"] == options.scan_id:
+                return s
+        raise ReportError(f"no scan with id {options.scan_id} in the store")
+    for s in scans:  # newest first
+        if s["status"] == "completed" and (options.since is None or s["started"] >= options.since):
+            return s
+    when = " since the given date" if options.since is not None else ""
+    raise ReportError(f"no completed scan{when} in the store; run `dlpscan scan` first")
+
+
+def _policy(scan: dict, options: Options) -> tuple[Policy, bool, tuple[str, dict] | None]:
+    """(policy, re-evaluate files?, note for the scope section)."""
+    recorded = {"name": scan["policy"], "version": scan["versions"]["policy"]}
+    if options.policy is not None:
+        try:
+            policy = load_policy(options.policy, options.policy_dirs)
+        except PolicyError as exc:
+            raise ReportError(str(exc)) from None
+        same = policy.name == recorded["name"] and policy.version == recorded["version"]
+        return policy, not same, None if same else ("scope.policy_reevaluated", recorded)
+    try:
+        policy = load_policy(scan["policy"], options.policy_dirs)
+    except PolicyError:
+        try:
+            policy = load_policy(options.fallback_policy, options.policy_dirs)
+        except PolicyError as exc:
+            raise ReportError(str(exc)) from None
+        return policy, False, ("scope.policy_fallback", {"name": scan["policy"], "used": policy.name})
+    if policy.version != recorded["version"]:
+        return policy, False, ("scope.policy_changed", recorded)
+    return policy, False, None
+
+
+def _versions(detector: str) -> dict[str, str]:
+    """`scanner+recognisers+keyid+fpN` as written by the pipeline; anything else is shown whole."""
+    parts = detector.split("+")
+    if len(parts) == 4:
+        return {"scanner": parts[0], "recognisers": parts[1], "key_id": parts[2]}
+    return {"scanner": detector}
+
+
+def _row(result: FileResult, policy: Policy | None, grader: Grader, decision: dict | None) -> FileRow:
+    if policy is not None:
+        flagged, severity, hits = evaluate(policy, result)
+    else:
+        flagged, severity, hits = result.flagged, result.severity, list(result.rules)
+    types = sorted(
+        ((t, s.distinct, s.total) for t, s in result.entities.items()), key=lambda x: (-x[1], x[0])
+    )
+    distinct = {t: d for t, d, _ in types}
+    fp_mark = decision is not None and decision["status"] == "false-positive" and decision["applies"]
+    return FileRow(
+        path=result.path,
+        folder=folder_of(result.path),
+        owner=result.owner,
+        size=result.size,
+        mtime=result.mtime,
+        status=str(result.status),
+        media_type=result.media_type,
+        reason=result.reason or result.error,
+        is_container=result.is_container,
+        flagged=flagged,
+        severity=severity,
+        rules=hits,
+        records=result.records,
+        people=max((distinct.get(t, 0) for t in DIRECT_IDENTIFIERS), default=0),
+        types=types,
+        samples=_samples(result),
+        grading=grader.file(result),
+        notes=notes_for(distinct, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
+        triage=decision,
+        false_positive=flagged and fp_mark,
+    )
+
+
+def _samples(result: FileResult) -> list[tuple[str, str]]:
+    """Up to three masked samples, one per type first, in SAMPLE_ORDER (other types last)."""
+    rank = {t: i for i, t in enumerate(SAMPLE_ORDER)}
+    order = sorted(result.entities, key=lambda t: (rank.get(t, len(rank)), t))
+    pools = [[s for s in result.entities[t].samples if safe_sample(s)] for t in order]
+    picked: list[tuple[str, str]] = []
+    for i in range(MAX_SAMPLES):
+        for etype, pool in zip(order, pools, strict=True):
+            if i < len(pool) and len(picked) < MAX_SAMPLES:
+                picked.append((etype, pool[i]))
+    return picked
+
+
+def safe_sample(sample: str) -> bool:
+    """A second guard after the store's: masked (has '*') and no long run of visible digits."""
+    compact = sample.replace(" ", "").replace("-", "")
+    return "*" in sample and not _UNMASKED_DIGITS.search(compact)
+
+
+def _keep(data: ReportData, row: FileRow) -> None:
+    if row.finding:
+        data.findings.append(row)
+        data.severity_counts[row.severity] += 1
+        data.remediation_counts[_remediation(row.triage)] += 1
+    elif row.false_positive:
+        data.false_positives.append(row)
+    if row.status in GAP_STATUSES:
+        data.gap_counts[(row.status, row.reason or "")] += 1
+        if len(data.gaps) < GAP_ROWS:
+            data.gaps.append(row)
+
+
+def _remediation(decision: dict | None) -> str:
+    if decision is None:
+        return "untriaged"
+    return "fp_lapsed" if decision["status"] == "false-positive" else decision["status"]
+
+
+def _most_severe_first(row: FileRow) -> tuple:
+    return (-SEVERITY_ORDER.index(row.severity), -row.grading.total, -row.people, row.path)
+
+
+def _groups(
+    store: Store, scan_id: int, by: str, policy: Policy, grader: Grader, flagged: Counter
+) -> list[GroupRow]:
+    return [
+        GroupRow(
+            key=e.key,
+            files=e.files,
+            flagged=flagged[e.key],
+            people=e.people,
+            per_type=e.per_type,
+            hits=evaluate_scope(policy, by, e.key, e.people, e.per_type),
+            grading=grader.group(by, e.key, e.people, e.per_type),
+            notes=notes_for(e.per_type),
+        )
+        for e in store.exposure(by, scan_id)
+    ]

@@ -1,0 +1,571 @@
+"""`dlpscan watch` as a real process: alerts once per flagged file version, kill -9 and catch-up,
+webhook retries with signatures, syslog, systemd notifications, reload, vanished roots, status.
+
+Plus unit tests of the pure parts (coalescing, settling, syslog framing, path rules).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from dlpscan.store import Store
+from dlpscan.walk import WalkOptions, walk
+from dlpscan.watch.alerts import syslog_message
+from dlpscan.watch.intake import DIR_STORM, coalesce
+from dlpscan.watch.observer import Change
+from dlpscan.watch.paths import Roots, queue_key, queue_path
+from dlpscan.watch.settle import Pending, recheck_at
+
+DLPSCAN = str(Path(sys.executable).with_name("dlpscan"))
+SECRET = "test-webhook-secret"
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK = "10X98765432"
+SYSLOG_RE = re.compile(
+    rb'^<(\d+)>1 \S+Z \S+ dlpscan \d+ alert \[dlpscan@32473 id="([0-9a-f]{32})" severity="(\w+)" '
+    rb'records="(\d+)" rules="[^"]*"\] \xef\xbb\xbf(\{.*\})$',
+    re.S,
+)
+
+
+# ---- synthetic data ---------------------------------------------------------------------------
+
+
+def resident_id(rng: random.Random) -> str:
+    body = f"110101{rng.randint(1960, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    return body + CHECK[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
+
+
+def mobile(rng: random.Random) -> str:
+    return f"{rng.choice(('138', '139'))}{rng.randint(0, 99_999_999):08d}"
+
+
+class People:
+    """Generated records; remembers every raw value so the tests can prove none leaked."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.raw: set[str] = set()
+
+    def rows(self, n: int) -> str:
+        out = []
+        for i in range(n):
+            rid, phone = resident_id(self.rng), mobile(self.rng)
+            self.raw |= {rid, phone}
+            out.append(f"客户{i},{rid},{phone}\n")
+        return "".join(out)
+
+    def bulk(self, n: int = 60) -> str:
+        return "姓名,身份证号,手机\n" + self.rows(n)
+
+
+def clean(i: int) -> str:
+    return f"minutes of meeting {i}\nno personal data here, order 20240{i % 10}17 shipped\n"
+
+
+# ---- running the daemon -----------------------------------------------------------------------
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float = 30.0) -> object:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Notify:
+    """A NOTIFY_SOCKET the daemon reports READY/WATCHDOG/STOPPING to."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.05)
+        self.messages: list[str] = []
+
+    def poll(self) -> list[str]:
+        with contextlib.suppress(TimeoutError):
+            while True:
+                self.messages += self.sock.recv(4096).decode().splitlines()
+        return self.messages
+
+    def seen(self, prefix: str) -> bool:
+        return any(m.startswith(prefix) for m in self.poll())
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Watch:
+    """One `dlpscan watch` process with its own config, store and alert log."""
+
+    def __init__(self, base: Path, root: Path, **watch: object) -> None:
+        self.base, self.root = base, root
+        self.db, self.alert_log = base / "store.sqlite", base / "alerts.jsonl"
+        self.config = base / "dlpscan.toml"
+        self.watch = {"settle_seconds": 0.5, "alert_log": str(self.alert_log), **watch}
+        self.write_config()
+        self.proc: subprocess.Popen | None = None
+        self.notify: Notify | None = None
+        self.runs = 0
+
+    def write_config(self, **changes: object) -> None:
+        self.watch |= changes
+        lines = [
+            f'db = "{self.db}"',
+            f'key_file = "{self.base / "fingerprint.key"}"',
+            "jobs = 2",
+            'log_level = "info"',
+            "[watch]",
+            f'roots = ["{self.root}"]',
+        ]
+        lines += [f"{k} = {json.dumps(v)}" for k, v in self.watch.items()]
+        self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def start(self, **env: str) -> None:
+        self.runs += 1
+        if self.notify is not None:
+            self.notify.close()
+        self.notify = Notify(self.base / f"notify{self.runs}.sock")
+        environ = {**os.environ, "NOTIFY_SOCKET": str(self.notify.path), **env}
+        self.stderr = self.base / f"daemon{self.runs}.log"
+        with open(self.stderr, "wb") as err:
+            self.proc = subprocess.Popen(
+                [DLPSCAN, "--config", str(self.config), "watch"],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=environ,
+            )
+        wait_for("READY=1 from the daemon", lambda: self.notify.seen("READY=1") or self._died())
+
+    def _died(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            pytest.fail(f"daemon exited with {self.proc.returncode}: {self.stderr.read_text()[-2000:]}")
+        return False
+
+    def stop(self, timeout: float = 30.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def alerts(self) -> list[dict]:
+        if not self.alert_log.exists():
+            return []
+        return [json.loads(line) for line in self.alert_log.read_text(encoding="utf-8").splitlines()]
+
+    def stored(self, paths: list[Path]) -> dict:
+        with Store.open(str(self.db)) as store:
+            return store.previous_many([str(p) for p in paths])
+
+    def events(self) -> list[dict]:
+        with Store.open(str(self.db)) as store:
+            return store.recent_events(100)
+
+    def queue_empty(self) -> bool:
+        with Store.open(str(self.db)) as store:
+            return store.queue_depth() == {"pending": 0, "working": 0}
+
+    def outbox_empty(self) -> bool:
+        with Store.open(str(self.db)) as store:
+            return store.alert_backlog()["pending"] == 0
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if self.notify is not None:
+            self.notify.close()
+
+
+@pytest.fixture
+def watch_factory(tmp_path: Path) -> Iterator[Callable[..., Watch]]:
+    made: list[Watch] = []
+
+    def make(**watch: object) -> Watch:
+        root = tmp_path / "share"
+        root.mkdir(exist_ok=True)
+        w = Watch(tmp_path, root, **watch)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+
+
+def version_of(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime!r}:{st.st_ino}"
+
+
+def write_slowly(path: Path, parts: list[str], pause: float) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for part in parts:
+            f.write(part)
+            f.flush()
+            time.sleep(pause)
+
+
+# ---- receivers --------------------------------------------------------------------------------
+
+
+class Webhook:
+    """HTTP receiver on 127.0.0.1 that answers 500 to the first `failures` requests."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.requests = failures, []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                failing = len(receiver.requests) <= receiver.failures
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def delivered(self) -> list[tuple[dict, bytes]]:
+        return self.requests[self.failures :]
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+# ---- end to end -------------------------------------------------------------------------------
+
+
+def test_alerts_once_per_flagged_version_across_sinks(watch_factory, tmp_path: Path) -> None:
+    hook = Webhook(failures=3)
+    syslog = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    syslog.bind(("127.0.0.1", 0))
+    syslog.settimeout(0.05)
+    w = watch_factory(
+        webhook_url=hook.url,
+        webhook_secret=SECRET,
+        syslog=f"udp://127.0.0.1:{syslog.getsockname()[1]}",
+        alert_retry_initial=0.2,
+        alert_retry_max=0.5,
+    )
+    people = People(1)
+    root = w.root
+    try:
+        w.start(WATCHDOG_USEC="1000000")
+        (root / "a.csv").write_text(people.bulk(), encoding="utf-8")
+        (root / "b.csv").write_text(people.bulk(), encoding="utf-8")
+        (root / "new" / "deeper").mkdir(parents=True)
+        (root / "new" / "deeper" / "c.csv").write_text(people.bulk(), encoding="utf-8")
+        cleans = [root / f"clean{i}.txt" for i in range(5)] + [root / "new" / "notes.txt"]
+        for i, p in enumerate(cleans):
+            p.write_text(clean(i), encoding="utf-8")
+        header = "姓名,身份证号,手机\n"
+        write_slowly(root / "slow.csv", [header + people.rows(15)] + [people.rows(15) for _ in range(3)], 0.2)
+        flagged = [root / "a.csv", root / "b.csv", root / "new" / "deeper" / "c.csv", root / "slow.csv"]
+        expected = {(str(p), version_of(p)) for p in flagged}
+        wait_for("4 alerts", lambda: len(w.alerts()) >= 4)
+        wait_for("every file recorded", lambda: len(w.stored(flagged + cleans)) == 10 and w.queue_empty())
+
+        with open(root / "a.csv", "a", encoding="utf-8") as f:  # a new version of a flagged file
+            f.write(people.rows(10))
+        (root / "b.csv").rename(root / "b2.csv")  # followed: old path deleted, new path scanned
+        (root / "new" / "deeper" / "c.csv").unlink()
+        expected |= {(str(root / "a.csv"), version_of(root / "a.csv"))}
+        expected |= {(str(root / "b2.csv"), version_of(root / "b2.csv"))}
+        wait_for("6 alerts", lambda: len(w.alerts()) >= 6)
+        stored = wait_for(
+            "the move and the deletion recorded",
+            lambda: (
+                (s := w.stored([root / "b.csv", root / "new" / "deeper" / "c.csv", root / "b2.csv"]))
+                and s[str(root / "b.csv")].deleted
+                and s[str(root / "new" / "deeper" / "c.csv")].deleted
+                and str(root / "b2.csv") in s
+                and s
+            ),
+        )
+        assert not stored[str(root / "b2.csv")].deleted
+        wait_for("webhook deliveries", lambda: len(hook.delivered()) >= 6)
+        wait_for("alert outbox drained", w.outbox_empty)
+
+        status = subprocess.run(
+            [DLPSCAN, "--config", str(w.config), "status"], capture_output=True, text=True, timeout=60
+        )
+        assert status.returncode == 0, status.stderr
+        assert "queue: 0 pending, 0 working" in status.stdout
+        assert "alerts: 0 undelivered (0 retrying)" in status.stdout
+        assert "alert delivery to webhook failing (HTTP 500)" in status.stdout
+        assert w.notify.seen("WATCHDOG=1")
+
+        started = time.monotonic()
+        assert w.stop() == 0
+        assert time.monotonic() - started < 15
+        assert w.notify.seen("STOPPING=1")
+    finally:
+        hook.close()
+
+    # the alert log: exactly one line per flagged file version, none for clean files
+    alerts = w.alerts()
+    assert sorted((a["path"], a["version"]) for a in alerts) == sorted(expected)
+    assert {a["severity"] for a in alerts} == {"medium"}
+    assert all(a["flagged"] and a["records"] >= 50 for a in alerts)
+    assert all(a["entities"]["CN_RESIDENT_ID"]["samples"] for a in alerts)
+    text = w.alert_log.read_text(encoding="utf-8")
+    assert "fingerprint" not in text
+    assert not [v for v in people.raw if v in text], "a raw value reached the alert log"
+
+    # the webhook: the same alerts after 3 failures, each signed over its exact body
+    bodies = []
+    for headers, body in hook.delivered():
+        assert (
+            headers["X-Dlpscan-Signature"]
+            == "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        )
+        bodies.append(json.loads(body))
+        assert headers["X-Dlpscan-Alert-Id"] == bodies[-1]["alert_id"]
+    assert len(hook.requests) == 3 + len(expected)
+    assert sorted((b["path"], b["version"]) for b in bodies) == sorted(expected)
+    assert not [v for v in people.raw if v in b"".join(body for _, body in hook.requests).decode()]
+
+    # syslog: RFC 5424, facility local0, severity warning for "medium"
+    datagrams = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            datagrams.append(syslog.recv(65535))
+    syslog.close()
+    parsed = [SYSLOG_RE.match(d) for d in datagrams]
+    assert all(parsed), datagrams[:1]
+    assert {int(m.group(1)) for m in parsed} == {16 * 8 + 4}
+    assert sorted(
+        (json.loads(m.group(5))["path"], json.loads(m.group(5))["version"]) for m in parsed
+    ) == sorted(expected)
+
+
+def test_kill9_during_burst_then_catch_up(watch_factory) -> None:
+    """2,000 files (mostly clean, some bulk); kill -9 half-way through; the rest arrive while it is down."""
+    w = watch_factory()
+    people = People(2)
+    root = w.root
+    T = time.monotonic()
+    w.start()
+    print("started", time.monotonic() - T)
+    warm = root / "warm-up.csv"  # the workers start with the first file
+    warm.write_text(people.bulk(), encoding="utf-8")
+    wait_for("the first alert", w.alerts)
+    print("warm", time.monotonic() - T)
+    paths, flagged = [warm], {str(warm)}
+    half = threading.Event()
+
+    def burst() -> None:
+        for i in range(2000):
+            folder = root / f"d{i % 8}"
+            folder.mkdir(exist_ok=True)
+            path = folder / (f"bulk{i:04d}.csv" if i % 37 == 0 else f"note{i:04d}.txt")
+            path.write_text(people.bulk() if i % 37 == 0 else clean(i), encoding="utf-8")
+            flagged.update([str(path)] if i % 37 == 0 else [])
+            paths.append(path)
+            if i == 1000:
+                half.set()
+
+    writer = threading.Thread(target=burst)
+    writer.start()
+    wait_for("half of the burst", half.is_set)
+    print("half", time.monotonic() - T)
+    w.kill9()
+    print("killed", time.monotonic() - T)
+    writer.join()
+    print("joined", time.monotonic() - T)
+    late = root / "written-while-stopped.csv"
+    late.write_text(people.bulk(), encoding="utf-8")
+    flagged.add(str(late))
+    paths.append(late)
+
+    t0 = time.monotonic(); print("restart", len(w.alerts()))
+    w.start()
+    print("ready", time.monotonic() - t0)
+    wait_for(
+        "an alert for every flagged file", lambda: {a["path"] for a in w.alerts()} >= flagged, timeout=90
+    )
+    print("alerts", time.monotonic() - t0)
+    wait_for("every file recorded", lambda: len(w.stored(paths)) == len(paths), timeout=60)
+    print("recorded", time.monotonic() - t0)
+    assert w.stop() == 0
+
+    assert sorted(a["path"] for a in w.alerts()) == sorted(flagged), "an alert missing or sent twice"
+    stored = w.stored(paths)
+    assert {s.result.status.value for s in stored.values()} == {"scanned"}
+    assert sorted(p for p, s in stored.items() if s.result.flagged) == sorted(flagged)
+
+
+def test_reload_and_vanished_root(watch_factory) -> None:
+    w = watch_factory(root_check_seconds=0.2)
+    people = People(3)
+    w.start()
+    w.write_config(settle_seconds="oops")  # an invalid config is refused; the daemon keeps running
+    w.proc.send_signal(signal.SIGHUP)
+    wait_for("the refused reload", lambda: any(e["kind"] == "error" for e in w.events()))
+
+    second_log = w.base / "alerts-2.jsonl"
+    w.write_config(settle_seconds=0.5, alert_log=str(second_log))
+    w.proc.send_signal(signal.SIGHUP)
+    wait_for("the reload", lambda: any(e["kind"] == "reload" for e in w.events()))
+    (w.root / "after-reload.csv").write_text(people.bulk(), encoding="utf-8")
+    wait_for("an alert in the new log", second_log.exists)
+
+    away = w.root.with_name("share.away")
+    w.root.rename(away)  # the share is unmounted
+    wait_for("the detach warning", lambda: any("not available" in e["message"] for e in w.events()))
+    away.rename(w.root)  # and comes back
+    wait_for("the re-attach", lambda: any("re-attached" in e["message"] for e in w.events()))
+    (w.root / "after-remount.csv").write_text(people.bulk(), encoding="utf-8")
+    wait_for("the alert after re-attaching", lambda: len(second_log.read_text().splitlines()) >= 2)
+    assert w.stop() == 0
+    paths = sorted(json.loads(line)["path"] for line in second_log.read_text().splitlines())
+    assert paths == [str(w.root / "after-reload.csv"), str(w.root / "after-remount.csv")]
+    assert not w.alert_log.exists()
+
+
+def test_unreachable_store_waits_and_stops_cleanly(watch_factory, tmp_path: Path) -> None:
+    w = watch_factory()
+    w.config.write_text(
+        w.config.read_text().replace(f'db = "{w.db}"', 'db = "postgresql://nobody@127.0.0.1:9/none"'),
+        encoding="utf-8",
+    )
+    err = tmp_path / "unreachable.log"
+    with open(err, "wb") as f:
+        proc = subprocess.Popen([DLPSCAN, "--config", str(w.config), "watch"], stderr=f)
+    try:
+        wait_for("the waiting message", lambda: "results store unavailable" in err.read_text())
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert err.read_text().count("results store unavailable") == 1
+
+
+def test_watch_refuses_a_missing_root(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [DLPSCAN, "watch", str(tmp_path / "nope"), "--db", str(tmp_path / "s.sqlite")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert run.returncode == 2
+    assert "not a directory" in run.stderr
+
+
+# ---- units ------------------------------------------------------------------------------------
+
+
+def test_coalesce_folds_storms_and_covered_paths(tmp_path: Path) -> None:
+    roots = Roots([str(tmp_path)], WalkOptions(exclude=("*.tmp",)))
+    r = str(tmp_path)
+    storm = [Change("created", f"{r}/big/f{i}.txt", False) for i in range(DIR_STORM)]
+    batch = [
+        Change("created", f"{r}/a.txt", False),
+        Change("modified", f"{r}/a.txt", False),
+        Change("created", f"{r}/x.tmp", False),  # excluded
+        Change("created", f"{r}/newdir", True),
+        Change("created", f"{r}/newdir/inside.txt", False),  # covered by the new directory's sweep
+        Change("deleted", f"{r}/gone/one.txt", False),  # covered by the deleted directory
+        Change("deleted", f"{r}/gone", True),
+        *storm,
+    ]
+    assert coalesce(batch, roots) == [
+        Change("modified", f"{r}/a.txt", False),
+        Change("created", f"{r}/newdir", True),
+        Change("deleted", f"{r}/gone", True),
+        Change("modified", f"{r}/big", True),
+    ]
+
+
+def test_roots_accept_what_scan_walks(tmp_path: Path) -> None:
+    for rel in ("a.csv", "b.iso", ".git/config", "keep/.git/x.csv", "sub/c.tmp", "sub/d.csv", "own.sqlite"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    options = WalkOptions(
+        include=("*.csv", "*.iso", "*.tmp", "config"), exclude=("*.iso", ".git/", "sub/*.tmp")
+    )
+    walked = {e.path for e in walk([str(tmp_path)], options)}
+    roots = Roots([str(tmp_path)], options, own=[str(tmp_path / "own.sqlite")])
+    accepted = {str(p) for p in tmp_path.rglob("*") if p.is_file() and roots.accepts(str(p))}
+    assert accepted == walked - {str(tmp_path / "own.sqlite")}
+    assert not roots.accepts(str(tmp_path / "own.sqlite-wal"))
+    assert roots.accepts(str(tmp_path / "keep"), is_dir=True)
+    assert not roots.accepts(str(tmp_path / ".git"), is_dir=True)
+    assert roots.root_of("/elsewhere/x") is None
+
+
+def test_settling_rules() -> None:
+    assert recheck_at(mtime=100.0, now=106.0, settle=5, waiting_since=106.0, max_wait=600) is None
+    assert recheck_at(mtime=103.0, now=106.0, settle=5, waiting_since=106.0, max_wait=600) == 108.0
+    waited_enough = recheck_at(mtime=103.0, now=106.0, settle=5, waiting_since=0.0, max_wait=100)
+    assert waited_enough is None
+    assert (
+        recheck_at(mtime=200.0, now=106.0, settle=5, waiting_since=106.0, max_wait=600) is None
+    )  # skewed clock
+    pending = Pending()
+    assert pending.needs_write("k", "modified", False)
+    pending.written("k", "modified")
+    assert not pending.needs_write("k", "deleted", False)
+    pending.written("d", "modified")
+    assert pending.needs_write("d", "created", True)  # a shallow sweep queued; a recursive one is needed
+    pending.claimed("k")
+    assert pending.needs_write("k", "modified", False)
+
+
+def test_queue_keys_survive_undecodable_names() -> None:
+    odd = os.fsdecode(b"/share/\xff\xfe report.csv")
+    assert queue_key("/share/报告.csv") == "/share/报告.csv"
+    assert queue_key(odd).startswith("b64:")
+    assert queue_path(queue_key(odd)) == odd
+
+
+def test_syslog_message_is_rfc5424() -> None:
+    alert = {
+        "alert_id": "0" * 32,
+        "severity": "critical",
+        "records": 7,
+        "rules": [{"rule": 'a"b]'}],
+        "path": "/x",
+    }
+    message = syslog_message(alert, facility=10, host="dlp host", when=0.0)
+    assert message.startswith(
+        b'<82>1 1970-01-01T00:00:00.000000Z - dlpscan ' + str(os.getpid()).encode()
+        + b' alert [dlpscan@32473 id="' + b"0" * 32 + b'" severity="critical" records="7" rules="a\\"b\\]"] \xef\xbb\xbf'
+    )  # fmt: skip
+    assert json.loads(message.split(b"\xef\xbb\xbf", 1)[1]) == alert
