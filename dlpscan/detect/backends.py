@@ -11,6 +11,7 @@ import bisect
 import logging
 import re
 from collections.abc import Sequence
+from re import _constants, _parser  # the stdlib's own pattern parser
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -30,25 +31,115 @@ class Scanner(Protocol):
 
 
 class _ReCursor:
-    def __init__(self, combined: re.Pattern[str], everything: Sequence[int], text: str) -> None:
-        self._combined, self._all, self._text = combined, everything, text
+    def __init__(self, scanner: ReScanner, text: str) -> None:
+        self._s, self._text = scanner, text
 
     def next_start(self, pos: int) -> tuple[int, Sequence[int]] | None:
-        m = self._combined.search(self._text, pos)
-        return (m.start(), self._all) if m else None
+        trigger, combined, text = self._s.trigger, self._s.combined, self._text
+        if trigger is None:
+            m = combined.search(text, pos)
+            return (m.start(), self._s.everything) if m else None
+        while (t := trigger.search(text, pos)) is not None:
+            if combined.match(text, t.start()):
+                return t.start(), self._s.everything
+            pos = t.start() + 1
+        return None
 
 
 class ReScanner:
-    """One alternation of all patterns through Python's `re`."""
+    """One alternation of all patterns through Python's `re`, entered only where a match can begin.
+
+    `re` has no fast path for a large alternation, so a second pattern made of every possible
+    opening (first characters, or the literal label words a pattern starts with) finds candidate
+    positions at C speed; the combined pattern is tried only there. Both together visit exactly
+    the positions where some pattern matches.
+    """
 
     name = "re"
 
     def __init__(self, regexes: Sequence[str]) -> None:
-        self._combined = re.compile("|".join(f"(?:{_NAMED_GROUP.sub('(?:', r)})" for r in regexes))
-        self._all = tuple(range(len(regexes)))
+        self.combined = re.compile("|".join(f"(?:{_NAMED_GROUP.sub('(?:', r)})" for r in regexes))
+        self.everything = tuple(range(len(regexes)))
+        self.trigger = _trigger(regexes)
 
     def cursor(self, text: str) -> Cursor:
-        return _ReCursor(self._combined, self._all, text)
+        return _ReCursor(self, text)
+
+
+def _trigger(regexes: Sequence[str]) -> re.Pattern[str] | None:
+    units: set[str] = set()
+    for regex in regexes:
+        first = openings(regex)
+        if first is None:
+            log.debug("no literal opening for a pattern; the re scanner searches the full alternation")
+            return None
+        units |= first
+    ordered = sorted(units, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered)))
+
+
+_ZERO_WIDTH = {_constants.ASSERT, _constants.ASSERT_NOT, _constants.AT}
+_MAX_CLASS = 512
+
+
+def openings(regex: str) -> set[str] | None:
+    """Strings one of which every match of `regex` starts with (None: not determinable)."""
+    tree = _parser.parse(_NAMED_GROUP.sub("(?:", regex))
+    if tree.state.flags & re.IGNORECASE:
+        return None
+    return _openings(list(tree.data))
+
+
+def _openings(items: list) -> set[str] | None:  # items: sre parse tree nodes
+    for i, (op, av) in enumerate(items):
+        if op in _ZERO_WIDTH:
+            continue
+        if op is _constants.LITERAL:
+            literal = [chr(av)]
+            for nop, nav in items[i + 1 :]:
+                if nop is not _constants.LITERAL:
+                    break
+                literal.append(chr(nav))
+            return {"".join(literal)}
+        if op is _constants.IN:
+            return _class_chars(av)
+        if op is _constants.SUBPATTERN:
+            return _openings(list(av[3].data) + items[i + 1 :])
+        if op is _constants.BRANCH:
+            out: set[str] = set()
+            for alternative in av[1]:
+                sub = _openings(list(alternative.data) + items[i + 1 :])
+                if sub is None:
+                    return None
+                out |= sub
+            return out
+        if op in (_constants.MAX_REPEAT, _constants.MIN_REPEAT):
+            low, _, sub = av
+            inner = _openings(list(sub.data))
+            if inner is None:
+                return None
+            if low == 0:
+                rest = _openings(items[i + 1 :])
+                return None if rest is None else inner | rest
+            return inner
+        return None
+    return None
+
+
+def _class_chars(items: list) -> set[str] | None:
+    chars: set[str] = set()
+    for op, av in items:
+        if op is _constants.LITERAL:
+            chars.add(chr(av))
+        elif op is _constants.RANGE:
+            if av[1] - av[0] > _MAX_CLASS:
+                return None
+            chars.update(chr(c) for c in range(av[0], av[1] + 1))
+        elif op is _constants.CATEGORY and av is _constants.CATEGORY_DIGIT:
+            chars.update("0123456789")
+        else:
+            return None
+    return chars
 
 
 class _ListCursor:

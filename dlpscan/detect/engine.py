@@ -7,18 +7,16 @@ pattern, scored (scoring.evaluate) and resolved so that spans never overlap.
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Iterable
 
 from dlpscan.detect.backends import make_scanner
+from dlpscan.detect.evidence import cell_finding, companion_names, with_line_numbers
 from dlpscan.detect.registry import PatternDef, RecognizerDef, load_definitions
 from dlpscan.detect.scoring import Finding, Labels, evaluate, header_relation
 from dlpscan.detect.text import fold
-from dlpscan.detect.validators import cn_name
 from dlpscan.model import Block, TableBlock
 
 _CELL_SEP = "\x1f"
-_HAN_TOKEN = re.compile(r"(?<![\u4e00-\u9fff·])[\u4e00-\u9fff]{2,4}(?![\u4e00-\u9fff·])")
 
 
 def _rank(f: Finding, priority: int) -> tuple[float, int, int]:
@@ -49,9 +47,11 @@ class Engine:
     def scan_text(self, text: str) -> list[Finding]:
         folded = fold(text)
         findings = self._pattern_findings(folded)
-        findings = self._with_line_numbers(folded, findings)
+        findings = with_line_numbers(folded, findings)
         if self._names is not None:
-            findings = self._add_companion_names(folded, findings)
+            findings = sorted(
+                findings + companion_names(folded, findings, self._direct), key=lambda f: f.start
+            )
         return findings
 
     def _pattern_findings(
@@ -89,38 +89,6 @@ class Engine:
             else:
                 pos = start + 1
         return found
-
-    @staticmethod
-    def _with_line_numbers(text: str, findings: list[Finding]) -> list[Finding]:
-        out: list[Finding] = []
-        line, last = 0, 0
-        for f in findings:
-            line += text.count("\n", last, f.start)
-            last = f.start
-            out.append(_replace_record(f, line))
-        return out
-
-    def _add_companion_names(self, text: str, findings: list[Finding]) -> list[Finding]:
-        """Surname-led 2-4 character tokens on a line that also holds a direct identifier."""
-        anchor_lines = {f.record for f in findings if f.entity_type in self._direct and not f.masked}
-        if not anchor_lines:
-            return findings
-        taken: dict[int, list[tuple[int, int]]] = {}
-        for f in findings:
-            if f.record in anchor_lines:
-                taken.setdefault(f.record, []).append((f.start, f.end))
-        extra: list[Finding] = []
-        line_starts = _line_starts(text, anchor_lines)
-        for line, lo in line_starts.items():
-            hi = text.find("\n", lo)
-            hi = len(text) if hi < 0 else hi
-            spans = taken[line]
-            for m in _HAN_TOKEN.finditer(text, lo, hi):
-                if any(s < m.end() and m.start() < e for s, e in spans):
-                    continue
-                if cn_name(m.group()) > 0:
-                    extra.append(Finding("CN_NAME", m.group(), m.start(), m.end(), 0.6, record=line))
-        return sorted(findings + extra, key=lambda f: f.start)
 
     # -- tables ---------------------------------------------------------------------------
     def scan_table(self, block: TableBlock) -> list[Finding]:
@@ -183,58 +151,7 @@ class Engine:
                 for r, row in enumerate(block.rows):
                     if c >= len(row) or (d.entity, r, c) in done:
                         continue
-                    cell = fold(row[c]).strip()
-                    if not cell:
-                        continue
-                    start = starts[(r, c)]
-                    if "*" in cell:
-                        if len(cell) <= 40:
-                            out.append(
-                                Finding(
-                                    d.entity,
-                                    cell,
-                                    start,
-                                    start + len(cell),
-                                    0.8,
-                                    masked=True,
-                                    record=r,
-                                    column=c,
-                                )
-                            )
-                        continue
-                    value = d.normalise(cell)
-                    if d.validate_value(value) > 0:
-                        out.append(
-                            Finding(d.entity, value, start, start + len(cell), 0.9, record=r, column=c)
-                        )
+                    f = cell_finding(d, row[c], starts[(r, c)], r, c)
+                    if f is not None:
+                        out.append(f)
         return out
-
-
-def _replace_record(f: Finding, record: int) -> Finding:
-    return Finding(
-        f.entity_type,
-        f.value,
-        f.start,
-        f.end,
-        f.score,
-        f.masked,
-        f.damaged,
-        f.hidden_digits,
-        record,
-        f.column,
-    )
-
-
-def _line_starts(text: str, lines: set[int]) -> dict[int, int]:
-    """Offsets where the given (0-based) line numbers start."""
-    out: dict[int, int] = {}
-    wanted = sorted(lines)
-    line, pos = 0, 0
-    for target in wanted:
-        while line < target:
-            nxt = text.find("\n", pos)
-            if nxt < 0:
-                return out
-            pos, line = nxt + 1, line + 1
-        out[target] = pos
-    return out

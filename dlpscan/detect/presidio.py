@@ -25,7 +25,6 @@ and header context):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,16 +34,14 @@ from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 from presidio_analyzer.recognizer_registry import RecognizerRegistry
 
+from dlpscan.detect.evidence import cell_finding, companion_names, with_line_numbers
 from dlpscan.detect.registry import RecognizerDef, load_definitions
 from dlpscan.detect.scoring import Finding, Labels, evaluate, header_relation
 from dlpscan.detect.text import fold
-from dlpscan.detect.validators import cn_name
 
 LANGUAGE = "zh"
 META_KEY = "dlpscan"  # recognition_metadata entry holding what overlap resolution needs (no raw value)
 _ID_KEY = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
-# The same token rule as the fast engine's companion names (engine._HAN_TOKEN).
-_HAN_TOKEN = re.compile(r"(?<![\u4e00-\u9fff·])[\u4e00-\u9fff]{2,4}(?![\u4e00-\u9fff·])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,28 +76,6 @@ def resolve(candidates: Iterable[Candidate]) -> list[Candidate]:
         if start >= pos:
             out.append(best)
             pos = max(best.match_end, start + 1)
-    return out
-
-
-def companion_names(text: str, findings: Sequence[Finding], direct: frozenset[str]) -> list[Finding]:
-    """Surname-led 2-4 character tokens on a line that holds an exposed direct identifier, outside
-    every finding of that line (the fast engine's Engine._add_companion_names)."""
-    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    by_line: dict[int, list[Finding]] = {}
-    for f in findings:
-        by_line.setdefault(text.count("\n", 0, f.start), []).append(f)
-    out: list[Finding] = []
-    for line, on_line in sorted(by_line.items()):
-        if not any(f.entity_type in direct and not f.masked for f in on_line):
-            continue
-        lo = line_starts[line]
-        hi = text.find("\n", lo)
-        hi = len(text) if hi < 0 else hi
-        for m in _HAN_TOKEN.finditer(text, lo, hi):
-            if any(f.start < m.end() and m.start() < f.end for f in on_line):
-                continue
-            if cn_name(m.group()) > 0:
-                out.append(Finding("CN_NAME", m.group(), m.start(), m.end(), 0.6, record=line))
     return out
 
 
@@ -177,6 +152,7 @@ class CompanionNameRecognizer(EntityRecognizer):
     ) -> list[RecognizerResult]:
         folded = fold(text)
         found = [c.finding for c in resolve(c for m in self.members for c in m.candidates(folded))]
+        found = with_line_numbers(folded, sorted(found, key=lambda f: f.start))
         out = []
         for f in companion_names(folded, found, self._direct):
             meta = {
@@ -243,23 +219,16 @@ def _cell_results(text: str, header: str, members: Sequence[DefinitionRecognizer
     winners = resolve(c for m in members for c in m.candidates(folded, relation[m.definition.entity]))
     out = [owner[c.finding.entity_type].result(c.finding, c) for c in winners]
     found = {c.finding.entity_type for c in winners}
-    cell = fold(text).strip()
     for m in members:
         d = m.definition
-        if not d.cell_detector or relation[d.entity] <= 0 or d.entity in found or not cell:
+        if not d.cell_detector or relation[d.entity] <= 0 or d.entity in found:
             continue
         if any(rel > 0 for entity, rel in relation.items() if entity != d.entity):
             continue
-        if "*" in cell:
-            if len(cell) <= 40:
-                f = Finding(d.entity, cell, 0, len(cell), 0.8, masked=True)
-                out.append(m.result(f, why="masked cell under a matching header"))
-            continue
-        value = d.normalise(cell)
-        if d.validate_value(value) > 0:
-            out.append(
-                m.result(Finding(d.entity, value, 0, len(cell), 0.9), why="cell under a matching header")
-            )
+        f = cell_finding(d, text, 0)
+        if f is not None:
+            why = "masked cell under a matching header" if f.masked else "cell under a matching header"
+            out.append(m.result(f, why=why))
     return out
 
 

@@ -28,33 +28,39 @@ class Finding:
     column: int | None = None
 
 
+def _alternation(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not words:
+        return None
+    ordered = sorted({w.lower() for w in words}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class Labels:
-    """Lower-cased context words of one definition, prepared once."""
+    """Context words of one definition, compiled once into case-insensitive alternations."""
 
-    positive: tuple[str, ...]
-    negative: tuple[str, ...]
-    headers: tuple[str, ...]
-    negative_headers: tuple[str, ...]
+    positive: re.Pattern[str] | None
+    negative: re.Pattern[str] | None
+    headers: re.Pattern[str] | None
+    negative_headers: re.Pattern[str] | None
 
     @classmethod
     def of(cls, d: RecognizerDef) -> Labels:
-        def low(words: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(w.lower() for w in words)
-
         return cls(
-            low(d.context.words), low(d.negative_context.words), low(d.headers), low(d.negative_headers)
+            _alternation(d.context.words),
+            _alternation(d.negative_context.words),
+            _alternation(d.headers),
+            _alternation(d.negative_headers),
         )
 
 
 def header_relation(labels: Labels, header: str) -> int:
     """+1 when a column header names this type, -1 when it names a look-alike (order no. ...), else 0."""
-    h = header.lower()
-    if not h:
+    if not header:
         return 0
-    if any(w in h for w in labels.negative_headers):
+    if labels.negative_headers is not None and labels.negative_headers.search(header):
         return -1
-    if any(w in h for w in labels.headers):
+    if labels.headers is not None and labels.headers.search(header):
         return 1
     return 0
 
@@ -67,23 +73,28 @@ def line_bounds(text: str, start: int, floor: int = 0) -> int:
     return max(line_start, floor)
 
 
+def _last(pattern: re.Pattern[str] | None, text: str, lo: int, hi: int) -> int:
+    """Start of the last match of `pattern` inside text[lo:hi], or -1."""
+    at = -1
+    if pattern is not None:
+        for m in pattern.finditer(text, lo, hi):
+            at = m.start()
+    return at
+
+
 def context_adjustment(d: RecognizerDef, labels: Labels, text: str, start: int, floor: int) -> float | None:
     """Boost for a label before the value; None when a negative label is nearer than any positive one."""
-    lo = max(floor, start - max(d.context.window, d.negative_context.window))
-    window = text[lo:start].lower()
-    pos_at = max((window.rfind(w) for w in labels.positive), default=-1)
-    neg_window = window[-d.negative_context.window :]
-    neg_at = max((neg_window.rfind(w) for w in labels.negative), default=-1)
-    if neg_at >= 0:
-        neg_at += len(window) - len(neg_window)
-        if neg_at > pos_at:
-            return None
-    if pos_at >= 0 and pos_at >= len(window) - d.context.window:
-        return d.context.boost
-    return 0.0
+    pos_at = _last(labels.positive, text, max(floor, start - d.context.window), start)
+    neg_at = _last(labels.negative, text, max(floor, start - d.negative_context.window), start)
+    if neg_at > pos_at:
+        return None
+    return d.context.boost if pos_at >= 0 else 0.0
 
 
-_STAR_OR_X = re.compile(r"[*xX]")
+def _hidden(raw: str) -> int:
+    """Hidden characters of a masked value; a trailing X is an ID check character, not a mask."""
+    body = raw[:-1] if raw[-1:] in "xX" and raw[:-1].count("*") else raw
+    return sum(1 for c in body if c in "*xX")
 
 
 def evaluate(
@@ -102,32 +113,46 @@ def evaluate(
 
     `floor` is where the current line/row starts (context never reaches before it);
     `header` is header_relation() of the column the value sits in (tables only).
+    The value is validated before the context is read: most candidates fail cheaply.
     """
     group = pattern.value_group
     if header < 0 and group is None:  # a label inside the match outweighs an unrelated column header
         return None
     start, end = match.span(group) if group else match.span()
     raw = text[start:end]
-    adjustment = context_adjustment(d, labels, text, match.start(), line_bounds(text, match.start(), floor))
-    if adjustment is None:
-        return None
-    boost = adjustment + (d.header_boost if header > 0 else 0.0)
+    header_boost = d.header_boost if header > 0 else 0.0
+
+    def boost() -> float | None:
+        adjustment = context_adjustment(
+            d, labels, text, match.start(), line_bounds(text, match.start(), floor)
+        )
+        return None if adjustment is None else adjustment + header_boost
+
     if pattern.masked:
-        hidden = len(_STAR_OR_X.findall(raw))
-        score = min(1.0, pattern.score + boost)
-        if score < d.threshold:
+        extra = boost()
+        if extra is None or pattern.score + extra < d.threshold:
             return None
+        score = min(1.0, pattern.score + extra)
         return Finding(
-            d.entity, raw, start, end, score, masked=True, hidden_digits=hidden, record=record, column=column
+            d.entity,
+            raw,
+            start,
+            end,
+            score,
+            masked=True,
+            hidden_digits=_hidden(raw),
+            record=record,
+            column=column,
         )
     value = d.normalise(raw)
     confidence = d.validate_value(value)
     if confidence <= 0:
         check = DAMAGE_CHECKS.get(d.validator or "")
-        if check and check(value) and boost > 0:
+        if check and check(value) and (extra := boost()):
             return Finding(d.entity, value, start, end, 0.5, damaged=True, record=record, column=column)
         return None
-    score = min(1.0, pattern.score * confidence + boost)
-    if score < d.threshold:
+    extra = boost()
+    if extra is None or pattern.score * confidence + extra < d.threshold:
         return None
+    score = min(1.0, pattern.score * confidence + extra)
     return Finding(d.entity, value, start, end, score, record=record, column=column)

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from functools import cache, lru_cache
+from operator import mul
 
 from dlpscan.detect import tables
 
@@ -26,7 +27,7 @@ PLACEHOLDER_MOBILES = frozenset({"13800138000", "13812345678", "13888888888", "1
 
 
 def id_check_char(first17: str) -> str:
-    return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+    return ID_CHECK[sum(map(mul, map(int, first17), ID_WEIGHTS)) % 11]
 
 
 def _plausible_birth(yyyymmdd: str, today: dt.date | None = None) -> bool:
@@ -248,8 +249,8 @@ def email_address(value: str) -> float:
 
 
 # CJK Unified Ideographs plus Extension A: rare name characters such as 䶮 (U+4DAE) live there.
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
-_HAN_NAME = re.compile(f"[{_HAN}]{{2,4}}|[{_HAN}]{{1,8}}(?:·[{_HAN}]{{1,8}})+")
+HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff"
+_HAN_NAME = re.compile(f"[{HAN_CLASS}]{{2,4}}|[{HAN_CLASS}]{{1,8}}(?:·[{HAN_CLASS}]{{1,8}})+")
 
 
 @cache

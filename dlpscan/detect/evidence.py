@@ -1,0 +1,96 @@
+"""Evidence rules beyond a single pattern match, shared by the fast engine and the Presidio adapter.
+
+- Companion names: a surname-led 2-4 character token close to an exposed direct identifier on
+  the same line (`王伟 13912345678`) is a name; a bare pair of characters anywhere is not.
+- Cells: a whole cell under a name or address column header, validated on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from dlpscan.detect.registry import RecognizerDef
+from dlpscan.detect.scoring import Finding
+from dlpscan.detect.text import fold
+from dlpscan.detect.validators import HAN_CLASS, cn_name
+
+# How far (characters) from an identifier a companion name may sit: a lead line, a chat sample,
+# a table row flattened to text. Wider spans (a PDF page without line breaks) are not records.
+COMPANION_WINDOW = 40
+_HAN_TOKEN = re.compile(f"(?<![{HAN_CLASS}·])[{HAN_CLASS}]{{2,4}}(?![{HAN_CLASS}·])")
+MASKED_CELL_MAX = 40
+
+
+def with_line_numbers(text: str, findings: Sequence[Finding]) -> list[Finding]:
+    """The findings (sorted by start) with `record` set to their 0-based line number."""
+    out: list[Finding] = []
+    line, last = 0, 0
+    for f in findings:
+        line += text.count("\n", last, f.start)
+        last = f.start
+        out.append(_with_record(f, line))
+    return out
+
+
+def companion_names(text: str, findings: Sequence[Finding], direct: frozenset[str]) -> list[Finding]:
+    """Names next to direct identifiers. `findings` carry line numbers in `record`."""
+    by_line: dict[int, list[Finding]] = {}
+    for f in findings:
+        by_line.setdefault(f.record, []).append(f)
+    out: list[Finding] = []
+    for line, on_line in by_line.items():
+        anchors = [f for f in on_line if f.entity_type in direct and not f.masked]
+        if not anchors:
+            continue
+        lo = text.rfind("\n", 0, on_line[0].start) + 1
+        hi = text.find("\n", on_line[0].start)
+        hi = len(text) if hi < 0 else hi
+        near_lo = max(lo, min(a.start for a in anchors) - COMPANION_WINDOW)
+        near_hi = min(hi, max(a.end for a in anchors) + COMPANION_WINDOW)
+        for m in _HAN_TOKEN.finditer(text, near_lo, near_hi):
+            if not any(
+                a.start - COMPANION_WINDOW <= m.start() and m.end() <= a.end + COMPANION_WINDOW
+                for a in anchors
+            ):
+                continue
+            if any(f.start < m.end() and m.start() < f.end for f in on_line):
+                continue
+            if cn_name(m.group()) > 0:
+                out.append(Finding("CN_NAME", m.group(), m.start(), m.end(), 0.6, record=line))
+    return out
+
+
+def cell_finding(
+    d: RecognizerDef, cell: str, start: int, row: int = 0, column: int | None = None
+) -> Finding | None:
+    """A whole cell under a column header that names `d`'s type (names, addresses)."""
+    folded = fold(cell)
+    value = folded.strip()
+    if not value:
+        return None
+    start += len(folded) - len(folded.lstrip())
+    end = start + len(value)
+    if "*" in value:
+        if len(value) > MASKED_CELL_MAX:
+            return None
+        return Finding(d.entity, value, start, end, 0.8, masked=True, record=row, column=column)
+    normalised = d.normalise(value)
+    if d.validate_value(normalised) <= 0:
+        return None
+    return Finding(d.entity, normalised, start, end, 0.9, record=row, column=column)
+
+
+def _with_record(f: Finding, record: int) -> Finding:
+    return Finding(
+        f.entity_type,
+        f.value,
+        f.start,
+        f.end,
+        f.score,
+        f.masked,
+        f.damaged,
+        f.hidden_digits,
+        record,
+        f.column,
+    )
