@@ -5,7 +5,6 @@ This is where raw values stop: what leaves here is counts, HMAC-SHA256 fingerpri
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections import defaultdict
 from collections.abc import Iterable
@@ -23,7 +22,7 @@ MIN_HIDDEN = {"CN_MOBILE": 6, "CN_LANDLINE": 6}
 
 def fingerprint(key: bytes, value: str) -> str:
     """Lower-case hex HMAC-SHA256 of the normalised value (report contract)."""
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, value.encode("utf-8"), "sha256").hex()
 
 
 class DocumentAggregate:

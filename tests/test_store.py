@@ -6,6 +6,11 @@ import contextlib
 import functools
 import hashlib
 import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -15,6 +20,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import dlpscan
 from dlpscan.model import EntityStats, FileResult, MaskedStats, RuleHit, Status
 from dlpscan.store import Store, db, work
 from dlpscan.store.schema import metadata
@@ -326,6 +332,49 @@ def test_scans_newest_first(store):
         store.finish_scan(s2, status="done", stats={})
 
 
+KILLED_WRITER = """
+import sys
+from dlpscan.model import EntityStats, FileResult, Status
+from dlpscan.store import Store
+
+store = Store.open(sys.argv[1])
+sid = store.begin_scan(["/k"], policy="d", policy_version="1", detector_version="1", options={})
+for batch in range(10**6):
+    files = []
+    for i in range(50):
+        n = batch * 50 + i
+        fps = {t: [f"{hash((t, n, k)) & (2**256 - 1):064x}" for k in range(20)] for t in ("CN_MOBILE", "CN_NAME")}
+        entities = {t: EntityStats(20, 20, v, ["1**"]) for t, v in fps.items()}
+        files.append(FileResult(path=f"/k/{n}", status=Status.SCANNED, entities=entities))
+    store.record_results(sid, files)
+    print(batch, flush=True)
+"""
+
+
+def test_killed_writer_leaves_whole_files_only(url):
+    """SIGKILL while batches are being written: every stored file is complete, batches are all-or-nothing."""
+    env = {**os.environ, "PYTHONPATH": str(Path(dlpscan.__file__).parent.parent)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, url], stdout=subprocess.PIPE, text=True, env=env
+    )
+    for _ in range(3):  # let a few batches commit, then kill during a later one
+        assert child.stdout.readline() != ""
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with Store.open(url) as store, store._engine.connect() as conn:
+        per_file = conn.execute(
+            sa.text(
+                "SELECT f.id,"
+                " (SELECT COUNT(*) FROM scan_files s WHERE s.file_id = f.id),"
+                " (SELECT COUNT(*) FROM entity_counts e WHERE e.file_id = f.id),"
+                " (SELECT COUNT(*) FROM fingerprints p WHERE p.file_id = f.id)"
+                " FROM files f"
+            )
+        ).all()
+        assert len(per_file) >= 150 and len(per_file) % 50 == 0
+        assert {tuple(r[1:]) for r in per_file} == {(1, 2, 40)}
+
+
 # ---- exposure --------------------------------------------------------------------------------
 
 
@@ -572,4 +621,5 @@ def test_no_raw_value_reaches_the_database(url):
         files = [p for p in Path(url).parent.iterdir() if p.name.startswith("store.sqlite")]
         raw_bytes = b"".join(p.read_bytes() for p in files)
         for raw in RAW.values():
-            assert raw.encode() not in raw_bytes, "a raw value is in the SQLite files"
+            for form in {raw, json.dumps(raw)[1:-1]}:  # as text, and as JSON escapes it
+                assert form.encode() not in raw_bytes, "a raw value is in the SQLite files"

@@ -143,12 +143,21 @@ def _class_chars(items: list) -> set[str] | None:
 
 
 class _ListCursor:
-    def __init__(self, starts: list[int], ids: list[Sequence[int]]) -> None:
-        self._starts, self._ids = starts, ids
+    """Candidates as (start, pattern index) pairs sorted once, grouped by start on demand."""
+
+    def __init__(self, pairs: list[tuple[int, int]]) -> None:
+        pairs.sort()
+        self._pairs = pairs
+        self._starts = [start for start, _ in pairs]
 
     def next_start(self, pos: int) -> tuple[int, Sequence[int]] | None:
         i = bisect.bisect_left(self._starts, pos)
-        return (self._starts[i], self._ids[i]) if i < len(self._starts) else None
+        if i >= len(self._starts):
+            return None
+        start = self._starts[i]
+        j = bisect.bisect_right(self._starts, start, i)
+        ids = [pid for _, pid in self._pairs[i:j]]
+        return start, ids if len(ids) == 1 else sorted(set(ids))
 
 
 def _strip_lookarounds(regex: str) -> str:
@@ -201,6 +210,26 @@ def _skip_class(regex: str, i: int) -> int:
     return j + 1
 
 
+_LEADING_GUARD = re.compile(r"^\(\?<!(\[[^\]]+\])\)")
+_TRAILING_GUARD = re.compile(r"\(\?!(\[[^\]]+\])(?:\|[^()]*)?\)$")
+
+
+def boundary_guards(regex: str) -> tuple[str, bool]:
+    r"""Turn a leading `(?<![C])` into `(?:^|[^C])` and a trailing `(?![C]...)` into `(?:[^C]|$)`.
+
+    Hyperscan has no lookarounds; without these guards a pattern such as `\d{16,19}` reports a
+    match at every offset inside a long digit run. Returns the rewritten regex and whether it now
+    consumes one boundary character before the real start.
+    """
+    leading = _LEADING_GUARD.match(regex)
+    if leading:
+        regex = f"(?:^|[^{leading.group(1)[1:-1]}])" + regex[leading.end() :]
+    trailing = _TRAILING_GUARD.search(regex)
+    if trailing:
+        regex = regex[: trailing.start()] + f"(?:[^{trailing.group(1)[1:-1]}]|$)"
+    return regex, leading is not None
+
+
 def to_hyperscan(regex: str) -> bytes:
     pattern = _NAMED_GROUP.sub("(?:", _strip_lookarounds(regex))
     pattern = re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern)
@@ -219,8 +248,10 @@ class HyperscanScanner:
         self._hs = hyperscan
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         flags = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SOM_LEFTMOST
+        guarded = [boundary_guards(r) for r in regexes]
+        self._consumes = [consumes for _, consumes in guarded]
         self._db.compile(
-            expressions=[to_hyperscan(r) for r in regexes],
+            expressions=[to_hyperscan(r) for r, _ in guarded],
             ids=list(range(len(regexes))),
             elements=len(regexes),
             flags=[flags] * len(regexes),
@@ -229,20 +260,29 @@ class HyperscanScanner:
 
     def cursor(self, text: str) -> Cursor:
         data = text.encode("utf-8", "surrogatepass")
-        hits: dict[int, set[int]] = {}
+        hits: list[tuple[int, int]] = []  # (byte start, pattern index)
+        consumes = self._consumes
 
         def on_match(pattern_id: int, start: int, end: int, flags: int, context: object) -> None:
-            hits.setdefault(start, set()).add(pattern_id)
+            if consumes[pattern_id]:  # the match may begin with the boundary character: skip it
+                if start == 0:
+                    hits.append((0, pattern_id))
+                lead = data[start]
+                start += 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+            hits.append((start, pattern_id))
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        byte_starts = sorted(hits)
-        starts: list[int] = []
+        if data.isascii():
+            return _ListCursor(hits)
+        hits.sort()
+        pairs: list[tuple[int, int]] = []
         chars, prev = 0, 0
-        for b in byte_starts:
-            chars += len(data[prev:b].decode("utf-8", "surrogatepass"))
-            starts.append(chars)
-            prev = b
-        return _ListCursor(starts, [sorted(hits[b]) for b in byte_starts])
+        for b, pid in hits:
+            if b != prev:
+                chars += len(data[prev:b].decode("utf-8", "surrogatepass"))
+                prev = b
+            pairs.append((chars, pid))
+        return _ListCursor(pairs)
 
 
 def make_scanner(regexes: Sequence[str], backend: str = "auto") -> Scanner:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache, cached_property
 from pathlib import Path
 
@@ -92,17 +92,25 @@ class RecognizerDef(_Strict):
             raise ValueError(f"unknown normaliser {v!r}; known: {', '.join(sorted(NORMALISERS))}")
         return v
 
-    def normalise(self, raw: str) -> str:
-        return NORMALISERS[self.normaliser](raw)
+    @cached_property
+    def normalise(self) -> Callable[[str], str]:
+        """The normaliser function (looked up once: it runs for every candidate)."""
+        return NORMALISERS[self.normaliser]
 
-    def validate_value(self, normalised: str) -> float:
-        return VALIDATORS[self.validator](normalised) if self.validator else 1.0
+    @cached_property
+    def validate_value(self) -> Callable[[str], float]:
+        """The validator function: confidence in [0, 1] for a normalised value, 0 rejects."""
+        return VALIDATORS[self.validator] if self.validator else _always_valid
 
     def all_label_words(self) -> Iterable[str]:
         yield from self.context.words
         yield from self.negative_context.words
         yield from self.headers
         yield from self.negative_headers
+
+
+def _always_valid(value: str) -> float:
+    return 1.0
 
 
 def _load_file(path: Path) -> RecognizerDef:

@@ -96,7 +96,7 @@ def write(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def insert(conn: Connection, table: sa.Table):
+def upsert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     """The dialect's INSERT, which has `on_conflict_do_*` (SQLite and PostgreSQL both)."""
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 

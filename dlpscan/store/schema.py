@@ -61,10 +61,9 @@ files = sa.Table(
     sa.Column("last_seen", sa.Float, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("deleted_at", sa.Float),
+    # the only index: carry_forward rewrites last_scan_id/last_seen of every unchanged file, which
+    # stays cheap (HOT updates on PostgreSQL) while no index covers those columns
     sa.Index("ux_files_path", "path", unique=True),
-    sa.Index("ix_files_last_scan_id", "last_scan_id"),
-    sa.Index("ix_files_folder", "folder"),
-    sa.Index("ix_files_owner", "owner"),
 )
 
 scan_files = sa.Table(
@@ -93,20 +92,23 @@ entity_counts = sa.Table(
     sa.Column("samples", sa.JSON, nullable=False),  # masked forms only
 )
 
+# The two fingerprint tables hold millions of rows. Their primary key (file_id first) is the one index
+# they have: it serves the per-file reads and the grouped COUNT(DISTINCT) of the exposure queries.
+# file_id has no foreign key: a per-row FK check doubled bulk-load time on PostgreSQL; only
+# record_results writes these rows (delete + insert per file, one transaction) and files are never deleted.
 fingerprints = sa.Table(
     "fingerprints",
     metadata,
-    sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("file_id", sa.Integer, primary_key=True),
     sa.Column("entity_type", sa.String(64), primary_key=True),
     sa.Column("fp", sa.LargeBinary(32), primary_key=True),
-    sa.Index("ix_fingerprints_type_fp", "entity_type", "fp"),
     sqlite_with_rowid=False,
 )
 
 person_fingerprints = sa.Table(
     "person_fingerprints",
     metadata,
-    sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("file_id", sa.Integer, primary_key=True),
     sa.Column("fp", sa.LargeBinary(32), primary_key=True),
     sqlite_with_rowid=False,
 )

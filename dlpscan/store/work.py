@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .db import insert, read, write
+from .db import read, upsert, write
 from .schema import PENDING_ONLY, alerts, events, queue
 
 QUEUE_EVENTS = ("created", "modified", "moved", "deleted")
@@ -47,7 +47,7 @@ class WorkMixin:
         if event not in QUEUE_EVENTS:
             raise ValueError(f"event must be one of {', '.join(QUEUE_EVENTS)}")
         with write(self._engine) as conn:
-            stmt = insert(conn, queue).values(
+            stmt = upsert(conn, queue).values(
                 path=path,
                 event=event,
                 state="pending",
@@ -113,7 +113,7 @@ class WorkMixin:
     def add_alert(self, path: str, version_key: str, sink: str, payload: dict) -> bool:
         """Queue an alert for delivery; False if this (path, version_key, sink) was already queued."""
         with write(self._engine) as conn:
-            stmt = insert(conn, alerts).values(
+            stmt = upsert(conn, alerts).values(
                 path=path,
                 version_key=version_key,
                 sink=sink,

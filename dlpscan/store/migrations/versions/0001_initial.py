@@ -15,10 +15,8 @@ depends_on = None
 PENDING_ONLY = sa.text("state = 'pending'")
 
 
-def _file_fk(primary_key: bool = True) -> sa.Column:
-    return sa.Column(
-        "file_id", sa.Integer, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=primary_key
-    )
+def _file_fk() -> sa.Column:
+    return sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
 
 
 def upgrade() -> None:
@@ -70,9 +68,6 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.Float),
     )
     op.create_index("ux_files_path", "files", ["path"], unique=True)
-    op.create_index("ix_files_last_scan_id", "files", ["last_scan_id"])
-    op.create_index("ix_files_folder", "files", ["folder"])
-    op.create_index("ix_files_owner", "files", ["owner"])
 
     op.create_table(
         "scan_files",
@@ -98,18 +93,18 @@ def upgrade() -> None:
         sa.Column("samples", sa.JSON, nullable=False),
     )
 
+    # no foreign key on the fingerprint tables' file_id: bulk-load speed (see dlpscan/store/schema.py)
     op.create_table(
         "fingerprints",
-        _file_fk(),
+        sa.Column("file_id", sa.Integer, primary_key=True),
         sa.Column("entity_type", sa.String(64), primary_key=True),
         sa.Column("fp", sa.LargeBinary(32), primary_key=True),
         sqlite_with_rowid=False,
     )
-    op.create_index("ix_fingerprints_type_fp", "fingerprints", ["entity_type", "fp"])
 
     op.create_table(
         "person_fingerprints",
-        _file_fk(),
+        sa.Column("file_id", sa.Integer, primary_key=True),
         sa.Column("fp", sa.LargeBinary(32), primary_key=True),
         sqlite_with_rowid=False,
     )
