@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 from hypothesis import given
@@ -29,7 +30,15 @@ def body_with_remainder(r: int) -> str:
 
 
 def test_weights_are_the_standard_ones():
-    assert tuple(weights()) == v.ID_WEIGHTS == (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    assert tuple(weights()) == (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def test_base_13_check_matches_the_weighted_sum_on_random_bodies():
+    rng = random.Random(7)
+    for _ in range(5000):
+        body = "".join(rng.choice("0123456789") for _ in range(17))
+        remainder = sum(int(c) * w for c, w in zip(body, weights(), strict=True)) % 11
+        assert v.id_check_char(body) == "10X98765432"[remainder]
 
 
 @pytest.mark.parametrize("remainder", range(11))

@@ -12,7 +12,7 @@ from dlpscan.detect.registry import PatternDef, RecognizerDef
 from dlpscan.detect.validators import DAMAGE_CHECKS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finding:
     """One detected value. `value` is the normalised raw value: it never leaves the process."""
 

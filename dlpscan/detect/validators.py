@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable
 from functools import cache, lru_cache
-from operator import mul
 
 from dlpscan.detect import tables
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
 PROVINCES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46"
     " 50 51 52 53 54 61 62 63 64 65 81 82 83".split()
@@ -27,15 +25,32 @@ PLACEHOLDER_MOBILES = frozenset({"13800138000", "13812345678", "13888888888", "1
 
 
 def id_check_char(first17: str) -> str:
-    return ID_CHECK[sum(map(mul, map(int, first17), ID_WEIGHTS)) % 11]
+    """ISO 7064 MOD 11-2. The weights are 2^(18-i) mod 11, so the weighted sum is the digits read
+    as a base-13 number (13 = 2 mod 11): one C-level int() instead of 17 multiplications."""
+    check = (1 - 2 * int(first17, 13)) % 11
+    return "X" if check == 10 else str(check)
+
+
+_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_today_cache: list = [0.0, ""]  # [refreshed at (time.time()), today as YYYYMMDD]
+
+
+def _today() -> str:
+    """Today as YYYYMMDD, refreshed every minute (date.today() per candidate is slow)."""
+    now = time.time()
+    if now - _today_cache[0] > 60:
+        _today_cache[:] = [now, dt.date.today().strftime("%Y%m%d")]
+    return _today_cache[1]
 
 
 def _plausible_birth(yyyymmdd: str, today: dt.date | None = None) -> bool:
-    try:
-        born = dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
-    except ValueError:
+    """A real calendar date from 1900-01-01 up to today."""
+    year, month, day = int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8])
+    if not (1 <= month <= 12 and 1 <= day <= _DAYS[month]):
         return False
-    return dt.date(1900, 1, 1) <= born <= (today or dt.date.today())
+    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        return False
+    return "19000101" <= yyyymmdd <= (today.strftime("%Y%m%d") if today else _today())
 
 
 def _region_confidence(code: str, birth_year: int) -> float:
