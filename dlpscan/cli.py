@@ -180,7 +180,7 @@ def scan(
             writers.append(JsonlWriter(stream, explicit_key) if fmt == "jsonl" else CsvWriter(stream))
         store = None if no_store else stack.enter_context(_open_store(config))
         progress = stack.enter_context(ScanProgress(enabled=not quiet))
-        summary = run_scan(job, store, writers, progress.update)
+        summary = run_scan(job, store, writers, progress.update if progress.active else None)
     if not quiet or fmt == "table":
         print_summary(summary, to_stdout=fmt == "table")
     if summary.interrupted:

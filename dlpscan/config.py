@@ -36,6 +36,9 @@ class LimitsConfig(_Section):
     max_cells_per_sheet: int = Field(20_000_000, gt=0)
     max_pdf_pages: int = Field(5_000, gt=0)
     max_decode_seconds: float = Field(300.0, gt=0)
+    ratio_min_mb: int = Field(10, ge=0)
+    max_tree_mb: int = Field(64, gt=0)
+    max_structure_depth: int = Field(200, gt=0)
 
 
 class WatchConfig(_Section):
@@ -97,6 +100,9 @@ class Config(_Section):
             max_cells_per_sheet=lim.max_cells_per_sheet,
             max_pdf_pages=lim.max_pdf_pages,
             max_decode_seconds=lim.max_decode_seconds,
+            ratio_min_bytes=lim.ratio_min_mb * mb,
+            max_tree_bytes=lim.max_tree_mb * mb,
+            max_structure_depth=lim.max_structure_depth,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -53,6 +54,9 @@ class ScanSummary:
     severities: Counter[str] = field(default_factory=Counter)
     interrupted: bool = False
     seconds: float = 0.0
+    # Set by a background count of the roots (for an ETA) once that walk has finished.
+    total_files: int | None = None
+    total_bytes: int | None = None
 
 
 class _Interrupt:
@@ -102,14 +106,32 @@ def _stamp(results: list[FileResult], entry: Entry) -> None:
             r.size = entry.size
 
 
+def _count_ahead(job: ScanJob, summary: ScanSummary) -> None:
+    """Walk the roots once more in the background to learn the totals for an ETA."""
+
+    def count() -> None:
+        files = size = 0
+        for entry in walk(job.roots, job.walk):
+            files += 1
+            size += entry.size
+        summary.total_files, summary.total_bytes = files, size
+
+    threading.Thread(target=count, name="dlpscan-count", daemon=True).start()
+
+
 def run_scan(
     job: ScanJob,
     store: Store | None,
     writers: Iterable[ReportWriter],
     on_progress: Callable[[ScanSummary, int], None] | None = None,
 ) -> ScanSummary:
-    """Run a whole scan; `on_progress(summary, bytes_done)` is called after every file."""
+    """Run a whole scan; `on_progress(summary, bytes_done)` is called after every file.
+
+    With a progress callback the roots are also counted in the background, for an ETA.
+    """
     summary = ScanSummary()
+    if on_progress is not None:
+        _count_ahead(job, summary)
     started = time.monotonic()
     writers = list(writers)
     scan_id, done_paths = _open_scan(job, store)

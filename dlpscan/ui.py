@@ -25,9 +25,13 @@ class ScanProgress:
         self._started = time.monotonic()
         self._last = 0.0
 
+    @property
+    def active(self) -> bool:
+        return self._enabled
+
     def __enter__(self) -> ScanProgress:
         if self._enabled:
-            self._status = self._console.status("walking…")
+            self._status = self._console.status("starting workers…")
             self._status.start()
         return self
 
@@ -38,15 +42,30 @@ class ScanProgress:
         if now - self._last < 0.2:
             return
         self._last = now
-        rate = summary.files / max(now - self._started, 1e-6)
+        elapsed = max(now - self._started, 1e-6)
+        rate = summary.files / elapsed
         self._status.update(
-            f"{summary.files:,} files · {bytes_done / 1e6:,.1f} MB · {rate:,.1f} files/s · "
-            f"[bold red]{summary.flagged:,} flagged[/] · {summary.unchanged:,} unchanged"
+            f"{summary.files:,}{_of(summary.total_files)} files · {bytes_done / 1e6:,.1f} MB · "
+            f"{rate:,.1f} files/s · [bold red]{summary.flagged:,} flagged[/] · "
+            f"{summary.unchanged:,} unchanged{_eta(summary, bytes_done, elapsed)}"
         )
 
     def __exit__(self, *exc: object) -> None:
         if self._status is not None:
             self._status.stop()
+
+
+def _of(total: int | None) -> str:
+    return f"/{total:,}" if total is not None else ""
+
+
+def _eta(summary: ScanSummary, bytes_done: int, elapsed: float) -> str:
+    """Remaining time from the byte rate so far, once the background count is known."""
+    if summary.total_bytes is None or bytes_done <= 0 or elapsed < 5:
+        return ""  # the first seconds (worker start-up) say nothing about the rate
+    left = max(summary.total_bytes - bytes_done, 0) * elapsed / bytes_done
+    minutes, seconds = divmod(int(left), 60)
+    return f" · ETA {minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}"
 
 
 def print_summary(summary: ScanSummary, to_stdout: bool = False) -> None:
