@@ -146,24 +146,10 @@ def scan(
     for p in paths:
         if not Path(p).exists() and not Path(p).is_symlink():
             raise UsageProblem(f"no such file or directory: {p}")
-    settings = ScanSettings(
-        key=key,
-        include_fingerprints=explicit_key,
-        policy=config.policy,
-        backend=config.engine,
-        limits=config.extract_limits(),
-        recognizer_dirs=tuple(config.recognizer_dirs),
-        policy_dirs=tuple(config.policy_dirs),
-    )
+    settings = ScanSettings.from_config(config, key, explicit_key)
     job = ScanJob(
         roots=list(paths),
-        walk=WalkOptions(
-            tuple(config.include),
-            tuple(config.exclude),
-            config.follow_symlinks,
-            config.one_file_system,
-            config.max_file_mb * 1024 * 1024,
-        ),
+        walk=WalkOptions.from_config(config),
         settings=settings,
         policy=policy,
         jobs=config.jobs,
@@ -449,7 +435,7 @@ def status(ctx: click.Context, db_url: str | None, events: int, as_json: bool) -
 @click.option(
     "--pdf-rows",
     type=click.IntRange(min=0),
-    default=1000,
+    default=500,
     show_default=True,
     help="PDF only: list at most this many files per table, most severe first (0: all; slow).",
 )

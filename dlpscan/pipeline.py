@@ -10,6 +10,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dlpscan import __version__
 from dlpscan.aggregate import DocumentAggregate
@@ -20,6 +21,9 @@ from dlpscan.extract.errors import ExtractError
 from dlpscan.extract.limits import Limits
 from dlpscan.model import Document, FileResult, Status
 from dlpscan.policy import Policy, evaluate, load_policy
+
+if TYPE_CHECKING:
+    from dlpscan.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,18 @@ class ScanSettings:
     limits: Limits = field(default_factory=Limits)
     recognizer_dirs: tuple[str, ...] = ()
     policy_dirs: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Config, key: bytes, explicit_key: bool) -> ScanSettings:
+        return cls(
+            key=key,
+            include_fingerprints=explicit_key,
+            policy=config.policy,
+            backend=config.engine,
+            limits=config.extract_limits(),
+            recognizer_dirs=tuple(config.recognizer_dirs),
+            policy_dirs=tuple(config.policy_dirs),
+        )
 
     def detector_version(self) -> str:
         """Changes whenever a rescan could give a different answer: code, definitions, key."""

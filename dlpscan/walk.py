@@ -15,6 +15,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dlpscan.config import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,16 @@ class WalkOptions:
     follow_symlinks: bool = False
     one_file_system: bool = False
     max_file_bytes: int = 2 * 1024**3
+
+    @classmethod
+    def from_config(cls, config: Config) -> WalkOptions:
+        return cls(
+            tuple(config.include),
+            tuple(config.exclude),
+            config.follow_symlinks,
+            config.one_file_system,
+            config.max_file_mb * 1024 * 1024,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,19 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-ENTITY_TYPES = (
-    "CN_RESIDENT_ID",
-    "CN_MOBILE",
-    "CN_LANDLINE",
-    "CN_BANK_CARD",
-    "CN_PASSPORT",
-    "CN_HK_MACAU_PERMIT",
-    "CN_USCC",
-    "CN_LICENSE_PLATE",
-    "EMAIL_ADDRESS",
-    "CN_NAME",
-    "CN_ADDRESS",
-)
+from dlpscan.model import ENTITY_TYPES
 
 # FileResult.notes codes a policy may test. Notes are counts; the 500-class codes count records
 # (rows or spans) carrying that kind of data, when an extractor or recognizer reports them.

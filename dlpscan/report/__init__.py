@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from dlpscan.detect.registry import load_definitions
-from dlpscan.policy.schema import ENTITY_TYPES
+from dlpscan.model import ENTITY_TYPES
 from dlpscan.store import Store
 
 from .collect import Options, ReportData, ReportError, collect

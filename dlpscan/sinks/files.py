@@ -6,22 +6,8 @@ import csv
 import json
 from typing import IO, Protocol
 
-from dlpscan.model import FileResult
+from dlpscan.model import ENTITY_TYPES, FileResult
 from dlpscan.sinks.report_line import report_line
-
-ENTITY_COLUMNS = (
-    "CN_RESIDENT_ID",
-    "CN_MOBILE",
-    "CN_LANDLINE",
-    "CN_BANK_CARD",
-    "CN_PASSPORT",
-    "CN_HK_MACAU_PERMIT",
-    "CN_USCC",
-    "CN_LICENSE_PLATE",
-    "EMAIL_ADDRESS",
-    "CN_NAME",
-    "CN_ADDRESS",
-)
 
 
 class ReportWriter(Protocol):
@@ -47,7 +33,7 @@ class CsvWriter:
         "flagged",
         "severity",
         "records",
-        *ENTITY_COLUMNS,
+        *ENTITY_TYPES,
         "rules",
         "reason",
         "owner",
@@ -62,7 +48,7 @@ class CsvWriter:
 
     def write(self, result: FileResult) -> None:
         line = report_line(result, include_fingerprints=False)
-        counts = [line["entities"].get(t, {}).get("distinct", 0) for t in ENTITY_COLUMNS]
+        counts = [line["entities"].get(t, {}).get("distinct", 0) for t in ENTITY_TYPES]
         self._csv.writerow(
             (
                 line["path"],

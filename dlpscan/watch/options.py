@@ -81,22 +81,8 @@ def load_options(config_path: str | None, flags: dict[str, Any], watch_flags: di
     except PolicyError as exc:
         raise ConfigError(str(exc)) from None
     key, explicit = resolve_key(config)
-    settings = ScanSettings(
-        key=key,
-        include_fingerprints=explicit,
-        policy=config.policy,
-        backend=config.engine,
-        limits=config.extract_limits(),
-        recognizer_dirs=tuple(config.recognizer_dirs),
-        policy_dirs=tuple(config.policy_dirs),
-    )
-    walk = WalkOptions(
-        tuple(config.include),
-        tuple(config.exclude),
-        config.follow_symlinks,
-        config.one_file_system,
-        config.max_file_mb * 1024 * 1024,
-    )
+    settings = ScanSettings.from_config(config, key, explicit)
+    walk = WalkOptions.from_config(config)
     return Options(config, watch, roots, settings, policy, walk)
 
 
