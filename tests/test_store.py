@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import hmac
 import json
@@ -11,14 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import pg_schema_url
 
 import dlpscan
 from dlpscan.model import EntityStats, FileResult, MaskedStats, RuleHit, Status
@@ -26,7 +23,6 @@ from dlpscan.store import Store, db, work
 from dlpscan.store.schema import metadata
 
 KEY = b"test-fingerprint-key"
-PG_HOST = "127.0.0.1:5432"
 
 
 def fp(value: str) -> str:
@@ -50,41 +46,9 @@ def result(path: str, people: dict[str, list[str]] | None = None, **kw) -> FileR
     return FileResult(path=path, status=Status.SCANNED, entities=entities, **kw)
 
 
-@functools.cache
-def pg_user() -> str | None:
-    for user in ("postgres", "root"):
-        try:
-            with psycopg.connect(f"postgresql://{user}@{PG_HOST}/test", connect_timeout=3):
-                return user
-        except psycopg.OperationalError:
-            continue
-    return None
-
-
-@contextlib.contextmanager
-def pg_schema_url():
-    """A URL whose connections use a fresh schema of their own, dropped afterwards."""
-    user = pg_user()
-    if user is None:
-        pytest.skip(f"PostgreSQL not reachable at {PG_HOST} (database 'test', user postgres or root)")
-    schema = f"dlpscan_test_{uuid.uuid4().hex[:12]}"
-    admin = f"postgresql://{user}@{PG_HOST}/test"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"postgresql://{user}@{PG_HOST}/test?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield str(tmp_path / "store.sqlite")
-    else:
-        with pg_schema_url() as pg_url:
-            yield pg_url
+@pytest.fixture
+def url(store_url):
+    return store_url
 
 
 @pytest.fixture
