@@ -8,10 +8,12 @@ import hmac
 import json
 import os
 import random
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,3 +254,29 @@ def test_help_explains_every_command() -> None:
     for cmd in ("scan", "policy", "db", "config", "triage", "recognizers"):
         proc = run(cmd, "--help")
         assert proc.returncode == 0 and "Usage:" in proc.stdout
+
+
+def test_interrupted_scan_leaves_store_consistent_and_resumes(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    for i in range(400):
+        (share / f"note{i:03d}.txt").write_text(f"会议纪要 {i}\n" * 50, encoding="utf-8")
+    db, report = str(tmp_path / "s.sqlite"), tmp_path / "first.jsonl"
+    env = {**os.environ, "DLPSCAN_KEY_FILE": str(KEY_DIR / "fingerprint.key")}
+    proc = subprocess.Popen([*DLPSCAN, "scan", str(share), "--db", db, "-o", str(report), "-j", "1"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not report.exists() or report.read_text().count("\n") < 20):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "--resume" in err
+    first = set(lines(report))
+    assert 20 <= len(first) < 400
+    rest = tmp_path / "rest.jsonl"
+    run("scan", str(share), "--db", db, "-o", str(rest), "--resume")
+    second = set(lines(rest))
+    assert first.isdisjoint(second) and len(first | second) == 400
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM files").fetchone() == (400,)
+        assert conn.execute("SELECT status FROM scans ORDER BY id").fetchall() == [("completed",)]
