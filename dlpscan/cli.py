@@ -1,7 +1,8 @@
 """The `dlpscan` command line: thin wrappers that parse options and call the library.
 
 Exit codes: 0 done, 1 something was flagged and --fail-on-flag was given, 2 usage or
-configuration error, 130 interrupted (the store stays consistent; rerun with --resume).
+configuration error, 3 the scan finished but the results store could not be written (the report
+is complete), 130 interrupted (the store stays consistent; rerun with --resume).
 """
 
 from __future__ import annotations
@@ -171,6 +172,10 @@ def scan(
         print_summary(summary, to_stdout=fmt == "table")
     if summary.interrupted:
         ctx.exit(130)
+    if summary.store_error:
+        click.echo(f"dlpscan: error: results store not fully written ({summary.store_error}); "
+                   "the report is complete, rerun the scan to store the results", err=True)
+        ctx.exit(3)
     if fail_on_flag and summary.flagged:
         ctx.exit(1)
 

@@ -27,6 +27,7 @@ from dlpscan.workers import Task, WorkerPool
 log = logging.getLogger(__name__)
 STORE_BATCH = 200
 LOOKUP_BATCH = 500
+FINAL_RETRIES = (0.5, 2.0, 5.0)  # seconds between the last attempts to store pending results
 
 
 @dataclass
@@ -57,6 +58,7 @@ class ScanSummary:
     # Set by a background count of the roots (for an ETA) once that walk has finished.
     total_files: int | None = None
     total_bytes: int | None = None
+    store_error: str | None = None  # the results store could not be written (the report is complete)
 
 
 class _Interrupt:
@@ -119,6 +121,103 @@ def _count_ahead(job: ScanJob, summary: ScanSummary) -> None:
     threading.Thread(target=count, name="dlpscan-count", daemon=True).start()
 
 
+class _Recorder:
+    """Counts results, writes report lines, and stores results in batches.
+
+    A failing store (full disk, database gone) does not stop the scan: the report keeps every
+    line, the batch is kept and retried at the next flush, and the failure is logged once.
+    """
+
+    def __init__(
+        self,
+        summary: ScanSummary,
+        writers: list[ReportWriter],
+        store: Store | None,
+        scan_id: int | None,
+        on_progress: Callable[[ScanSummary, int], None] | None,
+    ) -> None:
+        self.summary, self.writers, self.store, self.scan_id = summary, writers, store, scan_id
+        self.on_progress = on_progress
+        self.batch: list[FileResult] = []
+        self.carried: list[str] = []
+        self.store_error: str | None = None
+
+    def results(self, results: list[FileResult]) -> None:
+        for r in results:
+            self._count(r)
+        if self.store is not None:
+            self.batch.extend(results)
+            if len(self.batch) >= STORE_BATCH:
+                self.flush()
+        self._progress()
+
+    def carried_forward(self, result: FileResult) -> None:
+        """An unchanged file: its stored result is reported again, nothing is read."""
+        self.summary.unchanged += 1
+        self._count(result)
+        if self.store is not None:
+            self.carried.append(result.path)
+            if len(self.carried) >= STORE_BATCH:
+                self.flush()
+        self._progress()
+
+    def _count(self, r: FileResult) -> None:
+        s = self.summary
+        s.statuses[str(r.status)] += 1
+        for w in self.writers:
+            w.write(r)
+        if r.is_container:
+            return
+        s.files += 1
+        s.bytes += r.size or 0
+        if r.flagged:
+            s.flagged += 1
+            s.severities[r.severity] += 1
+
+    def _progress(self) -> None:
+        if self.on_progress:
+            self.on_progress(self.summary, self.summary.bytes)
+
+    def flush(self) -> None:
+        if self.store is None or self.scan_id is None:
+            return
+        try:
+            if self.batch:
+                self.store.record_results(self.scan_id, self.batch)
+                self.batch.clear()
+            if self.carried:
+                self.store.carry_forward(self.scan_id, self.carried)
+                self.carried.clear()
+            if self.store_error is not None:
+                log.warning("results store is writable again; pending results were stored")
+            self.store_error = None
+        except Exception as exc:  # a full disk or a lost database must not stop the scan
+            if self.store_error is None:
+                log.error(
+                    "cannot write to the results store (%s); the report is complete, "
+                    "results are kept and retried",
+                    type(exc).__name__,
+                )
+            self.store_error = type(exc).__name__
+
+    def finish(self, interrupted: bool) -> None:
+        """Store what is pending, retrying a few times (a database restarting, space freed)."""
+        self.flush()
+        for delay in FINAL_RETRIES:
+            if self.store_error is None:
+                break
+            time.sleep(delay)
+            self.flush()
+        if self.store is None or self.scan_id is None:
+            return
+        status = "failed" if self.store_error else "interrupted" if interrupted else "completed"
+        try:
+            self.store.finish_scan(self.scan_id, status=status, stats=_stats(self.summary))
+        except Exception as exc:
+            self.store_error = type(exc).__name__
+        self.summary.store_error = self.store_error
+
+
 def run_scan(
     job: ScanJob,
     store: Store | None,
@@ -133,92 +232,39 @@ def run_scan(
     if on_progress is not None:
         _count_ahead(job, summary)
     started = time.monotonic()
-    writers = list(writers)
     scan_id, done_paths = _open_scan(job, store)
     summary.scan_id = scan_id
+    recorder = _Recorder(summary, list(writers), store, scan_id, on_progress)
     detector_version = job.settings.detector_version()
-    batch: list[FileResult] = []
-    carried: list[str] = []
     entries_by_task: dict[int, Entry] = {}
-
-    def emit(results: list[FileResult]) -> None:
-        for r in results:
-            summary.statuses[str(r.status)] += 1
-            for w in writers:
-                w.write(r)
-            if r.is_container:
-                continue
-            summary.files += 1
-            summary.bytes += r.size or 0
-            if r.flagged:
-                summary.flagged += 1
-                summary.severities[r.severity] += 1
-        if store is not None:
-            batch.extend(results)
-            if len(batch) >= STORE_BATCH:
-                store.record_results(scan_id, batch)
-                batch.clear()
-        if on_progress:
-            on_progress(summary, summary.bytes)
-
-    def flush() -> None:
-        if store is None:
-            return
-        if batch:
-            store.record_results(scan_id, batch)
-            batch.clear()
-        if carried:
-            store.carry_forward(scan_id, carried)
-            carried.clear()
 
     def tasks() -> Iterator[Task]:
         counter = itertools.count()
         entries = walk(job.roots, job.walk)
         while chunk := list(itertools.islice(entries, LOOKUP_BATCH)):
             chunk = [e for e in chunk if e.display not in done_paths]
-            previous = (
-                store.previous_many([e.display for e in chunk]) if store is not None and not job.full else {}
-            )
+            previous = _previous(store, [e.display for e in chunk]) if not job.full else {}
             for entry in chunk:
                 if entry.error:
-                    emit([_entry_result(entry, Status.ERROR, entry.error)])
-                    continue
-                if entry.skip_reason:
-                    emit([_entry_result(entry, Status.SKIPPED, entry.skip_reason)])
-                    continue
-                stored = previous.get(entry.display)
-                if stored is not None and _unchanged(stored, entry, detector_version, job.policy.version):
-                    summary.unchanged += 1
-                    carried.append(entry.display)
-                    emit_carried(stored.result, entry)
-                    continue
-                task_id = next(counter)
-                entries_by_task[task_id] = entry
-                yield Task(task_id, entry.path, entry.display)
-
-    def emit_carried(result: FileResult, entry: Entry) -> None:
-        _stamp([result], entry)
-        summary.statuses[str(result.status)] += 1
-        summary.files += 1
-        summary.bytes += result.size or 0
-        if result.flagged:
-            summary.flagged += 1
-            summary.severities[result.severity] += 1
-        for w in writers:
-            w.write(result)
-        if len(carried) >= STORE_BATCH and store is not None:
-            store.carry_forward(scan_id, carried)
-            carried.clear()
-        if on_progress:
-            on_progress(summary, summary.bytes)
+                    recorder.results([_entry_result(entry, Status.ERROR, entry.error)])
+                elif entry.skip_reason:
+                    recorder.results([_entry_result(entry, Status.SKIPPED, entry.skip_reason)])
+                elif (stored := previous.get(entry.display)) is not None and _unchanged(
+                    stored, entry, detector_version, job.policy.version
+                ):
+                    _stamp([stored.result], entry)
+                    recorder.carried_forward(stored.result)
+                else:
+                    task_id = next(counter)
+                    entries_by_task[task_id] = entry
+                    yield Task(task_id, entry.path, entry.display)
 
     pool = WorkerPool(job.jobs, job.settings, job.file_timeout, job.worker_memory_bytes, job.nice)
     try:
         with _Interrupt() as interrupt:
             for task, results in pool.run(tasks()):
-                entry = entries_by_task.pop(task.task_id)
-                _stamp(results, entry)
-                emit(results)
+                _stamp(results, entries_by_task.pop(task.task_id))
+                recorder.results(results)
                 if interrupt.requested:
                     pool.stopping = True
             summary.interrupted = interrupt.requested
@@ -226,15 +272,20 @@ def run_scan(
         summary.interrupted = True
     finally:
         pool.close()
-        flush()
         summary.seconds = time.monotonic() - started
-        if store is not None and scan_id is not None:
-            store.finish_scan(
-                scan_id,
-                status="interrupted" if summary.interrupted else "completed",
-                stats=_stats(summary),
-            )
+        recorder.finish(summary.interrupted)
     return summary
+
+
+def _previous(store: Store | None, paths: list[str]) -> dict[str, StoredFile]:
+    """Stored state for the incremental check; an unreadable store means: read everything."""
+    if store is None:
+        return {}
+    try:
+        return store.previous_many(paths)
+    except Exception as exc:
+        log.warning("cannot read the results store (%s); these files are read again", type(exc).__name__)
+        return {}
 
 
 def _unchanged(stored: StoredFile, entry: Entry, detector_version: str, policy_version: str) -> bool:
