@@ -98,6 +98,13 @@ def main(config: str | None) -> None:
     "--one-file-system", is_flag=True, default=None, help="Do not cross into other mounted filesystems."
 )
 @click.option("--full", is_flag=True, help="Rescan every file, even unchanged ones.")
+@click.option(
+    "--content-hash",
+    is_flag=True,
+    default=None,
+    help="Also compare a SHA-256 of each file's bytes to decide that it is unchanged "
+    "(catches edits that keep size and mtime; costs one extra read of unchanged files).",
+)
 @click.option("--resume", is_flag=True, help="Continue the last interrupted scan of the same paths.")
 @click.option(
     "--engine", type=click.Choice(["auto", "hyperscan", "re"]), help="Pattern engine (default auto)."
@@ -173,8 +180,11 @@ def scan(
     if summary.interrupted:
         ctx.exit(130)
     if summary.store_error:
-        click.echo(f"dlpscan: error: results store not fully written ({summary.store_error}); "
-                   "the report is complete, rerun the scan to store the results", err=True)
+        click.echo(
+            f"dlpscan: error: results store not fully written ({summary.store_error}); "
+            "the report is complete, rerun the scan to store the results",
+            err=True,
+        )
         ctx.exit(3)
     if fail_on_flag and summary.flagged:
         ctx.exit(1)

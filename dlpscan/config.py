@@ -78,6 +78,7 @@ class Config(_Section):
     exclude: list[str] = []
     follow_symlinks: bool = False
     one_file_system: bool = False
+    content_hash: bool = False
     engine: Literal["auto", "hyperscan", "re"] = "auto"
     recognizer_dirs: list[str] = []
     policy_dirs: list[str] = []

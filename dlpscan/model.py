@@ -126,6 +126,7 @@ class FileResult:
     mtime: float | None = None
     owner: str | None = None
     inode: int | None = None
+    content_hash: str | None = None  # SHA-256 of the file's bytes, when the scan was asked to hash
     is_container: bool = False
     notes: dict[str, int] = field(default_factory=dict)
     # keyed fingerprints of distinct person identifiers (for cumulative exposure); not in the report line

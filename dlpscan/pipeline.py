@@ -39,6 +39,7 @@ class ScanSettings:
     limits: Limits = field(default_factory=Limits)
     recognizer_dirs: tuple[str, ...] = ()
     policy_dirs: tuple[str, ...] = ()
+    content_hash: bool = False  # also hash each file, so rescans can tell changes that keep size and mtime
 
     @classmethod
     def from_config(cls, config: Config, key: bytes, explicit_key: bool) -> ScanSettings:
@@ -50,6 +51,7 @@ class ScanSettings:
             limits=config.extract_limits(),
             recognizer_dirs=tuple(config.recognizer_dirs),
             policy_dirs=tuple(config.policy_dirs),
+            content_hash=config.content_hash,
         )
 
     def detector_version(self) -> str:
@@ -78,6 +80,8 @@ class FileScanner:
             results.append(
                 FileResult(display, Status.ERROR, error=f"internal error while reading: {type(exc).__name__}")
             )
+        if self.settings.content_hash and results and results[0].path == display:
+            results[0].content_hash = file_sha256(path)
         return results
 
     def scan_document(self, document: Document) -> FileResult:
@@ -109,6 +113,18 @@ class FileScanner:
         if not document.is_container:
             result.flagged, result.severity, result.rules = evaluate(self.policy, result)
         return result
+
+
+def file_sha256(path: Path) -> str | None:
+    """SHA-256 of a file's bytes, streamed; None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1024 * 1024):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _set_reason(result: FileResult, status: Status, reason: str) -> None:

@@ -14,9 +14,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dlpscan.model import FileResult, Status
-from dlpscan.pipeline import ScanSettings
+from dlpscan.pipeline import ScanSettings, file_sha256
 from dlpscan.policy import Policy
 from dlpscan.sinks.files import ReportWriter
 from dlpscan.store import Store
@@ -250,7 +251,7 @@ def run_scan(
                 elif entry.skip_reason:
                     recorder.results([_entry_result(entry, Status.SKIPPED, entry.skip_reason)])
                 elif (stored := previous.get(entry.display)) is not None and _unchanged(
-                    stored, entry, detector_version, job.policy.version
+                    stored, entry, detector_version, job.policy.version, job.settings.content_hash
                 ):
                     _stamp([stored.result], entry)
                     recorder.carried_forward(stored.result)
@@ -288,7 +289,10 @@ def _previous(store: Store | None, paths: list[str]) -> dict[str, StoredFile]:
         return {}
 
 
-def _unchanged(stored: StoredFile, entry: Entry, detector_version: str, policy_version: str) -> bool:
+def _unchanged(
+    stored: StoredFile, entry: Entry, detector_version: str, policy_version: str, content_hash: bool
+) -> bool:
+    """Same size, mtime and inode, scanned by the same recognizers and policy (and same bytes, if asked)."""
     return (
         not stored.deleted
         and stored.size == entry.size
@@ -299,6 +303,10 @@ def _unchanged(stored: StoredFile, entry: Entry, detector_version: str, policy_v
         and not stored.result.is_container
         and "!" not in stored.path
         and stored.result.status is Status.SCANNED
+        and (
+            not content_hash
+            or (stored.content_hash is not None and stored.content_hash == file_sha256(Path(entry.path)))
+        )
     )
 
 

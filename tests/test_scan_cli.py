@@ -280,3 +280,20 @@ def test_interrupted_scan_leaves_store_consistent_and_resumes(tmp_path: Path) ->
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM files").fetchone() == (400,)
         assert conn.execute("SELECT status FROM scans ORDER BY id").fetchall() == [("completed",)]
+
+
+def test_content_hash_catches_edits_that_keep_size_and_mtime(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    target = share / "list.csv"
+    write_csv(target, make_people(60, seed=4))
+    db = str(tmp_path / "s.sqlite")
+    run("scan", str(share), "--db", db, "--format", "table", "--content-hash")
+    stat_before = target.stat()
+    data = target.read_bytes()
+    target.write_bytes(data.replace(b"139", b"138", 1))  # same size
+    os.utime(target, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))
+    plain = run("scan", str(share), "--db", db, "--format", "table")
+    hashed = run("scan", str(share), "--db", db, "--format", "table", "--content-hash")
+    assert "1 (1 unchanged" in plain.stdout  # size, mtime and inode alone cannot see the edit
+    assert "1 (0 unchanged" in hashed.stdout

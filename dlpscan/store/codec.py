@@ -150,6 +150,7 @@ def rebuild(
         severity=row["severity"],
         rules=[RuleHit(*r) for r in row["rules"] or ()],
         error=row["error"],
+        content_hash=row["content_hash"],
         reason=row["reason"],
         size=row["size"],
         mtime=row["mtime"],

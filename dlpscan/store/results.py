@@ -158,7 +158,10 @@ class ResultsMixin:
             }
             for paths in chunks(list(latest), PAGE):
                 known = self._file_ids(conn, paths)
-                rows = {p: codec.file_values(latest[p], hashes.get(p)) | bookkeeping for p in paths}
+                rows = {
+                    p: codec.file_values(latest[p], hashes.get(p) or latest[p].content_hash) | bookkeeping
+                    for p in paths
+                }
                 updates = [rows[p] | {"b_id": known[p]} for p in paths if p in known]
                 if updates:
                     conn.execute(sa.update(files).where(files.c.id == sa.bindparam("b_id")), updates)
