@@ -153,7 +153,8 @@ def full_result(path: str) -> FileResult:
 def test_round_trip_of_a_file_result(store):
     sid = begin(store)
     original = full_result("hr/a.zip!staff/list.csv")
-    store.record_results(sid, [original], content_hashes={original.path: "h1"})
+    original.content_hash = "h1"
+    store.record_results(sid, [original])
     stored = store.previous(original.path)
     assert stored.result == original
     assert (stored.size, stored.mtime, stored.inode, stored.content_hash) == (
@@ -396,7 +397,7 @@ def test_exposure_without_a_completed_scan_is_empty(store):
 
 def test_triage_false_positive_holds_only_while_unchanged(store):
     sid = begin(store)
-    store.record_results(sid, [result("f.csv", size=1, mtime=1.0)], content_hashes={"f.csv": "h1"})
+    store.record_results(sid, [result("f.csv", size=1, mtime=1.0, content_hash="h1")])
     store.record_results(sid, [result("g.csv", size=5, mtime=5.0)])
     assert store.triage_state("f.csv") is None
     store.triage("f.csv", "false-positive", "test data", "auditor")
@@ -411,9 +412,9 @@ def test_triage_false_positive_holds_only_while_unchanged(store):
     }
     assert state["version"] == {"size": 1, "mtime": 1.0, "content_hash": "h1"}
     # touched but same content: still applies
-    store.record_results(sid, [result("f.csv", size=1, mtime=2.0)], content_hashes={"f.csv": "h1"})
+    store.record_results(sid, [result("f.csv", size=1, mtime=2.0, content_hash="h1")])
     assert store.triage_state("f.csv")["applies"] is True
-    store.record_results(sid, [result("f.csv", size=1, mtime=3.0)], content_hashes={"f.csv": "h2"})
+    store.record_results(sid, [result("f.csv", size=1, mtime=3.0, content_hash="h2")])
     assert (store.triage_state("f.csv")["unchanged"], store.triage_state("f.csv")["applies"]) == (
         False,
         False,

@@ -130,17 +130,13 @@ class ResultsMixin:
 
     # ---- files -------------------------------------------------------------------------------
 
-    def record_results(
-        self, scan_id: int, results: list[FileResult], *, content_hashes: Mapping[str, str] | None = None
-    ) -> None:
+    def record_results(self, scan_id: int, results: list[FileResult]) -> None:
         """Store results seen by a scan, in one transaction (a killed scan leaves whole files only).
 
         Replaces the current state of each path (entity counts, fingerprints) and its row for this scan.
-        `content_hashes` optionally gives a content hash per path (used by triage and incremental checks).
         Raises ValueError, naming only the entity type, if a fingerprint is not hex or a sample is unmasked.
         """
         latest = {r.path: r for r in results}
-        hashes = content_hashes or {}
         now = time.time()
         with write(self._engine) as conn:
             scan = conn.execute(
@@ -158,10 +154,7 @@ class ResultsMixin:
             }
             for paths in chunks(list(latest), PAGE):
                 known = self._file_ids(conn, paths)
-                rows = {
-                    p: codec.file_values(latest[p], hashes.get(p) or latest[p].content_hash) | bookkeeping
-                    for p in paths
-                }
+                rows = {p: codec.file_values(latest[p], latest[p].content_hash) | bookkeeping for p in paths}
                 updates = [rows[p] | {"b_id": known[p]} for p in paths if p in known]
                 if updates:
                     conn.execute(sa.update(files).where(files.c.id == sa.bindparam("b_id")), updates)
