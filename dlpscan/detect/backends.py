@@ -156,8 +156,8 @@ class _ListCursor:
             return None
         start = self._starts[i]
         j = bisect.bisect_right(self._starts, start, i)
-        ids = [pid for _, pid in self._pairs[i:j]]
-        return start, ids if len(ids) == 1 else sorted(set(ids))
+        ids = [pid for _, pid in self._pairs[i:j]]  # ascending: the pairs are sorted
+        return start, ids if len(ids) == 1 else list(dict.fromkeys(ids))
 
 
 def _strip_lookarounds(regex: str) -> str:

@@ -33,6 +33,9 @@ class Engine:
         for d in self.definitions:
             for p in d.patterns:
                 self._entries.append((d, self._labels[d.entity], p))
+        # Highest priority first (stable): scanners report pattern indices in ascending order, so
+        # at a candidate start the strongest types are tried first and weaker ones can be skipped.
+        self._entries.sort(key=lambda entry: -entry[0].priority)
         self._priority = {d.entity: d.priority for d in self.definitions}
         self._direct = frozenset(d.entity for d in self.definitions if d.direct_identifier)
         self._scanner = make_scanner([p.scan_regex for _, _, p in self._entries], backend)
@@ -72,6 +75,8 @@ class Engine:
             best_end = start
             for idx in ids:
                 d, labels, pattern = self._entries[idx]
+                if best is not None and best.score >= 1.0 and d.priority < self._priority[best.entity_type]:
+                    break  # a lower priority cannot outrank a full score (rank: score, priority, length)
                 m = pattern.compiled.match(text, start)
                 if m is None:
                     continue
