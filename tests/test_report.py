@@ -7,6 +7,7 @@ pdfplumber and pdftoppm; those tests skip when the tools are missing.
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import hmac
@@ -30,6 +31,7 @@ from dlpscan.policy import evaluate, load_policy
 from dlpscan.report import Options, ReportError, collect, write_report
 from dlpscan.report.collect import safe_sample
 from dlpscan.report.legal import Grader
+from dlpscan.report.render import render_html
 from dlpscan.store import Store
 
 KEY = b"report-test-key"
@@ -414,3 +416,20 @@ def test_grading_shortcut_agrees_with_the_policy(counts):
     grading = Grader(judicial).file(r)
     assert grading.rules == tuple(h.rule for h in evaluate(judicial, r)[2])
     assert (grading.level == "below") == (grading.total < Fraction(1, 10))
+
+
+def test_pdf_page_caps_per_file_tables(data):
+    page = render_html(data, "en", for_pdf=True, max_rows=2)
+    findings = re.search(r'id="findings-table".*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    assert findings.count("<tr") == 2
+    assert "This PDF lists the first 2 of 4 rows" in page
+    assert 'id="filter"' not in page and "<script" not in page
+
+
+def test_file_names_and_notes_are_escaped(data):
+    hostile = copy.deepcopy(data)
+    evil = "<img src=x onerror=alert(1)>"
+    hostile.findings[0].owner = evil
+    hostile.folders[0].key = f"{ROOT}/{evil}"  # also a chart label
+    page = render_html(hostile, "en")
+    assert evil not in page and "&lt;img src=x onerror=alert(1)&gt;" in page

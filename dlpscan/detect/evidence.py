@@ -46,19 +46,27 @@ def companion_names(text: str, findings: Sequence[Finding], direct: frozenset[st
         lo = text.rfind("\n", 0, on_line[0].start) + 1
         hi = text.find("\n", on_line[0].start)
         hi = len(text) if hi < 0 else hi
-        near_lo = max(lo, min(a.start for a in anchors) - COMPANION_WINDOW)
-        near_hi = min(hi, max(a.end for a in anchors) + COMPANION_WINDOW)
-        for m in _HAN_TOKEN.finditer(text, near_lo, near_hi):
-            if not any(
-                a.start - COMPANION_WINDOW <= m.start() and m.end() <= a.end + COMPANION_WINDOW
-                for a in anchors
-            ):
-                continue
-            if any(f.start < m.end() and m.start() < f.end for f in on_line):
-                continue
-            if cn_name(m.group()) > 0:
-                out.append(Finding("CN_NAME", m.group(), m.start(), m.end(), 0.6, record=line))
+        # Only findings written with Han characters (names, addresses, plates) can overlap a token.
+        han_spans = [(f.start, f.end) for f in on_line if not text[f.start : f.end].isascii()]
+        for wlo, whi in _windows(anchors, lo, hi):
+            for m in _HAN_TOKEN.finditer(text, wlo, whi):
+                if any(s < m.end() and m.start() < e for s, e in han_spans):
+                    continue
+                if cn_name(m.group()) > 0:
+                    out.append(Finding("CN_NAME", m.group(), m.start(), m.end(), 0.6, record=line))
     return out
+
+
+def _windows(anchors: Sequence[Finding], lo: int, hi: int) -> list[tuple[int, int]]:
+    """The stretches of a line within COMPANION_WINDOW characters of an anchor, merged."""
+    merged: list[tuple[int, int]] = []
+    for a in sorted(anchors, key=lambda f: f.start):
+        start, end = max(lo, a.start - COMPANION_WINDOW), min(hi, a.end + COMPANION_WINDOW)
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def cell_finding(

@@ -154,9 +154,9 @@ def trend_chart(
         right.set_ylabel(people_label, color=LINE)
         right.set_ylim(bottom=0)
         right.yaxis.get_major_locator().set_params(integer=True)
-        handles = ax.get_legend_handles_labels()
-        extra = right.get_legend_handles_labels()
-        ax.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper left", fontsize=8, frameon=False)
+        bars, names = ax.get_legend_handles_labels()  # drawn lowest severity first: list critical first
+        line, line_name = right.get_legend_handles_labels()
+        ax.legend(bars[::-1] + line, names[::-1] + line_name, loc="upper left", fontsize=8, frameon=False)
         ax.set_ylim(top=max(max(bottom, default=0), 1) * 1.35)
         right.set_ylim(top=max(max((p or 0 for p in people), default=0), 1) * 1.2)
 

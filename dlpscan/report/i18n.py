@@ -107,7 +107,6 @@ EN: dict[str, str] = {
     "col.distinct": "Distinct values",
     "col.sum": "Weighted sum",
     "col.threshold": "Threshold crossed",
-    "col.notes": "PIPL and industry notes",
     "col.files": "Files",
     "col.flagged": "Flagged",
     "col.people": "People",
@@ -252,18 +251,36 @@ EN: dict[str, str] = {
     "level.half_serious": "1/2 of serious (insider, ¶1(8))",
     "level.tenth": "1/10 of serious",
     "level.below": "below 1/10",
+    "levelnote.especially_serious": "情节特别严重 (Art. 5 ¶2(3)): ten times the “serious” numbers.",
+    "levelnote.half_especially": (
+        "Half of “especially serious”: especially serious when an insider obtained the data while "
+        "performing duties or providing services (¶1(8))."
+    ),
+    "levelnote.serious": (
+        "情节严重 (Art. 5 ¶1(3)-(6)): the thresholds, or a proportional sum of 1 for mixed data."
+    ),
+    "levelnote.half_serious": (
+        "Half of “serious”: serious when an insider obtained the data (¶1(8)), the usual situation "
+        "for company file shares."
+    ),
+    "levelnote.tenth": "A tenth of “serious”: an early warning of the policy, not a legal threshold.",
+    "method.levels": "Levels of the threshold column",
+    "col.level": "Level",
+    "col.sum_at_least": "Sum at least",
     # PIPL and industry notes: short tags in tables, explained once in a legend
-    "note.pipl_financial": "PIPL 28: financial accounts",
-    "note.pipl_identity": "PIPL 28: specific identity",
-    "note.pipl_trajectory": "PIPL 28: whereabouts (plates)",
-    "note.pipl_minors": "PIPL 28/31: {n} children under 14",
-    "note.gbt_sensitive": "GB/T 35273 sensitive: {kinds}",
-    "note.gbt_basic": "GB/T 35273 personal info: {kinds}",
+    "note.pipl_financial": "financial account (Art. 28)",
+    "note.pipl_identity": "specific identity (Art. 28)",
+    "note.pipl_trajectory": "whereabouts (Art. 28)",
+    "note.pipl_minors": "{n} children under 14 (Art. 31)",
+    "note.gbt_sensitive": "sensitive: {kinds}",
+    "note.gbt_basic": "personal information",
     "note.jr_c3": "JR/T 0171 C3: {n} cards with CVN2/expiry",
-    "note.jr_c2": "JR/T 0171 C2: {kinds}",
+    "note.jr_c2": "JR/T 0171 C2",
     "note.courier_masking": "GB/T 41833: {n} weakly masked phones",
-    "note.sensitive_records": "法释〔2017〕10号 ¶1(4): {n} records",
-    "legend": "Notes used in the tables below",
+    "col.pipl": "PIPL",
+    "col.gbt": "GB/T 35273",
+    "col.sector": "Sector standards",
+    "legend": "What the PIPL and standards columns mean",
     "long.pipl_financial": (
         "PIPL Art. 28 lists financial accounts among sensitive personal information: processing needs a "
         "specific purpose and sufficient necessity, separate consent (Art. 29) and a personal-information "
@@ -288,7 +305,7 @@ EN: dict[str, str] = {
     ),
     "long.gbt_basic": (
         "GB/T 35273-2020 Appendix A: names, addresses, personal phone numbers and e-mail addresses are "
-        "personal information (basic data), sensitive in combination."
+        "personal information (basic data), sensitive in combination. Shown when nothing sensitive was found."
     ),
     "long.jr_c3": (
         "JR/T 0171-2020 C3 is authentication data (CVN2, expiry date, track data, PINs): a leak causes "
@@ -302,20 +319,8 @@ EN: dict[str, str] = {
         "GB/T 41833-2022 (electronic waybills) requires hiding at least 6 digits of a phone number; values "
         "masked less (e.g. 138****8000) do not comply."
     ),
-    "long.sensitive_records": (
-        "法释〔2017〕10号 Art. 5 ¶1(4): lodging, call-record, health and transaction information; "
-        "“serious” from 500 records."
-    ),
     "kind.identity": "identity documents",
     "kind.property": "bank accounts",
-    "kind.phone": "phone numbers",
-    "kind.address": "addresses",
-    "kind.email": "e-mail",
-    "kind.name": "names",
-    "kind.card": "card numbers",
-    "kind.id": "ID document numbers",
-    "kind.mobile": "mobile numbers",
-    "kind.home_address": "home addresses",
     # charts
     "chart.flagged_files": "flagged files",
     "chart.people": "distinct people",
@@ -408,7 +413,6 @@ ZH: dict[str, str] = {
     "col.distinct": "去重数量",
     "col.sum": "加权和",
     "col.threshold": "达到的数量标准",
-    "col.notes": "个保法及行业标准提示",
     "col.files": "文件",
     "col.flagged": "被标记",
     "col.people": "人数",
@@ -526,22 +530,36 @@ ZH: dict[str, str] = {
     "cat.sensitive": "住宿/通信记录/健康/交易",
     "cat.other": "其他个人信息",
     "level.especially_serious": "情节特别严重（×10）",
-    "level.half_especially": "特别严重标准的一半（内部人员，第一款第八项）",
+    "level.half_especially": "特别严重标准的一半（内部人员）",
     "level.serious": "情节严重",
-    "level.half_serious": "严重标准的一半（内部人员，第一款第八项）",
+    "level.half_serious": "严重标准的一半（内部人员）",
     "level.tenth": "严重标准的十分之一",
     "level.below": "未达十分之一",
-    "note.pipl_financial": "个保法第28条：金融账户",
-    "note.pipl_identity": "个保法第28条：特定身份",
-    "note.pipl_trajectory": "个保法第28条：行踪轨迹（车牌）",
-    "note.pipl_minors": "个保法第28/31条：{n} 名不满14周岁儿童",
-    "note.gbt_sensitive": "GB/T 35273 敏感：{kinds}",
-    "note.gbt_basic": "GB/T 35273 个人信息：{kinds}",
+    "levelnote.especially_serious": "情节特别严重（第五条第二款第三项）：“情节严重”数量标准的十倍。",
+    "levelnote.half_especially": (
+        "特别严重标准的一半：内部人员在履行职责或提供服务中获得的，即构成情节特别严重（第一款第八项）。"
+    ),
+    "levelnote.serious": "情节严重（第五条第一款第三至六项）：达到数量标准，或混合数据折算比例之和达到 1。",
+    "levelnote.half_serious": (
+        "严重标准的一半：内部人员获得的即构成情节严重（第一款第八项），企业文件共享中的常见情形。"
+    ),
+    "levelnote.tenth": "严重标准的十分之一：策略设定的预警线，并非法定标准。",
+    "method.levels": "“数量标准”一栏的等级",
+    "col.level": "等级",
+    "col.sum_at_least": "加权和不低于",
+    "note.pipl_financial": "金融账户（第28条）",
+    "note.pipl_identity": "特定身份（第28条）",
+    "note.pipl_trajectory": "行踪轨迹（第28条）",
+    "note.pipl_minors": "{n} 名不满14周岁儿童（第31条）",
+    "note.gbt_sensitive": "敏感：{kinds}",
+    "note.gbt_basic": "一般个人信息",
     "note.jr_c3": "JR/T 0171 C3：{n} 个卡号带CVN2/有效期",
-    "note.jr_c2": "JR/T 0171 C2：{kinds}",
+    "note.jr_c2": "JR/T 0171 C2",
     "note.courier_masking": "GB/T 41833：{n} 个电话号码脱敏不足",
-    "note.sensitive_records": "法释〔2017〕10号 第五条第一款第四项：{n} 条",
-    "legend": "下表所用提示的说明",
+    "col.pipl": "个人信息保护法",
+    "col.gbt": "GB/T 35273",
+    "col.sector": "行业标准",
+    "legend": "个人信息保护法及标准各栏的含义",
     "long.pipl_financial": (
         "《个人信息保护法》第二十八条将金融账户列为敏感个人信息：处理须具有特定目的和充分必要性，"
         "取得单独同意（第二十九条），并进行个人信息保护影响评估（第五十五条）。"
@@ -573,20 +591,8 @@ ZH: dict[str, str] = {
     "long.courier_masking": (
         "GB/T 41833-2022《快递电子运单》要求电话号码至少隐藏 6 位；隐藏更少（如 138****8000）不符合要求。"
     ),
-    "long.sensitive_records": (
-        "法释〔2017〕10号第五条第一款第四项：住宿信息、通信记录、健康生理信息、交易信息，500 条以上为“情"
-        "节严重”。"
-    ),
     "kind.identity": "身份证件",
     "kind.property": "银行账户",
-    "kind.phone": "电话号码",
-    "kind.address": "地址",
-    "kind.email": "电子邮箱",
-    "kind.name": "姓名",
-    "kind.card": "银行卡号",
-    "kind.id": "身份证件号码",
-    "kind.mobile": "手机号",
-    "kind.home_address": "住址",
     "chart.flagged_files": "被标记文件",
     "chart.people": "去重人数",
     "chart.no_data": "无数据",

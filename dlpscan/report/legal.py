@@ -6,6 +6,7 @@ exactly what the policy tests. Notes are keys into the i18n tables, with their n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,7 +28,8 @@ IDENTITY = ("CN_RESIDENT_ID", "CN_PASSPORT", "CN_HK_MACAU_PERMIT")
 PHONES = ("CN_MOBILE", "CN_LANDLINE")
 # Rule fields that are not conditions: a rule setting nothing else is a pure weighted sum.
 RULE_FIELDS = {"name", "severity", "description", "scope", "flag", "weighted_sum"}
-SENSITIVE_RECORD_NOTES = ("health_records", "lodging_records", "call_records", "transaction_records")
+BASIC = ("CN_MOBILE", "CN_LANDLINE", "CN_ADDRESS", "EMAIL_ADDRESS", "CN_NAME")  # GB/T 35273 App. A
+FINANCIAL_C2 = ("CN_BANK_CARD", *IDENTITY, "CN_MOBILE", "CN_ADDRESS")  # JR/T 0171 C2
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,11 @@ class Note:
     n: int = 0
     kinds: tuple[str, ...] = ()
 
+    @property
+    def group(self) -> str:
+        """The report column: `pipl`, `gbt` (GB/T 35273) or `sector` (JR/T 0171, GB/T 41833)."""
+        return next((g for g in ("pipl", "gbt") if self.key.startswith(f"note.{g}_")), "sector")
+
 
 class Grader:
     """Grades counts with the judicial-2017 policy (evaluate / evaluate_scope for the rule hits).
@@ -83,8 +90,12 @@ class Grader:
             for r in policy.rules
         )
         self._floor = Fraction(repr(min(self._at_least.values()))) if only_sums and self._at_least else None
+        self._lcm = math.lcm(*(c.threshold for c in self.categories.values()))
+        self.nothing = self._grade(Counts(records=0, distinct={}), list)  # a file without findings
 
     def file(self, result: FileResult) -> Grading:
+        if not (result.entities or result.records or result.notes or result.masked):
+            return self.nothing
         counts = Counts(
             records=result.records,
             distinct={t: s.distinct for t, s in result.entities.items()},
@@ -98,13 +109,13 @@ class Grader:
         return self._grade(counts, lambda: evaluate_scope(self.policy, scope, key, people, per_type))
 
     def _grade(self, counts: Counts, evaluate_hits: Callable[[], list[RuleHit]]) -> Grading:
-        cats = []
-        total = Fraction(0)
-        for name, category in self.categories.items():
-            n = max(counts.source(s) for s in category.count)
-            total += Fraction(n, category.threshold)
-            if n:
-                cats.append(CategoryCount(name, n, category.threshold))
+        cats = [
+            CategoryCount(name, n, c.threshold)
+            for name, c in self.categories.items()
+            if (n := max(map(counts.source, c.count)))
+        ]
+        # Exact sum over a common denominator: one Fraction per file instead of one per category.
+        total = Fraction(sum(c.count * (self._lcm // c.threshold) for c in cats), self._lcm)
         hits = [] if self._floor is not None and total < self._floor else evaluate_hits()
         reached = max((self._at_least.get(h.rule, 0) for h in hits), default=0)
         level = next(
@@ -118,7 +129,11 @@ def notes_for(
     notes: Mapping[str, int] | None = None,
     noncompliant: Mapping[str, int] | None = None,
 ) -> list[Note]:
-    """PIPL, GB/T 35273, JR/T 0171, GB/T 41833 and 2017 ¶1(4) notes for what was found."""
+    """PIPL, GB/T 35273 and sector-standard (JR/T 0171, GB/T 41833) notes for what was found.
+
+    The 500 class of 法释〔2017〕10号 (lodging, call, health, transaction records) is not a note:
+    it is one of the categories of the grading.
+    """
     notes = notes or {}
     noncompliant = noncompliant or {}
     has = {t for t, n in distinct.items() if n > 0}
@@ -135,37 +150,23 @@ def notes_for(
     sensitive = _kinds((identity, "kind.identity"), ("CN_BANK_CARD" in has, "kind.property"))
     if sensitive:
         out.append(Note("note.gbt_sensitive", kinds=sensitive))
-    basic = _kinds(
-        (bool(has & set(PHONES)), "kind.phone"),
-        ("CN_ADDRESS" in has, "kind.address"),
-        ("EMAIL_ADDRESS" in has, "kind.email"),
-        ("CN_NAME" in has, "kind.name"),
-    )
-    if basic:
-        out.append(Note("note.gbt_basic", kinds=basic))
+    elif has & set(BASIC):
+        out.append(Note("note.gbt_basic"))
     if notes.get("card_with_cvv_or_expiry"):
         out.append(Note("note.jr_c3", notes["card_with_cvv_or_expiry"]))
-    c2 = _kinds(
-        ("CN_BANK_CARD" in has, "kind.card"),
-        (identity, "kind.id"),
-        ("CN_MOBILE" in has, "kind.mobile"),
-        ("CN_ADDRESS" in has, "kind.home_address"),
-    )
-    if c2:
-        out.append(Note("note.jr_c2", kinds=c2))
+    if has & set(FINANCIAL_C2):
+        out.append(Note("note.jr_c2"))
     weak = sum(noncompliant.get(t, 0) for t in PHONES)
     if weak:
         out.append(Note("note.courier_masking", weak))
-    records = sum(notes.get(n, 0) for n in SENSITIVE_RECORD_NOTES)
-    if records:
-        out.append(Note("note.sensitive_records", records))
     return out
 
 
-def note_text(note: Note, lang: str) -> str:
-    """The note as a sentence in `lang`."""
+def note_text(note: Note, lang: str, *, prefixed: bool = False) -> str:
+    """The note's short text in `lang`; `prefixed` names the instrument (for CSV/XLSX cells)."""
     t = translator(lang)
-    return t(note.key, n=f"{note.n:,}", kinds=LIST_SEP[lang].join(t(k) for k in note.kinds))
+    text = t(note.key, n=f"{note.n:,}", kinds=LIST_SEP[lang].join(t(k) for k in note.kinds))
+    return f"{t('col.' + note.group)}: {text}" if prefixed and note.group != "sector" else text
 
 
 def _kinds(*pairs: tuple[bool, str]) -> tuple[str, ...]:

@@ -17,10 +17,10 @@ from dlpscan.policy import SEVERITY_ORDER
 from . import charts
 from .collect import FileRow, GroupRow, ReportData
 from .i18n import translator
-from .legal import Grader, note_text
+from .legal import LEVELS, Grader, Note, note_text
 
 TOP_CHART = 10
-PDF_ROWS = 1000  # default cap of the per-file tables in the PDF
+PDF_ROWS = 500  # default cap of the per-file tables in the PDF
 GROUP_ROWS = 100  # folders / owners with hits listed per table
 
 
@@ -71,6 +71,8 @@ def render_html(
             rules_text=_rules_text,
             judicial_categories=Grader(data.judicial).categories,
             legend=_legend(data, folders[0] + owners[0]),
+            group_of=lambda key: Note(key).group,
+            levels=[*LEVELS, (0.1, "tenth")],
         )
     )
 
@@ -120,25 +122,29 @@ def _listed(groups: list[GroupRow]) -> tuple[list[GroupRow], int]:
 
 
 def _legend(data: ReportData, groups: list[GroupRow]) -> list[str]:
-    """The note keys used in the legal tables, in first-seen order."""
-    keys = (n.key for row in (*data.findings, *groups) for n in row.notes)
-    return list(dict.fromkeys(keys))
+    """The note keys used in the legal tables, by column (first seen first within a column)."""
+    notes = {n.key: n for row in (*data.findings, *groups) for n in row.notes}
+    order = ("pipl", "gbt", "sector")
+    return sorted(notes, key=lambda k: order.index(notes[k].group))
 
 
-def _changes(data: ReportData) -> list[tuple[str, int | None, int | None]]:
-    """(label key, previous, current) rows of the change table."""
+def _changes(data: ReportData) -> list[tuple[str, int | None, int | None, bool]]:
+    """(label key, previous, current, whether a rise is bad) rows of the change table."""
     prev, cur = data.previous, data.current
     if prev is None:
         return []
     rows = [
-        ("sum.items", prev["files"], cur["files"]),
-        ("sum.flagged_recorded", prev["flagged"], cur["flagged"]),
+        ("sum.items", prev["files"], cur["files"], False),
+        ("sum.flagged_recorded", prev["flagged"], cur["flagged"], True),
     ]
     for sev in ("critical", "high", "medium", "low"):
         a, b = prev["flagged_by_severity"].get(sev, 0), cur["flagged_by_severity"].get(sev, 0)
         if a or b:
-            rows.append((f"sev.{sev}", a, b))
-    rows += [("sum.records", prev["records"], cur["records"]), ("sum.people", prev["people"], cur["people"])]
+            rows.append((f"sev.{sev}", a, b, True))
+    rows += [
+        ("sum.records", prev["records"], cur["records"], True),
+        ("sum.people", prev["people"], cur["people"], True),
+    ]
     return rows
 
 

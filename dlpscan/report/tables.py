@@ -70,7 +70,7 @@ class FileTable:
             row.grading.level,
             round(float(row.grading.total), 4),
             "; ".join(row.grading.rules),
-            "\n".join(note_text(n, self.lang) for n in row.notes),
+            "\n".join(note_text(n, self.lang, prefixed=True) for n in row.notes),
             triage.get("status", ""),
             triage.get("note", ""),
             triage.get("who", ""),
@@ -143,7 +143,7 @@ class XlsxExport:
                 [g.key, g.files, g.flagged, g.people, *(g.per_type.get(x, 0) for x in self.table.types),
                  "; ".join(f"{h.rule} ({h.severity})" for h in g.hits), g.grading.level,
                  round(float(g.grading.total), 4), "; ".join(g.grading.rules),
-                 "\n".join(note_text(n, self.table.lang) for n in g.notes)],
+                 "\n".join(note_text(n, self.table.lang, prefixed=True) for n in g.notes)],
             )  # fmt: skip
 
     def _scans(self, data: ReportData) -> None:
@@ -199,7 +199,9 @@ def _append(sheet: WriteOnlyWorksheet, values: list[Any]) -> None:
     """Strings are always text (never formulas) and lose characters XLSX cannot hold."""
     cells = []
     for v in values:
-        if isinstance(v, str):
+        if v == "":
+            v = None  # an empty cell costs nothing in write-only mode
+        elif isinstance(v, str):
             v = ILLEGAL_CHARACTERS_RE.sub("?", v)
             if v.startswith(FORMULA_START):
                 cell = WriteOnlyCell(sheet, v)
