@@ -58,7 +58,7 @@ class ScanSettings:
         """Changes whenever a rescan could give a different answer: code, definitions, key."""
         key_id = hashlib.sha256(b"dlpscan-key-id" + self.key).hexdigest()[:8]
         defs = definitions_version([Path(d) for d in self.recognizer_dirs])
-        return f"{__version__}+{defs}+{key_id}+fp{int(self.include_fingerprints)}"
+        return f"{__version__}+{defs}+{key_id}"
 
 
 class FileScanner:

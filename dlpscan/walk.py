@@ -162,7 +162,3 @@ def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
                 continue
             yield _entry(path, cst, options)
 
-
-def relative_display(entry_display: str, root: str) -> str:
-    """Keep report paths as reached from the scanned root (the root as the user typed it)."""
-    return str(Path(entry_display))
