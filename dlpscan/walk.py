@@ -160,4 +160,3 @@ def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
             if options.exclude and _matches(rel, options.exclude):
                 continue
             yield _entry(path, cst, options)
-
