@@ -106,7 +106,7 @@ def build_store(url: str) -> Planted:
     lapsed_values = p.take("CN_MOBILE", 60)
     with Store.open(url) as store:
         s1 = store.begin_scan([ROOT], policy="default", policy_version=DEFAULT.version,
-                              detector_version="0.1.0+defs0001+key1+fp1", options={})  # fmt: skip
+                              detector_version="0.1.0+defs0001+key1", options={})  # fmt: skip
         store.record_results(s1, [*common, result("ops/lapsed.csv", {"CN_MOBILE": lapsed_values}, 60),
                                   result("ops/resolved.csv", {"CN_MOBILE": p.take("CN_MOBILE", 55)}, 55)])  # fmt: skip
         store.finish_scan(s1, status="completed", stats={"files": 50, "bytes": 123_456})
@@ -115,7 +115,7 @@ def build_store(url: str) -> Planted:
         store.triage(f"{ROOT}/ops/resolved.csv", "resolved", "deleted, ticket SEC-42", "bob")
         store.triage(f"{ROOT}/bank/cards_500.xlsx", "open", "=1+1 owner told, SEC-51", "bob")
         s2 = store.begin_scan([ROOT], policy="default", policy_version=DEFAULT.version,
-                              detector_version="0.1.0+defs0001+key1+fp1", options={})  # fmt: skip
+                              detector_version="0.1.0+defs0001+key1", options={})  # fmt: skip
         store.record_results(
             s2, [*common, result("ops/lapsed.csv", {"CN_MOBILE": lapsed_values}, 60, mtime=T2)]
         )

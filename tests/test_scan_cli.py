@@ -297,3 +297,16 @@ def test_content_hash_catches_edits_that_keep_size_and_mtime(tmp_path: Path) -> 
     hashed = run("scan", str(share), "--db", db, "--format", "table", "--content-hash")
     assert "1 (1 unchanged" in plain.stdout  # size, mtime and inode alone cannot see the edit
     assert "1 (0 unchanged" in hashed.stdout
+
+
+def test_report_from_a_real_scan(tmp_path: Path) -> None:
+    """The whole chain as a user runs it: scan into a store, then every report format from it."""
+    db = str(tmp_path / "s.sqlite")
+    run("scan", "examples", "--db", db, "-q", "-o", str(tmp_path / "r.jsonl"))
+    for fmt in ("html", "csv", "xlsx"):
+        out = tmp_path / f"audit.{fmt}"
+        proc = run("report", "--db", db, "--format", fmt, "--output", str(out), check=False)
+        assert proc.returncode == 0, proc.stderr[-1500:]
+        assert out.stat().st_size > 0
+    html = (tmp_path / "audit.html").read_text(encoding="utf-8")
+    assert "客户名单_导出.csv" in html and "<svg" in html

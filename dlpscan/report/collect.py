@@ -247,11 +247,11 @@ def _policy(scan: dict, options: Options) -> tuple[Policy, bool, tuple[str, dict
 
 
 def _versions(detector: str) -> dict[str, str]:
-    """`scanner+recognisers+keyid+fpN` as written by the pipeline; anything else is shown whole."""
+    """`scanner+recognisers+keyid` as written by ScanSettings.detector_version(); else shown whole."""
     parts = detector.split("+")
-    if len(parts) == 4:
+    if len(parts) >= 3:
         return {"scanner": parts[0], "recognisers": parts[1], "key_id": parts[2]}
-    return {"scanner": detector}
+    return {"scanner": detector, "recognisers": "", "key_id": ""}
 
 
 def _row(result: FileResult, policy: Policy | None, grader: Grader, decision: dict | None) -> FileRow:
