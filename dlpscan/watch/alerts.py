@@ -208,6 +208,13 @@ class SyslogSink:
             self._sock = None
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirected POST would be re-sent as a GET without its body: treat a redirect as a failure."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def sign(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
@@ -220,6 +227,7 @@ class WebhookSink:
 
     def __init__(self, url: str, secret: bytes, timeout: float = 10.0) -> None:
         self.url, self.secret, self.timeout = url, secret, timeout
+        self._opener = urllib.request.build_opener(_NoRedirect)
 
     def send(self, alert: dict[str, Any]) -> None:
         body = json.dumps(alert, ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -229,7 +237,7 @@ class WebhookSink:
         request.add_header("X-Dlpscan-Signature", sign(self.secret, body))
         request.add_header("X-Dlpscan-Alert-Id", str(alert.get("alert_id", "")))
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with self._opener.open(request, timeout=self.timeout) as response:
                 response.read(1024)
         except urllib.error.HTTPError as exc:
             raise DeliveryError(f"HTTP {exc.code}") from None
@@ -259,11 +267,10 @@ class Deliverer(threading.Thread):
         wake: threading.Event,
         on_episode: Callable[[str, str], None],
         beat: Callable[[], None],
-        on_idle: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(name="alerts", daemon=True)
         self.store, self.guard, self.retry, self.wake = store, guard, retry, wake
-        self._on_episode, self._beat, self._on_idle = on_episode, beat, on_idle
+        self._on_episode, self._beat = on_episode, beat
         self._stop_requested = threading.Event()
         self._lock = threading.Lock()
         self.sinks: list[Sink] = []
@@ -302,7 +309,6 @@ class Deliverer(threading.Thread):
             self._beat()
             try:
                 self.deliver_due()
-                self._on_idle()
             except Exception as exc:  # a bug in a sink must not end delivery for good
                 log.error("alert delivery: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
             now = time.time()
@@ -333,6 +339,7 @@ class Deliverer(threading.Thread):
 
     def _send(self, sink: Sink, due: list[dict]) -> int:
         for n, alert in enumerate(due):
+            self._beat()
             try:
                 sink.send(alert["payload"])
             except Exception as exc:

@@ -1,8 +1,8 @@
 """The daemon's life: start (recover, catch up), run, reload on SIGHUP, drain and stop on SIGTERM.
 
 Threads: watchdog's observers fill a bounded buffer; `intake` writes it to the store's queue and
-checks the roots; the main thread runs the dispatcher and the worker pool; `alerts` delivers the
-outbox; `watchdog` pings systemd while all of them make progress.
+checks the roots; the main thread runs the dispatcher and the worker pool; `recorder` writes results;
+`alerts` delivers the outbox; `watchdog` pings systemd while all of them make progress.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 import os
 import queue
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -28,10 +29,11 @@ from dlpscan.watch import systemd
 from dlpscan.watch.alerts import AlertOutbox, Deliverer
 from dlpscan.watch.dispatch import Dispatcher, Versions
 from dlpscan.watch.intake import Intake
-from dlpscan.watch.metrics import Metrics
+from dlpscan.watch.metrics import Metrics, Numbers
 from dlpscan.watch.observer import Change, Observers
 from dlpscan.watch.options import Options, load_options
 from dlpscan.watch.paths import Roots
+from dlpscan.watch.recorder import Recorder
 from dlpscan.watch.retry import TRANSIENT, StoreGuard, StoreUnavailable, backoff, describe
 from dlpscan.watch.settle import Pending
 from dlpscan.workers import WorkerPool
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 
 STOP_GRACE = 30.0  # seconds to keep trying a failing store while stopping
 FINAL_DELIVERY = 2.0  # seconds spent delivering alerts of the last files before exiting
-GAUGE_EVERY = 10.0
+SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while another waits
 
 
 class Daemon:
@@ -50,7 +52,8 @@ class Daemon:
         self.options = options
         self._source = (config_path, flags, watch_flags)
         self.health = systemd.Health()
-        self.metrics = Metrics()
+        self.metrics = Metrics(self._numbers)
+        self._overflows = 0
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._wake = threading.Event()
@@ -58,8 +61,7 @@ class Daemon:
         self._down_message: str | None = None
         self.store: Store | None = None
         self.guard = StoreGuard(beat=self.health.beat, on_change=self._store_changed)
-        self._counted: dict = {}
-        self._last_gauges = 0.0
+        self._observers_lock = threading.Lock()
 
     # ---- signals -----------------------------------------------------------------------------
 
@@ -76,20 +78,34 @@ class Daemon:
         self._wake.set()
 
     def _interrupted(self) -> bool:
-        return self._stop.is_set() or self._reload.is_set()
+        """Asked by the dispatcher between files: stop, or end the pool's run for a new one.
+
+        A reload is applied here, in place; only changes the worker processes depend on end the run.
+        """
+        if self._reload.is_set():
+            self._reload.clear()
+            try:
+                self._apply_reload()
+            except StoreUnavailable:
+                raise
+            except Exception as exc:
+                log.error("reload: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+                self._event("error", f"reload: {type(exc).__name__}")
+        return self._stop.is_set() or self._wanted_key != self._pool_key
 
     # ---- store -------------------------------------------------------------------------------
 
     def _store_changed(self, up: bool, message: str) -> None:
-        self.metrics.store_up.set(int(up))
         if not up:
             self._down_message = message
             return
-        if self.store is not None:  # recorded once the store answers again
-            for text in (self._down_message, message):
-                if text:
+        texts, self._down_message = [self._down_message, message], None
+        for text in filter(None, texts):  # recorded once the store answers again
+            try:
+                if self.store is not None:
                     self.store.record_event("store", text)
-        self._down_message = None
+            except TRANSIENT:  # down again: the next recovery is reported instead
+                return
 
     def _open_store(self) -> Store | None:
         """Connect, waiting out an unreachable database (systemd is told to extend the start timeout)."""
@@ -111,13 +127,15 @@ class Daemon:
                 continue
             if attempts:
                 store.record_event("store", f"results store available after {attempts} attempts")
-            self.metrics.store_up.set(1)
             return store
         return None
 
     # ---- start -------------------------------------------------------------------------------
 
     def run(self) -> int:
+        # The main thread hands a file to a worker the moment one is free; with the recorder and the
+        # observer threads busy, the default 5 ms GIL hand-over would keep the workers waiting.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         previous = {
             s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         }
@@ -140,16 +158,17 @@ class Daemon:
         assert store is not None
         requeued = self.guard.call(store.requeue_working)
         self.versions = self._begin_scan()
+        self._pool_key = self._wanted_key = o.pool_key()
         self.roots = Roots(o.roots, o.walk, o.own_files())
         self._probe_dir = tempfile.TemporaryDirectory(prefix="dlpscan-watch-")
         self._probe = Path(self._probe_dir.name) / "probe"
         self._probe.write_bytes(b"")
         self.pending = Pending()
         self.buffer: queue.Queue[Change] = queue.Queue(maxsize=o.watch.buffer_size)
-        self.metrics.buffer.set_function(self.buffer.qsize)
         alert_wake = threading.Event()
         sinks = o.sinks()
         self.outbox = AlertOutbox(store, self.guard, [s.name for s in sinks], alert_wake)
+        self.recorder = Recorder(store, self.guard, self.outbox, lambda: self.health.beat("recorder"))
         self.deliverer = Deliverer(
             store,
             self.guard,
@@ -158,7 +177,6 @@ class Daemon:
             alert_wake,
             self._episode,
             lambda: self.health.beat("alerts"),
-            self._update_gauges,
         )
         self.intake = Intake(
             store,
@@ -166,6 +184,7 @@ class Daemon:
             self.buffer,
             self.pending,
             lambda: self.options.watch.settle_seconds,
+            since_margin(o),
             self._announce,
             self._housekeeping,
             self._lost,
@@ -178,6 +197,7 @@ class Daemon:
             self.roots,
             self.versions,
             self.outbox,
+            self.recorder,
             self.pending,
             self.intake.enqueue,
             (o.watch.settle_seconds, o.watch.max_settle_seconds),
@@ -197,6 +217,8 @@ class Daemon:
         self.health.register("MainThread", o.config.file_timeout + 120)
         self.health.register("intake", 120)
         self.health.register("alerts", 2 * o.watch.webhook_timeout + 120)
+        self.health.register("recorder", 120)
+        self.recorder.start()
         self.intake.start()
         self.deliverer.start()
         if o.watch.metrics_port:
@@ -229,7 +251,7 @@ class Daemon:
             options={"settle": o.watch.settle_seconds, "polling": o.watch.polling, "jobs": o.config.jobs},
             kind="watch",
         )
-        return Versions(scan_id, detector, o.policy.version)
+        return Versions(scan_id, detector, o.policy.version, o.settings.content_hash)
 
     def _new_pool(self) -> WorkerPool:
         c = self.options.config
@@ -247,9 +269,11 @@ class Daemon:
         """One worker pool per configuration: `WorkerPool.run` spawns its workers for one run."""
         errors = 0
         while not self._stop.is_set():
-            if self._reload.is_set():
-                self._reload.clear()
-                self._apply_reload()
+            if self._wanted_key != self._pool_key:  # new policy, recognizers or worker limits
+                self._pool_key = self._wanted_key
+                self._finish_scan()
+                self.versions = self._begin_scan()
+                self.dispatcher.new_versions(self.versions)
             pool = self._new_pool()
             try:
                 for task, results in pool.run(self.dispatcher.tasks()):
@@ -259,10 +283,11 @@ class Daemon:
                 errors = 0
             except StoreUnavailable:
                 return
-            except Exception as exc:  # keep running: claimed rows are queued again at the next start
+            except Exception as exc:  # keep running: the files in flight are tried again
                 errors += 1
                 log.error("dispatcher: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
                 self._event("error", f"dispatcher: {type(exc).__name__}")
+                self.dispatcher.requeue_inflight()
                 self._stop.wait(backoff(errors, 1.0, 60.0))
             finally:
                 pool.close()
@@ -271,18 +296,22 @@ class Daemon:
         self.dispatcher.announce(not_before)
         self._wake.set()
 
-    def _sweep_request(self, root: str, reason: str) -> None:
+    def _sweep_request(self, root: str) -> None:
         self.intake.enqueue(Change("created", root, True), time.time())
 
     def _lost(self, roots: set[str]) -> None:
-        for root in roots:
-            self.observers.dropped(root)
+        with self._observers_lock:
+            for root in roots:
+                self.observers.dropped(root)
 
     def _housekeeping(self) -> None:
         """Runs on the intake thread between batches."""
-        overflowed = self.observers.take_overflowed()
-        for root in overflowed:
-            self.metrics.overflows.inc()
+        with self._observers_lock:
+            self._check_observers()
+
+    def _check_observers(self) -> None:
+        for root in self.observers.take_overflowed():
+            self._overflows += 1
             self._event(
                 "overflow", f"{root}: events dropped (buffer full or kernel queue overflow); sweeping it"
             )
@@ -291,8 +320,6 @@ class Daemon:
             self._last_root_check = time.monotonic()
             for root, message in self.observers.check():
                 self._note_root(root, message)
-            self.metrics.roots.set(self.observers.attached)
-            self.dispatcher.prune(time.time())
 
     def _note_root(self, root: str, message: str) -> None:
         log.warning("%s: %s", root, message)
@@ -307,28 +334,28 @@ class Daemon:
             with contextlib.suppress(StoreUnavailable):
                 self.guard.call(self.store.record_event, kind, message)
 
-    def _count(self) -> None:
-        stats = self.dispatcher.stats
-        for status in ("scanned", "skipped", "error", "encrypted"):
-            Metrics.advance(self.metrics.files.labels(status), stats[status], self._counted, status)
-        Metrics.advance(self.metrics.flagged, stats["flagged"], self._counted, "flagged")
-        Metrics.advance(self.metrics.events, self.intake.events, self._counted, "events")
-
-    def _update_gauges(self) -> None:
-        """Runs on the alerts thread: numbers that need the store."""
-        if time.monotonic() - self._last_gauges < GAUGE_EVERY or self.store is None:
-            return
-        self._last_gauges = time.monotonic()
-        self._count()
-        for state, n in self.guard.read(self.store.queue_depth).items():
-            self.metrics.queue.labels(state).set(n)
-        backlog = self.guard.read(self.store.alert_backlog)["by_sink"]
-        for sink in self.deliverer.sinks:
-            name = sink.name
-            self.metrics.backlog.labels(name).set(backlog.get(name, 0))
-            sent, failed = self.deliverer.sent.get(name, 0), self.deliverer.failures.get(name, 0)
-            Metrics.advance(self.metrics.alerts_sent.labels(name), sent, self._counted, ("sent", name))
-            Metrics.advance(self.metrics.alert_failures.labels(name), failed, self._counted, ("failed", name))
+    def _numbers(self) -> Numbers:
+        """For the metrics endpoint, at scrape time (on its thread)."""
+        s = self.dispatcher.stats
+        numbers = Numbers(
+            files={k: s[k] for k in ("scanned", "skipped", "error", "encrypted")},
+            flagged=s["flagged"],
+            events=self.intake.events,
+            overflows=self._overflows,
+            buffered=self.buffer.qsize(),
+            roots_attached=self.observers.attached,
+            alerts_sent=dict(self.deliverer.sent),
+            alert_failures=dict(self.deliverer.failures),
+            store_up=self.guard.up,
+        )
+        if self.store is None:
+            return numbers
+        try:
+            numbers.queue = self.store.queue_depth()
+            numbers.backlog = self.store.alert_backlog()["by_sink"]
+        except Exception:  # the store is down: the endpoint still answers, store_up says why
+            numbers.store_up = False
+        return numbers
 
     def _status_line(self) -> str:
         s = self.dispatcher.stats
@@ -347,28 +374,25 @@ class Daemon:
             self._event("error", f"reload failed: {exc}")
             return
         old, self.options = self.options, new
+        self._wanted_key = new.pool_key()
         setup_logging(new.config.log_level, new.config.log_format)
         if new.config.db != old.config.db:
             log.warning("a changed results store takes effect at the next start")
             new.config.db = old.config.db
-        if (new.settings.detector_version(), new.policy.version) != (
-            self.versions.detector,
-            self.versions.policy,
-        ):
-            self._finish_scan()
-            self.versions = self.dispatcher.versions = self._begin_scan()
         if (new.roots, new.walk, new.own_files()) != (old.roots, old.walk, old.own_files()) or (
             new.watch.polling,
             new.watch.poll_interval,
         ) != (old.watch.polling, old.watch.poll_interval):
-            self.observers.stop()
-            self.roots = Roots(new.roots, new.walk, new.own_files())
-            self.intake.roots = self.dispatcher.roots = self.roots
-            self.observers = self._new_observers(self.roots)
-            for root, message in self.observers.check():
-                self._note_root(root, message)
+            with self._observers_lock:
+                self.observers.stop()
+                self.roots = Roots(new.roots, new.walk, new.own_files())
+                self.intake.roots = self.dispatcher.roots = self.roots
+                self.observers = self._new_observers(self.roots)
+                for root, message in self.observers.check():
+                    self._note_root(root, message)
             for root in set(new.roots) - set(old.roots):
                 self.dispatcher.sweep_root(root)
+        self.intake.since_margin = since_margin(new)
         sinks = new.sinks()
         self.outbox.sinks = [s.name for s in sinks]
         self.deliverer.retry = (new.watch.alert_retry_initial, new.watch.alert_retry_max)
@@ -408,6 +432,7 @@ class Daemon:
             ("observers", self.observers.stop),
             ("queue writer", self._stop_intake),
             ("results", self.dispatcher.flush),
+            ("recorder", self._stop_recorder),
             ("alerts", self._stop_deliverer),
             ("scan", self._finish_scan),
         ]
@@ -434,6 +459,10 @@ class Daemon:
         log.info("stopped")
         return code
 
+    def _stop_recorder(self) -> None:
+        self.recorder.stop()
+        self.recorder.join(STOP_GRACE + 5)
+
     def _stop_intake(self) -> None:
         self.intake.stop()
         self.intake.join(STOP_GRACE + 5)
@@ -441,7 +470,15 @@ class Daemon:
     def _stop_deliverer(self) -> None:
         self.deliverer.stop()
         self.deliverer.join(self.options.watch.webhook_timeout + 5)
-        self.deliverer.deliver_due(deadline=time.monotonic() + FINAL_DELIVERY)
+        if not self.deliverer.is_alive():  # a last round for the alerts of the last files
+            self.deliverer.deliver_due(deadline=time.monotonic() + FINAL_DELIVERY)
+
+
+def since_margin(options: Options) -> float | None:
+    """How long before its first event a directory's files may have changed (see `Pending`). Polled
+    roots report late and may use another host's clock: their directory sweeps compare every file."""
+    w = options.watch
+    return None if w.polling else max(60.0, 3 * w.poll_interval)
 
 
 def run_daemon(config_path: str | None, flags: dict[str, Any], watch_flags: dict[str, Any]) -> int:

@@ -1,9 +1,8 @@
-"""Queue rows and sweeps -> settled, changed files -> WorkerPool tasks -> store and alert outbox.
+"""Queue rows and sweeps -> settled, changed files -> WorkerPool tasks -> the recorder.
 
-`tasks()` is the generator handed to `WorkerPool.run`; `handle()` takes each result. Live queue rows
-come first, then sweeps (the catch-up pass over the roots, and directories: new, moved in, or a storm
-of files folded into one row). Ordering keeps every step re-doable after kill -9: alerts are queued
-before the result is recorded, and a queue row is removed only after its result is recorded.
+`tasks()` is the generator handed to `WorkerPool.run`; `handle()` takes each result and passes it to
+the recorder thread (alerts, results, queue rows). Live queue rows come first, then sweeps (the
+catch-up pass over the roots, and directories: new, moved in, or a storm of files folded into one row).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -22,11 +21,12 @@ from pathlib import Path
 
 from dlpscan.model import FileResult, Status
 from dlpscan.runner import _entry_result, _stamp, _unchanged
-from dlpscan.store import Store
+from dlpscan.store import Store, StoredFile
 from dlpscan.walk import Entry, display_path, walk
 from dlpscan.watch.alerts import AlertOutbox
 from dlpscan.watch.observer import Change
 from dlpscan.watch.paths import Roots, entry_for, is_dir, lstat, queue_path, same_version, version_key
+from dlpscan.watch.recorder import Recorder
 from dlpscan.watch.retry import StoreGuard
 from dlpscan.watch.settle import Pending, recheck_at
 from dlpscan.workers import Task
@@ -34,11 +34,10 @@ from dlpscan.workers import Task
 log = logging.getLogger(__name__)
 
 CHUNK = 500  # sweep entries compared with the store per query batch
-RECORD_BATCH = 200  # results per store transaction
-RECORD_AGE = 0.25  # seconds a result may wait for its batch
 QUEUE_POLL = 1.0  # seconds between queue polls when nothing announced new rows
 PREP_BUDGET = 0.5  # seconds of preparation before in-flight results are collected
 PROBE_WAIT = 0.05  # seconds to wait for new work before letting the pool collect results
+KNOWN_LIMIT = 200_000  # file versions remembered as handled (about 30 MB)
 
 
 class Action(Enum):
@@ -53,17 +52,19 @@ class Versions:
     scan_id: int
     detector: str
     policy: str
+    content_hash: bool = False  # `unchanged` also compares a SHA-256 of the file
 
 
 class Sweep:
     """Files under a directory (recursive) or in it (shallow), taken in chunks."""
 
-    def __init__(self, path: str, entries: Iterator[Entry], row: int | None, event: str) -> None:
-        self.path, self.row, self.event = path, row, event
+    def __init__(self, path: str, entries: Iterator[Entry], row: int | None) -> None:
+        self.path, self.row = path, row
         self._entries = entries
         self.outstanding = 0
         self.exhausted = False
-        self.unsettled: dict[str, float] = {}  # directory -> when to look again
+        self.failed = False  # a file could not be recorded: keep the row for the next start
+        self.unsettled: dict[str, tuple[float, float]] = {}  # directory -> (look again at, oldest mtime)
 
     def chunk(self) -> list[Entry]:
         out = list(itertools.islice(self._entries, CHUNK))
@@ -74,13 +75,21 @@ class Sweep:
 @dataclass
 class Work:
     entry: Entry
-    row: int | None = None
+    row: int | None = None  # the queue row to remove once recorded
     sweep: Sweep | None = None
     results: list[FileResult] = field(default_factory=list)
+    scan_id: int = 0
+    alert: str | None = None  # the file version to alert on, if a result is flagged
+    recorded: bool = True
 
 
-def shallow_entries(directory: str, roots: Roots) -> Iterator[Entry]:
-    """The files directly in `directory` (not below it), as the walk would report them."""
+def _version(entry: Entry) -> tuple[int, float, int]:
+    return entry.size, entry.mtime, entry.inode
+
+
+def shallow_entries(directory: str, roots: Roots, since: float | None) -> Iterator[Entry]:
+    """The files directly in `directory` (not below it), as the walk would report them; with `since`,
+    only those whose inode changed since then (ctime: written, renamed in, chmod-ed)."""
     try:
         with os.scandir(directory) as it:
             names = sorted(e.path for e in it)
@@ -89,7 +98,9 @@ def shallow_entries(directory: str, roots: Roots) -> Iterator[Entry]:
         return
     for path in names:
         st = lstat(path)
-        if st is None or is_dir(st, path, roots.options.follow_symlinks) or not roots.accepts(path):
+        if st is None or (since is not None and st.st_ctime < since):
+            continue
+        if is_dir(st, path, roots.options.follow_symlinks) or not roots.accepts(path):
             continue
         entry = entry_for(path, st, roots.options)
         if entry is not None:
@@ -104,6 +115,7 @@ class Dispatcher:
         roots: Roots,
         versions: Versions,
         outbox: AlertOutbox,
+        recorder: Recorder,
         pending: Pending,
         enqueue: Callable[[Change, float | None], None],
         settle: tuple[float, float],
@@ -114,7 +126,7 @@ class Dispatcher:
         beat: Callable[[], None],
     ) -> None:
         self.store, self.guard, self.roots, self.versions = store, guard, roots, versions
-        self.outbox, self.pending, self._enqueue = outbox, pending, enqueue
+        self.outbox, self.recorder, self.pending, self._enqueue = outbox, recorder, pending, enqueue
         self.settle, self.max_wait = settle
         self.batch_size = batch_size
         self._interrupted, self._wake, self._probe, self._beat = interrupted, wake, probe, beat
@@ -124,9 +136,10 @@ class Dispatcher:
         self._swept: deque[Work] = deque()
         self._sweeps: deque[Sweep] = deque()
         self._inflight: dict[int, Work] = {}
-        self._batch: list[Work] = []
-        self._batch_started = 0.0
         self._waiting: dict[str, float] = {}  # path -> first seen unsettled
+        # path -> the version this process is reading or has recorded: a sweep skips it without a lookup
+        self._known: OrderedDict[str, tuple[int, float, int]] = OrderedDict()
+        self._pruned = time.time()
         self._hints: list[float] = []  # not_before of rows this process queued
         self._hints_lock = threading.Lock()
         self._last_poll = 0.0
@@ -140,16 +153,21 @@ class Dispatcher:
         with self._hints_lock:
             heapq.heappush(self._hints, not_before)
 
-    def next_wake(self) -> float:
+    def _next_wake(self) -> float:
         """When there may be work again (absolute time)."""
         with self._hints_lock:
             soonest = self._hints[0] if self._hints else float("inf")
         return min(soonest, self._last_poll + QUEUE_POLL)
 
+    def new_versions(self, versions: Versions) -> None:
+        """A new policy or recognizers: what was read before counts as unread."""
+        self.versions = versions
+        self._known.clear()
+
     def sweep_root(self, root: str) -> None:
         """Compare everything under a root with the store (catch-up pass); its globs are the scan's."""
         entries = (e for e in walk([root], self.roots.options) if not self.roots.is_own(e.path))
-        self._sweeps.append(Sweep(root, entries, None, "created"))
+        self._sweeps.append(Sweep(root, entries, None))
 
     def tasks(self) -> Iterator[Task]:
         """The generator for `WorkerPool.run`: it ends only when the daemon stops or reloads.
@@ -157,17 +175,21 @@ class Dispatcher:
         The pool collects results only when it asks for the next task; so while files are in flight
         and nothing else is to be done, an empty probe file is handed out every PROBE_WAIT seconds.
         """
+        yield self._probe_task()  # the pool starts its workers with the first task: start them now
         while not self._interrupted():
             work = self._next()
             if work is None:
                 if self._inflight and not self._interrupted():
-                    task = Task(next(self._ids), str(self._probe), "(probe)")
-                    self._probes.add(task.task_id)
-                    yield task
+                    yield self._probe_task()
                 continue
             task = Task(next(self._ids), work.entry.path, work.entry.display)
             self._inflight[task.task_id] = work
             yield task
+
+    def _probe_task(self) -> Task:
+        task = Task(next(self._ids), str(self._probe), "(probe)")
+        self._probes.add(task.task_id)
+        return task
 
     def handle(self, task: Task, results: list[FileResult]) -> None:
         if task.task_id in self._probes:
@@ -176,28 +198,35 @@ class Dispatcher:
         work = self._inflight.pop(task.task_id)
         _stamp(results, work.entry)
         if same_version(work.entry, self.roots.options.follow_symlinks):
-            key = version_key(work.entry)
-            for r in results:
-                if r.flagged and not r.is_container:
-                    self.outbox.add(r, key)
+            work.alert = version_key(work.entry)
         else:  # changed while it was read: the result is kept, the alert waits for a settled version
             self._enqueue(Change("modified", work.entry.path, False), None)
             self.stats["changed_while_read"] += 1
         for r in results:
             log.debug("scanned %s: %s%s", r.path, r.status, " flagged " + r.severity if r.flagged else "")
         work.results = results
-        self._add(work)
+        self._submit(work)
+
+    def requeue_inflight(self) -> None:
+        """The pool was lost with files in flight (an internal error): hand them out again."""
+        for work in self._inflight.values():
+            (self._rows if work.sweep is None else self._swept).append(work)
+        self._inflight.clear()
+        self._probes.clear()
 
     def flush(self) -> None:
-        """Record the batch (one transaction), then remove its queue rows and close finished sweeps."""
-        if self._batch:
-            batch, self._batch = self._batch, []
-            self._record([r for w in batch for r in w.results])
-            for w in batch:
-                if w.row is not None:
-                    self.guard.call(self.store.done, w.row)
-                if w.sweep is not None:
-                    w.sweep.outstanding -= 1
+        """Wait until every finished file is recorded (before a stop or a reload)."""
+        self.recorder.drain(self._beat)
+        self._collect()
+
+    def _collect(self) -> None:
+        """Bookkeeping for files the recorder has recorded; close the sweeps they finish."""
+        for w in self.recorder.recorded():
+            if not w.recorded and self._known.get(w.entry.display) == _version(w.entry):
+                del self._known[w.entry.display]
+            if w.sweep is not None:
+                w.sweep.outstanding -= 1
+                w.sweep.failed |= not w.recorded
         self._close_sweeps()
 
     # ---- choosing the next file --------------------------------------------------------------
@@ -207,6 +236,7 @@ class Dispatcher:
         started = time.monotonic()
         while not self._interrupted():
             self._beat()
+            self._collect()
             if self._rows:
                 return self._rows.popleft()
             if self._inflight and time.monotonic() - started > PREP_BUDGET:
@@ -220,11 +250,11 @@ class Dispatcher:
             if sweep is not None:
                 self._advance(sweep)
                 continue
-            self.flush()
+            self._prune()
             if self._inflight:
                 self._wait(PROBE_WAIT)
                 return None
-            self._wait(max(0.0, min(self.next_wake() - time.time(), QUEUE_POLL)))
+            self._wait(max(0.0, min(self._next_wake() - time.time(), QUEUE_POLL)))
         return None
 
     def _wait(self, seconds: float) -> None:
@@ -247,13 +277,12 @@ class Dispatcher:
         self._more_due = len(rows) == self.batch_size
         candidates: list[tuple[Entry, dict]] = []
         for row in rows:
-            self.pending.claimed(row["path"])
-            entry = self._row_entry(row, now)
+            entry = self._row_entry(row, self.pending.claimed(row["path"]), now)
             if entry is not None:
                 candidates.append((entry, row))
         if not candidates:
             return
-        previous = self.guard.read(self.store.previous_many, [e.display for e, _ in candidates])
+        previous = self._lookup([e for e, _ in candidates])
         for entry, row in candidates:
             work = Work(entry, row=row["id"])
             action, again = self._prepare(work, previous, now)
@@ -261,13 +290,13 @@ class Dispatcher:
                 self._enqueue(Change(row["event"], entry.path, False), again)
                 self._done(row["id"])
             elif action is Action.RECORD:
-                self._add(work)
+                self._submit(work)
             elif action is Action.SCAN:
                 self._rows.append(work)
             else:
                 self._done(row["id"])
 
-    def _row_entry(self, row: dict, now: float) -> Entry | None:
+    def _row_entry(self, row: dict, since: float | None, now: float) -> Entry | None:
         """The file a row names, or None when the row was handled here (deleted, directory, ignored)."""
         path = queue_path(row["path"])
         root = self.roots.root_of(path)
@@ -282,11 +311,12 @@ class Dispatcher:
         elif is_dir(st, path, self.roots.options.follow_symlinks):
             if not self.roots.accepts(path, is_dir=True):
                 self._done(row["id"])
-            elif row["event"] in Pending.RECURSIVE or path == root:
+            elif row["event"] in Pending.RECURSIVE:
                 entries = (e for e in walk([path], self.roots.unfiltered) if self.roots.accepts(e.path))
-                self._sweeps.appendleft(Sweep(path, entries, row["id"], row["event"]))
+                self._sweeps.appendleft(Sweep(path, entries, row["id"]))
             else:
-                self._sweeps.appendleft(Sweep(path, shallow_entries(path, self.roots), row["id"], "modified"))
+                entries = shallow_entries(path, self.roots, since)
+                self._sweeps.appendleft(Sweep(path, entries, row["id"]))
         elif not self.roots.accepts(path) or (entry := entry_for(path, st, self.roots.options)) is None:
             self._done(row["id"])
         else:
@@ -298,16 +328,28 @@ class Dispatcher:
         entries = sweep.chunk()
         if not entries:
             return
-        previous = self.guard.read(self.store.previous_many, [e.display for e in entries])
+        previous = self._lookup(entries)
         for entry in entries:
             work = Work(entry, sweep=sweep)
             action, again = self._prepare(work, previous, now)
             if action is Action.LATER:
                 folder = os.path.dirname(entry.path)
-                sweep.unsettled[folder] = max(again, sweep.unsettled.get(folder, 0.0))
+                later, oldest = sweep.unsettled.get(folder, (again, entry.mtime))
+                sweep.unsettled[folder] = (max(later, again), min(oldest, entry.mtime))
             elif action is not Action.NOTHING:
                 sweep.outstanding += 1
-                (self._add if action is Action.RECORD else self._swept.append)(work)
+                (self._submit if action is Action.RECORD else self._swept.append)(work)
+
+    def _lookup(self, entries: list[Entry]) -> dict[str, StoredFile]:
+        """Stored state of the entries this process has not handled in their current version."""
+        paths = [e.display for e in entries if self._known.get(e.display) != _version(e)]
+        return self.guard.read(self.store.previous_many, paths) if paths else {}
+
+    def _remember(self, entry: Entry) -> None:
+        self._known[entry.display] = _version(entry)
+        self._known.move_to_end(entry.display)
+        if len(self._known) > KNOWN_LIMIT:
+            self._known.popitem(last=False)
 
     def _prepare(self, work: Work, previous: dict, now: float) -> tuple[Action, float]:
         """Decide about one file: look again later (not settled; with the time), record a ready-made
@@ -322,62 +364,45 @@ class Dispatcher:
         if again is not None:
             return Action.LATER, again
         self._waiting.pop(entry.path, None)
+        if self._known.get(entry.display) == _version(entry):  # read already (an event and a sweep)
+            self.stats["unchanged"] += 1
+            return Action.NOTHING, 0.0
         stored = previous.get(entry.display)
-        if stored is not None and _unchanged(stored, entry, self.versions.detector, self.versions.policy):
+        v = self.versions
+        if stored is not None and _unchanged(stored, entry, v.detector, v.policy, v.content_hash):
             if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
                 self.outbox.add(stored.result, version_key(entry))
             self.stats["unchanged"] += 1
+            self._remember(entry)
             return Action.NOTHING, 0.0
+        self._remember(entry)
         return Action.SCAN, 0.0
 
     def _close_sweeps(self) -> None:
         for sweep in [s for s in self._sweeps if s.exhausted and s.outstanding == 0]:
             self._sweeps.remove(sweep)
-            for folder, again in sweep.unsettled.items():
-                event = sweep.event if folder == sweep.path else "modified"
-                self._enqueue(Change(event, folder, True), again)
-            if sweep.row is not None:
+            for folder, (again, oldest) in sweep.unsettled.items():  # the files still being written
+                self._enqueue(Change("modified", folder, True, oldest), again)
+            if sweep.row is not None and not sweep.failed:
                 self._done(sweep.row)
 
     # ---- recording ---------------------------------------------------------------------------
 
-    def _add(self, work: Work) -> None:
-        if not self._batch:
-            self._batch_started = time.monotonic()
-        self._batch.append(work)
+    def _submit(self, work: Work) -> None:
+        work.scan_id = self.versions.scan_id
         for r in work.results:
             self.stats[str(r.status)] += 1
             self.stats["flagged"] += r.flagged and not r.is_container
-        if len(self._batch) >= RECORD_BATCH or time.monotonic() - self._batch_started >= RECORD_AGE:
-            self.flush()
+        self.recorder.submit(work, self._beat)
 
     def _done(self, row: int) -> None:
         self.guard.call(self.store.done, row)
 
-    def _record(self, results: list[FileResult]) -> None:
-        try:
-            self.guard.call(self.store.record_results, self.versions.scan_id, results)
-        except (ValueError, TypeError) as exc:  # one bad result must not cost the others, nor stop the daemon
-            log.error(
-                "could not record a batch of results (%s); recording them one by one", type(exc).__name__
-            )
-            for r in results:
-                try:
-                    self.guard.call(self.store.record_results, self.versions.scan_id, [r])
-                except (ValueError, TypeError) as one:
-                    bad = FileResult(
-                        r.path, Status.ERROR, size=r.size, mtime=r.mtime, owner=r.owner, inode=r.inode
-                    )
-                    bad.error = f"internal error while recording: {type(one).__name__}: {str(one)[:200]}"
-                    self.guard.call(self.store.record_results, self.versions.scan_id, [bad])
-        errors = [r for r in results if r.status is Status.ERROR]
-        if errors:
-            first = errors[0]
-            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            self.guard.call(self.store.record_event, "file-error", f"{first.path}: {first.error}{more}")
-
-    def prune(self, now: float) -> None:
-        """Forget files that stopped being written long ago without being seen again (deleted ones)."""
-        stale = now - 2 * self.max_wait
-        for path in [p for p, since in self._waiting.items() if since < stale]:
+    def _prune(self) -> None:
+        """Forget unsettled files not seen again for long (deleted while being written)."""
+        now = time.time()
+        if now - self._pruned < self.max_wait:
+            return
+        self._pruned = now
+        for path in [p for p, since in self._waiting.items() if since < now - 2 * self.max_wait]:
             del self._waiting[path]

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 BATCH_WINDOW = 0.1  # seconds to gather events after the first one, so create/modify/close coalesce
 BATCH_MAX = 5_000
-DIR_STORM = 32  # this many changed files of one directory in a batch: queue the directory instead
+DIR_STORM = 8  # this many changed files of one directory in a batch: queue the directory instead
 
 
 def coalesce(batch: list[Change], roots: Roots) -> list[Change]:
@@ -54,10 +54,16 @@ def coalesce(batch: list[Change], roots: Roots) -> list[Change]:
         if not c.is_dir and c.event != "deleted" and new and below(c.path, new):
             continue
         kept.append(c)
-    per_dir = Counter(os.path.dirname(c.path) for c in kept if not c.is_dir and c.event != "deleted")
+    first_seen: dict[str, float] = {}
+    per_dir: Counter[str] = Counter()
+    for c in kept:
+        if not c.is_dir and c.event != "deleted":
+            folder = os.path.dirname(c.path)
+            per_dir[folder] += 1
+            first_seen[folder] = min(c.seen, first_seen.get(folder, c.seen))
     storms = {d for d, n in per_dir.items() if n >= DIR_STORM and roots.root_of(d) is not None}
     out = [c for c in kept if c.is_dir or c.event == "deleted" or os.path.dirname(c.path) not in storms]
-    return out + [Change("modified", d, True) for d in sorted(storms)]
+    return out + [Change("modified", d, True, first_seen[d]) for d in sorted(storms)]
 
 
 class Intake(threading.Thread):
@@ -70,6 +76,7 @@ class Intake(threading.Thread):
         buffer: queue.Queue[Change],
         pending: Pending,
         settle: Callable[[], float],
+        since_margin: float | None,
         on_enqueued: Callable[[float], None],
         housekeeping: Callable[[], None],
         on_lost: Callable[[set[str]], None],
@@ -79,9 +86,10 @@ class Intake(threading.Thread):
         self.roots: Roots | None = None
         self._store, self._guard, self._buffer, self._pending = store, guard, buffer, pending
         self._settle, self._on_enqueued = settle, on_enqueued
+        self.since_margin = since_margin
         self._housekeeping, self._on_lost, self._beat = housekeeping, on_lost, beat
         self._stop_requested = threading.Event()
-        self.events = 0  # changes written, for metrics and status
+        self.events = 0  # events taken from the buffer (metrics)
         self.failure: BaseException | None = None
 
     def stop(self) -> None:
@@ -93,10 +101,12 @@ class Intake(threading.Thread):
         key = queue_key(change.path)
         if not self._pending.needs_write(key, change.event, change.is_dir):
             return
-        when = not_before if not_before is not None else time.time() + self._delay(change)
-        self._guard.call(self._store.enqueue, key, change.event, when)
-        self._pending.written(key, change.event)
-        self._on_enqueued(when)
+        if not_before is None:  # counted from the event itself, not from when it got here
+            not_before = (change.seen or time.time()) + self._delay(change)
+        self._guard.call(self._store.enqueue, key, change.event, not_before)
+        known = change.is_dir and change.seen > 0 and self.since_margin is not None
+        self._pending.written(key, change.event, change.seen - self.since_margin if known else None)
+        self._on_enqueued(not_before)
 
     def _delay(self, change: Change) -> float:
         return 0.0 if change.event == "deleted" else self._settle()

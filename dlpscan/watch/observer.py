@@ -14,6 +14,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,22 +59,23 @@ class Change:
     event: str  # created | modified | moved | deleted (the queue's vocabulary)
     path: str
     is_dir: bool
+    seen: float = 0.0  # when the event arrived (0: unknown)
 
 
-def changes(event: FileSystemEvent) -> list[Change]:
+def changes(event: FileSystemEvent, seen: float = 0.0) -> list[Change]:
     """A watchdog event in the queue's vocabulary; a move is a deletion plus a new path."""
-    src = os.fsdecode(event.src_path)
+    src, is_dir = os.fsdecode(event.src_path), event.is_directory
     if isinstance(event, DirMovedEvent | FileMovedEvent):
         dest = os.fsdecode(event.dest_path)
-        out = [Change("deleted", src, event.is_directory)] if src else []
-        return out + ([Change("moved", dest, event.is_directory)] if dest else [])
+        out = [Change("deleted", src, is_dir, seen)] if src else []
+        return out + ([Change("moved", dest, is_dir, seen)] if dest else [])
     if isinstance(event, DirDeletedEvent | FileDeletedEvent):
-        return [Change("deleted", src, event.is_directory)]
+        return [Change("deleted", src, is_dir, seen)]
     if isinstance(event, DirCreatedEvent | FileCreatedEvent):
-        return [Change("created", src, event.is_directory)]
-    if event.is_directory:
+        return [Change("created", src, is_dir, seen)]
+    if is_dir:
         return []  # a directory's own modification says nothing about its files
-    return [Change("modified", src, False)]
+    return [Change("modified", src, False, seen)]
 
 
 class _Handler(FileSystemEventHandler):
@@ -81,7 +83,7 @@ class _Handler(FileSystemEventHandler):
         self._buffer, self._on_overflow, self._root = buffer, on_overflow, root
 
     def dispatch(self, event: FileSystemEvent) -> None:
-        for change in changes(event):
+        for change in changes(event, time.time()):
             try:
                 self._buffer.put_nowait(change)
             except queue.Full:
@@ -110,8 +112,8 @@ class _Attached:
 class Observers:
     """Attach, check and re-attach the watched roots.
 
-    `on_sweep(root, reason)` is called when a root needs a full sweep: attached after being away,
-    changed identity (remounted), or events were dropped.
+    `on_sweep(root)` is called when a root needs a full sweep: attached after being away or with a
+    changed identity (remounted). Roots whose events were dropped are collected by `take_overflowed`.
     """
 
     def __init__(
@@ -120,7 +122,7 @@ class Observers:
         buffer: queue.Queue[Change],
         polling: bool,
         poll_interval: float,
-        on_sweep: Callable[[str, str], None],
+        on_sweep: Callable[[str], None],
     ) -> None:
         self.roots, self._buffer = roots, buffer
         self._polling, self._interval = polling, poll_interval
@@ -142,7 +144,7 @@ class Observers:
             first = not self._overflowed
             self._overflowed.add(root)
         if first:
-            log.warning("event buffer full; dropped events will be found by a sweep of the root")
+            log.warning("events dropped (buffer full); a sweep of the root will find the changes")
 
     def _kernel_overflow(self) -> None:
         with self._lock:
@@ -232,7 +234,7 @@ class Observers:
                 notes.append(
                     (root, f"watched root re-attached ({'back' if was == 'missing' else 'remounted'})")
                 )
-                self._on_sweep(root, "re-attached")
+                self._on_sweep(root)
         return notes
 
     @staticmethod

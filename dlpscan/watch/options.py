@@ -39,6 +39,12 @@ class Options:
             sinks.append(WebhookSink(w.webhook_url, webhook_secret(w), w.webhook_timeout))
         return sinks
 
+    def pool_key(self) -> tuple:
+        """What the worker processes and the watch session depend on: a change needs new ones."""
+        c = self.config
+        versions = (self.settings.detector_version(), self.policy.version)
+        return (self.settings, versions, c.jobs, c.file_timeout, c.worker_memory_mb, c.nice)
+
     def own_files(self) -> list[str]:
         """Files the daemon writes, which it must not watch."""
         own = [p for p in (self.watch.alert_log, self.config.key_file) if p]

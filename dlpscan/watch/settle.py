@@ -28,32 +28,41 @@ class Pending:
 
     Skipping is safe because the daemon acts on the filesystem state it finds when it claims a row
     (stat, list), never on the event's name, and `claimed()` is called before it looks. The exception
-    is a directory that needs a recursive sweep while only a shallow one is queued. Bounded: past
-    `limit` entries nothing more is remembered and every event is written.
+    is a directory that needs a recursive sweep while only a shallow one is queued.
+
+    For directory rows it also keeps `since`: no file of the directory changed before that time (the
+    first event minus a margin), so a sweep need not look up older files. Unknown after a restart.
+    Bounded: past `limit` entries nothing more is remembered and every event is written.
     """
 
     RECURSIVE = ("created", "moved")
 
     def __init__(self, limit: int = 200_000) -> None:
-        self._events: dict[str, str] = {}
+        self._known: dict[str, tuple[str, float | None]] = {}
         self._lock = threading.Lock()
         self._limit = limit
 
     def needs_write(self, key: str, event: str, is_dir: bool) -> bool:
         with self._lock:
-            known = self._events.get(key)
+            known = self._known.get(key)
         if known is None:
             return True
-        return is_dir and event in self.RECURSIVE and known not in self.RECURSIVE
+        return is_dir and event in self.RECURSIVE and known[0] not in self.RECURSIVE
 
-    def written(self, key: str, event: str) -> None:
+    def written(self, key: str, event: str, since: float | None = None) -> None:
         with self._lock:
-            if key in self._events or len(self._events) < self._limit:
-                self._events[key] = event
+            known = self._known.get(key)
+            if known is not None:
+                since = None if since is None or known[1] is None else min(since, known[1])
+            elif len(self._known) >= self._limit:
+                return
+            self._known[key] = (event, since)
 
-    def claimed(self, key: str) -> None:
+    def claimed(self, key: str) -> float | None:
+        """Forget the path (its row is being worked on); returns its `since`, if known."""
         with self._lock:
-            self._events.pop(key, None)
+            known = self._known.pop(key, None)
+        return None if known is None else known[1]
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._known)
