@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import pg_schema_url
 
 from dlpscan.config import load_config
 from dlpscan.store import Store
@@ -534,6 +535,26 @@ def test_reload_and_vanished_root(watch_factory) -> None:
         ("strict", "five-ids", "high")
     ]
     assert not w.alert_log.exists()
+
+
+@pytest.mark.postgres
+def test_postgresql_store(watch_factory) -> None:
+    """The queue, the outbox and the results on PostgreSQL (skipped when no server is reachable)."""
+    with pg_schema_url() as url:
+        w = watch_factory()
+        w.db = url
+        w.write_config()
+        people = People(5)
+        w.start()
+        (w.root / "bulk.csv").write_text(people.bulk(), encoding="utf-8")
+        (w.root / "notes.txt").write_text(clean(1), encoding="utf-8")
+        wait_for("the alert", w.alerts)
+        wait_for(
+            "both files recorded", lambda: len(w.stored([w.root / "bulk.csv", w.root / "notes.txt"])) == 2
+        )
+        assert w.stop() == 0
+        assert [a["path"] for a in w.alerts()] == [str(w.root / "bulk.csv")]
+        assert w.queue_empty() and w.outbox_empty()
 
 
 def test_unreachable_store_waits_and_stops_cleanly(watch_factory, tmp_path: Path) -> None:
