@@ -87,7 +87,7 @@ class _Interrupt:
             signal.signal(sig, handler)
 
 
-def _entry_result(entry: Entry, status: Status, reason: str) -> FileResult:
+def entry_result(entry: Entry, status: Status, reason: str) -> FileResult:
     result = FileResult(
         entry.display, status, size=entry.size or None, owner=entry.owner, inode=entry.inode or None
     )
@@ -99,7 +99,7 @@ def _entry_result(entry: Entry, status: Status, reason: str) -> FileResult:
     return result
 
 
-def _stamp(results: list[FileResult], entry: Entry) -> None:
+def stamp(results: list[FileResult], entry: Entry) -> None:
     """Filesystem facts of the top-level file on every line it produced (members inherit owner/mtime)."""
     for r in results:
         r.owner = entry.owner
@@ -247,13 +247,13 @@ def run_scan(
             previous = _previous(store, [e.display for e in chunk]) if not job.full else {}
             for entry in chunk:
                 if entry.error:
-                    recorder.results([_entry_result(entry, Status.ERROR, entry.error)])
+                    recorder.results([entry_result(entry, Status.ERROR, entry.error)])
                 elif entry.skip_reason:
-                    recorder.results([_entry_result(entry, Status.SKIPPED, entry.skip_reason)])
-                elif (stored := previous.get(entry.display)) is not None and _unchanged(
+                    recorder.results([entry_result(entry, Status.SKIPPED, entry.skip_reason)])
+                elif (stored := previous.get(entry.display)) is not None and unchanged(
                     stored, entry, detector_version, job.policy.version, job.settings.content_hash
                 ):
-                    _stamp([stored.result], entry)
+                    stamp([stored.result], entry)
                     recorder.carried_forward(stored.result)
                 else:
                     task_id = next(counter)
@@ -264,7 +264,7 @@ def run_scan(
     try:
         with _Interrupt() as interrupt:
             for task, results in pool.run(tasks()):
-                _stamp(results, entries_by_task.pop(task.task_id))
+                stamp(results, entries_by_task.pop(task.task_id))
                 recorder.results(results)
                 if interrupt.requested:
                     pool.stopping = True
@@ -289,7 +289,7 @@ def _previous(store: Store | None, paths: list[str]) -> dict[str, StoredFile]:
         return {}
 
 
-def _unchanged(
+def unchanged(
     stored: StoredFile, entry: Entry, detector_version: str, policy_version: str, content_hash: bool
 ) -> bool:
     """Same size, mtime and inode, scanned by the same recognizers and policy (and same bytes, if asked)."""

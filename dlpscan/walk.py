@@ -70,7 +70,7 @@ def display_path(path: str) -> str:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _matches(rel: str, patterns: Sequence[str]) -> bool:
+def matches_glob(rel: str, patterns: Sequence[str]) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
@@ -145,7 +145,7 @@ def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
                     yield Entry(path, display_path(path), error=f"cannot stat: {exc.strerror}")
                 continue
             if stat.S_ISDIR(cst.st_mode):
-                if options.exclude and _matches(rel + "/", options.exclude):
+                if options.exclude and matches_glob(rel + "/", options.exclude):
                     continue
                 if options.one_file_system and cst.st_dev != root_dev:
                     continue
@@ -155,8 +155,8 @@ def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
                 seen.add(key)
                 stack.append(path)
                 continue
-            if options.include and not _matches(rel, options.include):
+            if options.include and not matches_glob(rel, options.include):
                 continue
-            if options.exclude and _matches(rel, options.exclude):
+            if options.exclude and matches_glob(rel, options.exclude):
                 continue
             yield _entry(path, cst, options)

@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 
 from dlpscan.model import FileResult, Status
-from dlpscan.runner import _entry_result, _stamp, _unchanged
+from dlpscan.runner import entry_result, stamp, unchanged
 from dlpscan.store import Store, StoredFile
 from dlpscan.walk import Entry, display_path, walk
 from dlpscan.watch.alerts import AlertOutbox
@@ -196,7 +196,7 @@ class Dispatcher:
             self._probes.discard(task.task_id)
             return
         work = self._inflight.pop(task.task_id)
-        _stamp(results, work.entry)
+        stamp(results, work.entry)
         if same_version(work.entry, self.roots.options.follow_symlinks):
             work.alert = version_key(work.entry)
         else:  # changed while it was read: the result is kept, the alert waits for a settled version
@@ -357,7 +357,7 @@ class Dispatcher:
         entry = work.entry
         if entry.error or entry.skip_reason:
             status = Status.ERROR if entry.error else Status.SKIPPED
-            work.results = [_entry_result(entry, status, entry.error or entry.skip_reason or "")]
+            work.results = [entry_result(entry, status, entry.error or entry.skip_reason or "")]
             return Action.RECORD, 0.0
         since = self._waiting.setdefault(entry.path, now)
         again = recheck_at(entry.mtime, now, self.settle, since, self.max_wait)
@@ -369,7 +369,7 @@ class Dispatcher:
             return Action.NOTHING, 0.0
         stored = previous.get(entry.display)
         v = self.versions
-        if stored is not None and _unchanged(stored, entry, v.detector, v.policy, v.content_hash):
+        if stored is not None and unchanged(stored, entry, v.detector, v.policy, v.content_hash):
             if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
                 self.outbox.add(stored.result, version_key(entry))
             self.stats["unchanged"] += 1

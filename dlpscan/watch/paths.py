@@ -66,14 +66,14 @@ class Roots:
         exclude, include = self.options.exclude, self.options.include
         if exclude:
             for depth in range(1, len(parts) + int(is_dir)):
-                if walking._matches("/".join(parts[:depth]) + "/", exclude):
+                if walking.matches_glob("/".join(parts[:depth]) + "/", exclude):
                     return False
         if is_dir:
             return True
         rel = "/".join(parts)
-        if include and not walking._matches(rel, include):
+        if include and not walking.matches_glob(rel, include):
             return False
-        return not (exclude and walking._matches(rel, exclude))
+        return not (exclude and walking.matches_glob(rel, exclude))
 
     @property
     def unfiltered(self) -> WalkOptions:
