@@ -32,6 +32,7 @@ class Status(StrEnum):
     ENCRYPTED = "encrypted"
     ERROR = "error"
     SKIPPED = "skipped"
+    PARTIAL = "partial"  # read up to a limit or a broken part; what was read is reported, `reason` says why
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class TextBlock:
 
     text: str
     location: str = ""
+    first_line: int = 1  # 1-based line number of the block's first line in the source, for locations
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,8 @@ class EntityStats:
     total: int = 0
     fingerprints: list[str] | None = None
     samples: list[str] = field(default_factory=list)  # masked forms only
+    confirmed: int = 0  # distinct values that a column header or a label confirmed (not pattern alone)
+    locations: list[str] = field(default_factory=list)  # a capped sample: "Sheet1 row 12", "page 3 line 4"
 
 
 @dataclass(slots=True)

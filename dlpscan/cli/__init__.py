@@ -1,0 +1,39 @@
+"""The `dlpscan` command line: thin wrappers that parse options and call the library.
+
+Exit codes: 0 done, 1 something was flagged and --fail-on-flag was given, 2 usage or
+configuration error, 3 the scan finished but the results store could not be written (the report
+is complete), 130 interrupted (the store stays consistent; rerun with --resume).
+"""
+
+from __future__ import annotations
+
+import click
+
+from dlpscan import __version__
+from dlpscan.cli.admin import config_group, policy, recognizers
+from dlpscan.cli.common import UsageProblem
+from dlpscan.cli.db import db, triage
+from dlpscan.cli.report import report
+from dlpscan.cli.scan import scan
+from dlpscan.cli.watch import status, watch
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", type=click.Path(dir_okay=False), help="TOML config file (default: ./dlpscan.toml).")
+@click.version_option(__version__, prog_name="dlpscan")
+def main(config: str | None) -> None:
+    """Find bulk Chinese personal data (ID numbers, phones, bank cards, names, addresses) in files.
+
+    \b
+    Examples:
+      dlpscan scan /mnt/ops --format jsonl --output report.jsonl
+      dlpscan scan share/ --policy judicial-2017 --fail-on-flag
+      dlpscan db exposure --by owner
+      dlpscan report --format html --output audit.html
+    """
+
+
+for command in (scan, watch, status, report, db, triage, policy, config_group, recognizers):
+    main.add_command(command)
+
+__all__ = ["UsageProblem", "main"]

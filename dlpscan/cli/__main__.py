@@ -1,0 +1,3 @@
+from dlpscan.cli import main
+
+main()

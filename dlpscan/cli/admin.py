@@ -1,0 +1,74 @@
+"""`dlpscan policy`, `dlpscan config` and `dlpscan recognizers`: inspect and validate the setup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from dlpscan.cli.common import UsageProblem, cli_config
+from dlpscan.policy import PolicyError, builtin_policies, check_policy_file, load_policy
+
+
+@click.group()
+def policy() -> None:
+    """Inspect and validate policies."""
+
+
+@policy.command("list")
+def policy_list() -> None:
+    """List the shipped policies."""
+    for name in builtin_policies():
+        p = load_policy(name)
+        click.echo(f"{name:15} {p.version}  {p.description.splitlines()[0] if p.description else ''}")
+
+
+@policy.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def policy_check(file: str) -> None:
+    """Validate a policy YAML file; prints one clear message and exits 2 when it is invalid.
+
+    \b
+    Example:
+      dlpscan policy check my-policy.yaml
+    """
+    try:
+        p = check_policy_file(Path(file))
+    except PolicyError as exc:
+        raise UsageProblem(str(exc)) from None
+    click.echo(f"{file}: ok (policy {p.name}, version {p.version}, {len(p.rules)} rules)")
+
+
+@click.group("config")
+def config_group() -> None:
+    """Show the effective configuration."""
+
+
+@config_group.command("show")
+@click.pass_context
+def config_show(ctx: click.Context) -> None:
+    """Print the effective config (file + DLPSCAN_* environment) as JSON; the key is hidden."""
+    config = cli_config(ctx, {})
+    data = config.model_dump()
+    if data.get("fingerprint_key"):
+        data["fingerprint_key"] = "(set)"
+    if data.get("watch", {}).get("webhook_secret"):
+        data["watch"]["webhook_secret"] = "(set)"
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@click.group()
+def recognizers() -> None:
+    """Inspect the recognizer definitions."""
+
+
+@recognizers.command("list")
+def recognizers_list() -> None:
+    """List entity types with their validators and patterns."""
+    from dlpscan.detect.registry import load_definitions
+
+    for d in load_definitions():
+        click.echo(
+            f"{d.entity:20} validator={d.validator or '-':20} patterns={','.join(p.name for p in d.patterns)}"
+        )
