@@ -17,7 +17,9 @@ def test_default_config_gives_the_extractor_defaults():
 
 def test_precedence_file_then_environment_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     conf = tmp_path / "dlpscan.toml"
-    conf.write_text('policy = "bank"\njobs = 3\nexclude = ["*.iso"]\n[limits]\nmax_pdf_pages = 7\n', encoding="utf-8")
+    conf.write_text(
+        'policy = "bank"\njobs = 3\nexclude = ["*.iso"]\n[limits]\nmax_pdf_pages = 7\n', encoding="utf-8"
+    )
     monkeypatch.setenv("DLPSCAN_JOBS", "5")
     monkeypatch.setenv("DLPSCAN_EXCLUDE", "*.bak,*.tmp")
     config, source = load_config(conf, {"policy": "courier", "jobs": None})

@@ -263,8 +263,14 @@ def test_interrupted_scan_leaves_store_consistent_and_resumes(tmp_path: Path) ->
         (share / f"note{i:03d}.txt").write_text(f"会议纪要 {i}\n" * 50, encoding="utf-8")
     db, report = str(tmp_path / "s.sqlite"), tmp_path / "first.jsonl"
     env = {**os.environ, "DLPSCAN_KEY_FILE": str(KEY_DIR / "fingerprint.key")}
-    proc = subprocess.Popen([*DLPSCAN, "scan", str(share), "--db", db, "-o", str(report), "-j", "1"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*DLPSCAN, "scan", str(share), "--db", db, "-o", str(report), "-j", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not report.exists() or report.read_text().count("\n") < 20):
         time.sleep(0.1)
