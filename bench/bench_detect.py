@@ -129,7 +129,9 @@ def stock_with_model():
     for name in SPACY_ENGLISH:
         if importlib.util.find_spec(name) is not None:
             config = {"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": name}]}
-            return name, AnalyzerEngine(nlp_engine=NlpEngineProvider(nlp_configuration=config).create_engine())
+            return name, AnalyzerEngine(
+                nlp_engine=NlpEngineProvider(nlp_configuration=config).create_engine()
+            )
     return None, None
 
 
@@ -157,7 +159,9 @@ def main() -> None:
         tiny = sample[: len(sample) // 2]
         real_stock.analyze(warm[:2000], language="en")
         seconds, found = _time(lambda: len(real_stock.analyze(tiny, language="en")), 1)
-        rows.append((f"Presidio stock AnalyzerEngine ({model}, as shipped)", len(tiny.encode()) / MB, found, seconds))
+        rows.append(
+            (f"Presidio stock AnalyzerEngine ({model}, as shipped)", len(tiny.encode()) / MB, found, seconds)
+        )
     stock = stock_analyzer(tokenize=False)
     stock.analyze(warm, language="en")
     seconds, found = _time(lambda: len(stock.analyze(sample, language="en")), 1)

@@ -42,7 +42,9 @@ def _id(rng: random.Random) -> str:
 def _person(rng: random.Random) -> list[str]:
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
     mobile = f"1{rng.choice(['38', '39', '58', '86', '77'])}{rng.randint(0, 99999999):08d}"
-    address = f"浙江省杭州市西湖区文三路{rng.randint(1, 999)}号{rng.randint(1, 30)}栋{rng.randint(101, 2505)}室"
+    address = (
+        f"浙江省杭州市西湖区文三路{rng.randint(1, 999)}号{rng.randint(1, 30)}栋{rng.randint(101, 2505)}室"
+    )
     return [name, _id(rng), mobile, address]
 
 
@@ -217,29 +219,57 @@ def main() -> None:
 
     for jobs in (1, 2):
         seconds, s = dlpscan(str(small), "--no-store", "-j", str(jobs))
-        rows.append((f"{s['files']:,} small mixed files, -j{jobs}", f"{s['files'] / seconds:,.0f} files/s",
-                     f"{seconds:.1f} s, {s['bytes'] / MB:.0f} MB, {s['flagged']:,} flagged"))
+        rows.append(
+            (
+                f"{s['files']:,} small mixed files, -j{jobs}",
+                f"{s['files'] / seconds:,.0f} files/s",
+                f"{seconds:.1f} s, {s['bytes'] / MB:.0f} MB, {s['flagged']:,} flagged",
+            )
+        )
     for jobs in (1, 2):
         seconds, s = dlpscan(str(large), "--no-store", "-j", str(jobs))
-        rows.append((f"{s['bytes'] / 1e9:.2f} GB mixed corpus ({s['files']} files), -j{jobs}",
-                     f"{s['bytes'] / MB / seconds:,.1f} MB/s", f"{seconds:.0f} s, {s['flagged']} flagged"))
+        rows.append(
+            (
+                f"{s['bytes'] / 1e9:.2f} GB mixed corpus ({s['files']} files), -j{jobs}",
+                f"{s['bytes'] / MB / seconds:,.1f} MB/s",
+                f"{seconds:.0f} s, {s['flagged']} flagged",
+            )
+        )
     db = work / "rescan.sqlite"
     db.unlink(missing_ok=True)
     first, s = dlpscan(str(many), "--db", str(db), "-j", "2")
     again, _ = dlpscan(str(many), "--db", str(db), "-j", "2")
-    rows.append((f"first scan of {s['files']:,} tiny files, -j2", f"{s['files'] / first:,.0f} files/s", f"{first:.1f} s"))
-    rows.append((f"no-change rescan of {s['files']:,} files", f"{s['files'] / again:,.0f} files/s", f"{again:.1f} s"))
+    rows.append(
+        (
+            f"first scan of {s['files']:,} tiny files, -j2",
+            f"{s['files'] / first:,.0f} files/s",
+            f"{first:.1f} s",
+        )
+    )
+    rows.append(
+        (f"no-change rescan of {s['files']:,} files", f"{s['files'] / again:,.0f} files/s", f"{again:.1f} s")
+    )
     rows.append(("peak RSS, largest process", f"{peak_rss_mb():,.0f} MB", "CLI or one worker"))
 
     rate, size, model = stock_presidio_rate(small, args.stock_files)
     if rate:
         ours = next(r for r in rows if r[0].endswith("-j1") and "small" in r[0])
-        rows.append((f"stock Presidio ({model}) on extracted text of small files", f"{rate:.3f} MB/s",
-                     f"{size:.2f} MB analysed, one core, no file reading"))
+        rows.append(
+            (
+                f"stock Presidio ({model}) on extracted text of small files",
+                f"{rate:.3f} MB/s",
+                f"{size:.2f} MB analysed, one core, no file reading",
+            )
+        )
         small_mb = sum(p.stat().st_size for p in small.rglob("*") if p.is_file()) / MB
         j1_seconds = float(ours[2].split(" s")[0])
-        rows.append(("dlpscan -j1 vs stock Presidio (MB/s ratio, same kind of files)",
-                     f"{(small_mb / j1_seconds) / rate:,.0f}x", "dlpscan includes reading and extracting files"))
+        rows.append(
+            (
+                "dlpscan -j1 vs stock Presidio (MB/s ratio, same kind of files)",
+                f"{(small_mb / j1_seconds) / rate:,.0f}x",
+                "dlpscan includes reading and extracting files",
+            )
+        )
 
     if args.markdown:
         print("| measurement | result | detail |\n|---|---:|---|")
