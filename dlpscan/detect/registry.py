@@ -97,11 +97,6 @@ class RecognizerDef(_Strict):
         """The normaliser function (looked up once: it runs for every candidate)."""
         return NORMALISERS[self.normaliser]
 
-    @cached_property
-    def validate_value(self) -> Callable[[str], float]:
-        """The validator function: confidence in [0, 1] for a normalised value, 0 rejects."""
-        return VALIDATORS[self.validator] if self.validator else _always_valid
-
     def all_label_words(self) -> Iterable[str]:
         yield from self.context.words
         yield from self.negative_context.words
@@ -111,10 +106,6 @@ class RecognizerDef(_Strict):
 
 # libyaml's C parser where PyYAML was built with it (the wheels are): about 10x faster start-up.
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _always_valid(value: str) -> float:
-    return 1.0
 
 
 def _load_file(path: Path) -> RecognizerDef:
@@ -128,6 +119,11 @@ def _load_file(path: Path) -> RecognizerDef:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise DefinitionError(f"{path}: {where}: {first['msg']}") from None
+
+
+def label_words(definitions: Iterable[RecognizerDef]) -> frozenset[str]:
+    """Every context, negative-context and header word of `definitions` (names must not be labels)."""
+    return frozenset(w for d in definitions for w in d.all_label_words())
 
 
 def definition_files(extra_dirs: Iterable[Path] = ()) -> list[Path]:
