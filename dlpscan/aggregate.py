@@ -12,15 +12,12 @@ from collections.abc import Iterable
 
 from dlpscan.detect.registry import RecognizerDef
 from dlpscan.detect.scoring import Finding
-from dlpscan.detect.text import mask
 from dlpscan.detect.validators import minor_age
 from dlpscan.model import Block, EntityStats, MaskedStats, TableBlock
 
 SAMPLES_PER_TYPE = 3
 LOCATIONS_PER_TYPE = 5
 _RANGE = re.compile(r"(?:^|\s)(lines|rows) (\d+)-\d+$")  # an extractor's "lines 1-200" block location
-# GB/T 41833-2022: a phone number on a waybill must hide at least 6 digits.
-MIN_HIDDEN = {"CN_MOBILE": 6, "CN_LANDLINE": 6}
 
 
 def fingerprint(key: bytes, value: str) -> str:
@@ -33,7 +30,7 @@ class DocumentAggregate:
 
     def __init__(self, definitions: Iterable[RecognizerDef], key: bytes) -> None:
         self._key = key
-        self._fingerprinted = {d.entity for d in definitions if d.fingerprint}
+        self._types = {d.entity: d.entity_type for d in definitions}
         self._values: dict[str, set[str]] = defaultdict(set)
         self._confirmed: dict[str, set[str]] = defaultdict(set)
         self._locations: dict[str, dict[str, None]] = defaultdict(dict)  # ordered, distinct
@@ -52,7 +49,7 @@ class DocumentAggregate:
             if f.masked:
                 stats = self._masked.setdefault(f.entity_type, MaskedStats())
                 stats.total += 1
-                if f.hidden_digits < MIN_HIDDEN.get(f.entity_type, 0):
+                if f.hidden_digits < self._types[f.entity_type].mask_rule.min_hidden:
                     stats.noncompliant += 1
                 continue
             self._values[f.entity_type].add(f.value)
@@ -62,7 +59,7 @@ class DocumentAggregate:
             places = self._locations[f.entity_type]
             if block is not None and len(places) < LOCATIONS_PER_TYPE:
                 places[location(block, f.record)] = None
-            if f.entity_type != "CN_USCC":
+            if self._types[f.entity_type].personal_data:
                 per_record[f.record] += 1
         self.records += sum(1 for n in per_record.values() if n >= 2)
 
@@ -71,13 +68,13 @@ class DocumentAggregate:
         for etype in sorted(self._values):
             values = sorted(self._values[etype])
             fps = None
-            if with_fingerprints and etype in self._fingerprinted:
+            if with_fingerprints and self._types[etype].fingerprint:
                 fps = sorted(fingerprint(self._key, v) for v in values)
             out[etype] = EntityStats(
                 distinct=len(values),
                 total=self._totals[etype],
                 fingerprints=fps,
-                samples=[mask(etype, v) for v in values[:SAMPLES_PER_TYPE]],
+                samples=[self._types[etype].mask(v) for v in values[:SAMPLES_PER_TYPE]],
                 confirmed=len(self._confirmed[etype]),
                 locations=list(self._locations[etype]),
             )
