@@ -17,6 +17,7 @@ from dlpscan.aggregate import DocumentAggregate
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.ocr import OcrTally
 from dlpscan.detect.registry import definitions_version, load_definitions
+from dlpscan.entities import EntityTypes
 from dlpscan.extract import open_documents
 from dlpscan.extract.errors import ExtractError
 from dlpscan.extract.limits import Limits
@@ -69,7 +70,8 @@ class FileScanner:
         self.settings = settings
         self.definitions = load_definitions([Path(d) for d in settings.recognizer_dirs])
         self.engine = Engine(self.definitions, backend=settings.backend)
-        self.policy: Policy = load_policy(settings.policy, [Path(d) for d in settings.policy_dirs])
+        types = EntityTypes(d.entity_type for d in self.definitions)
+        self.policy: Policy = load_policy(settings.policy, [Path(d) for d in settings.policy_dirs], types)
 
     def scan_path(self, path: Path, display: str) -> list[FileResult]:
         results: list[FileResult] = []
@@ -100,7 +102,7 @@ class FileScanner:
         ocr = OcrTally(self.definitions)
         try:
             for block in document.blocks:
-                aggregate.add_block(ocr.filter(block, self.engine.scan(block)))
+                aggregate.add_block(ocr.filter(block, self.engine.scan(block)), block)
         except ExtractError as exc:
             _set_reason(result, exc.status, str(exc) or type(exc).__name__)
         except MemoryError:
