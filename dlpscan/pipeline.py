@@ -119,7 +119,7 @@ class FileScanner:
         aggregate = DocumentAggregate(self.definitions, self.settings.key)
         try:
             for block in document.blocks:
-                aggregate.add_block(self.engine.scan(block))
+                aggregate.add_block(self.engine.scan(block), block)
         except ExtractError as exc:
             _set_reason(result, exc.status, str(exc) or type(exc).__name__)
         except MemoryError:
