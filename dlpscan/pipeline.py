@@ -64,11 +64,12 @@ class ScanSettings:
 
 
 # The code that decides findings: reading files, detecting, aggregating (not reports or the store).
+_PACKAGE = Path(__file__).resolve().parent
 _FINDING_CODE = ("detect", "extract", "aggregate.py", "entities.py", "model.py", "pipeline.py")
 
 
 @functools.cache
-def code_version(package: Path = Path(__file__).resolve().parent) -> str:
+def code_version(package: Path = _PACKAGE) -> str:
     """A digest of the source that decides findings, so an upgrade that changes detection rescans
     files instead of silently keeping their old results (the package version alone lags the code)."""
     digest = hashlib.sha256()
