@@ -364,3 +364,14 @@ def test_undeclared_gbk_xml(tmp_path):
         Status.SCANNED,
         [TableBlock(("a", "b"), [("张三", "广东省深圳市南山区")], "r", 1)],
     )
+
+
+def test_routing_follows_content_and_uses_the_name_only_as_a_hint():
+    from dlpscan.extract.text import text_kind
+
+    dump = "-- dump\nINSERT INTO users (name) VALUES ('x');\n"
+    assert text_kind("text/plain", ".sql", dump) == "sql"
+    assert text_kind("text/plain", ".txt", dump) == "sql"  # content alone
+    # a .sql name on prose is not a dump: it is read as text (or a table) by its content
+    assert text_kind("text/plain", ".sql", "客户 王伟 手机 13912345678\n") == "table?"
+    assert text_kind("text/plain", ".json", "not json at all\n") == "table?"
