@@ -38,8 +38,8 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
     from dlpscan.ui import print_exposure
 
     config = cli_config(ctx, {"db": db_url})
-    p = load_policy(config.policy, [Path(d) for d in config.policy_dirs])
     with open_store(config) as store:
+        p = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store.types)
         rows = store.exposure(by, top=top)
     hits = {r.key: evaluate_scope(p, by, r.key, r.people, r.per_type) for r in rows}
     if as_json:

@@ -90,6 +90,7 @@ def scan(
       dlpscan scan /srv/share --exclude '*.iso' -j 8 --policy courier --format csv -o share.csv
       dlpscan scan exports/ --fingerprint-key "$KEY" --fail-on-flag --quiet
     """
+    from dlpscan.detect.registry import DefinitionError, entity_types
     from dlpscan.pipeline import ScanSettings
     from dlpscan.runner import ScanJob, run_scan
     from dlpscan.sinks.files import CsvWriter, JsonlWriter
@@ -100,9 +101,10 @@ def scan(
     flags["exclude"] = list(flags["exclude"]) or None
     config = cli_config(ctx, flags)
     try:
-        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs])
+        store_types = entity_types(Path(d) for d in config.recognizer_dirs)
+        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store_types)
         key, explicit_key = resolve_key(config)
-    except (PolicyError, ConfigError) as exc:
+    except (PolicyError, ConfigError, DefinitionError) as exc:
         raise UsageProblem(str(exc)) from None
     for p in paths:
         if not Path(p).exists() and not Path(p).is_symlink():
@@ -124,7 +126,9 @@ def scan(
         writers = []
         if fmt != "table":
             stream = sys.stdout if output == "-" else stack.enter_context(open(output, "w", encoding="utf-8"))
-            writers.append(JsonlWriter(stream, explicit_key) if fmt == "jsonl" else CsvWriter(stream))
+            writers.append(
+                JsonlWriter(stream, explicit_key) if fmt == "jsonl" else CsvWriter(stream, store_types)
+            )
         store = None if no_store else stack.enter_context(open_store(config))
         progress = stack.enter_context(ScanProgress(enabled=not quiet))
         summary = run_scan(job, store, writers, progress.update if progress.active else None)

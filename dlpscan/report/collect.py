@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlpscan.detect.registry import RecognizerDef, load_definitions
+from dlpscan.entities import EntityType, EntityTypes
 from dlpscan.model import FileResult, RuleHit, Status
 from dlpscan.policy import SEVERITY_ORDER, Policy, PolicyError, evaluate, evaluate_scope, load_policy
-from dlpscan.store import DIRECT_IDENTIFIERS, Store
+from dlpscan.store import Store
 from dlpscan.store.codec import folder_of
 from dlpscan.store.exposure import UNKNOWN_OWNER
 
@@ -26,11 +27,6 @@ from .legal import JUDICIAL_POLICY, Grader, Grading, Note, notes_for
 GAP_STATUSES = (Status.ENCRYPTED, Status.ERROR, Status.SKIPPED)
 GAP_ROWS = 1000  # coverage-gap files listed on the page (all are counted, and all are in CSV/XLSX)
 MAX_SAMPLES = 3
-# Samples of the most telling types first (an ID or card says more to an auditor than an address).
-SAMPLE_ORDER = (
-    "CN_RESIDENT_ID", "CN_BANK_CARD", "CN_MOBILE", "CN_PASSPORT", "CN_HK_MACAU_PERMIT", "EMAIL_ADDRESS",
-    "CN_NAME", "CN_LANDLINE", "CN_LICENSE_PLATE", "CN_ADDRESS", "CN_USCC",
-)  # fmt: skip
 # A masked sample never has 7 visible digits in a row (IDs keep 6+4, cards 4+4, phones 3+4).
 _UNMASKED_DIGITS = re.compile(r"\d{7,}")
 
@@ -113,6 +109,7 @@ class ReportData:
     bytes_scanned: int
     people: int
     recognisers: tuple[RecognizerDef, ...]
+    types: EntityTypes
     findings: list[FileRow] = field(default_factory=list)
     false_positives: list[FileRow] = field(default_factory=list)
     gaps: list[FileRow] = field(default_factory=list)
@@ -161,9 +158,9 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
         for h in [*earlier, current]
         if options.since is None or h["started"] >= options.since or h is current
     ]
-    policy, reevaluate, policy_note = _policy(scan, options)
+    policy, reevaluate, policy_note = _policy(scan, options, store.types)
     try:
-        judicial = load_policy(JUDICIAL_POLICY, options.policy_dirs)
+        judicial = load_policy(JUDICIAL_POLICY, options.policy_dirs, store.types)
     except PolicyError as exc:
         raise ReportError(str(exc)) from None
     stats = scan["stats"] or {}
@@ -185,13 +182,14 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
         bytes_scanned=stats.get("bytes", current["bytes"]),
         people=store.distinct_people(scan["id"]),
         recognisers=load_definitions(options.recognizer_dirs),
+        types=store.types,
     )
     decisions = {t["path"]: t for t in store.triage_all()}
     grader = Grader(judicial)
     flagged_by = {"folder": Counter(), "owner": Counter()}
     seen_triaged: set[str] = set()
     for result in store.file_results(scan["id"]):
-        row = _row(result, policy if reevaluate else None, grader, decisions.get(result.path))
+        row = _row(result, policy if reevaluate else None, grader, decisions.get(result.path), store.types)
         data.items += 1
         if row.triage is not None:
             seen_triaged.add(row.path)
@@ -223,21 +221,21 @@ def _choose_scan(scans: list[dict], options: Options) -> dict:
     raise ReportError(f"no completed scan{when} in the store; run `dlpscan scan` first")
 
 
-def _policy(scan: dict, options: Options) -> tuple[Policy, bool, tuple[str, dict] | None]:
+def _policy(scan: dict, options: Options, types: EntityTypes) -> tuple[Policy, bool, tuple[str, dict] | None]:
     """(policy, re-evaluate files?, note for the scope section)."""
     recorded = {"name": scan["policy"], "version": scan["versions"]["policy"]}
     if options.policy is not None:
         try:
-            policy = load_policy(options.policy, options.policy_dirs)
+            policy = load_policy(options.policy, options.policy_dirs, types)
         except PolicyError as exc:
             raise ReportError(str(exc)) from None
         same = policy.name == recorded["name"] and policy.version == recorded["version"]
         return policy, not same, None if same else ("scope.policy_reevaluated", recorded)
     try:
-        policy = load_policy(scan["policy"], options.policy_dirs)
+        policy = load_policy(scan["policy"], options.policy_dirs, types)
     except PolicyError:
         try:
-            policy = load_policy(options.fallback_policy, options.policy_dirs)
+            policy = load_policy(options.fallback_policy, options.policy_dirs, types)
         except PolicyError as exc:
             raise ReportError(str(exc)) from None
         return policy, False, ("scope.policy_fallback", {"name": scan["policy"], "used": policy.name})
@@ -254,15 +252,17 @@ def _versions(detector: str) -> dict[str, str]:
     return {"scanner": detector, "recognisers": "", "key_id": ""}
 
 
-def _row(result: FileResult, policy: Policy | None, grader: Grader, decision: dict | None) -> FileRow:
+def _row(
+    result: FileResult, policy: Policy | None, grader: Grader, decision: dict | None, types: EntityTypes
+) -> FileRow:
     if policy is not None:
         flagged, severity, hits = evaluate(policy, result)
     else:
         flagged, severity, hits = result.flagged, result.severity, list(result.rules)
-    types = sorted(
+    found = sorted(
         ((t, s.distinct, s.total) for t, s in result.entities.items()), key=lambda x: (-x[1], x[0])
     )
-    distinct = {t: d for t, d, _ in types}
+    distinct = {t: d for t, d, _ in found}
     fp_mark = decision is not None and decision["status"] == "false-positive" and decision["applies"]
     return FileRow(
         path=result.path,
@@ -278,20 +278,20 @@ def _row(result: FileResult, policy: Policy | None, grader: Grader, decision: di
         severity=severity,
         rules=hits,
         records=result.records,
-        people=max((distinct.get(t, 0) for t in DIRECT_IDENTIFIERS), default=0),
-        types=types,
-        samples=_samples(result),
+        people=types.people(distinct),
+        types=found,
+        samples=_samples(result, types),
         grading=grader.file(result),
-        notes=notes_for(distinct, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
+        notes=notes_for(distinct, types, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
         triage=decision,
         false_positive=flagged and fp_mark,
     )
 
 
-def _samples(result: FileResult) -> list[tuple[str, str]]:
-    """Up to three masked samples, one per type first, in SAMPLE_ORDER (other types last)."""
-    rank = {t: i for i, t in enumerate(SAMPLE_ORDER)}
-    order = sorted(result.entities, key=lambda t: (rank.get(t, len(rank)), t))
+def _samples(result: FileResult, types: EntityTypes) -> list[tuple[str, str]]:
+    """Up to three masked samples, one per type first, the most telling types first (an ID or a
+    card says more to an auditor than an address; organisation codes last)."""
+    order = sorted(result.entities, key=lambda name: _telling(types.of(name)))
     pools = [[s for s in result.entities[t].samples if safe_sample(s)] for t in order]
     picked: list[tuple[str, str]] = []
     for i in range(MAX_SAMPLES):
@@ -299,6 +299,10 @@ def _samples(result: FileResult) -> list[tuple[str, str]]:
             if i < len(pool) and len(picked) < MAX_SAMPLES:
                 picked.append((etype, pool[i]))
     return picked
+
+
+def _telling(t: EntityType) -> tuple:
+    return (not t.personal_data, not t.person_key, t.sensitive is None, t.order, t.name)
 
 
 def safe_sample(sample: str) -> bool:
@@ -342,7 +346,7 @@ def _groups(
             per_type=e.per_type,
             hits=evaluate_scope(policy, by, e.key, e.people, e.per_type),
             grading=grader.group(by, e.key, e.people, e.per_type),
-            notes=notes_for(e.per_type),
+            notes=notes_for(e.per_type, store.types),
         )
         for e in store.exposure(by, scan_id)
     ]
