@@ -6,6 +6,7 @@ raises for bad input, and no message carries document content.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from dlpscan import __version__
 from dlpscan.aggregate import DocumentAggregate
 from dlpscan.detect.engine import Engine
+from dlpscan.detect.ocr import OcrTally
 from dlpscan.detect.registry import definitions_version, load_definitions
 from dlpscan.entities import EntityTypes
 from dlpscan.extract import open_documents
@@ -59,7 +61,26 @@ class ScanSettings:
         """Changes whenever a rescan could give a different answer: code, definitions, key."""
         key_id = hashlib.sha256(b"dlpscan-key-id" + self.key).hexdigest()[:8]
         defs = definitions_version([Path(d) for d in self.recognizer_dirs])
-        return f"{__version__}+{defs}+{key_id}"
+        return f"{__version__}-{code_version()}+{defs}+{key_id}"
+
+
+# The code that decides findings: reading files, detecting, aggregating (not reports or the store).
+_PACKAGE = Path(__file__).resolve().parent
+_FINDING_CODE = ("detect", "extract", "aggregate.py", "entities.py", "model.py", "pipeline.py")
+
+
+@functools.cache
+def code_version(package: Path = _PACKAGE) -> str:
+    """A digest of the source that decides findings, so an upgrade that changes detection rescans
+    files instead of silently keeping their old results (the package version alone lags the code)."""
+    digest = hashlib.sha256()
+    for name in _FINDING_CODE:
+        part = package / name
+        for path in sorted(part.rglob("*")) if part.is_dir() else [part]:
+            if path.suffix in (".py", ".pyx", ".pxd"):
+                digest.update(path.relative_to(package).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 class FileScanner:
@@ -98,9 +119,10 @@ class FileScanner:
             _set_reason(result, document.status, document.reason or "unreadable")
             return result
         aggregate = DocumentAggregate(self.definitions, self.settings.key)
+        ocr = OcrTally(self.definitions)
         try:
             for block in document.blocks:
-                aggregate.add_block(self.engine.scan(block), block)
+                aggregate.add_block(ocr.filter(block, self.engine.scan(block)), block)
         except ExtractError as exc:
             _set_reason(result, exc.status, str(exc) or type(exc).__name__)
         except MemoryError:
@@ -111,7 +133,7 @@ class FileScanner:
         result.entities = aggregate.entities(with_fingerprints=True)
         result.masked = aggregate.masked()
         result.records = aggregate.records
-        result.notes = {**document.notes, **aggregate.final_notes()}
+        result.notes = {**document.notes, **aggregate.final_notes(), **ocr.notes()}
         if not document.is_container:
             result.flagged, result.severity, result.rules = evaluate(self.policy, result)
         return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from dlpscan.extract import archive, excel, mail, office, pdf, sniff, text
+from dlpscan.extract import archive, excel, images, mail, office, pdf, sniff, text
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError, LimitExceeded
 from dlpscan.extract.limits import Limits
@@ -82,10 +82,16 @@ def open_documents(path: Path, display_path: str, limits: Limits = Limits()) -> 
 
 
 def documents_of(
-    src: Source, display: str, limits: Limits, depth: int, budget: archive.Budget | None
+    src: Source,
+    display: str,
+    limits: Limits,
+    depth: int,
+    budget: archive.Budget | None,
+    media_type: str | None = None,
 ) -> Iterator[Document]:
+    """Documents of one source; `media_type` skips sniffing (the fuzz harness picks the reader)."""
     try:
-        media_type = sniff.sniff_source(src)
+        media_type = media_type or sniff.sniff_source(src)
     except Exception as e:  # libmagic failures on unreadable files
         src.close()
         yield Document(
@@ -118,9 +124,20 @@ def documents_of(
     elif route in ("eml", "msg"):
         yield from _mail(src, display, media_type, limits, depth, budget, route)
     else:
-        ctx = Context(limits)
-        blocks = _guarded(lambda: route(src, ctx), ctx, src)
-        yield Document(display, media_type, blocks=blocks, size=size, notes=ctx.notes)
+        yield reader_document(src, display, media_type, limits, route)
+
+
+def reader_document(
+    src: Source,
+    display: str,
+    media_type: str,
+    limits: Limits,
+    reader: Callable[[Source, Context], Iterator[Block]],
+) -> Document:
+    """A Document whose blocks come from `reader`, on its own clock, with library errors converted."""
+    ctx = Context(limits)
+    blocks = _guarded(lambda: reader(src, ctx), ctx, src)
+    return Document(display, media_type, blocks=blocks, size=src.size, notes=ctx.notes)
 
 
 def _route(src: Source, mt: str):
@@ -145,13 +162,15 @@ def _route(src: Source, mt: str):
             return (Status.SKIPPED, LEGACY_OFFICE)
         return (Status.SKIPPED, f"no extractor for {mt}")
     if mt in _SPREADSHEETS:
-        return lambda s, c: excel.read_spreadsheet(s, c, mt)
+        return images.with_embedded_images(lambda s, c: excel.read_spreadsheet(s, c, mt))
     if mt == "application/pdf":
         return pdf.read_pdf
     if mt == sniff.DOCX:
-        return office.read_docx
+        return images.with_embedded_images(office.read_docx)
     if mt == sniff.PPTX:
-        return office.read_pptx
+        return images.with_embedded_images(office.read_pptx)
+    if mt in images.IMAGE_TYPES:
+        return images.read_image
     if mt in archive.ARCHIVE_TYPES:
         return "archive"
     if mt in _EMAIL or (mt == "text/plain" and suffix == ".eml"):
