@@ -292,7 +292,9 @@ def cn_name(value: str, labels: frozenset[str] = frozenset()) -> float:
 
 
 _ADDRESS_ADMIN = re.compile(r"省|自治区|市|区|县|旗|州|盟|镇|乡|街道")
-_ADDRESS_UNIT = re.compile(r"\d+(?:号|栋|幢|座|室|弄|组|层|楼|户|单元)|[路街巷道弄村]")
+# One digit before the unit word, not \d+: only whether it occurs matters, and \d+ backtracks
+# through every suffix of a long digit run (quadratic in a hostile cell).
+_ADDRESS_UNIT = re.compile(r"\d(?:号|栋|幢|座|室|弄|组|层|楼|户|单元)|[路街巷道弄村]")
 
 
 def cn_address(value: str) -> float:
