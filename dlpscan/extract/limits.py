@@ -21,3 +21,5 @@ class Limits:
     ratio_min_bytes: int = 10 * 1024**2  # compression ratios are enforced once this much is inflated
     max_tree_bytes: int = 64 * 1024**2  # larger JSON is streamed (as JSON Lines or text), not parsed
     max_structure_depth: int = 200  # nesting of JSON / XML elements
+    max_ocr_pages: int = 100  # PDF pages and images read by OCR per document (0 turns OCR off)
+    max_image_pixels: int = 64_000_000  # one image, frame or rendered page; larger ones are not decoded

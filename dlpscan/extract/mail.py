@@ -47,9 +47,10 @@ def read_eml(src: Source, ctx: Context) -> tuple[Iterator[Block], list[Member]]:
             continue
         ctype = part.get_content_type()
         filename = part.get_filename()
-        if filename or part.get_content_disposition() == "attachment" or ctype == "message/rfc822":
+        image = ctype.startswith("image/")  # attached or inline (cid:), read by OCR
+        if filename or image or part.get_content_disposition() == "attachment" or ctype == "message/rfc822":
             payload = _payload(part)
-            ext = ".eml" if ctype == "message/rfc822" else ".bin"
+            ext = ".eml" if ctype == "message/rfc822" else f".{ctype[6:]}" if image else ".bin"
             name = _safe_name(filename, len(members) + 1, ext)
             members.append(Member(name, source=BytesSource(payload, name), size=len(payload)))
         elif ctype == "text/plain":
