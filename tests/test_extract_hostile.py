@@ -267,10 +267,10 @@ def test_a_docx_without_content_types_is_read_part_by_part():
 
 
 def test_a_zip_with_a_broken_mimetype_member_is_still_listed(tmp_path):
-    from dlpscan.extract.sniff import sniff
-
     import io
     import zipfile
+
+    from dlpscan.extract.sniff import sniff
 
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
