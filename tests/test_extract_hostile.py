@@ -63,6 +63,18 @@ def test_compound_file_declaring_lengths_beyond_its_size_never_reaches_calamine(
     assert result.entities["CN_RESIDENT_ID"].distinct == 3
 
 
+def test_compound_file_sending_a_reader_to_a_sector_far_beyond_its_end_never_reaches_calamine():
+    """calamine grows its sector buffer up to any sector id a chain names (gigabytes for a 5 KB file)."""
+    data = bytearray(seeds.xls(3))
+    struct.pack_into("<I", data, 60, 0x00FFFFFE)  # the mini FAT starts at sector 16,777,214
+    assert (
+        cfb.allocation_problem(BytesSource(bytes(data), "a.xls"))
+        == "compound file declares lengths beyond its size"
+    )
+    [result] = run("xls", bytes(data))
+    assert result.status in (Status.ERROR, Status.SCANNED)  # xlrd decides; the process survives
+
+
 def test_library_warnings_never_reach_stdout(capsys):
     """xlrd prints warnings to stdout by default; a report on stdout would get non-JSON lines."""
     data = seeds.xls(3) + b"\x00" * 100  # a size that is not a whole number of sectors: xlrd warns
