@@ -34,8 +34,18 @@ from pathlib import Path
 CORE = ("CN_RESIDENT_ID", "CN_MOBILE", "CN_BANK_CARD")
 SCORED = (*CORE, "CN_NAME")
 # Issuer BINs and the card length each issues (public knowledge, not read from dlpscan's table).
-BINS = {"622202": 19, "621700": 19, "622848": 19, "436742": 19, "622588": 16, "625807": 16, "621226": 19,
-        "622262": 19, "621483": 16, "623668": 19}
+BINS = {
+    "622202": 19,
+    "621700": 19,
+    "622848": 19,
+    "436742": 19,
+    "622588": 16,
+    "625807": 16,
+    "621226": 19,
+    "622262": 19,
+    "621483": 16,
+    "623668": 19,
+}
 
 
 @dataclass
@@ -56,8 +66,9 @@ class Truth:
 
     def add(self, p: Person, *types: str) -> None:
         for t in types:
-            self.entities[t].add({"CN_NAME": p.name, "CN_RESIDENT_ID": p.id, "CN_MOBILE": p.mobile,
-                                  "CN_BANK_CARD": p.card}[t])
+            self.entities[t].add(
+                {"CN_NAME": p.name, "CN_RESIDENT_ID": p.id, "CN_MOBILE": p.mobile, "CN_BANK_CARD": p.card}[t]
+            )
 
 
 class People:
@@ -75,13 +86,22 @@ class People:
         bin_ = self.rng.choice(sorted(BINS))
         digits = [int(c) for c in bin_]
         digits += [self.rng.randint(0, 9) for _ in range(BINS[bin_] - len(bin_) - 1)]
-        total = sum(d if i % 2 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits)))
+        total = sum(
+            d if i % 2 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits))
+        )
         return "".join(map(str, digits)) + str((10 - total % 10) % 10)
 
     def person(self) -> Person:
         f = self.fake
-        return Person(f.name(), f.ssn(min_age=18, max_age=80).upper(), f.phone_number(), self.card(),
-                      f.city_name(), f.company(), f.address().split(" ")[0])
+        return Person(
+            f.name(),
+            f.ssn(min_age=18, max_age=80).upper(),
+            f.phone_number(),
+            self.card(),
+            f.city_name(),
+            f.company(),
+            f.address().split(" ")[0],
+        )
 
     def many(self, n: int) -> list[Person]:
         return [self.person() for _ in range(n)]
@@ -101,7 +121,9 @@ def _bulk(truth: Truth, n: int) -> Truth:
     return truth
 
 
-def _csv(path: Path, header: list[str] | None, rows: list[list[str]], delimiter: str = ",", enc: str = "utf-8") -> None:
+def _csv(
+    path: Path, header: list[str] | None, rows: list[list[str]], delimiter: str = ",", enc: str = "utf-8"
+) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
     if header:
@@ -141,7 +163,9 @@ def _register(name: str, headers: list[str] | None, fields: list[str], **kw) -> 
     LAYOUTS[name] = fn
 
 
-_register("csv_zh", ["姓名", "身份证号", "手机号", "银行卡号", "地址"], ["name", "id", "mobile", "card", "address"])
+_register(
+    "csv_zh", ["姓名", "身份证号", "手机号", "银行卡号", "地址"], ["name", "id", "mobile", "card", "address"]
+)
 _register("csv_pinyin_xm", ["xm", "sfzh", "sjhm", "yhkh"], ["name", "id", "mobile", "card"])
 _register("csv_pinyin_khxm", ["khxm", "zjhm", "lxdh", "zh"], ["name", "id", "mobile", "card"])
 _register("csv_en_cust_nm", ["cust_nm", "cert_no", "mobile_no", "acct_no"], ["name", "id", "mobile", "card"])
@@ -149,18 +173,32 @@ _register("csv_en_username", ["userName", "idCard", "phone", "city"], ["name", "
 _register("csv_en_name", ["name", "id_number", "tel", "company"], ["name", "id", "mobile", "company"])
 _register("csv_no_header", None, ["name", "id", "mobile", "address"])
 _register("csv_no_header_name_city", None, ["name", "mobile", "city", "company"])
-_register("csv_loan", ["借款人", "借款人身份证", "担保人", "担保人电话", "金额"], ["name", "id", "name", "mobile", "amount"])
+_register(
+    "csv_loan",
+    ["借款人", "借款人身份证", "担保人", "担保人电话", "金额"],
+    ["name", "id", "name", "mobile", "amount"],
+)
 _register("csv_bank_flow", ["交易日期", "对方户名", "对方账号", "金额"], ["city", "name", "card", "amount"])
 _register("csv_clinic", ["接诊医生", "患者姓名", "身份证", "联系电话"], ["name", "name", "id", "mobile"])
 _register("csv_invoice", ["开票人", "购买方", "联系电话"], ["name", "company", "mobile"])
 _register("csv_ticket", ["处理人", "客户", "客户电话", "工单号"], ["name", "name", "mobile", "amount"])
-_register("csv_courier", ["寄件人", "寄件人电话", "收件人", "收件人电话", "收件地址"], ["name", "mobile", "name", "mobile", "address"])
+_register(
+    "csv_courier",
+    ["寄件人", "寄件人电话", "收件人", "收件人电话", "收件地址"],
+    ["name", "mobile", "name", "mobile", "address"],
+)
 _register("csv_corp", ["企业名称", "法定代表人", "联系人", "联系电话"], ["company", "name", "name", "mobile"])
-_register("csv_en_roles", ["borrower", "guarantor", "recipient", "contact_phone"], ["name", "name", "name", "mobile"])
+_register(
+    "csv_en_roles",
+    ["borrower", "guarantor", "recipient", "contact_phone"],
+    ["name", "name", "name", "mobile"],
+)
 _register("csv_en_roles2", ["customer", "payee", "sender_name", "mobile"], ["name", "name", "name", "mobile"])
 _register("tsv_zh", ["客户姓名", "证件号码", "手机"], ["name", "id", "mobile"], suffix=".tsv", delimiter="\t")
 _register("pipe_dat", ["XM", "SFZH", "SJH"], ["name", "id", "mobile"], suffix=".dat", delimiter="|")
-_register("semicolon_txt", ["姓名", "手机号", "城市"], ["name", "mobile", "city"], suffix=".txt", delimiter=";")
+_register(
+    "semicolon_txt", ["姓名", "手机号", "城市"], ["name", "mobile", "city"], suffix=".txt", delimiter=";"
+)
 _register("caret_noext", None, ["name", "id", "mobile", "card"], suffix="", delimiter="^")
 _register("unit_sep_noext", None, ["id", "name", "mobile"], suffix="", delimiter="\x1f")
 _register("csv_gbk_pinyin", ["xingming", "shenfenzheng", "shouji"], ["name", "id", "mobile"], enc="gb18030")
@@ -209,8 +247,12 @@ def _xlsx(path: Path, sheets: dict[str, list[list[str]]]) -> None:
 def xlsx_transposed(people: People, out: Path) -> dict[str, Truth]:
     ps = people.many(70)
     truth = _bulk(Truth(), len(ps))
-    rows = [["姓名", *[p.name for p in ps]], ["性别", *["男"] * len(ps)], ["身份证号", *[p.id for p in ps]],
-            ["手机号码", *[p.mobile for p in ps]]]
+    rows = [
+        ["姓名", *[p.name for p in ps]],
+        ["性别", *["男"] * len(ps)],
+        ["身份证号", *[p.id for p in ps]],
+        ["手机号码", *[p.mobile for p in ps]],
+    ]
     for p in ps:
         truth.add(p, "CN_NAME", "CN_RESIDENT_ID", "CN_MOBILE")
     _xlsx(out / "xlsx_transposed.xlsx", {"名单": rows})
@@ -223,8 +265,13 @@ def xlsx_form_per_sheet(people: People, out: Path) -> dict[str, Truth]:
     truth = _bulk(Truth(), len(ps))
     sheets = {}
     for i, p in enumerate(ps):
-        sheets[f"表{i + 1}"] = [["个人信息登记表"], ["姓名", p.name, "性别", "女"], ["身份证号", p.id, "民族", "汉"],
-                               ["手机", p.mobile, "籍贯", p.city], ["住址", p.address]]
+        sheets[f"表{i + 1}"] = [
+            ["个人信息登记表"],
+            ["姓名", p.name, "性别", "女"],
+            ["身份证号", p.id, "民族", "汉"],
+            ["手机", p.mobile, "籍贯", p.city],
+            ["住址", p.address],
+        ]
         truth.add(p, "CN_NAME", "CN_RESIDENT_ID", "CN_MOBILE")
     _xlsx(out / "xlsx_forms.xlsx", sheets)
     return {"xlsx_forms.xlsx": truth}
@@ -275,7 +322,13 @@ def docx_kv_tables(people: People, out: Path) -> dict[str, Truth]:
     truth = _bulk(Truth(), len(ps))
     tables = []
     for p in ps:
-        tables.append([["姓名", p.name, "性别", "男"], ["身份证号码", p.id, "联系电话", p.mobile], ["家庭住址", p.address, "", ""]])
+        tables.append(
+            [
+                ["姓名", p.name, "性别", "男"],
+                ["身份证号码", p.id, "联系电话", p.mobile],
+                ["家庭住址", p.address, "", ""],
+            ]
+        )
         truth.add(p, "CN_NAME", "CN_RESIDENT_ID", "CN_MOBILE")
     _docx(out / "docx_kv.docx", ["员工信息登记表"], tables)
     return {"docx_kv.docx": truth}
@@ -288,7 +341,12 @@ def docx_letters(people: People, out: Path) -> dict[str, Truth]:
     paras = []
     for p in ps:
         title = people.rng.choice(["先生", "女士"])
-        paras += [f"尊敬的{p.name}{title}：", f"您尾号{p.card[-4:]}的账户已开通，登记手机{p.mobile}。", "此致 敬礼", ""]
+        paras += [
+            f"尊敬的{p.name}{title}：",
+            f"您尾号{p.card[-4:]}的账户已开通，登记手机{p.mobile}。",
+            "此致 敬礼",
+            "",
+        ]
         truth.add(p, "CN_NAME", "CN_MOBILE")
     _docx(out / "docx_letters.docx", paras, [])
     return {"docx_letters.docx": truth}
@@ -312,8 +370,12 @@ def url_log(people: People, out: Path) -> dict[str, Truth]:
     truth = _bulk(Truth(), len(ps))
     lines = []
     for i, p in enumerate(ps):
-        q = urllib.parse.urlencode({"name": p.name, "phone": "+86" + p.mobile, "idno": p.id, "ts": 1700000000 + i})
-        lines.append(f'10.0.0.{i % 250} - - [01/Jan/2024:10:00:{i % 60:02d} +0800] "GET /api/user/save?{q} HTTP/1.1" 200 512')
+        q = urllib.parse.urlencode(
+            {"name": p.name, "phone": "+86" + p.mobile, "idno": p.id, "ts": 1700000000 + i}
+        )
+        lines.append(
+            f'10.0.0.{i % 250} - - [01/Jan/2024:10:00:{i % 60:02d} +0800] "GET /api/user/save?{q} HTTP/1.1" 200 512'
+        )
         truth.add(p, "CN_NAME", "CN_MOBILE", "CN_RESIDENT_ID")
     (out / "access.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return {"access.log": truth}
@@ -325,7 +387,9 @@ def form_bodies(people: People, out: Path) -> dict[str, Truth]:
     truth = _bulk(Truth(), len(ps))
     lines = []
     for p in ps:
-        body = urllib.parse.urlencode({"custName": p.name, "mobile": p.mobile, "cardNo": p.card}, quote_via=urllib.parse.quote)
+        body = urllib.parse.urlencode(
+            {"custName": p.name, "mobile": p.mobile, "cardNo": p.card}, quote_via=urllib.parse.quote
+        )
         lines.append(f"2024-01-01 10:00:00 INFO POST /submit body={body}")
         truth.add(p, "CN_NAME", "CN_MOBILE", "CN_BANK_CARD")
     (out / "app_requests.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -338,7 +402,9 @@ def vcards(people: People, out: Path) -> dict[str, Truth]:
     truth = _bulk(Truth(), len(ps))
     cards = []
     for p in ps:
-        cards.append(f"BEGIN:VCARD\r\nVERSION:3.0\r\nN:{p.name[0]};{p.name[1:]};;;\r\nFN:{p.name}\r\nTEL;TYPE=CELL:{p.mobile}\r\nEND:VCARD\r\n")
+        cards.append(
+            f"BEGIN:VCARD\r\nVERSION:3.0\r\nN:{p.name[0]};{p.name[1:]};;;\r\nFN:{p.name}\r\nTEL;TYPE=CELL:{p.mobile}\r\nEND:VCARD\r\n"
+        )
         truth.add(p, "CN_NAME", "CN_MOBILE")
     (out / "contacts.vcf").write_text("".join(cards), encoding="utf-8")
     return {"contacts.vcf": truth}
@@ -348,7 +414,10 @@ def vcards(people: People, out: Path) -> dict[str, Truth]:
 def json_nested(people: People, out: Path) -> dict[str, Truth]:
     ps = people.many(65)
     truth = _bulk(Truth(), len(ps))
-    data = {"code": 0, "data": {"list": [{"userName": p.name, "contact": {"tel": p.mobile}, "certNo": p.id} for p in ps]}}
+    data = {
+        "code": 0,
+        "data": {"list": [{"userName": p.name, "contact": {"tel": p.mobile}, "certNo": p.id} for p in ps]},
+    }
     for p in ps:
         truth.add(p, "CN_NAME", "CN_MOBILE", "CN_RESIDENT_ID")
     (out / "api_dump.json").write_text(json.dumps(data, ensure_ascii=True), encoding="utf-8")
@@ -389,7 +458,9 @@ def base64_labelled(people: People, out: Path) -> dict[str, Truth]:
     for p in ps:
         b = base64.b64encode(p.id.encode()).decode()
         n = base64.b64encode(p.name.encode()).decode()
-        lines.append(f"uid={people.rng.randint(10**6, 10**7)} name_base64={n} idcard_b64={b} mobile={p.mobile}")
+        lines.append(
+            f"uid={people.rng.randint(10**6, 10**7)} name_base64={n} idcard_b64={b} mobile={p.mobile}"
+        )
         truth.add(p, "CN_NAME", "CN_RESIDENT_ID", "CN_MOBILE")
     (out / "b64_audit.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return {"b64_audit.log": truth}
@@ -426,8 +497,14 @@ def parquet_export(people: People, out: Path) -> dict[str, Truth]:
 
     ps = people.many(100)
     truth = _bulk(Truth(), len(ps))
-    table = pa.table({"cust_id": list(range(len(ps))), "cust_nm": [p.name for p in ps],
-                      "cert_no": [p.id for p in ps], "mobile_no": [int(p.mobile) for p in ps]})
+    table = pa.table(
+        {
+            "cust_id": list(range(len(ps))),
+            "cust_nm": [p.name for p in ps],
+            "cert_no": [p.id for p in ps],
+            "mobile_no": [int(p.mobile) for p in ps],
+        }
+    )
     for p in ps:
         truth.add(p, "CN_NAME", "CN_RESIDENT_ID", "CN_MOBILE")
     (out / "dw").mkdir(exist_ok=True)
@@ -441,8 +518,15 @@ def avro_export(people: People, out: Path) -> dict[str, Truth]:
 
     ps = people.many(90)
     truth = _bulk(Truth(), len(ps))
-    schema = {"type": "record", "name": "Cust", "fields": [{"name": "xm", "type": "string"},
-              {"name": "sfzh", "type": "string"}, {"name": "card", "type": ["null", "string"]}]}
+    schema = {
+        "type": "record",
+        "name": "Cust",
+        "fields": [
+            {"name": "xm", "type": "string"},
+            {"name": "sfzh", "type": "string"},
+            {"name": "card", "type": ["null", "string"]},
+        ],
+    }
     with open(out / "cust.avro", "wb") as f:
         fastavro.writer(f, schema, [{"xm": p.name, "sfzh": p.id, "card": p.card} for p in ps])
     for p in ps:
@@ -455,8 +539,14 @@ def avro_export(people: People, out: Path) -> dict[str, Truth]:
 def neg_company_product_city(people: People, out: Path) -> dict[str, Truth]:
     rows = []
     for _ in range(80):
-        rows.append([people.fake.company_prefix(), people.rng.choice(["王老吉", "金龙鱼", "白象方便面", "康师傅", "李宁运动鞋"]),
-                     people.fake.city_name(), str(people.rng.randint(1, 99))])
+        rows.append(
+            [
+                people.fake.company_prefix(),
+                people.rng.choice(["王老吉", "金龙鱼", "白象方便面", "康师傅", "李宁运动鞋"]),
+                people.fake.city_name(),
+                str(people.rng.randint(1, 99)),
+            ]
+        )
     _csv(out / "neg_catalog.csv", ["供应商", "品名", "城市", "数量"], rows)
     _csv(out / "neg_catalog_noheader.csv", None, rows)
     return {"neg_catalog.csv": Truth(), "neg_catalog_noheader.csv": Truth()}
@@ -466,22 +556,37 @@ def neg_company_product_city(people: People, out: Path) -> dict[str, Truth]:
 def neg_courier_status(people: People, out: Path) -> dict[str, Truth]:
     rows = []
     for i in range(60):
-        rows.append([f"SF{10**11 + i}", people.rng.choice(["家门口", "本人", "前台", "快递柜", "门卫", "驿站", "物业"]),
-                     people.rng.choice(["已签收", "派送中"])])
+        rows.append(
+            [
+                f"SF{10**11 + i}",
+                people.rng.choice(["家门口", "本人", "前台", "快递柜", "门卫", "驿站", "物业"]),
+                people.rng.choice(["已签收", "派送中"]),
+            ]
+        )
     _csv(out / "neg_signed.csv", ["运单号", "签收人", "状态"], rows)
     return {"neg_signed.csv": Truth()}
 
 
 @layout
 def neg_base64_blobs(people: People, out: Path) -> dict[str, Truth]:
-    lines = [f"token={base64.b64encode(people.rng.randbytes(24)).decode()} sig={base64.b64encode(str(people.rng.randint(10**17, 10**18)).encode()).decode()}" for _ in range(60)]
+    lines = [
+        f"token={base64.b64encode(people.rng.randbytes(24)).decode()} sig={base64.b64encode(str(people.rng.randint(10**17, 10**18)).encode()).decode()}"
+        for _ in range(60)
+    ]
     (out / "neg_tokens.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return {"neg_tokens.log": Truth()}
 
 
 @layout
 def neg_cities_with_phones(people: People, out: Path) -> dict[str, Truth]:
-    rows = [[people.fake.city_name(), people.fake.company(), f"400-{people.rng.randint(100, 999)}-{people.rng.randint(1000, 9999)}"] for _ in range(60)]
+    rows = [
+        [
+            people.fake.city_name(),
+            people.fake.company(),
+            f"400-{people.rng.randint(100, 999)}-{people.rng.randint(1000, 9999)}",
+        ]
+        for _ in range(60)
+    ]
     _csv(out / "neg_branches.csv", ["city", "org_name", "hotline"], rows)
     return {"neg_branches.csv": Truth()}
 
@@ -492,9 +597,19 @@ def generate(out: Path, seed: int) -> dict:
     files: dict[str, dict] = {}
     for name, make in LAYOUTS.items():
         for path, truth in make(people, out).items():
-            files[path] = {"kind": name, "status": ["scanned"], "flagged": truth.flagged,
-                           "entities": {t: sorted(v) for t, v in truth.entities.items()}}
-    truth = {"format": "dlpscan-eval-truth/1", "split": "layouts", "seed": seed, "corpus_root": ".", "files": files}
+            files[path] = {
+                "kind": name,
+                "status": ["scanned"],
+                "flagged": truth.flagged,
+                "entities": {t: sorted(v) for t, v in truth.entities.items()},
+            }
+    truth = {
+        "format": "dlpscan-eval-truth/1",
+        "split": "layouts",
+        "seed": seed,
+        "corpus_root": ".",
+        "files": files,
+    }
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
     return truth
 
@@ -530,13 +645,18 @@ def score(truth: dict, report: Path, key: bytes) -> None:
         flags[0] += bool(line.get("flagged")) == t["flagged"]
         flags[1] += 1
         if bool(line.get("flagged")) != t["flagged"]:
-            wrong_flags.append(f"{path} (want {t['flagged']}, status {line.get('status')} {line.get('reason') or ''})")
+            wrong_flags.append(
+                f"{path} (want {t['flagged']}, status {line.get('status')} {line.get('reason') or ''})"
+            )
     print(f"{'type':<16}{'TP':>7}{'FP':>7}{'FN':>7}{'prec':>8}{'recall':>8}{'F1':>8}")
     for typ, (tp, fp, fn) in per_type.items():
         p, r, f = prf(tp, fp, fn)
         print(f"{typ:<16}{tp:>7}{fp:>7}{fn:>7}{p:>8.4f}{r:>8.4f}{f:>8.4f}")
     core = [sum(per_type[t][i] for t in CORE) for i in range(3)]
-    print(f"{'core (micro)':<16}{core[0]:>7}{core[1]:>7}{core[2]:>7}" + "".join(f"{x:>8.4f}" for x in prf(*core)))
+    print(
+        f"{'core (micro)':<16}{core[0]:>7}{core[1]:>7}{core[2]:>7}"
+        + "".join(f"{x:>8.4f}" for x in prf(*core))
+    )
     print(f"\nflag accuracy {flags[0]}/{flags[1]}")
     for w in wrong_flags:
         print(f"  wrong flag: {w}")
@@ -546,7 +666,9 @@ def score(truth: dict, report: Path, key: bytes) -> None:
         if bad:
             print(f"  {kind:<28}" + "  ".join(f"{t}: {c[0]}/{c[1]}/{c[2]}" for t, c in bad.items()))
     _, _, name_f1 = prf(*per_type["CN_NAME"])
-    print(f"\nLAYOUTS names_f1={name_f1:.4f} core_f1={prf(*core)[2]:.4f} flag_acc={flags[0] / flags[1]:.4f} files={flags[1]}")
+    print(
+        f"\nLAYOUTS names_f1={name_f1:.4f} core_f1={prf(*core)[2]:.4f} flag_acc={flags[0] / flags[1]:.4f} files={flags[1]}"
+    )
 
 
 def main() -> int:
@@ -561,9 +683,25 @@ def main() -> int:
     if a.score:
         with tempfile.TemporaryDirectory() as tmp:
             report = Path(tmp) / "r.jsonl"
-            subprocess.run([a.dlpscan, "scan", str(a.out), "--format", "jsonl", "--output", str(report),
-                            "--fingerprint-key", "k", "--db", str(Path(tmp) / "s.sqlite"), "-q", "--exclude", "truth.json"],
-                           check=False)
+            subprocess.run(
+                [
+                    a.dlpscan,
+                    "scan",
+                    str(a.out),
+                    "--format",
+                    "jsonl",
+                    "--output",
+                    str(report),
+                    "--fingerprint-key",
+                    "k",
+                    "--db",
+                    str(Path(tmp) / "s.sqlite"),
+                    "-q",
+                    "--exclude",
+                    "truth.json",
+                ],
+                check=False,
+            )
             score(truth, report, b"k")
     return 0
 
