@@ -7,7 +7,6 @@ Raw values never reach this module (the store has none); fingerprints are not co
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlpscan.detect.registry import RecognizerDef, load_definitions
+from dlpscan.findings import pick_samples
 from dlpscan.model import FileResult, RuleHit, Status
 from dlpscan.policy import SEVERITY_ORDER, Policy, PolicyError, evaluate, evaluate_scope, load_policy
 from dlpscan.store import DIRECT_IDENTIFIERS, Store
@@ -26,13 +26,6 @@ from .legal import JUDICIAL_POLICY, Grader, Grading, Note, notes_for
 GAP_STATUSES = (Status.ENCRYPTED, Status.ERROR, Status.SKIPPED)
 GAP_ROWS = 1000  # coverage-gap files listed on the page (all are counted, and all are in CSV/XLSX)
 MAX_SAMPLES = 3
-# Samples of the most telling types first (an ID or card says more to an auditor than an address).
-SAMPLE_ORDER = (
-    "CN_RESIDENT_ID", "CN_BANK_CARD", "CN_MOBILE", "CN_PASSPORT", "CN_HK_MACAU_PERMIT", "EMAIL_ADDRESS",
-    "CN_NAME", "CN_LANDLINE", "CN_LICENSE_PLATE", "CN_ADDRESS", "CN_USCC",
-)  # fmt: skip
-# A masked sample never has 7 visible digits in a row (IDs keep 6+4, cards 4+4, phones 3+4).
-_UNMASKED_DIGITS = re.compile(r"\d{7,}")
 
 
 class ReportError(Exception):
@@ -280,31 +273,12 @@ def _row(result: FileResult, policy: Policy | None, grader: Grader, decision: di
         records=result.records,
         people=max((distinct.get(t, 0) for t in DIRECT_IDENTIFIERS), default=0),
         types=types,
-        samples=_samples(result),
+        samples=pick_samples(result, MAX_SAMPLES),
         grading=grader.file(result),
         notes=notes_for(distinct, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
         triage=decision,
         false_positive=flagged and fp_mark,
     )
-
-
-def _samples(result: FileResult) -> list[tuple[str, str]]:
-    """Up to three masked samples, one per type first, in SAMPLE_ORDER (other types last)."""
-    rank = {t: i for i, t in enumerate(SAMPLE_ORDER)}
-    order = sorted(result.entities, key=lambda t: (rank.get(t, len(rank)), t))
-    pools = [[s for s in result.entities[t].samples if safe_sample(s)] for t in order]
-    picked: list[tuple[str, str]] = []
-    for i in range(MAX_SAMPLES):
-        for etype, pool in zip(order, pools, strict=True):
-            if i < len(pool) and len(picked) < MAX_SAMPLES:
-                picked.append((etype, pool[i]))
-    return picked
-
-
-def safe_sample(sample: str) -> bool:
-    """A second guard after the store's: masked (has '*') and no long run of visible digits."""
-    compact = sample.replace(" ", "").replace("-", "")
-    return "*" in sample and not _UNMASKED_DIGITS.search(compact)
 
 
 def _keep(data: ReportData, row: FileRow) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import IO, Protocol
+from collections.abc import Callable
+from typing import IO, Any, Protocol
 
 from dlpscan.model import ENTITY_TYPES, FileResult
 from dlpscan.sinks.report_line import report_line
@@ -24,7 +25,8 @@ class JsonlWriter:
 
 
 class CsvWriter:
-    """Distinct counts per entity type; never fingerprints or samples."""
+    """Distinct counts per entity type, then per-type confidence and locations (`TYPE: value; …`);
+    never fingerprints or samples."""
 
     HEADER = (
         "path",
@@ -39,6 +41,8 @@ class CsvWriter:
         "owner",
         "mtime",
         "size",
+        "confidence",
+        "locations",
     )
 
     def __init__(self, stream: IO[str]) -> None:
@@ -63,6 +67,14 @@ class CsvWriter:
                 line.get("owner", ""),
                 line.get("mtime", ""),
                 line.get("size", ""),
+                _per_type(line, lambda e: e["confidence"]),
+                _per_type(line, lambda e: ", ".join(e.get("locations", ()))),
             )
         )
         self._stream.flush()
+
+
+def _per_type(line: dict[str, Any], value: Callable[[dict[str, Any]], str]) -> str:
+    """`CN_RESIDENT_ID: high; CN_MOBILE: low` over the types found (types with an empty value left out)."""
+    parts = ((etype, value(entry)) for etype, entry in line["entities"].items())
+    return "; ".join(f"{etype}: {text}" for etype, text in parts if text)
