@@ -81,7 +81,7 @@ def test_open_twice_migrates_once_and_schema_matches_models(url):
         assert [s["id"] for s in second.scans()] == [sid]
         with second._engine.connect() as conn:
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [
-                "0001"
+                "0002"
             ]
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
