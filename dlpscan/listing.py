@@ -1,0 +1,128 @@
+"""Findings a person can read in a terminal: a block per flagged file while `scan` runs, a table for
+`db files`. Counts, masked samples and locations only, never a raw value or a fingerprint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from dlpscan.findings import SAMPLE_ORDER, confidence, pick_samples, shown_locations
+from dlpscan.model import EntityStats, FileResult
+from dlpscan.store import DIRECT_IDENTIFIERS
+
+SEVERITY_STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "bold yellow",
+    "low": "cyan",
+    "none": "dim",
+}
+LOCATIONS_SHOWN = 3
+
+
+def people(result: FileResult) -> int:
+    """Distinct people, a lower bound: the largest distinct count among the direct identifiers."""
+    return max((result.entities[t].distinct for t in DIRECT_IDENTIFIERS if t in result.entities), default=0)
+
+
+def severity_text(severity: str) -> Text:
+    return Text(f" {severity.upper()} ", style=SEVERITY_STYLE.get(severity, ""))
+
+
+def rules_text(result: FileResult) -> str:
+    """The rules that set the file's severity, and how many lesser ones also hit."""
+    deciding = [r for r in result.rules if r.severity == result.severity] or result.rules[:1]
+    text = ", ".join(r.rule for r in deciding) or "–"
+    lesser = len(result.rules) - len(deciding)
+    return text + (f" (+{lesser} lesser)" if lesser else "")
+
+
+def where(locations: list[str]) -> str:
+    shown = ", ".join(locations[:LOCATIONS_SHOWN])
+    return shown + (" …" if len(locations) > LOCATIONS_SHOWN else "")
+
+
+def file_block(result: FileResult, path: str) -> RenderableType:
+    """One flagged file: severity and path, then one line per entity type, most distinct first."""
+    head = Text.assemble(severity_text(result.severity), " ", Text(path, style="bold"))
+    facts = Text(
+        f"{people(result):,} people · {result.records:,} records · rule {rules_text(result)}", style="dim"
+    )
+    samples = dict(pick_samples(result, len(result.entities)))
+    types = Table.grid(padding=(0, 2))
+    types.add_column(no_wrap=True)
+    types.add_column(justify="right", no_wrap=True)
+    types.add_column(no_wrap=True)
+    types.add_column(no_wrap=True)
+    types.add_column(overflow="fold")
+    for etype, stats in ranked_types(result):
+        types.add_row(
+            Text(etype),
+            Text(f"{stats.distinct:,}" + (f" ({stats.total:,})" if stats.total != stats.distinct else "")),
+            Text(f"{confidence(stats)} confidence"),
+            Text(samples.get(etype, "")),
+            Text(where(shown_locations(stats))),
+        )
+    return Group(head, _indent(facts), _indent(types), Text(""))
+
+
+def _indent(renderable: RenderableType) -> RenderableType:
+    grid = Table.grid()
+    grid.add_column(width=3)
+    grid.add_column()
+    grid.add_row("", renderable)
+    return grid
+
+
+class ListingWriter:
+    """A report writer that prints each flagged file as its result arrives (archive members too)."""
+
+    def __init__(self, console: Console, display: Callable[[str], str] = str) -> None:
+        self._console, self._display = console, display
+        self.listed = 0
+
+    def write(self, result: FileResult) -> None:
+        if result.flagged and not result.is_container:
+            self._console.print(file_block(result, self._display(result.path)))
+            self.listed += 1
+
+
+def files_table(results: Iterable[FileResult], title: str) -> Table:
+    """`db files`: one row per file; per type: distinct values, confidence, a masked sample, where."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("path", overflow="fold", min_width=16)
+    table.add_column("people", justify="right", no_wrap=True)
+    table.add_column("found: type, distinct, confidence, sample (where)", overflow="fold", min_width=24)
+    table.add_column("rule", overflow="fold", min_width=12)
+    for r in results:
+        path = Text(r.path)
+        if r.reason or r.error:
+            path.append(f"\n{r.reason or r.error}", style="dim")
+        samples = dict(pick_samples(r, len(r.entities)))
+        table.add_row(
+            severity_text(r.severity),
+            path,
+            Text(f"{people(r):,}"),
+            Text("\n".join(_type_line(t, s, samples.get(t, "")) for t, s in ranked_types(r)) or "–"),
+            Text(rules_text(r)),
+        )
+    return table
+
+
+def _type_line(etype: str, stats: EntityStats, sample: str) -> str:
+    locations = where(shown_locations(stats))
+    line = f"{etype} {stats.distinct:,} {confidence(stats)} {sample}".rstrip()
+    return line + (f" ({locations})" if locations else "")
+
+
+def ranked_types(result: FileResult) -> list[tuple[str, EntityStats]]:
+    """Most distinct values first; ties in the order of how telling a type is (IDs before addresses)."""
+    rank = {t: i for i, t in enumerate(SAMPLE_ORDER)}
+    return sorted(
+        result.entities.items(), key=lambda kv: (-kv[1].distinct, rank.get(kv[0], len(rank)), kv[0])
+    )
