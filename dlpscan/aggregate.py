@@ -11,13 +11,10 @@ from collections.abc import Iterable
 
 from dlpscan.detect.registry import RecognizerDef
 from dlpscan.detect.scoring import Finding
-from dlpscan.detect.text import mask
 from dlpscan.detect.validators import minor_age
 from dlpscan.model import EntityStats, MaskedStats
 
 SAMPLES_PER_TYPE = 3
-# GB/T 41833-2022: a phone number on a waybill must hide at least 6 digits.
-MIN_HIDDEN = {"CN_MOBILE": 6, "CN_LANDLINE": 6}
 
 
 def fingerprint(key: bytes, value: str) -> str:
@@ -30,7 +27,7 @@ class DocumentAggregate:
 
     def __init__(self, definitions: Iterable[RecognizerDef], key: bytes) -> None:
         self._key = key
-        self._fingerprinted = {d.entity for d in definitions if d.fingerprint}
+        self._types = {d.entity: d.entity_type for d in definitions}
         self._values: dict[str, set[str]] = defaultdict(set)
         self._totals: dict[str, int] = defaultdict(int)
         self._masked: dict[str, MaskedStats] = {}
@@ -46,12 +43,12 @@ class DocumentAggregate:
             if f.masked:
                 stats = self._masked.setdefault(f.entity_type, MaskedStats())
                 stats.total += 1
-                if f.hidden_digits < MIN_HIDDEN.get(f.entity_type, 0):
+                if f.hidden_digits < self._types[f.entity_type].mask_rule.min_hidden:
                     stats.noncompliant += 1
                 continue
             self._values[f.entity_type].add(f.value)
             self._totals[f.entity_type] += 1
-            if f.entity_type != "CN_USCC":
+            if self._types[f.entity_type].personal_data:
                 per_record[f.record] += 1
         self.records += sum(1 for n in per_record.values() if n >= 2)
 
@@ -60,13 +57,13 @@ class DocumentAggregate:
         for etype in sorted(self._values):
             values = sorted(self._values[etype])
             fps = None
-            if with_fingerprints and etype in self._fingerprinted:
+            if with_fingerprints and self._types[etype].fingerprint:
                 fps = sorted(fingerprint(self._key, v) for v in values)
             out[etype] = EntityStats(
                 distinct=len(values),
                 total=self._totals[etype],
                 fingerprints=fps,
-                samples=[mask(etype, v) for v in values[:SAMPLES_PER_TYPE]],
+                samples=[self._types[etype].mask(v) for v in values[:SAMPLES_PER_TYPE]],
             )
         return out
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from dlpscan.entities import EntityType, EntityTypes
 from dlpscan.model import EntityStats, FileResult
 
 # The share of a type's distinct values that a column header or a label confirmed (the others matched
@@ -18,11 +19,6 @@ MAX_LOCATION_CHARS = 120
 # value copied from the file (a sheet named after an ID number), so such a location is never shown.
 _VALUE_LIKE = re.compile(r"[0-9０-９]{8,}")
 _SEPARATORS = re.compile(r"[\s\-‐–—_.]")
-# Samples of the most telling types first (an ID or card says more to a reader than an address).
-SAMPLE_ORDER = (
-    "CN_RESIDENT_ID", "CN_BANK_CARD", "CN_MOBILE", "CN_PASSPORT", "CN_HK_MACAU_PERMIT", "EMAIL_ADDRESS",
-    "CN_NAME", "CN_LANDLINE", "CN_LICENSE_PLATE", "CN_ADDRESS", "CN_USCC",
-)  # fmt: skip
 # A masked sample never has 7 visible digits in a row (IDs keep 6+4, cards 4+4, phones 3+4).
 _UNMASKED_DIGITS = re.compile(r"\d{7,}")
 
@@ -50,10 +46,15 @@ def safe_sample(sample: str) -> bool:
     return "*" in sample and not _UNMASKED_DIGITS.search(compact)
 
 
-def pick_samples(result: FileResult, limit: int) -> list[tuple[str, str]]:
-    """Up to `limit` safe masked samples as (type, sample), one per type first, in SAMPLE_ORDER."""
-    rank = {t: i for i, t in enumerate(SAMPLE_ORDER)}
-    order = sorted(result.entities, key=lambda t: (rank.get(t, len(rank)), t))
+def telling(t: EntityType) -> tuple:
+    """Sort key: the most telling types first (an ID or a card says more to a reader than an address;
+    organisation codes last)."""
+    return (not t.personal_data, not t.person_key, t.sensitive is None, t.order, t.name)
+
+
+def pick_samples(result: FileResult, limit: int, types: EntityTypes) -> list[tuple[str, str]]:
+    """Up to `limit` safe masked samples as (type, sample), one per type first, most telling first."""
+    order = sorted(result.entities, key=lambda name: telling(types.of(name)))
     pools = [[s for s in result.entities[t].samples if safe_sample(s)] for t in order]
     picked: list[tuple[str, str]] = []
     for i in range(limit):

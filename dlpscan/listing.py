@@ -10,9 +10,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dlpscan.findings import SAMPLE_ORDER, confidence, pick_samples, shown_locations
+from dlpscan.entities import EntityTypes
+from dlpscan.findings import confidence, pick_samples, shown_locations, telling
 from dlpscan.model import EntityStats, FileResult
-from dlpscan.store import DIRECT_IDENTIFIERS
 
 SEVERITY_STYLE = {
     "critical": "bold white on red",
@@ -24,9 +24,9 @@ SEVERITY_STYLE = {
 LOCATIONS_SHOWN = 3
 
 
-def people(result: FileResult) -> int:
-    """Distinct people, a lower bound: the largest distinct count among the direct identifiers."""
-    return max((result.entities[t].distinct for t in DIRECT_IDENTIFIERS if t in result.entities), default=0)
+def people(result: FileResult, types: EntityTypes) -> int:
+    """Distinct people, a lower bound: the largest distinct count among the person-key types."""
+    return types.people({t: s.distinct for t, s in result.entities.items()})
 
 
 def severity_text(severity: str) -> Text:
@@ -46,20 +46,21 @@ def where(locations: list[str]) -> str:
     return shown + (" …" if len(locations) > LOCATIONS_SHOWN else "")
 
 
-def file_block(result: FileResult, path: str) -> RenderableType:
+def file_block(result: FileResult, path: str, types: EntityTypes) -> RenderableType:
     """One flagged file: severity and path, then one line per entity type, most distinct first."""
     head = Text.assemble(severity_text(result.severity), " ", Text(path, style="bold"))
     facts = Text(
-        f"{people(result):,} people · {result.records:,} records · rule {rules_text(result)}", style="dim"
+        f"{people(result, types):,} people · {result.records:,} records · rule {rules_text(result)}",
+        style="dim",
     )
-    samples = dict(pick_samples(result, len(result.entities)))
+    samples = dict(pick_samples(result, len(result.entities), types))
     types = Table.grid(padding=(0, 2))
     types.add_column(no_wrap=True)
     types.add_column(justify="right", no_wrap=True)
     types.add_column(no_wrap=True)
     types.add_column(no_wrap=True)
     types.add_column(overflow="fold")
-    for etype, stats in ranked_types(result):
+    for etype, stats in ranked_types(result, types):
         types.add_row(
             Text(etype),
             Text(f"{stats.distinct:,}" + (f" ({stats.total:,})" if stats.total != stats.distinct else "")),
@@ -81,17 +82,17 @@ def _indent(renderable: RenderableType) -> RenderableType:
 class ListingWriter:
     """A report writer that prints each flagged file as its result arrives (archive members too)."""
 
-    def __init__(self, console: Console, display: Callable[[str], str] = str) -> None:
-        self._console, self._display = console, display
+    def __init__(self, console: Console, types: EntityTypes, display: Callable[[str], str] = str) -> None:
+        self._console, self._types, self._display = console, types, display
         self.listed = 0
 
     def write(self, result: FileResult) -> None:
         if result.flagged and not result.is_container:
-            self._console.print(file_block(result, self._display(result.path)))
+            self._console.print(file_block(result, self._display(result.path), self._types))
             self.listed += 1
 
 
-def files_table(results: Iterable[FileResult], title: str) -> Table:
+def files_table(results: Iterable[FileResult], title: str, types: EntityTypes) -> Table:
     """`db files`: one row per file; per type: distinct values, confidence, a masked sample, where."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("severity", no_wrap=True)
@@ -103,12 +104,12 @@ def files_table(results: Iterable[FileResult], title: str) -> Table:
         path = Text(r.path)
         if r.reason or r.error:
             path.append(f"\n{r.reason or r.error}", style="dim")
-        samples = dict(pick_samples(r, len(r.entities)))
+        samples = dict(pick_samples(r, len(r.entities), types))
         table.add_row(
             severity_text(r.severity),
             path,
-            Text(f"{people(r):,}"),
-            Text("\n".join(_type_line(t, s, samples.get(t, "")) for t, s in ranked_types(r)) or "–"),
+            Text(f"{people(r, types):,}"),
+            Text("\n".join(_type_line(t, s, samples.get(t, "")) for t, s in ranked_types(r, types)) or "–"),
             Text(rules_text(r)),
         )
     return table
@@ -120,9 +121,6 @@ def _type_line(etype: str, stats: EntityStats, sample: str) -> str:
     return line + (f" ({locations})" if locations else "")
 
 
-def ranked_types(result: FileResult) -> list[tuple[str, EntityStats]]:
-    """Most distinct values first; ties in the order of how telling a type is (IDs before addresses)."""
-    rank = {t: i for i, t in enumerate(SAMPLE_ORDER)}
-    return sorted(
-        result.entities.items(), key=lambda kv: (-kv[1].distinct, rank.get(kv[0], len(rank)), kv[0])
-    )
+def ranked_types(result: FileResult, types: EntityTypes) -> list[tuple[str, EntityStats]]:
+    """Most distinct values first; ties: the most telling type first (IDs before addresses)."""
+    return sorted(result.entities.items(), key=lambda kv: (-kv[1].distinct, telling(types.of(kv[0]))))

@@ -11,21 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-# The entity types of the report contract, in report order (user recognizers may add more).
-ENTITY_TYPES = (
-    "CN_RESIDENT_ID",
-    "CN_MOBILE",
-    "CN_LANDLINE",
-    "CN_BANK_CARD",
-    "CN_PASSPORT",
-    "CN_HK_MACAU_PERMIT",
-    "CN_USCC",
-    "CN_LICENSE_PLATE",
-    "EMAIL_ADDRESS",
-    "CN_NAME",
-    "CN_ADDRESS",
-)
-
 
 class Status(StrEnum):
     SCANNED = "scanned"

@@ -16,6 +16,7 @@ from dlpscan import __version__
 from dlpscan.aggregate import DocumentAggregate
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.registry import definitions_version, load_definitions
+from dlpscan.entities import EntityTypes
 from dlpscan.extract import open_documents
 from dlpscan.extract.errors import ExtractError
 from dlpscan.extract.limits import Limits
@@ -68,7 +69,8 @@ class FileScanner:
         self.settings = settings
         self.definitions = load_definitions([Path(d) for d in settings.recognizer_dirs])
         self.engine = Engine(self.definitions, backend=settings.backend)
-        self.policy: Policy = load_policy(settings.policy, [Path(d) for d in settings.policy_dirs])
+        types = EntityTypes(d.entity_type for d in self.definitions)
+        self.policy: Policy = load_policy(settings.policy, [Path(d) for d in settings.policy_dirs], types)
 
     def scan_path(self, path: Path, display: str) -> list[FileResult]:
         results: list[FileResult] = []

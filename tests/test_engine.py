@@ -131,3 +131,52 @@ def test_openings_of_a_pattern(regex, expected):
 @pytest.mark.parametrize("regex", [r"(?i)address", r"[^,]+", r".*x", r"\w+"])
 def test_openings_unknown_fall_back_to_the_full_alternation(regex):
     assert openings(regex) is None
+
+
+def test_hyperscan_database_is_cached_and_a_damaged_entry_recompiled(tmp_path, monkeypatch):
+    pytest.importorskip("hyperscan")
+    from dlpscan.detect import hs_cache
+
+    monkeypatch.setenv(hs_cache.CACHE_ENV, str(tmp_path))
+    defs = load_definitions()
+    first = Engine(defs, backend="hyperscan")
+    (entry,) = tmp_path.glob("hs-*.db")
+    stored = entry.read_bytes()
+    assert Engine(defs, backend="hyperscan").scan_text("手机13912345678") == first.scan_text(
+        "手机13912345678"
+    )
+    assert entry.read_bytes() == stored  # loaded, not rewritten
+    entry.write_bytes(b"not a database")
+    again = Engine(defs, backend="hyperscan")
+    assert [f.value for f in again.scan_text("手机13912345678")] == ["13912345678"]
+    assert entry.read_bytes() == stored
+    assert not list(tmp_path.glob(".hs-*"))  # no temporary files left behind
+
+
+def test_hyperscan_cache_key_follows_expressions_and_library():
+    from dlpscan.detect.hs_cache import cache_key
+
+    base = cache_key([b"a", b"b"], 1, "0.9.1")
+    assert base == cache_key([b"a", b"b"], 1, "0.9.1")
+    assert (
+        len(
+            {
+                base,
+                cache_key([b"ab"], 1, "0.9.1"),
+                cache_key([b"a", b"b"], 3, "0.9.1"),
+                cache_key([b"a", b"b"], 1, "0.9.2"),
+            }
+        )
+        == 4
+    )
+
+
+def test_an_unwritable_cache_folder_still_scans(tmp_path, monkeypatch):
+    pytest.importorskip("hyperscan")
+    from dlpscan.detect import hs_cache
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv(hs_cache.CACHE_ENV, str(blocker / "sub"))
+    engine = Engine(load_definitions(), backend="hyperscan")
+    assert [f.value for f in engine.scan_text("手机13912345678")] == ["13912345678"]

@@ -18,6 +18,7 @@ from rich.console import Console
 from test_scan_cli import DLPSCAN, KEY_DIR, ROOT, make_people, write_csv
 
 from dlpscan.cli import main
+from dlpscan.detect.registry import entity_types
 from dlpscan.findings import confidence, safe_location
 from dlpscan.listing import ListingWriter
 from dlpscan.model import EntityStats, FileResult, RuleHit, Status
@@ -87,7 +88,7 @@ def test_a_location_that_could_hold_a_value_is_never_shown() -> None:
 
 def test_csv_has_confidence_and_locations_columns() -> None:
     out = io.StringIO()
-    writer = CsvWriter(out)
+    writer = CsvWriter(out, entity_types())
     writer.write(flagged_result())
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert rows[0]["confidence"] == "CN_RESIDENT_ID: high; CN_MOBILE: low"
@@ -100,7 +101,7 @@ def test_csv_has_confidence_and_locations_columns() -> None:
 
 def test_listing_shows_flagged_files_with_types_rule_sample_and_where() -> None:
     out = io.StringIO()
-    writer = ListingWriter(Console(file=out, width=160))
+    writer = ListingWriter(Console(file=out, width=160), entity_types())
     writer.write(flagged_result())
     writer.write(FileResult("/srv/share/readme.txt", Status.SCANNED))
     writer.write(FileResult("/srv/share/a.zip", Status.SCANNED, flagged=True, is_container=True))
@@ -168,12 +169,14 @@ def test_terminal_gets_a_listing_then_the_summary(share, tmp_path: Path) -> None
     assert "60 people · 60 records" in screen and "note.txt" not in screen
     assert re.search(r"CN_RESIDENT_ID\s+60\s+\w+ confidence\s+\d{6}\*{8}\d{3}[\dX]", screen)
     assert re.search(r"CN_MOBILE\s+60\s+\w+ confidence\s+139\*{4}\d{4}", screen)
-    assert screen.index("员工.csv") < screen.index("dlpscan: scan 1") < screen.index("│ flagged │ 1 (medium 1)")
+    assert (
+        screen.index("员工.csv") < screen.index("dlpscan: scan 1") < screen.index("│ flagged │ 1 (medium 1)")
+    )
     assert not {v for v in raw_values(people) if v in screen}
 
 
 def test_piped_output_is_the_jsonl_contract_byte_for_byte(share, tmp_path: Path) -> None:
-    folder, people = share
+    folder, _ = share
     report = tmp_path / "r.jsonl"
     common = ["--no-store", "--fingerprint-key", "k", "-j", "1"]
     to_file = run_piped("scan", str(folder), "--format", "jsonl", "-o", str(report), *common)
@@ -218,12 +221,13 @@ def test_listing_into_a_file(share, tmp_path: Path) -> None:
 @pytest.fixture
 def stored(tmp_path: Path) -> str:
     url = str(tmp_path / "s.sqlite")
+    leads = FileResult("/srv/share/sales/leads.csv", Status.SCANNED, owner="carol", flagged=True,
+                       severity="critical", rules=[RuleHit("default", "serious-mixed", "critical")],
+                       entities={"CN_MOBILE": EntityStats(900, 900, samples=["138****0000"])})  # fmt: skip
     results = [
         flagged_result(),
         flagged_result("/srv/share/hr/old/薪资.csv", owner="bob", mtime=1.0),
-        FileResult("/srv/share/sales/leads.csv", Status.SCANNED, owner="carol", flagged=True,
-                   severity="critical", rules=[RuleHit("default", "serious-mixed", "critical")],
-                   entities={"CN_MOBILE": EntityStats(900, 900, samples=["138****0000"])}),  # fmt: skip
+        leads,
         FileResult("/srv/share/sales/readme.txt", Status.SCANNED, owner="carol"),
         FileResult("/srv/share/secret.zip", Status.ENCRYPTED, reason="password-protected archive"),
     ]
@@ -234,7 +238,7 @@ def stored(tmp_path: Path) -> str:
         store.finish_scan(first, status="completed", stats={})
         second = store.begin_scan(["/srv/share/sales"], policy="default", policy_version="1",
                                   detector_version="d", options={})  # fmt: skip
-        store.record_results(second, [results[2]])
+        store.record_results(second, [leads])
         store.finish_scan(second, status="completed", stats={})
     return url
 
@@ -251,7 +255,11 @@ def listed(output: str) -> list[str]:
 
 def test_db_files_lists_flagged_files_most_severe_first(stored: str) -> None:
     out = db_files(stored)
-    assert listed(out) == ["/srv/share/sales/leads.csv", "/srv/share/hr/old/薪资.csv", "/srv/share/hr/客户.xlsx"]
+    assert listed(out) == [
+        "/srv/share/sales/leads.csv",
+        "/srv/share/hr/old/薪资.csv",
+        "/srv/share/hr/客户.xlsx",
+    ]
     assert out.startswith("3 flagged files")
     assert "CN_RESIDENT_ID 10 high 110101********4514 (Sheet1 row 2, Sheet1 row 3, Sheet1 row 4 …)" in out
     assert "bulk-direct-identifiers (+1 lesser)" in out and "serious-mixed" in out

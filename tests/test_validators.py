@@ -1,4 +1,4 @@
-"""Validators, normalisers, folding and masking: exact values, edge cases, and round properties."""
+"""Validators, normalisers and folding: exact values, edge cases, and round properties."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlpscan.detect import validators as v
-from dlpscan.detect.text import digits, fold, landline, mask, mobile, plate, upper_alnum
+from dlpscan.detect.text import digits, fold, landline, mobile, plate, upper_alnum
 
 # -- GB 11643 MOD 11-2 -------------------------------------------------------------------
 
@@ -353,7 +353,7 @@ def test_address(value, confidence):
     assert v.cn_address(value) == confidence
 
 
-# -- folding, normalising, masking --------------------------------------------------------
+# -- folding and normalising --------------------------------------------------------------
 
 
 def test_fold_maps_full_width_forms_and_mask_glyphs():
@@ -389,22 +389,3 @@ def test_fold_keeps_every_offset(text):
 )
 def test_normalisers(normalise, raw, value):
     assert normalise(raw) == value
-
-
-@pytest.mark.parametrize(
-    ("entity", "value", "masked"),
-    [
-        ("CN_RESIDENT_ID", "11010119900307123X", "110101********123X"),
-        ("CN_MOBILE", "13812345678", "138****5678"),
-        ("CN_BANK_CARD", "6222021234561234", "6222 **** **** 1234"),
-        ("CN_BANK_CARD", "6222021234567890123", "6222 **** **** **** 0123"),
-        ("CN_LANDLINE", "01065123456", "0106*****56"),
-        ("CN_NAME", "张三丰", "张**"),
-        ("EMAIL_ADDRESS", "wang@example.com", "w***@example.com"),
-        ("CN_ADDRESS", "北京市朝阳区建国路88号", "北京市朝阳区***"),
-        ("CN_USCC", "91110000600037341L", "9111************1L"),
-        ("UNKNOWN", "abcdef", "a****f"),
-    ],
-)
-def test_mask(entity, value, masked):
-    assert mask(entity, value) == masked

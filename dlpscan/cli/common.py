@@ -28,9 +28,10 @@ def cli_config(ctx: click.Context, flags: dict[str, Any]) -> Config:
 
 
 def open_store(config: Config):
+    from dlpscan.detect.registry import entity_types
     from dlpscan.store import Store
 
     try:
-        return Store.open(config.db)
+        return Store.open(config.db, entity_types(Path(d) for d in config.recognizer_dirs))
     except Exception as exc:
         raise UsageProblem(f"cannot open the results store: {type(exc).__name__}: {exc}") from None

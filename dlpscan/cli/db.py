@@ -40,8 +40,8 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
     from dlpscan.ui import print_exposure
 
     config = cli_config(ctx, {"db": db_url})
-    p = load_policy(config.policy, [Path(d) for d in config.policy_dirs])
     with open_store(config) as store:
+        p = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store.types)
         rows = store.exposure(by, top=top)
     hits = {r.key: evaluate_scope(p, by, r.key, r.people, r.per_type) for r in rows}
     if as_json:
@@ -127,13 +127,15 @@ def db_files(
     )
     with open_store(config) as store:
         found, total = store.find_files(query)
+        types = store.types
     if as_json:
         for r in found:
             click.echo(json.dumps(report_line(r, include_fingerprints=False), ensure_ascii=False))
         return
     what = "files" if everything else "flagged files"
     console = Console()
-    console.print(files_table(found, f"{total:,} {what}" + (f" in scan {scan_id}" if scan_id else "")))
+    title = f"{total:,} {what}" + (f" in scan {scan_id}" if scan_id else "")
+    console.print(files_table(found, title, types))
     if total > len(found):
         console.print(f"{total - len(found):,} more: --limit 0 lists all, --json for a file.", style="dim")
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from dlpscan.sinks.files import CsvWriter, JsonlWriter, ReportWriter
 
 if TYPE_CHECKING:
+    from dlpscan.entities import EntityTypes
     from dlpscan.runner import ScanSummary
 
 FORMATS = ("listing", "jsonl", "csv", "table")
@@ -33,7 +34,7 @@ class ScanOutput:
         self.fmt, self.quiet, self._fingerprints = fmt, quiet, fingerprints
         self.console: Console | None = None  # listing and table: the console they print on
 
-    def open(self, stack: ExitStack) -> list[ReportWriter]:
+    def open(self, stack: ExitStack, types: EntityTypes) -> list[ReportWriter]:
         """The report writers (none when quiet); the caller's `stack` closes the report file."""
         if not self.enabled:
             return []
@@ -46,11 +47,11 @@ class ScanOutput:
         if self.fmt == "jsonl":
             return [JsonlWriter(stream, self._fingerprints)]
         if self.fmt == "csv":
-            return [CsvWriter(stream)]
+            return [CsvWriter(stream, types)]
         if self.fmt == "listing":
             from dlpscan.listing import ListingWriter
 
-            return [ListingWriter(self.console)]
+            return [ListingWriter(self.console, types)]
         return []
 
     @property

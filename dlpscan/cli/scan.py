@@ -88,6 +88,7 @@ def scan(
       dlpscan scan exports/ --fingerprint-key "$KEY" --fail-on-flag --quiet
     """
     from dlpscan.cli.output import ScanOutput
+    from dlpscan.detect.registry import DefinitionError, entity_types
     from dlpscan.pipeline import ScanSettings
     from dlpscan.runner import ScanJob, run_scan
     from dlpscan.ui import ScanProgress
@@ -97,9 +98,10 @@ def scan(
     flags["exclude"] = list(flags["exclude"]) or None
     config = cli_config(ctx, flags)
     try:
-        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs])
+        store_types = entity_types(Path(d) for d in config.recognizer_dirs)
+        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store_types)
         key, explicit_key = resolve_key(config)
-    except (PolicyError, ConfigError) as exc:
+    except (PolicyError, ConfigError, DefinitionError) as exc:
         raise UsageProblem(str(exc)) from None
     for p in paths:
         if not Path(p).exists() and not Path(p).is_symlink():
@@ -119,7 +121,7 @@ def scan(
     )
     report = ScanOutput(fmt, output, quiet, explicit_key)
     with ExitStack() as stack:
-        writers = report.open(stack)
+        writers = report.open(stack, store_types)
         store = None if no_store else stack.enter_context(open_store(config))
         with ScanProgress(not quiet, report.progress_console) as progress:
             summary = run_scan(job, store, writers, progress.update if progress.active else None)

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from re import _constants, _parser  # the stdlib's own pattern parser
 from typing import Protocol
 
+from dlpscan.detect.hs_cache import compiled_database
+
 log = logging.getLogger(__name__)
 
 _NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
@@ -246,17 +248,24 @@ class HyperscanScanner:
         import hyperscan
 
         self._hs = hyperscan
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         flags = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SOM_LEFTMOST
         guarded = [boundary_guards(r) for r in regexes]
         self._consumes = [consumes for _, consumes in guarded]
-        self._db.compile(
-            expressions=[to_hyperscan(r) for r, _ in guarded],
-            ids=list(range(len(regexes))),
-            elements=len(regexes),
-            flags=[flags] * len(regexes),
+        expressions = [to_hyperscan(r) for r, _ in guarded]
+        self._db = compiled_database(
+            expressions, flags, lambda: self._compile(expressions, flags), hyperscan.__version__
         )
         self._scratch = hyperscan.Scratch(self._db)
+
+    def _compile(self, expressions: list[bytes], flags: int) -> object:
+        db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
+        db.compile(
+            expressions=expressions,
+            ids=list(range(len(expressions))),
+            elements=len(expressions),
+            flags=[flags] * len(expressions),
+        )
+        return db
 
     def cursor(self, text: str) -> Cursor:
         data = text.encode("utf-8", "surrogatepass")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dlpscan.detect.text import NORMALISERS
 from dlpscan.detect.validators import VALIDATORS
+from dlpscan.entities import LEGAL_CATEGORIES, MASK_STYLES, EntityType, EntityTypes, MaskRule
 from dlpscan.resources import data_dir
 
 
@@ -61,6 +62,25 @@ class ContextDef(_Strict):
     boost: float = Field(default=0.35, ge=0, le=1)
 
 
+class LabelDef(_Strict):
+    en: str
+    zh: str = ""
+
+
+class MaskDef(_Strict):
+    style: str = "ends"
+    keep_start: int = Field(default=1, ge=0, le=20)
+    keep_end: int = Field(default=1, ge=0, le=20)
+    min_hidden: int = Field(default=0, ge=0, le=40)  # masking standard: characters a masked value hides
+
+    @field_validator("style")
+    @classmethod
+    def _known_style(cls, v: str) -> str:
+        if v not in MASK_STYLES:
+            raise ValueError(f"unknown mask style {v!r}; known: {', '.join(MASK_STYLES)}")
+        return v
+
+
 class RecognizerDef(_Strict):
     entity: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
     description: str
@@ -76,7 +96,23 @@ class RecognizerDef(_Strict):
     cell_detector: bool = False  # whole cells under a matching header are validated (names, addresses)
     fingerprint: bool = True
     priority: int = 0  # wins ties when two types claim the same span
+    # What the type is, for the layers above detection (see dlpscan.entities.EntityType).
+    label: LabelDef | None = None
+    order: int = 1000  # report and CSV column order
     direct_identifier: bool = True
+    person_key: bool = False
+    personal_data: bool = True
+    legal_category: str = "other"
+    sensitive: str | None = None
+    standards: tuple[str, ...] = ()
+    mask: MaskDef = MaskDef()
+
+    @field_validator("legal_category")
+    @classmethod
+    def _known_category(cls, v: str) -> str:
+        if v not in LEGAL_CATEGORIES:
+            raise ValueError(f"unknown legal category {v!r}; known: {', '.join(LEGAL_CATEGORIES)}")
+        return v
 
     @field_validator("validator")
     @classmethod
@@ -102,11 +138,32 @@ class RecognizerDef(_Strict):
         """The validator function: confidence in [0, 1] for a normalised value, 0 rejects."""
         return VALIDATORS[self.validator] if self.validator else _always_valid
 
+    @cached_property
+    def entity_type(self) -> EntityType:
+        return EntityType(
+            self.entity,
+            label_en=self.label.en if self.label else self.entity,
+            label_zh=self.label.zh if self.label else "",
+            order=self.order,
+            fingerprint=self.fingerprint,
+            direct_identifier=self.direct_identifier,
+            person_key=self.person_key,
+            personal_data=self.personal_data,
+            legal_category=self.legal_category,
+            sensitive=self.sensitive,
+            standards=self.standards,
+            mask_rule=MaskRule(**self.mask.model_dump()),
+        )
+
     def all_label_words(self) -> Iterable[str]:
         yield from self.context.words
         yield from self.negative_context.words
         yield from self.headers
         yield from self.negative_headers
+
+
+# libyaml's C parser where PyYAML was built with it (the wheels are): about 10x faster start-up.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _always_valid(value: str) -> float:
@@ -115,7 +172,7 @@ def _always_valid(value: str) -> float:
 
 def _load_file(path: Path) -> RecognizerDef:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise DefinitionError(f"{path}: cannot read YAML: {exc}") from None
     try:
@@ -142,6 +199,11 @@ def _load(extra_dirs: tuple[Path, ...]) -> tuple[RecognizerDef, ...]:
 
 def load_definitions(extra_dirs: Iterable[Path] = ()) -> tuple[RecognizerDef, ...]:
     return _load(tuple(Path(d) for d in extra_dirs))
+
+
+def entity_types(extra_dirs: Iterable[Path] = ()) -> EntityTypes:
+    """The entity-type registry of the shipped definitions plus those in `extra_dirs`."""
+    return EntityTypes(d.entity_type for d in load_definitions(extra_dirs))
 
 
 def definitions_version(extra_dirs: Iterable[Path] = ()) -> str:

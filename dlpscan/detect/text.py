@@ -1,4 +1,4 @@
-"""Text folding, value normalisation and masking.
+"""Text folding and value normalisation (masking is the entity type's: dlpscan.entities).
 
 Folding maps one character to one character, so offsets found in folded text are
 valid in the original text too (Presidio relies on this).
@@ -109,51 +109,3 @@ NORMALISERS: dict[str, Callable[[str], str]] = {
     "mobile": mobile,
     "landline": landline,
 }
-
-
-def _keep_ends(value: str, head: int, tail: int) -> str:
-    if len(value) <= head + tail:
-        return "*" * len(value)
-    return value[:head] + "*" * (len(value) - head - tail) + value[len(value) - tail :]
-
-
-def mask_card(value: str) -> str:
-    """`6222 **** **** 1234`: the first 4 and last 4 digits, grouped by 4."""
-    middle = len(value) - 8
-    groups = [value[:4]] + ["****"] * max(1, (middle + 3) // 4) + [value[-4:]]
-    return " ".join(groups)
-
-
-def mask_name(value: str) -> str:
-    return value[0] + "*" * (len(value) - 1) if len(value) > 1 else "*"
-
-
-def mask_email(value: str) -> str:
-    local, _, domain = value.partition("@")
-    return (local[:1] + "***@" + domain) if domain else "***"
-
-
-def mask_address(value: str) -> str:
-    """Keep the first 6 characters (province/city), hide the rest."""
-    return value[:6] + "***"
-
-
-MASKERS: dict[str, Callable[[str], str]] = {
-    "CN_RESIDENT_ID": lambda v: _keep_ends(v, 6, 4),
-    "CN_MOBILE": lambda v: _keep_ends(v, 3, 4),
-    "CN_LANDLINE": lambda v: _keep_ends(v, 4, 2),
-    "CN_BANK_CARD": mask_card,
-    "CN_PASSPORT": lambda v: _keep_ends(v, 1, 2),
-    "CN_HK_MACAU_PERMIT": lambda v: _keep_ends(v, 1, 2),
-    "CN_USCC": lambda v: _keep_ends(v, 4, 2),
-    "CN_LICENSE_PLATE": lambda v: _keep_ends(v, 2, 1),
-    "EMAIL_ADDRESS": mask_email,
-    "CN_NAME": mask_name,
-    "CN_ADDRESS": mask_address,
-}
-
-
-def mask(entity_type: str, normalised: str) -> str:
-    """The masked form shown to people (`110101********123X`, `138****5678`, `6222 **** **** 1234`)."""
-    masker = MASKERS.get(entity_type)
-    return masker(normalised) if masker else _keep_ends(normalised, 1, 1)

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from dlpscan.entities import EntityTypes
 from dlpscan.policy.schema import KEYS, PolicySpec, Rule, did_you_mean
 from dlpscan.resources import data_dir
 
@@ -62,8 +63,11 @@ def builtin_policies() -> list[str]:
     return sorted(p.stem for p in _policy_files(data_dir("policies")))
 
 
-def check_policy_file(path: Path) -> Policy:
-    """Read and validate one policy file; raise PolicyError with a one-line explanation."""
+def check_policy_file(path: Path, types: EntityTypes | None = None) -> Policy:
+    """Read and validate one policy file; raise PolicyError with a one-line explanation.
+
+    `types`: the entity types rules may name (default: those of the shipped recognizers).
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -75,7 +79,7 @@ def check_policy_file(path: Path) -> Policy:
         raise PolicyError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     data = _parse_yaml(path, text)
     try:
-        spec = PolicySpec.model_validate(data)
+        spec = PolicySpec.model_validate(data, context={"types": types or _builtin_types()})
     except ValidationError as exc:
         raise PolicyError(f"{path}: {_describe(exc, data)}") from None
     return Policy(
@@ -87,23 +91,31 @@ def check_policy_file(path: Path) -> Policy:
     )
 
 
-def load_policy(name_or_path: str, extra_dirs: Iterable[Path] = ()) -> Policy:
+def load_policy(
+    name_or_path: str, extra_dirs: Iterable[Path] = (), types: EntityTypes | None = None
+) -> Policy:
     """A policy by file path, or by name: user folders first (in order), then the shipped policies."""
     candidate = Path(name_or_path)
     if candidate.suffix in SUFFIXES or len(candidate.parts) > 1:
-        return check_policy_file(candidate)
+        return check_policy_file(candidate, types)
     dirs = [*(Path(d) for d in extra_dirs), data_dir("policies")]
     known: list[str] = []
     for folder in dirs:
         for path in _policy_files(folder):
             if path.stem == name_or_path:
-                return check_policy_file(path)
+                return check_policy_file(path, types)
             known.append(path.stem)
     names = sorted(set(known))
     raise PolicyError(
         f"unknown policy {name_or_path!r}{did_you_mean(name_or_path, names)}: "
         f"not a file and not one of {', '.join(names) or '(none)'}"
     )
+
+
+def _builtin_types() -> EntityTypes:
+    from dlpscan.detect.registry import entity_types
+
+    return entity_types()
 
 
 def _policy_files(folder: Path) -> list[Path]:

@@ -5,9 +5,18 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from dlpscan.model import ENTITY_TYPES
+from dlpscan.entities import LEGAL_CATEGORIES, EntityTypes
 
 # FileResult.notes codes a policy may test. Notes are counts; the 500-class codes count records
 # (rows or spans) carrying that kind of data, when an extractor or recognizer reports them.
@@ -25,6 +34,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 SCOPES = ("file", "folder", "owner")
 RECORDS = "records"
 NOTE_PREFIX = "note:"
+CATEGORY_PREFIX = "category:"  # every entity type of that legal category (dlpscan.entities)
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -34,9 +44,15 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean {by_upper[close[0]]!r}?)" if close else ""
 
 
-def _entity_type(value: str) -> str:
-    if value not in ENTITY_TYPES:
-        raise ValueError(f"unknown entity type {value!r}{did_you_mean(value, ENTITY_TYPES)}")
+def _known_types(info: ValidationInfo) -> EntityTypes:
+    """The entity types a policy may name: the loader passes them as validation context."""
+    return info.context["types"]
+
+
+def _entity_type(value: str, info: ValidationInfo) -> str:
+    known = tuple(_known_types(info))
+    if value not in known:
+        raise ValueError(f"unknown entity type {value!r}{did_you_mean(value, known)}")
     return value
 
 
@@ -47,18 +63,19 @@ def _note(value: str) -> str:
     return value
 
 
-def _source(value: str) -> str:
+def _source(value: str, info: ValidationInfo) -> str:
     """A count source: 'records', an entity type (distinct values) or 'note:<code>'."""
     if value == RECORDS:
         return value
     if value.startswith(NOTE_PREFIX):
         _note(value.removeprefix(NOTE_PREFIX))
         return value
-    if value not in ENTITY_TYPES:
-        choices = [RECORDS, *ENTITY_TYPES, *(NOTE_PREFIX + n for n in NOTES)]
+    known = tuple(_known_types(info))
+    if value not in known:
+        choices = [RECORDS, *known, *(NOTE_PREFIX + n for n in NOTES)]
         raise ValueError(
             f"unknown count source {value!r}{did_you_mean(value, choices)}; "
-            "use 'records', an entity type or 'note:<code>'"
+            "use 'records', an entity type, 'category:<legal category>' or 'note:<code>'"
         )
     return value
 
@@ -89,10 +106,34 @@ class DistinctAny(_Strict):
 
 
 class Category(_Strict):
-    """One term of a weighted sum: count / threshold, where count is the largest of its sources."""
+    """One term of a weighted sum: count / threshold, where count is the largest of its sources.
+
+    A source `category:<name>` stands for every entity type whose legal category is <name>, so a
+    user-defined type of that category is counted without editing the policy.
+    """
 
     threshold: Count
     count: Annotated[list[Source], Field(min_length=1), BeforeValidator(_one_or_many)]
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _expand_categories(cls, value: Any, info: ValidationInfo) -> Any:
+        value = _one_or_many(value)
+        if not isinstance(value, list):
+            return value
+        out: list[Any] = []
+        for source in value:
+            if isinstance(source, str) and source.startswith(CATEGORY_PREFIX):
+                name = source.removeprefix(CATEGORY_PREFIX)
+                if name not in LEGAL_CATEGORIES:
+                    raise ValueError(
+                        f"unknown legal category {name!r}{did_you_mean(name, LEGAL_CATEGORIES)}; "
+                        f"known: {', '.join(LEGAL_CATEGORIES)}"
+                    )
+                out.extend(_known_types(info).names(legal_category=name))
+            else:
+                out.append(source)
+        return out
 
 
 class WeightedSum(_Strict):

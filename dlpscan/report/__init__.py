@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dlpscan.detect.registry import load_definitions
-from dlpscan.model import ENTITY_TYPES
 from dlpscan.store import Store
 
 from .collect import Options, ReportData, ReportError, collect
@@ -55,7 +53,7 @@ def _write(
     store: Store, fmt: str, output: Path, options: Options, lang: str, pdf_rows: int | None
 ) -> ReportData:
     if fmt in ("csv", "xlsx"):
-        types = [*ENTITY_TYPES, *(d.entity for d in load_definitions(options.recognizer_dirs))]
+        types = list(store.types)
         export = (CsvExport if fmt == "csv" else XlsxExport)(output, FileTable(types, lang))
         data = None
         try:

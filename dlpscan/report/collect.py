@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlpscan.detect.registry import RecognizerDef, load_definitions
+from dlpscan.entities import EntityTypes
 from dlpscan.findings import pick_samples
 from dlpscan.model import FileResult, RuleHit, Status
 from dlpscan.policy import SEVERITY_ORDER, Policy, PolicyError, evaluate, evaluate_scope, load_policy
-from dlpscan.store import DIRECT_IDENTIFIERS, Store
+from dlpscan.store import Store
 from dlpscan.store.codec import folder_of
 from dlpscan.store.exposure import UNKNOWN_OWNER
 
@@ -106,6 +107,7 @@ class ReportData:
     bytes_scanned: int
     people: int
     recognisers: tuple[RecognizerDef, ...]
+    types: EntityTypes
     findings: list[FileRow] = field(default_factory=list)
     false_positives: list[FileRow] = field(default_factory=list)
     gaps: list[FileRow] = field(default_factory=list)
@@ -154,9 +156,9 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
         for h in [*earlier, current]
         if options.since is None or h["started"] >= options.since or h is current
     ]
-    policy, reevaluate, policy_note = _policy(scan, options)
+    policy, reevaluate, policy_note = _policy(scan, options, store.types)
     try:
-        judicial = load_policy(JUDICIAL_POLICY, options.policy_dirs)
+        judicial = load_policy(JUDICIAL_POLICY, options.policy_dirs, store.types)
     except PolicyError as exc:
         raise ReportError(str(exc)) from None
     stats = scan["stats"] or {}
@@ -178,13 +180,14 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
         bytes_scanned=stats.get("bytes", current["bytes"]),
         people=store.distinct_people(scan["id"]),
         recognisers=load_definitions(options.recognizer_dirs),
+        types=store.types,
     )
     decisions = {t["path"]: t for t in store.triage_all()}
     grader = Grader(judicial)
     flagged_by = {"folder": Counter(), "owner": Counter()}
     seen_triaged: set[str] = set()
     for result in store.file_results(scan["id"]):
-        row = _row(result, policy if reevaluate else None, grader, decisions.get(result.path))
+        row = _row(result, policy if reevaluate else None, grader, decisions.get(result.path), store.types)
         data.items += 1
         if row.triage is not None:
             seen_triaged.add(row.path)
@@ -216,21 +219,21 @@ def _choose_scan(scans: list[dict], options: Options) -> dict:
     raise ReportError(f"no completed scan{when} in the store; run `dlpscan scan` first")
 
 
-def _policy(scan: dict, options: Options) -> tuple[Policy, bool, tuple[str, dict] | None]:
+def _policy(scan: dict, options: Options, types: EntityTypes) -> tuple[Policy, bool, tuple[str, dict] | None]:
     """(policy, re-evaluate files?, note for the scope section)."""
     recorded = {"name": scan["policy"], "version": scan["versions"]["policy"]}
     if options.policy is not None:
         try:
-            policy = load_policy(options.policy, options.policy_dirs)
+            policy = load_policy(options.policy, options.policy_dirs, types)
         except PolicyError as exc:
             raise ReportError(str(exc)) from None
         same = policy.name == recorded["name"] and policy.version == recorded["version"]
         return policy, not same, None if same else ("scope.policy_reevaluated", recorded)
     try:
-        policy = load_policy(scan["policy"], options.policy_dirs)
+        policy = load_policy(scan["policy"], options.policy_dirs, types)
     except PolicyError:
         try:
-            policy = load_policy(options.fallback_policy, options.policy_dirs)
+            policy = load_policy(options.fallback_policy, options.policy_dirs, types)
         except PolicyError as exc:
             raise ReportError(str(exc)) from None
         return policy, False, ("scope.policy_fallback", {"name": scan["policy"], "used": policy.name})
@@ -247,15 +250,17 @@ def _versions(detector: str) -> dict[str, str]:
     return {"scanner": detector, "recognisers": "", "key_id": ""}
 
 
-def _row(result: FileResult, policy: Policy | None, grader: Grader, decision: dict | None) -> FileRow:
+def _row(
+    result: FileResult, policy: Policy | None, grader: Grader, decision: dict | None, types: EntityTypes
+) -> FileRow:
     if policy is not None:
         flagged, severity, hits = evaluate(policy, result)
     else:
         flagged, severity, hits = result.flagged, result.severity, list(result.rules)
-    types = sorted(
+    found = sorted(
         ((t, s.distinct, s.total) for t, s in result.entities.items()), key=lambda x: (-x[1], x[0])
     )
-    distinct = {t: d for t, d, _ in types}
+    distinct = {t: d for t, d, _ in found}
     fp_mark = decision is not None and decision["status"] == "false-positive" and decision["applies"]
     return FileRow(
         path=result.path,
@@ -271,11 +276,11 @@ def _row(result: FileResult, policy: Policy | None, grader: Grader, decision: di
         severity=severity,
         rules=hits,
         records=result.records,
-        people=max((distinct.get(t, 0) for t in DIRECT_IDENTIFIERS), default=0),
-        types=types,
-        samples=pick_samples(result, MAX_SAMPLES),
+        people=types.people(distinct),
+        types=found,
+        samples=pick_samples(result, MAX_SAMPLES, types),
         grading=grader.file(result),
-        notes=notes_for(distinct, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
+        notes=notes_for(distinct, types, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
         triage=decision,
         false_positive=flagged and fp_mark,
     )
@@ -316,7 +321,7 @@ def _groups(
             per_type=e.per_type,
             hits=evaluate_scope(policy, by, e.key, e.people, e.per_type),
             grading=grader.group(by, e.key, e.people, e.per_type),
-            notes=notes_for(e.per_type),
+            notes=notes_for(e.per_type, store.types),
         )
         for e in store.exposure(by, scan_id)
     ]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
+from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult, RuleHit
 from dlpscan.policy import Policy, evaluate, evaluate_scope
 from dlpscan.policy.evaluate import Counts
@@ -24,12 +25,14 @@ JUDICIAL_POLICY = "judicial-2017"
 LEVELS = ((10, "especially_serious"), (5, "half_especially"), (1, "serious"), (0.5, "half_serious"))
 SERIOUS_LEVELS = ("serious", "half_especially", "especially_serious")
 
-IDENTITY = ("CN_RESIDENT_ID", "CN_PASSPORT", "CN_HK_MACAU_PERMIT")
-PHONES = ("CN_MOBILE", "CN_LANDLINE")
 # Rule fields that are not conditions: a rule setting nothing else is a pure weighted sum.
 RULE_FIELDS = {"name", "severity", "description", "scope", "flag", "weighted_sum"}
-BASIC = ("CN_MOBILE", "CN_LANDLINE", "CN_ADDRESS", "EMAIL_ADDRESS", "CN_NAME")  # GB/T 35273 App. A
-FINANCIAL_C2 = ("CN_BANK_CARD", *IDENTITY, "CN_MOBILE", "CN_ADDRESS")  # JR/T 0171 C2
+# PIPL Art. 28 sensitive kinds (entity types' `sensitive`) -> (PIPL note, GB/T 35273 data kind).
+SENSITIVE_NOTES = {
+    "financial_account": ("note.pipl_financial", "kind.property"),
+    "specific_identity": ("note.pipl_identity", "kind.identity"),
+    "whereabouts": ("note.pipl_trajectory", None),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,37 +129,38 @@ class Grader:
 
 def notes_for(
     distinct: Mapping[str, int],
+    types: EntityTypes,
     notes: Mapping[str, int] | None = None,
     noncompliant: Mapping[str, int] | None = None,
 ) -> list[Note]:
     """PIPL, GB/T 35273 and sector-standard (JR/T 0171, GB/T 41833) notes for what was found.
 
-    The 500 class of 法释〔2017〕10号 (lodging, call, health, transaction records) is not a note:
-    it is one of the categories of the grading.
+    What each type is (PIPL sensitive kind, GB/T 35273 / JR/T 0171 class) comes from its recognizer
+    definition. The 500 class of 法释〔2017〕10号 (lodging, call, health, transaction records) is not
+    a note: it is one of the categories of the grading.
     """
     notes = notes or {}
     noncompliant = noncompliant or {}
-    has = {t for t, n in distinct.items() if n > 0}
-    identity = bool(has & set(IDENTITY))
-    out: list[Note] = []
-    if "CN_BANK_CARD" in has:
-        out.append(Note("note.pipl_financial"))
-    if identity:
-        out.append(Note("note.pipl_identity"))
-    if "CN_LICENSE_PLATE" in has:
-        out.append(Note("note.pipl_trajectory"))
+    found = [types.of(name) for name, n in distinct.items() if n > 0]
+    sensitive = {t.sensitive for t in found if t.sensitive}
+    standards = {s for t in found for s in t.standards}
+    out: list[Note] = [Note(SENSITIVE_NOTES[k][0]) for k in SENSITIVE_NOTES if k in sensitive]
     if notes.get("minors"):
         out.append(Note("note.pipl_minors", notes["minors"]))
-    sensitive = _kinds((identity, "kind.identity"), ("CN_BANK_CARD" in has, "kind.property"))
-    if sensitive:
-        out.append(Note("note.gbt_sensitive", kinds=sensitive))
-    elif has & set(BASIC):
+    kinds = tuple(
+        kind
+        for k in ("specific_identity", "financial_account")
+        if k in sensitive and (kind := SENSITIVE_NOTES[k][1])
+    )
+    if kinds and "gbt35273:sensitive" in standards:
+        out.append(Note("note.gbt_sensitive", kinds=kinds))
+    elif "gbt35273:basic" in standards:
         out.append(Note("note.gbt_basic"))
     if notes.get("card_with_cvv_or_expiry"):
         out.append(Note("note.jr_c3", notes["card_with_cvv_or_expiry"]))
-    if has & set(FINANCIAL_C2):
+    if "jrt0171:C2" in standards:
         out.append(Note("note.jr_c2"))
-    weak = sum(noncompliant.get(t, 0) for t in PHONES)
+    weak = sum(noncompliant.values())
     if weak:
         out.append(Note("note.courier_masking", weak))
     return out
@@ -167,7 +171,3 @@ def note_text(note: Note, lang: str, *, prefixed: bool = False) -> str:
     t = translator(lang)
     text = t(note.key, n=f"{note.n:,}", kinds=LIST_SEP[lang].join(t(k) for k in note.kinds))
     return f"{t('col.' + note.group)}: {text}" if prefixed and note.group != "sector" else text
-
-
-def _kinds(*pairs: tuple[bool, str]) -> tuple[str, ...]:
-    return tuple(key for present, key in pairs if present)

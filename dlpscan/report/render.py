@@ -46,8 +46,7 @@ def render_html(
     folders, owners = _listed(data.folders), _listed(data.owners)
 
     def type_label(etype: str) -> str:
-        label = t(f"type.{etype}")
-        return etype if label == f"type.{etype}" else label
+        return data.types.of(etype).label(lang)
 
     return (
         _environment()

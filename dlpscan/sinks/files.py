@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 from typing import IO, Any, Protocol
 
-from dlpscan.model import ENTITY_TYPES, FileResult
+from dlpscan.entities import EntityTypes
+from dlpscan.model import FileResult
 from dlpscan.sinks.report_line import report_line
 
 
@@ -25,34 +26,21 @@ class JsonlWriter:
 
 
 class CsvWriter:
-    """Distinct counts per entity type, then per-type confidence and locations (`TYPE: value; …`);
-    never fingerprints or samples."""
+    """Distinct counts per entity type (one column per known type), then per-type confidence and
+    locations (`TYPE: value; …`); never fingerprints or samples."""
 
-    HEADER = (
-        "path",
-        "status",
-        "media_type",
-        "flagged",
-        "severity",
-        "records",
-        *ENTITY_TYPES,
-        "rules",
-        "reason",
-        "owner",
-        "mtime",
-        "size",
-        "confidence",
-        "locations",
-    )
+    LEADING = ("path", "status", "media_type", "flagged", "severity", "records")
+    TRAILING = ("rules", "reason", "owner", "mtime", "size", "confidence", "locations")
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], types: EntityTypes) -> None:
         self._stream = stream
+        self._types = tuple(types)
         self._csv = csv.writer(stream)
-        self._csv.writerow(self.HEADER)
+        self._csv.writerow((*self.LEADING, *self._types, *self.TRAILING))
 
     def write(self, result: FileResult) -> None:
         line = report_line(result, include_fingerprints=False)
-        counts = [line["entities"].get(t, {}).get("distinct", 0) for t in ENTITY_TYPES]
+        counts = [line["entities"].get(t, {}).get("distinct", 0) for t in self._types]
         self._csv.writerow(
             (
                 line["path"],

@@ -11,19 +11,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from dlpscan.entities import EntityTypes
+
 from .db import read
 from .schema import files, fingerprints, scan_files, scans
 
-# Identifiers that each belong to one person: the largest distinct count among them is a lower
-# bound of the number of distinct people.
-DIRECT_IDENTIFIERS = (
-    "CN_RESIDENT_ID",
-    "CN_MOBILE",
-    "CN_BANK_CARD",
-    "CN_PASSPORT",
-    "CN_HK_MACAU_PERMIT",
-    "EMAIL_ADDRESS",
-)
 UNKNOWN_OWNER = "(unknown)"
 
 
@@ -51,8 +43,9 @@ def _in_scan(query: sa.Select, scan_id: int) -> sa.Select:
     )
 
 
-def count_people(conn: Connection, scan_id: int | None) -> int:
-    """Distinct people (lower bound) across all files of the scan."""
+def count_people(conn: Connection, scan_id: int | None, types: EntityTypes) -> int:
+    """Distinct people (lower bound) across all files of the scan: the largest distinct count among
+    the person-key types (an ID, a mobile, a card each belong to one person)."""
     if scan_id is None:
         return 0
     query = _in_scan(
@@ -60,19 +53,20 @@ def count_people(conn: Connection, scan_id: int | None) -> int:
         .select_from(fingerprints)
         .join(files, files.c.id == fingerprints.c.file_id),
         scan_id,
-    ).where(fingerprints.c.entity_type.in_(DIRECT_IDENTIFIERS))
+    ).where(fingerprints.c.entity_type.in_(types.names(person_key=True)))
     per_type = conn.execute(query.group_by(fingerprints.c.entity_type)).scalars().all()
     return max(per_type, default=0)
 
 
 class ExposureMixin:
     _engine: Engine
+    types: EntityTypes
 
     def exposure(self, by: str, scan_id: int | None = None, top: int | None = None) -> list[Exposure]:
         """Exposure per owner or per folder (of the outermost file), most people first.
 
         `per_type` counts distinct fingerprints across all files of the group; `people` is the largest
-        of those over the direct identifiers.
+        of those over the person-key types.
         """
         if by not in ("owner", "folder"):
             raise ValueError("by must be 'owner' or 'folder'")
@@ -103,14 +97,14 @@ class ExposureMixin:
         for k, etype, n in distinct:
             groups[k].per_type[etype] = n
         for g in groups.values():
-            g.people = max((g.per_type.get(t, 0) for t in DIRECT_IDENTIFIERS), default=0)
+            g.people = self.types.people(g.per_type)
         ranked = sorted(groups.values(), key=lambda g: (-g.people, -g.flagged_files, -g.files, g.key))
         return ranked[:top] if top is not None else ranked
 
     def distinct_people(self, scan_id: int | None = None) -> int:
         """Distinct people (lower bound) across all files of a scan (default: latest completed)."""
         with read(self._engine) as conn:
-            return count_people(conn, scope(conn, scan_id))
+            return count_people(conn, scope(conn, scan_id), self.types)
 
     def entity_history(self) -> list[dict]:
         """Per scan, oldest first: files seen, flagged (total and by severity), bytes, records, people.

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult
 from dlpscan.policy import SEVERITY_ORDER
 
 from . import codec
 from .db import chunks, one_of, read
-from .exposure import DIRECT_IDENTIFIERS, UNKNOWN_OWNER
+from .exposure import UNKNOWN_OWNER
 from .schema import entity_counts, files, scan_files
 
 
@@ -31,6 +32,7 @@ class FileQuery:
 
 class ListingMixin:
     _engine: Engine
+    types: EntityTypes
 
     def find_files(self, query: FileQuery) -> tuple[list[FileResult], int]:
         """(the first `limit` matching files, most severe and most people first; how many match).
@@ -59,9 +61,10 @@ class ListingMixin:
         if query.scan_id is not None:
             source = files.join(scan_files, scan_files.c.file_id == files.c.id)
             where.append(scan_files.c.scan_id == query.scan_id)
+        person_keys = self.types.names(person_key=True)
         people = (
             sa.select(sa.func.max(entity_counts.c.n_distinct))
-            .where(entity_counts.c.file_id == files.c.id, entity_counts.c.entity_type.in_(DIRECT_IDENTIFIERS))
+            .where(entity_counts.c.file_id == files.c.id, entity_counts.c.entity_type.in_(person_keys))
             .scalar_subquery()
         )
         rank = sa.case({s: i for i, s in enumerate(SEVERITY_ORDER)}, value=files.c.severity, else_=-1)

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult
 
 from . import codec
@@ -53,6 +54,7 @@ def _choose(value: str, allowed: tuple[str, ...], what: str) -> str:
 
 class ResultsMixin:
     _engine: Engine
+    types: EntityTypes
 
     # ---- scans -------------------------------------------------------------------------------
 
@@ -85,7 +87,7 @@ class ResultsMixin:
         """Close a scan (completed, interrupted or failed); snapshots its distinct people for the trend."""
         _choose(status, FINISH_STATUSES, "status")
         with write(self._engine) as conn:
-            people = count_people(conn, scan_id)
+            people = count_people(conn, scan_id, self.types)
             conn.execute(
                 sa.update(scans)
                 .where(scans.c.id == scan_id)

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dlpscan.config import ConfigError
+from dlpscan.detect.registry import entity_types
 from dlpscan.logs import setup_logging
 from dlpscan.store import Store
 from dlpscan.watch import systemd
@@ -112,7 +113,9 @@ class Daemon:
         attempts = 0
         while not self._stop.is_set():
             try:
-                store = Store.open(self.options.config.db)
+                store = Store.open(
+                    self.options.config.db, entity_types(Path(d) for d in self.options.config.recognizer_dirs)
+                )
             except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
                 raise ConfigError(f"cannot open the results store: {exc}") from None
             except TRANSIENT as exc:

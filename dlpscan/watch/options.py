@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dlpscan.config import Config, ConfigError, WatchConfig, load_config, resolve_key
+from dlpscan.detect.registry import DefinitionError, entity_types
 from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import Policy, PolicyError, load_policy
 from dlpscan.walk import WalkOptions
@@ -83,8 +84,9 @@ def load_options(config_path: str | None, flags: dict[str, Any], watch_flags: di
         raise ConfigError("nothing to watch: give directories on the command line or set watch.roots")
     _check_targets(watch)
     try:
-        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs])
-    except PolicyError as exc:
+        types = entity_types(Path(d) for d in config.recognizer_dirs)
+        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], types)
+    except (PolicyError, DefinitionError) as exc:
         raise ConfigError(str(exc)) from None
     key, explicit = resolve_key(config)
     settings = ScanSettings.from_config(config, key, explicit)
