@@ -54,21 +54,21 @@ def file_block(result: FileResult, path: str, types: EntityTypes) -> RenderableT
         style="dim",
     )
     samples = dict(pick_samples(result, len(result.entities), types))
-    types = Table.grid(padding=(0, 2))
-    types.add_column(no_wrap=True)
-    types.add_column(justify="right", no_wrap=True)
-    types.add_column(no_wrap=True)
-    types.add_column(no_wrap=True)
-    types.add_column(overflow="fold")
+    lines = Table.grid(padding=(0, 2))
+    lines.add_column(no_wrap=True)
+    lines.add_column(justify="right", no_wrap=True)
+    lines.add_column(no_wrap=True)
+    lines.add_column(no_wrap=True)
+    lines.add_column(overflow="fold")
     for etype, stats in ranked_types(result, types):
-        types.add_row(
+        lines.add_row(
             Text(etype),
             Text(f"{stats.distinct:,}" + (f" ({stats.total:,})" if stats.total != stats.distinct else "")),
             Text(f"{confidence(stats)} confidence"),
             Text(samples.get(etype, "")),
             Text(where(shown_locations(stats))),
         )
-    return Group(head, _indent(facts), _indent(types), Text(""))
+    return Group(head, _indent(facts), _indent(lines), Text(""))
 
 
 def _indent(renderable: RenderableType) -> RenderableType:
