@@ -6,15 +6,18 @@ This is where raw values stop: what leaves here is counts, HMAC-SHA256 fingerpri
 from __future__ import annotations
 
 import hmac
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
 from dlpscan.detect.registry import RecognizerDef
 from dlpscan.detect.scoring import Finding
 from dlpscan.detect.validators import minor_age
-from dlpscan.model import EntityStats, MaskedStats
+from dlpscan.model import Block, EntityStats, MaskedStats, TableBlock
 
 SAMPLES_PER_TYPE = 3
+LOCATIONS_PER_TYPE = 5
+_RANGE = re.compile(r"(?:^|\s)(lines|rows) (\d+)-\d+$")  # an extractor's "lines 1-200" block location
 
 
 def fingerprint(key: bytes, value: str) -> str:
@@ -29,12 +32,15 @@ class DocumentAggregate:
         self._key = key
         self._types = {d.entity: d.entity_type for d in definitions}
         self._values: dict[str, set[str]] = defaultdict(set)
+        self._confirmed: dict[str, set[str]] = defaultdict(set)
+        self._locations: dict[str, dict[str, None]] = defaultdict(dict)  # ordered, distinct
         self._totals: dict[str, int] = defaultdict(int)
         self._masked: dict[str, MaskedStats] = {}
         self.records = 0
         self.notes: dict[str, int] = defaultdict(int)
 
-    def add_block(self, findings: list[Finding]) -> None:
+    def add_block(self, findings: list[Finding], block: Block | None = None) -> None:
+        """Count one block's findings; `block` (where they were found) feeds the location sample."""
         per_record: dict[int, int] = defaultdict(int)
         for f in findings:
             if f.damaged:
@@ -48,6 +54,11 @@ class DocumentAggregate:
                 continue
             self._values[f.entity_type].add(f.value)
             self._totals[f.entity_type] += 1
+            if f.confirmed:
+                self._confirmed[f.entity_type].add(f.value)
+            places = self._locations[f.entity_type]
+            if block is not None and len(places) < LOCATIONS_PER_TYPE:
+                places[location(block, f.record)] = None
             if self._types[f.entity_type].personal_data:
                 per_record[f.record] += 1
         self.records += sum(1 for n in per_record.values() if n >= 2)
@@ -64,6 +75,8 @@ class DocumentAggregate:
                 total=self._totals[etype],
                 fingerprints=fps,
                 samples=[self._types[etype].mask(v) for v in values[:SAMPLES_PER_TYPE]],
+                confirmed=len(self._confirmed[etype]),
+                locations=list(self._locations[etype]),
             )
         return out
 
@@ -75,3 +88,18 @@ class DocumentAggregate:
         if minors:
             self.notes["minors"] = minors
         return dict(self.notes)
+
+
+def location(block: Block, record: int) -> str:
+    """Where a finding is, for people ("Sheet1 row 12", "page 3 line 4", "line 40"); never a value.
+
+    `record` is the finding's row (tables) or line (text) inside the block, from 0.
+    """
+    if isinstance(block, TableBlock):
+        return f"{block.location} row {block.first_row + record}".strip()
+    where, unit, first = block.location, "line", block.first_line
+    span = _RANGE.search(where)
+    if span:  # a block that says which lines or rows it holds: count from there
+        where, first = where[: span.start()], int(span.group(2))
+        unit = "row" if span.group(1) == "rows" else "line"
+    return f"{where.strip()} {unit} {first + record}".strip()

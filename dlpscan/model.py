@@ -118,5 +118,3 @@ class FileResult:
     content_hash: str | None = None  # SHA-256 of the file's bytes, when the scan was asked to hash
     is_container: bool = False
     notes: dict[str, int] = field(default_factory=dict)
-    # keyed fingerprints of distinct person identifiers (for cumulative exposure); not in the report line
-    person_fingerprints: list[str] = field(default_factory=list)

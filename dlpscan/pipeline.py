@@ -6,6 +6,7 @@ raises for bad input, and no message carries document content.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -59,7 +60,26 @@ class ScanSettings:
         """Changes whenever a rescan could give a different answer: code, definitions, key."""
         key_id = hashlib.sha256(b"dlpscan-key-id" + self.key).hexdigest()[:8]
         defs = definitions_version([Path(d) for d in self.recognizer_dirs])
-        return f"{__version__}+{defs}+{key_id}"
+        return f"{__version__}-{code_version()}+{defs}+{key_id}"
+
+
+# The code that decides findings: reading files, detecting, aggregating (not reports or the store).
+_PACKAGE = Path(__file__).resolve().parent
+_FINDING_CODE = ("detect", "extract", "aggregate.py", "entities.py", "model.py", "pipeline.py")
+
+
+@functools.cache
+def code_version(package: Path = _PACKAGE) -> str:
+    """A digest of the source that decides findings, so an upgrade that changes detection rescans
+    files instead of silently keeping their old results (the package version alone lags the code)."""
+    digest = hashlib.sha256()
+    for name in _FINDING_CODE:
+        part = package / name
+        for path in sorted(part.rglob("*")) if part.is_dir() else [part]:
+            if path.suffix in (".py", ".pyx", ".pxd"):
+                digest.update(path.relative_to(package).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 class FileScanner:
@@ -100,7 +120,7 @@ class FileScanner:
         aggregate = DocumentAggregate(self.definitions, self.settings.key)
         try:
             for block in document.blocks:
-                aggregate.add_block(self.engine.scan(block))
+                aggregate.add_block(self.engine.scan(block), block)
         except ExtractError as exc:
             _set_reason(result, exc.status, str(exc) or type(exc).__name__)
         except MemoryError:

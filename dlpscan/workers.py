@@ -12,6 +12,7 @@ import multiprocessing as mp
 import os
 import resource
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ class Task:
 
 def _worker_main(conn: Connection, settings: ScanSettings, memory_bytes: int, nice: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    # The parent may write a report to stdout: what a library prints here goes to stderr instead.
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     if nice:

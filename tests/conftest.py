@@ -1,4 +1,4 @@
-"""Shared fixtures: where the shared eval material is, and PostgreSQL test schemas."""
+"""Shared fixtures: PostgreSQL test schemas."""
 
 from __future__ import annotations
 
@@ -10,17 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 PG_HOST = "127.0.0.1:5432"
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared, or skip the test with the reason when it is absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared material not found at {path}")
-    return path
 
 
 @functools.cache

@@ -12,10 +12,8 @@ DATA = Path(__file__).resolve().parents[1] / "recognizers" / "data"
 TABLES = {
     "division_codes.csv": ["code", "name", "first_year", "last_year"],
     "bank_bins.csv": ["bin", "bank", "type", "length"],
-    "bank_names.csv": ["bank", "name"],
     "area_codes.csv": ["area_code", "location"],
     "mobile_prefixes.csv": ["prefix", "category", "carrier", "number_length"],
-    "gazetteer.csv": ["code", "name", "short_name", "level", "parent_code"],
 }
 
 
@@ -92,8 +90,7 @@ def test_bank_bins() -> None:
     for bin_, (bank, length) in expected.items():
         assert (by_bin[bin_]["bank"], by_bin[bin_]["length"]) == (bank, length), bin_
     assert all(15 <= int(r["length"]) <= 19 for r in by_bin.values())
-    codes = {r["bank"] for r in read_rows("bank_names.csv")}
-    assert {"ICBC", "ABC", "BOC", "CCB", "CMB", "PSBC"} <= codes
+    assert {"ICBC", "ABC", "BOC", "CCB", "CMB", "PSBC"} <= {r["bank"] for r in by_bin.values()}
 
 
 def test_area_codes() -> None:
@@ -146,30 +143,3 @@ def test_surnames() -> None:
     assert len(singles) >= 500
     assert 60 <= len(compounds) <= 80
     assert all("\u4e00" <= ch <= "\u9fff" for n in names for ch in n)
-
-
-def test_gazetteer() -> None:
-    rows = read_rows("gazetteer.csv")
-    level1 = [r for r in rows if r["level"] == "1"]
-    assert 31 <= len(level1) <= 34
-    assert {r["level"] for r in rows} == {"1", "2", "3"}
-    by_name = {(r["name"], r["code"]): r for r in rows}
-    assert by_name[("浙江省", "330000")]["short_name"] == "浙江"
-    assert by_name[("内蒙古自治区", "150000")]["short_name"] == "内蒙古"
-    assert by_name[("广西壮族自治区", "450000")]["short_name"] == "广西"
-    assert by_name[("杭州市", "330100")]["short_name"] == "杭州"
-    assert by_name[("西湖区", "330106")]["short_name"] == "西湖区"
-    assert by_name[("朝阳区", "110105")]["short_name"] == "朝阳区"
-    assert by_name[("余杭区", "330110")]["short_name"] == "余杭"
-    assert by_name[("西湖区", "330106")]["parent_code"] == "330100"
-    assert by_name[("杭州市", "330100")]["parent_code"] == "330000"
-    assert by_name[("东城区", "110101")]["parent_code"] == "110000"
-    codes = {r["code"] for r in rows}
-    for r in rows:
-        assert r["short_name"]
-        assert (r["level"] == "1") == (r["parent_code"] == "")
-        if r["parent_code"]:
-            assert r["parent_code"] in codes
-        if r["level"] == "3" and r["short_name"] != r["name"]:
-            assert len(r["short_name"]) >= 2 and r["name"].startswith(r["short_name"])
-    assert not {"市辖区", "县", "市区"} & {r["name"] for r in rows}

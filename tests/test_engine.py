@@ -180,3 +180,29 @@ def test_an_unwritable_cache_folder_still_scans(tmp_path, monkeypatch):
     monkeypatch.setenv(hs_cache.CACHE_ENV, str(blocker / "sub"))
     engine = Engine(load_definitions(), backend="hyperscan")
     assert [f.value for f in engine.scan_text("手机13912345678")] == ["13912345678"]
+
+
+def test_name_validation_reads_the_label_words_of_user_recognizers(tmp_path):
+    (tmp_path / "employee_no.yaml").write_text(
+        "entity: EMPLOYEE_NO\n"
+        "description: staff number\n"
+        "normaliser: upper_alnum\n"
+        "patterns:\n"
+        "  - {name: staff, regex: '(?<![0-9A-Za-z])E\\d{6}(?![0-9A-Za-z])', score: 0.4}\n"
+        "context:\n  words: [王工]\n",
+        encoding="utf-8",
+    )
+    block = TableBlock(header=("姓名",), rows=[("王工号",)])
+    assert [f.value for f in Engine(load_definitions()).scan(block)] == ["王工号"]
+    assert Engine(load_definitions([tmp_path])).scan(block) == []
+
+
+def test_whole_cells_are_read_only_under_a_header_naming_one_cell_type():
+    from dlpscan.detect.decide import whole_cell_types
+
+    defs = load_definitions()
+    names = [d.entity for d in whole_cell_types({"CN_NAME": 1, "CN_ADDRESS": 0}, defs)]
+    assert names == ["CN_NAME"]
+    assert whole_cell_types({"CN_NAME": 1, "CN_ADDRESS": 1}, defs) == []
+    assert whole_cell_types({"CN_NAME": 1, "CN_MOBILE": 1}, defs) == []  # the header is ambiguous
+    assert whole_cell_types({"CN_MOBILE": 1}, defs) == []  # not a cell detector

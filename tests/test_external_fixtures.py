@@ -1,7 +1,7 @@
-"""Every public test fixture in shared/eval/external/docs yields Documents with a sensible status.
+"""Every public test fixture in tests/data/external/docs yields Documents with a sensible status.
 
-These are other projects' adversarial and CJK fixtures (see MANIFEST.csv there). Each file must
-be read without an exception escaping and within a bounded time.
+These are other projects' adversarial and CJK fixtures (see MANIFEST.csv and PROVENANCE.md
+there). Each file must be read without an exception escaping and within a bounded time.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from dlpscan.extract import open_documents
 from dlpscan.extract.errors import ExtractError
 from dlpscan.model import Status, TableBlock, TextBlock
 
-DOCS = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "external" / "docs"
-FILES = sorted(p.name for p in DOCS.iterdir() if p.is_file()) if DOCS.is_dir() else []
-pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason=f"shared fixtures not present at {DOCS}")
+DOCS = Path(__file__).resolve().parent / "data" / "external" / "docs"
+FILES = sorted(p.name for p in DOCS.iterdir() if p.is_file() and p.name != "MANIFEST.csv")
 
 ENCRYPTED = {
     "robust_password.xlsx",
@@ -81,5 +80,5 @@ def test_docx_headers_footers_comments():
 
 
 def test_pdf_tables_found():
-    [(_, _, _, blocks)] = read_all("cjk_bond_prospectus_tables.pdf")
-    assert any(isinstance(b, TableBlock) and "评级机构" in b.header for b in blocks)
+    [(_, _, _, blocks)] = read_all("cjk_land_use_standard_tables.pdf")
+    assert any(isinstance(b, TableBlock) and "车道数" in b.header for b in blocks)

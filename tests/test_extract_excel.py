@@ -17,7 +17,7 @@ from dlpscan.extract.source import FileSource
 from dlpscan.extract.tables import render_cell
 from dlpscan.model import Status, TableBlock, TextBlock
 
-SHARED_DOCS = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "external" / "docs"
+EXTERNAL_DOCS = Path(__file__).resolve().parent / "data" / "external" / "docs"
 
 
 def read(path: Path, limits: Limits = Limits()):  # noqa: B008
@@ -153,10 +153,9 @@ def test_header_detection_needs_labels(tmp_path):
     assert blocks == [TableBlock(("", "", ""), [("1", "2", "3"), ("4", "5", "6")], "sheet Sheet", 1)]
 
 
-@pytest.mark.skipif(not SHARED_DOCS.is_dir(), reason="shared/eval/external/docs not present")
 def test_xlrd_fallback_on_its_own():
     ctx = Context(Limits())
-    src = FileSource(SHARED_DOCS / "cjk_order_numbers.xls")
+    src = FileSource(EXTERNAL_DOCS / "cjk_order_numbers.xls")
     blocks = list(read_spreadsheet(src, ctx, "application/vnd.ms-excel", engine="xlrd"))
     assert blocks[0].header == ("日期", "序号", "编号", "分公司")
     assert blocks[0].rows[0] == ("2016-04-06", "160112226", "201604182", "test")

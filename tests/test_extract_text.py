@@ -104,7 +104,7 @@ def test_one_enormous_line_is_cut(tmp_path):
 def test_txt_that_is_not_a_table_stays_text(tmp_path):
     path = tmp_path / "leads.txt"
     content = (
-        "# 老客户 共3条\n高峰一,15815198798\n2. 陈明 15160277869 已回访\n姓名：李鑫东 电话：15857471405\n"
+        "# 待回访 共3条\n测试甲,13800138000\n2. 测试乙 13900139000 已联系\n姓名：王测试 电话：13700137000\n"
     )
     path.write_text(content, encoding="utf-8")
     _, _, _, blocks = read(path)
@@ -113,14 +113,12 @@ def test_txt_that_is_not_a_table_stays_text(tmp_path):
 
 def test_tab_separated_txt_with_header_is_a_table(tmp_path):
     path = tmp_path / "batches.txt"
-    path.write_text(
-        "批次号\t流水号\t数量\nB1\t305898562503480179\t238\nB2\t333615865342988762\t2705\n", "utf-8"
-    )
+    path.write_text("箱号\t封签号\t件数\nX1\t700000000000000011\t12\nX2\t700000000000000022\t345\n", "utf-8")
     _, _, _, blocks = read(path)
     assert blocks == [
         TableBlock(
-            ("批次号", "流水号", "数量"),
-            [("B1", "305898562503480179", "238"), ("B2", "333615865342988762", "2705")],
+            ("箱号", "封签号", "件数"),
+            [("X1", "700000000000000011", "12"), ("X2", "700000000000000022", "345")],
             "",
             2,
         )
@@ -129,12 +127,12 @@ def test_tab_separated_txt_with_header_is_a_table(tmp_path):
 
 def test_json_list_of_objects_anywhere_becomes_a_table(tmp_path):
     data = {
-        "code": 200,
-        "data": {
-            "total": 2,
-            "list": [
-                {"realName": "王霞", "idCardNo": "110108198203301603", "contact": {"mobile": "17279313302"}},
-                {"realName": "孙楠", "email": None, "tags": ["a", "b"], "ok": True},
+        "status": "ok",
+        "result": {
+            "count": 2,
+            "rows": [
+                {"who": "测试甲", "certNo": "11010519491231002X", "contact": {"tel": "13800138000"}},
+                {"who": "测试乙", "email": None, "tags": ["a", "b"], "ok": True},
             ],
         },
     }
@@ -143,14 +141,14 @@ def test_json_list_of_objects_anywhere_becomes_a_table(tmp_path):
     doc, _, _, blocks = read(path)
     assert doc.media_type == "application/json"
     assert blocks == [
-        TextBlock("code: 200\ndata.total: 2", "fields"),
+        TextBlock("status: ok\nresult.count: 2", "fields"),
         TableBlock(
-            header=("realName", "idCardNo", "contact.mobile", "email", "tags", "ok"),
+            header=("who", "certNo", "contact.tel", "email", "tags", "ok"),
             rows=[
-                ("王霞", "110108198203301603", "17279313302", "", "", ""),
-                ("孙楠", "", "", "", '["a","b"]', "true"),
+                ("测试甲", "11010519491231002X", "13800138000", "", "", ""),
+                ("测试乙", "", "", "", '["a","b"]', "true"),
             ],
-            location="data.list",
+            location="result.rows",
             first_row=1,
         ),
     ]
@@ -173,13 +171,13 @@ def test_deep_json_is_a_limit_not_a_crash(tmp_path):
 
 
 SQL = """-- MySQL dump 10.13
-CREATE TABLE `t_member` (
-  `id` bigint(20) NOT NULL AUTO_INCREMENT,
-  `real_name` varchar(32) DEFAULT NULL,
-  `phone` varchar(20) DEFAULT NULL,
-  PRIMARY KEY (`id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-INSERT INTO `t_member` VALUES (1,'张三','13800138000'),(2,'O\\'Brien, \\"Jr\\"',NULL);
+CREATE TABLE `demo_people` (
+  `pid` int NOT NULL,
+  `nm` varchar(40) NULL,
+  `tel` varchar(16) NULL,
+  PRIMARY KEY (`pid`)
+) ENGINE=InnoDB;
+INSERT INTO `demo_people` VALUES (1,'张三','13800138000'),(2,'O\\'Brien, \\"Jr\\"',NULL);
 INSERT INTO orders (order_no, mobile) VALUES ('A;1', '139 0013 9000'),
 ('A(2)', 'it''s');
 """
@@ -193,9 +191,9 @@ def test_sql_insert_dump(tmp_path):
     tables = [b for b in blocks if isinstance(b, TableBlock)]
     assert tables == [
         TableBlock(
-            ("id", "real_name", "phone"),
+            ("pid", "nm", "tel"),
             [("1", "张三", "13800138000"), ("2", 'O\'Brien, "Jr"', "")],
-            "table t_member",
+            "table demo_people",
             1,
         ),
         TableBlock(("order_no", "mobile"), [("A;1", "139 0013 9000"), ("A(2)", "it's")], "table orders", 1),
@@ -366,3 +364,14 @@ def test_undeclared_gbk_xml(tmp_path):
         Status.SCANNED,
         [TableBlock(("a", "b"), [("张三", "广东省深圳市南山区")], "r", 1)],
     )
+
+
+def test_routing_follows_content_and_uses_the_name_only_as_a_hint():
+    from dlpscan.extract.text import text_kind
+
+    dump = "-- dump\nINSERT INTO users (name) VALUES ('x');\n"
+    assert text_kind("text/plain", ".sql", dump) == "sql"
+    assert text_kind("text/plain", ".txt", dump) == "sql"  # content alone
+    # a .sql name on prose is not a dump: it is read as text (or a table) by its content
+    assert text_kind("text/plain", ".sql", "客户 王伟 手机 13912345678\n") == "table?"
+    assert text_kind("text/plain", ".json", "not json at all\n") == "table?"

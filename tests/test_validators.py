@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlpscan.detect import validators as v
+from dlpscan.detect.registry import label_words, load_definitions
 from dlpscan.detect.text import digits, fold, landline, mobile, plate, upper_alnum
 
 # -- GB 11643 MOD 11-2 -------------------------------------------------------------------
@@ -334,7 +335,16 @@ def test_email(value, confidence):
     ],
 )
 def test_name(value, confidence):
-    assert v.cn_name(value) == confidence
+    assert v.cn_name(value, labels=label_words(load_definitions())) == confidence
+
+
+def test_name_label_words_are_passed_in_not_loaded():
+    """The validator reads no definitions itself: the label words it rejects are the ones it is given
+    (a user recognizer folder's labels included)."""
+    assert v.cn_name("车牌号") == 1.0  # surname 车: only the label word 车牌 makes it not a name
+    assert v.cn_name("车牌号", labels=frozenset({"车牌"})) == 0.0
+    assert v.cn_name("王工号") == 1.0
+    assert v.cn_name("王工号", labels=frozenset({"王工"})) == 0.0
 
 
 @pytest.mark.parametrize(

@@ -10,17 +10,14 @@ import bisect
 from collections.abc import Callable, Iterable
 
 from dlpscan.detect.backends import make_scanner
+from dlpscan.detect.decide import rank, whole_cell_types
 from dlpscan.detect.evidence import cell_finding, companion_names, with_line_numbers
-from dlpscan.detect.registry import PatternDef, RecognizerDef, load_definitions
+from dlpscan.detect.registry import PatternDef, RecognizerDef, label_words, load_definitions
 from dlpscan.detect.scoring import Finding, Labels, evaluate, header_relation
 from dlpscan.detect.text import fold
 from dlpscan.model import Block, TableBlock
 
 _CELL_SEP = "\x1f"
-
-
-def _rank(f: Finding, priority: int) -> tuple[float, int, int]:
-    return (round(f.score, 6), priority, f.end - f.start)
 
 
 class Engine:
@@ -29,7 +26,8 @@ class Engine:
     def __init__(self, definitions: Iterable[RecognizerDef] | None = None, backend: str = "auto") -> None:
         self.definitions = tuple(definitions if definitions is not None else load_definitions())
         self._entries: list[tuple[RecognizerDef, Labels, PatternDef]] = []
-        self._labels = {d.entity: Labels.of(d) for d in self.definitions}
+        known = label_words(self.definitions)
+        self._labels = {d.entity: Labels.of(d, known) for d in self.definitions}
         for d in self.definitions:
             for p in d.patterns:
                 self._entries.append((d, self._labels[d.entity], p))
@@ -53,7 +51,8 @@ class Engine:
         findings = with_line_numbers(folded, findings)
         if self._names is not None:
             findings = sorted(
-                findings + companion_names(folded, findings, self._direct), key=lambda f: f.start
+                findings + companion_names(folded, findings, self._direct, self._labels["CN_NAME"].validate),
+                key=lambda f: f.start,
             )
         return findings
 
@@ -85,7 +84,7 @@ class Engine:
                 )
                 f = evaluate(d, labels, pattern, m, text, floor=floor, header=header, record=row, column=col)
                 if f is not None and (
-                    best is None or _rank(f, d.priority) > _rank(best, self._priority[best.entity_type])
+                    best is None or rank(f, d.priority) > rank(best, self._priority[best.entity_type])
                 ):
                     best, best_end = f, m.end()
             if best is not None:
@@ -145,18 +144,17 @@ class Engine:
         for r, row in enumerate(block.rows):
             for c in range(len(row)):
                 starts[(r, c)] = next(offsets)
+        readable = [
+            whole_cell_types({d.entity: header_rel[(d.entity, c)] for d in self.definitions}, self._cell_defs)
+            for c in range(len(header))
+        ]
         for d in self._cell_defs:
-            columns = [
-                c
-                for c in range(len(header))
-                if header_rel[(d.entity, c)] > 0
-                and not any(header_rel[(o.entity, c)] > 0 for o in self.definitions if o.entity != d.entity)
-            ]
-            for c in columns:
+            validate = self._labels[d.entity].validate
+            for c in (c for c in range(len(header)) if d in readable[c]):
                 for r, row in enumerate(block.rows):
                     if c >= len(row) or (d.entity, r, c) in done:
                         continue
-                    f = cell_finding(d, row[c], starts[(r, c)], r, c)
+                    f = cell_finding(d, validate, row[c], starts[(r, c)], r, c)
                     if f is not None:
                         out.append(f)
         return out

@@ -8,12 +8,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from dlpscan.detect.registry import RecognizerDef
 from dlpscan.detect.scoring import Finding
 from dlpscan.detect.text import fold
-from dlpscan.detect.validators import HAN_CLASS, cn_name
+from dlpscan.detect.validators import HAN_CLASS
 
 # How far (characters) from an identifier a companion name may sit: a lead line, a chat sample,
 # a table row flattened to text. Wider spans (a PDF page without line breaks) are not records.
@@ -33,8 +33,11 @@ def with_line_numbers(text: str, findings: Sequence[Finding]) -> list[Finding]:
     return out
 
 
-def companion_names(text: str, findings: Sequence[Finding], direct: frozenset[str]) -> list[Finding]:
-    """Names next to direct identifiers. `findings` carry line numbers in `record`."""
+def companion_names(
+    text: str, findings: Sequence[Finding], direct: frozenset[str], is_name: Callable[[str], float]
+) -> list[Finding]:
+    """Names next to direct identifiers. `findings` carry line numbers in `record`; `is_name` is the
+    CN_NAME validator bound to the loaded definitions."""
     by_line: dict[int, list[Finding]] = {}
     for f in findings:
         by_line.setdefault(f.record, []).append(f)
@@ -52,7 +55,7 @@ def companion_names(text: str, findings: Sequence[Finding], direct: frozenset[st
             for m in _HAN_TOKEN.finditer(text, wlo, whi):
                 if any(s < m.end() and m.start() < e for s, e in han_spans):
                     continue
-                if cn_name(m.group()) > 0:
+                if is_name(m.group()) > 0:
                     out.append(Finding("CN_NAME", m.group(), m.start(), m.end(), 0.6, record=line))
     return out
 
@@ -70,9 +73,15 @@ def _windows(anchors: Sequence[Finding], lo: int, hi: int) -> list[tuple[int, in
 
 
 def cell_finding(
-    d: RecognizerDef, cell: str, start: int, row: int = 0, column: int | None = None
+    d: RecognizerDef,
+    validate: Callable[[str], float],
+    cell: str,
+    start: int,
+    row: int = 0,
+    column: int | None = None,
 ) -> Finding | None:
-    """A whole cell under a column header that names `d`'s type (names, addresses)."""
+    """A whole cell under a column header that names `d`'s type (names, addresses); `validate` is
+    d's validator bound to the loaded definitions (Labels.validate)."""
     folded = fold(cell)
     value = folded.strip()
     if not value:
@@ -82,11 +91,13 @@ def cell_finding(
     if "*" in value:
         if len(value) > MASKED_CELL_MAX:
             return None
-        return Finding(d.entity, value, start, end, 0.8, masked=True, record=row, column=column)
+        return Finding(
+            d.entity, value, start, end, 0.8, masked=True, record=row, column=column, confirmed=True
+        )
     normalised = d.normalise(value)
-    if d.validate_value(normalised) <= 0:
+    if validate(normalised) <= 0:
         return None
-    return Finding(d.entity, normalised, start, end, 0.9, record=row, column=column)
+    return Finding(d.entity, normalised, start, end, 0.9, record=row, column=column, confirmed=True)
 
 
 def _with_record(f: Finding, record: int) -> Finding:
@@ -101,4 +112,5 @@ def _with_record(f: Finding, record: int) -> Finding:
         f.hidden_digits,
         record,
         f.column,
+        f.confirmed,
     )

@@ -26,7 +26,6 @@ and header context):
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from presidio_analyzer import AnalysisExplanation, AnalyzerEngine, EntityRecognizer, RecognizerResult
@@ -34,49 +33,15 @@ from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 from presidio_analyzer.recognizer_registry import RecognizerRegistry
 
+from dlpscan.detect.decide import Candidate, resolve, whole_cell_types
 from dlpscan.detect.evidence import cell_finding, companion_names, with_line_numbers
-from dlpscan.detect.registry import RecognizerDef, load_definitions
+from dlpscan.detect.registry import RecognizerDef, label_words, load_definitions
 from dlpscan.detect.scoring import Finding, Labels, evaluate, header_relation
 from dlpscan.detect.text import fold
 
 LANGUAGE = "zh"
 META_KEY = "dlpscan"  # recognition_metadata entry holding what overlap resolution needs (no raw value)
 _ID_KEY = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A decided pattern match: the finding plus the match span and rank keys of the fast engine."""
-
-    finding: Finding
-    match_start: int
-    match_end: int
-    order: int  # index of the pattern among all definitions' patterns: first wins a full tie
-    priority: int
-
-    @property
-    def rank(self) -> tuple[float, int, int]:
-        f = self.finding
-        return (round(f.score, 6), self.priority, f.end - f.start)
-
-
-def resolve(candidates: Iterable[Candidate]) -> list[Candidate]:
-    """The fast engine's overlap rule: walk candidate starts left to right; at each start the
-    best-ranked candidate wins and the walk resumes after its match."""
-    ordered = sorted(candidates, key=lambda c: (c.match_start, c.order))
-    out: list[Candidate] = []
-    pos, i = 0, 0
-    while i < len(ordered):
-        start, best = ordered[i].match_start, ordered[i]
-        i += 1
-        while i < len(ordered) and ordered[i].match_start == start:
-            if ordered[i].rank > best.rank:
-                best = ordered[i]
-            i += 1
-        if start >= pos:
-            out.append(best)
-            pos = max(best.match_end, start + 1)
-    return out
 
 
 class DefinitionRecognizer(EntityRecognizer):
@@ -86,9 +51,12 @@ class DefinitionRecognizer(EntityRecognizer):
     and Presidio's lemma enhancer leaves them alone.
     """
 
-    def __init__(self, definition: RecognizerDef, first_order: int = 0) -> None:
+    def __init__(
+        self, definition: RecognizerDef, first_order: int = 0, known_labels: frozenset[str] = frozenset()
+    ) -> None:
+        """`known_labels`: every label word of the definitions in use (registry.label_words)."""
         self.definition = definition
-        self.labels = Labels.of(definition)
+        self.labels = Labels.of(definition, known_labels)
         self._first_order = first_order
         super().__init__(
             supported_entities=[definition.entity],
@@ -123,7 +91,12 @@ class DefinitionRecognizer(EntityRecognizer):
             RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
             _ID_KEY: self.id,
             RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
-            META_KEY: {"masked": f.masked, "damaged": f.damaged, "hidden_digits": f.hidden_digits},
+            META_KEY: {
+                "masked": f.masked,
+                "damaged": f.damaged,
+                "hidden_digits": f.hidden_digits,
+                "confirmed": f.confirmed,
+            },
         }
         if c is not None:
             meta[META_KEY].update(match=(c.match_start, c.match_end), order=c.order, priority=c.priority)
@@ -139,6 +112,7 @@ class CompanionNameRecognizer(EntityRecognizer):
 
     def __init__(self, members: Sequence[DefinitionRecognizer]) -> None:
         self.members = tuple(members)
+        self._is_name = next(m.labels.validate for m in members if m.definition.entity == "CN_NAME")
         self._direct = frozenset(m.definition.entity for m in members if m.definition.direct_identifier)
         super().__init__(
             supported_entities=["CN_NAME"], name="dlpscan CN_NAME companion", supported_language=LANGUAGE
@@ -154,7 +128,7 @@ class CompanionNameRecognizer(EntityRecognizer):
         found = [c.finding for c in resolve(c for m in self.members for c in m.candidates(folded))]
         found = with_line_numbers(folded, sorted(found, key=lambda f: f.start))
         out = []
-        for f in companion_names(folded, found, self._direct):
+        for f in companion_names(folded, found, self._direct, self._is_name):
             meta = {
                 RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
                 _ID_KEY: self.id,
@@ -219,13 +193,11 @@ def _cell_results(text: str, header: str, members: Sequence[DefinitionRecognizer
     winners = resolve(c for m in members for c in m.candidates(folded, relation[m.definition.entity]))
     out = [owner[c.finding.entity_type].result(c.finding, c) for c in winners]
     found = {c.finding.entity_type for c in winners}
-    for m in members:
-        d = m.definition
-        if not d.cell_detector or relation[d.entity] <= 0 or d.entity in found:
+    for d in whole_cell_types(relation, [m.definition for m in members]):
+        if d.entity in found:
             continue
-        if any(rel > 0 for entity, rel in relation.items() if entity != d.entity):
-            continue
-        f = cell_finding(d, text, 0)
+        m = owner[d.entity]
+        f = cell_finding(d, m.labels.validate, text, 0)
         if f is not None:
             why = "masked cell under a matching header" if f.masked else "cell under a matching header"
             out.append(m.result(f, why=why))
@@ -299,9 +271,9 @@ def recognizers(definitions: Iterable[RecognizerDef] | None = None) -> list[Enti
     recognizer when CN_NAME is defined. All support language 'zh'."""
     defs = tuple(definitions if definitions is not None else load_definitions())
     members: list[DefinitionRecognizer] = []
-    order = 0
+    order, known = 0, label_words(defs)
     for d in defs:
-        members.append(DefinitionRecognizer(d, order))
+        members.append(DefinitionRecognizer(d, order, known))
         order += len(d.patterns)
     out: list[EntityRecognizer] = list(members)
     if any(d.entity == "CN_NAME" for d in defs):

@@ -134,11 +134,6 @@ class RecognizerDef(_Strict):
         return NORMALISERS[self.normaliser]
 
     @cached_property
-    def validate_value(self) -> Callable[[str], float]:
-        """The validator function: confidence in [0, 1] for a normalised value, 0 rejects."""
-        return VALIDATORS[self.validator] if self.validator else _always_valid
-
-    @cached_property
     def entity_type(self) -> EntityType:
         return EntityType(
             self.entity,
@@ -166,10 +161,6 @@ class RecognizerDef(_Strict):
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _always_valid(value: str) -> float:
-    return 1.0
-
-
 def _load_file(path: Path) -> RecognizerDef:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
@@ -181,6 +172,11 @@ def _load_file(path: Path) -> RecognizerDef:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise DefinitionError(f"{path}: {where}: {first['msg']}") from None
+
+
+def label_words(definitions: Iterable[RecognizerDef]) -> frozenset[str]:
+    """Every context, negative-context and header word of `definitions` (names must not be labels)."""
+    return frozenset(w for d in definitions for w in d.all_label_words())
 
 
 def definition_files(extra_dirs: Iterable[Path] = ()) -> list[Path]:

@@ -6,10 +6,11 @@ Shared by the fast engine and the Presidio adapter, so both decide every candida
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dlpscan.detect.registry import PatternDef, RecognizerDef
-from dlpscan.detect.validators import DAMAGE_CHECKS
+from dlpscan.detect.validators import DAMAGE_CHECKS, bind
 
 
 @dataclass(slots=True)
@@ -26,6 +27,7 @@ class Finding:
     hidden_digits: int = 0  # for masked values: how many characters are hidden
     record: int = 0  # line (text) or row (table) index inside the block, for record counting
     column: int | None = None
+    confirmed: bool = False  # a column header or a label named the type (not pattern and checksum alone)
 
 
 def _alternation(words: tuple[str, ...]) -> re.Pattern[str] | None:
@@ -37,20 +39,24 @@ def _alternation(words: tuple[str, ...]) -> re.Pattern[str] | None:
 
 @dataclass(frozen=True, slots=True)
 class Labels:
-    """Context words of one definition, compiled once into case-insensitive alternations."""
+    """What deciding a candidate of one definition needs, prepared once: its context words compiled
+    into case-insensitive alternations, and its validator bound to the loaded definitions."""
 
     positive: re.Pattern[str] | None
     negative: re.Pattern[str] | None
     headers: re.Pattern[str] | None
     negative_headers: re.Pattern[str] | None
+    validate: Callable[[str], float]  # confidence in [0, 1] for a normalised value; 0 rejects
 
     @classmethod
-    def of(cls, d: RecognizerDef) -> Labels:
+    def of(cls, d: RecognizerDef, known_labels: frozenset[str] = frozenset()) -> Labels:
+        """`known_labels`: every label word of the loaded definitions (registry.label_words)."""
         return cls(
             _alternation(d.context.words),
             _alternation(d.negative_context.words),
             _alternation(d.headers),
             _alternation(d.negative_headers),
+            bind(d.validator, known_labels),
         )
 
 
@@ -82,13 +88,13 @@ def _last(pattern: re.Pattern[str] | None, text: str, lo: int, hi: int) -> int:
     return at
 
 
-def context_adjustment(d: RecognizerDef, labels: Labels, text: str, start: int, floor: int) -> float | None:
-    """Boost for a label before the value; None when a negative label is nearer than any positive one."""
+def label_evidence(d: RecognizerDef, labels: Labels, text: str, start: int, floor: int) -> int:
+    """+1: a label precedes the value; -1: a negative label is nearer than any positive one; 0: neither."""
     pos_at = _last(labels.positive, text, max(floor, start - d.context.window), start)
     neg_at = _last(labels.negative, text, max(floor, start - d.negative_context.window), start)
     if neg_at > pos_at:
-        return None
-    return d.context.boost if pos_at >= 0 else 0.0
+        return -1
+    return 1 if pos_at >= 0 else 0
 
 
 def _hidden(raw: str) -> int:
@@ -122,37 +128,51 @@ def evaluate(
     raw = text[start:end]
     header_boost = d.header_boost if header > 0 else 0.0
 
-    def boost() -> float | None:
-        adjustment = context_adjustment(
-            d, labels, text, match.start(), line_bounds(text, match.start(), floor)
-        )
-        return None if adjustment is None else adjustment + header_boost
+    def evidence() -> int:
+        return label_evidence(d, labels, text, match.start(), line_bounds(text, match.start(), floor))
+
+    def boost(evidence: int) -> float:
+        return (d.context.boost if evidence > 0 else 0.0) + header_boost
 
     if pattern.masked:
-        extra = boost()
-        if extra is None or pattern.score + extra < d.threshold:
+        seen = evidence()
+        if seen < 0 or pattern.score + boost(seen) < d.threshold:
             return None
-        score = min(1.0, pattern.score + extra)
         return Finding(
             d.entity,
             raw,
             start,
             end,
-            score,
+            min(1.0, pattern.score + boost(seen)),
             masked=True,
             hidden_digits=_hidden(raw),
             record=record,
             column=column,
+            confirmed=_confirmed(seen, header, group),
         )
     value = d.normalise(raw)
-    confidence = d.validate_value(value)
+    confidence = labels.validate(value)
     if confidence <= 0:
         check = DAMAGE_CHECKS.get(d.validator or "")
-        if check and check(value) and (extra := boost()):
+        if check and check(value) and (seen := evidence()) >= 0 and boost(seen):
             return Finding(d.entity, value, start, end, 0.5, damaged=True, record=record, column=column)
         return None
-    extra = boost()
-    if extra is None or pattern.score * confidence + extra < d.threshold:
+    seen = evidence()
+    if seen < 0 or pattern.score * confidence + boost(seen) < d.threshold:
         return None
-    score = min(1.0, pattern.score * confidence + extra)
-    return Finding(d.entity, value, start, end, score, record=record, column=column)
+    score = min(1.0, pattern.score * confidence + boost(seen))
+    return Finding(
+        d.entity,
+        value,
+        start,
+        end,
+        score,
+        record=record,
+        column=column,
+        confirmed=_confirmed(seen, header, group),
+    )
+
+
+def _confirmed(evidence: int, header: int, group: str | None) -> bool:
+    """A label before the value, a label inside the match (a labelled pattern) or a column header."""
+    return evidence > 0 or header > 0 or group is not None

@@ -88,18 +88,6 @@ def surnames() -> tuple[frozenset[str], frozenset[str]]:
 
 
 @cache
-def gazetteer_names() -> frozenset[str]:
-    """Full and short names of provinces, prefectures and counties (address anchors)."""
-    names: set[str] = set()
-    for r in _rows("gazetteer.csv"):
-        for key in ("name", "short_name"):
-            value = (r.get(key) or "").strip()
-            if len(value) >= 2:
-                names.add(value)
-    return frozenset(names)
-
-
-@cache
 def name_stopwords() -> frozenset[str]:
     """Words shaped like surname + given name that are not names (place names, labels, common words)."""
     lines = _data_file("name_stopwords.txt").read_text(encoding="utf-8").splitlines()

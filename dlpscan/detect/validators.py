@@ -9,7 +9,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 
 from dlpscan.detect import tables
 
@@ -268,23 +268,16 @@ HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff"
 _HAN_NAME = re.compile(f"[{HAN_CLASS}]{{2,4}}|[{HAN_CLASS}]{{1,8}}(?:·[{HAN_CLASS}]{{1,8}})+")
 
 
-@cache
-def _label_words() -> frozenset[str]:
-    from dlpscan.detect.registry import load_definitions
+def cn_name(value: str, labels: frozenset[str] = frozenset()) -> float:
+    """2-4 Han characters (or Han groups joined by '·') starting with a known surname.
 
-    return frozenset(w for definition in load_definitions() for w in definition.all_label_words())
-
-
-@cache
-def _name_stoplist() -> frozenset[str]:
-    return frozenset(tables.name_stopwords()) | _label_words()
-
-
-def cn_name(value: str) -> float:
-    """2-4 Han characters (or Han groups joined by '·') starting with a known surname."""
-    if not _HAN_NAME.fullmatch(value) or value in _name_stoplist() or value.endswith(_ORG_SUFFIXES):
+    `labels` are the label and header words of the loaded definitions (身份证, 车牌 ...): a label, or
+    a label plus more (车牌号), is not a name. The engine binds them (see `bind`).
+    """
+    if not _HAN_NAME.fullmatch(value) or value in labels or value.endswith(_ORG_SUFFIXES):
         return 0.0
-    labels = _label_words()
+    if value in tables.name_stopwords():
+        return 0.0
     if any(value[:n] in labels for n in range(2, len(value))):  # a label plus more: 车牌号, 项目经理
         return 0.0
     if "·" in value:
@@ -298,7 +291,9 @@ def cn_name(value: str) -> float:
 
 
 _ADDRESS_ADMIN = re.compile(r"省|自治区|市|区|县|旗|州|盟|镇|乡|街道")
-_ADDRESS_UNIT = re.compile(r"\d+(?:号|栋|幢|座|室|弄|组|层|楼|户|单元)|[路街巷道弄村]")
+# One digit before the unit word, not \d+: only whether it occurs matters, and \d+ backtracks
+# through every suffix of a long digit run (quadratic in a hostile cell).
+_ADDRESS_UNIT = re.compile(r"\d(?:号|栋|幢|座|室|弄|组|层|楼|户|单元)|[路街巷道弄村]")
 
 
 def cn_address(value: str) -> float:
@@ -310,7 +305,25 @@ def cn_address(value: str) -> float:
 
 DAMAGE_CHECKS: dict[str, Callable[[str], bool]] = {"cn_resident_id": cn_resident_id_damaged}
 
-VALIDATORS: dict[str, Callable[[str], float]] = {
+
+def _always_valid(value: str) -> float:
+    return 1.0
+
+
+# Validators that also read the label words of the loaded definitions (passed in, never loaded here).
+_WITH_LABELS = frozenset({"cn_name"})
+
+
+def bind(name: str | None, labels: frozenset[str]) -> Callable[[str], float]:
+    """The validator `name` as a one-argument function, given the loaded definitions' label words."""
+    if name is None:
+        return _always_valid
+    if name in _WITH_LABELS:
+        return partial(VALIDATORS[name], labels=labels)
+    return VALIDATORS[name]
+
+
+VALIDATORS: dict[str, Callable[..., float]] = {
     "cn_address": cn_address,
     "cn_resident_id": cn_resident_id,
     "cn_bank_card": cn_bank_card,

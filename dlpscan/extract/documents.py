@@ -82,10 +82,16 @@ def open_documents(path: Path, display_path: str, limits: Limits = Limits()) -> 
 
 
 def documents_of(
-    src: Source, display: str, limits: Limits, depth: int, budget: archive.Budget | None
+    src: Source,
+    display: str,
+    limits: Limits,
+    depth: int,
+    budget: archive.Budget | None,
+    media_type: str | None = None,
 ) -> Iterator[Document]:
+    """Documents of one source; `media_type` skips sniffing (the fuzz harness picks the reader)."""
     try:
-        media_type = sniff.sniff_source(src)
+        media_type = media_type or sniff.sniff_source(src)
     except Exception as e:  # libmagic failures on unreadable files
         src.close()
         yield Document(
@@ -118,9 +124,20 @@ def documents_of(
     elif route in ("eml", "msg"):
         yield from _mail(src, display, media_type, limits, depth, budget, route)
     else:
-        ctx = Context(limits)
-        blocks = _guarded(lambda: route(src, ctx), ctx, src)
-        yield Document(display, media_type, blocks=blocks, size=size, notes=ctx.notes)
+        yield reader_document(src, display, media_type, limits, route)
+
+
+def reader_document(
+    src: Source,
+    display: str,
+    media_type: str,
+    limits: Limits,
+    reader: Callable[[Source, Context], Iterator[Block]],
+) -> Document:
+    """A Document whose blocks come from `reader`, on its own clock, with library errors converted."""
+    ctx = Context(limits)
+    blocks = _guarded(lambda: reader(src, ctx), ctx, src)
+    return Document(display, media_type, blocks=blocks, size=src.size, notes=ctx.notes)
 
 
 def _route(src: Source, mt: str):

@@ -13,7 +13,7 @@ from itertools import chain, repeat
 
 import python_calamine as calamine
 
-from dlpscan.extract import sniff
+from dlpscan.extract import cfb, sniff
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import EncryptedError, ExtractError, LimitExceeded
 from dlpscan.extract.source import Source
@@ -55,6 +55,9 @@ def read_spreadsheet(
 
 
 def _open_calamine(src: Source) -> calamine.CalamineWorkbook:
+    problem = cfb.allocation_problem(src)
+    if problem is not None:
+        raise ValueError(problem)  # calamine would abort the process: take the fallback reader
     if src.path is not None:
         return calamine.CalamineWorkbook.from_path(str(src.path))
     with src.open() as f:
@@ -140,7 +143,8 @@ def _xlrd_blocks(src: Source, ctx: Context) -> Iterator[Block]:
     with src.open() as f:
         data = f.read()
     try:
-        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+        # xlrd writes its warnings to stdout by default, which would land in a JSON-lines report
+        book = xlrd.open_workbook(file_contents=data, on_demand=True, logfile=_Discard())
     except xlrd.XLRDError as e:
         if "encrypt" in str(e).lower():
             raise EncryptedError(_ENCRYPTED) from None
@@ -155,6 +159,16 @@ def _xlrd_blocks(src: Source, ctx: Context) -> Iterator[Block]:
             book.unload_sheet(i)
     finally:
         book.release_resources()
+
+
+class _Discard:
+    """A file-like sink for library chatter."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def _xlrd_row(cells, datemode: int) -> list[object]:

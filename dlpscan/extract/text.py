@@ -30,7 +30,12 @@ _SQL_START = re.compile(
 
 
 def text_kind(media_type: str, suffix: str, head: str) -> str:
-    """One of: json, xml, html, sql, csv (permissive), table? (strict), text."""
+    """One of: json, xml, html, sql, csv (permissive), table? (strict), text.
+
+    Content decides; the suffix only breaks ties the content leaves open (JSON that starts like
+    JSON, CSV versus prose, a log that happens to have commas). A `.sql` name without SQL
+    statements is read as the text it is.
+    """
     lead = head.lstrip("\ufeff \t\r\n")[:1]
     if media_type in _JSON_TYPES or (suffix in _JSON_SUFFIXES and lead in ("{", "[")):
         return "json"
@@ -40,11 +45,12 @@ def text_kind(media_type: str, suffix: str, head: str) -> str:
         lead == "<" and (suffix == ".xml" or head.lstrip("\ufeff \t\r\n").startswith("<?xml"))
     ):
         return "xml"
-    if suffix == ".sql" or media_type in {"application/sql", "text/x-sql"}:
+    statements = _SQL_START.search(head[:SAMPLE_BYTES])
+    if media_type in {"application/sql", "text/x-sql"} or (statements and suffix == ".sql"):
         return "sql"
     if suffix in _TEXT_ONLY_SUFFIXES:
         return "text"
-    if _SQL_START.search(head[:SAMPLE_BYTES]) and "VALUES" in head.upper():
+    if statements and "VALUES" in head.upper():
         return "sql"
     if media_type in _DELIMITED_TYPES or suffix in {".csv", ".tsv"}:
         return "csv"

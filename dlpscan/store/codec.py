@@ -123,16 +123,10 @@ def fingerprint_rows(file_id: int, result: FileResult) -> list[tuple[int, str, b
     ]
 
 
-def person_rows(file_id: int, result: FileResult) -> list[tuple[int, bytes]]:
-    """(file_id, fp) tuples, in the column order of `person_fingerprints`."""
-    return [(file_id, fp) for fp in {fp_to_db(f, "person") for f in result.person_fingerprints}]
-
-
 def rebuild(
     row: Mapping[str, Any],
     entities: Iterable[Mapping[str, Any]],
     fps: Mapping[str, list[str]],
-    person_fps: list[str],
 ) -> FileResult:
     """A FileResult from stored rows. Fingerprint lists come back sorted."""
     return FileResult(
@@ -164,5 +158,4 @@ def rebuild(
         inode=inode_from_db(row["inode"]),
         is_container=row["is_container"],
         notes=dict(row["notes"] or {}),
-        person_fingerprints=person_fps,
     )

@@ -105,7 +105,7 @@ def refresh_statistics(conn: Connection) -> None:
     """Update planner statistics after a scan's bulk writes, so lookups by path and file id use the
     indexes even where autovacuum is off (PostgreSQL) or has not caught up; SQLite: PRAGMA optimize."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ANALYZE files, scan_files, entity_counts, fingerprints, person_fingerprints")
+        conn.exec_driver_sql("ANALYZE files, scan_files, entity_counts, fingerprints")
     else:
         conn.exec_driver_sql("PRAGMA optimize")
 

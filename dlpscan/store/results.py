@@ -18,7 +18,7 @@ from dlpscan.model import FileResult
 from . import codec
 from .db import bulk_insert, chunks, one_of, read, refresh_statistics, write
 from .exposure import count_people, scope
-from .schema import entity_counts, files, fingerprints, person_fingerprints, scan_files, scans
+from .schema import entity_counts, files, fingerprints, scan_files, scans
 
 SCAN_KINDS = ("scan", "watch")
 FINISH_STATUSES = ("completed", "interrupted", "failed")
@@ -179,14 +179,13 @@ class ResultsMixin:
         conn: Connection, scan_id: int, by_id: dict[int, FileResult], known: list[int]
     ) -> None:
         """Write the details of each file, first removing what `known` (previously stored) files had."""
-        ents, fps, people, seen = [], [], [], []
+        ents, fps, seen = [], [], []
         for file_id, result in by_id.items():
             ents += codec.entity_rows(file_id, result)
             fps += codec.fingerprint_rows(file_id, result)
-            people += codec.person_rows(file_id, result)
             seen.append({"scan_id": scan_id, "file_id": file_id} | codec.scan_file_values(result))
         if known:
-            for table in (entity_counts, fingerprints, person_fingerprints):
+            for table in (entity_counts, fingerprints):
                 conn.execute(sa.delete(table).where(one_of(conn, table.c.file_id, known)))
             conn.execute(
                 sa.delete(scan_files).where(
@@ -197,7 +196,6 @@ class ResultsMixin:
             if rows:
                 conn.execute(sa.insert(table), rows)
         bulk_insert(conn, fingerprints, fps)
-        bulk_insert(conn, person_fingerprints, people)
 
     def paths_done(self, scan_id: int) -> set[str]:
         """Paths already recorded (or carried forward) in this scan, for --resume."""
@@ -304,7 +302,6 @@ class ResultsMixin:
         ids = [r["id"] for r in rows]
         ents: dict[int, list] = defaultdict(list)
         fps: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        people: dict[int, list[str]] = defaultdict(list)
         if ids:
             for e in conn.execute(
                 sa.select(entity_counts)
@@ -320,12 +317,6 @@ class ResultsMixin:
                     .order_by(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
                 ):
                     fps[file_id][etype].append(codec.fp_from_db(fp))
-            for file_id, fp in conn.execute(
-                sa.select(person_fingerprints.c.file_id, person_fingerprints.c.fp)
-                .where(one_of(conn, person_fingerprints.c.file_id, ids))
-                .order_by(person_fingerprints.c.file_id, person_fingerprints.c.fp)
-            ):
-                people[file_id].append(codec.fp_from_db(fp))
         return {
             r["path"]: StoredFile(
                 path=r["path"],
@@ -337,7 +328,7 @@ class ResultsMixin:
                 policy_version=r["policy_version"],
                 last_scan_id=r["last_scan_id"],
                 deleted=r["deleted"],
-                result=codec.rebuild(r, ents.get(r["id"], ()), fps.get(r["id"], {}), people.get(r["id"], [])),
+                result=codec.rebuild(r, ents.get(r["id"], ()), fps.get(r["id"], {})),
             )
             for r in rows
         }

@@ -96,8 +96,8 @@ entity_counts = sa.Table(
     sa.Column("locations", sa.JSON(none_as_null=True)),  # ["Sheet1 row 12", ...]; NULL: none known
 )
 
-# The two fingerprint tables hold millions of rows. Their primary key (file_id first) is the one index
-# they have: it serves the per-file reads and the grouped COUNT(DISTINCT) of the exposure queries.
+# The fingerprint table holds millions of rows. Its primary key (file_id first) is the one index
+# it has: it serves the per-file reads and the grouped COUNT(DISTINCT) of the exposure queries.
 # file_id has no foreign key: a per-row FK check doubled bulk-load time on PostgreSQL; only
 # record_results writes these rows (delete + insert per file, one transaction) and files are never deleted.
 fingerprints = sa.Table(
@@ -105,14 +105,6 @@ fingerprints = sa.Table(
     metadata,
     sa.Column("file_id", sa.Integer, primary_key=True),
     sa.Column("entity_type", sa.String(64), primary_key=True),
-    sa.Column("fp", sa.LargeBinary(32), primary_key=True),
-    sqlite_with_rowid=False,
-)
-
-person_fingerprints = sa.Table(
-    "person_fingerprints",
-    metadata,
-    sa.Column("file_id", sa.Integer, primary_key=True),
     sa.Column("fp", sa.LargeBinary(32), primary_key=True),
     sqlite_with_rowid=False,
 )

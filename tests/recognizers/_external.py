@@ -1,7 +1,7 @@
 """Shared helpers for the per-recognizer tests: external test vectors and how we decide them.
 
-The vectors live in ../shared/eval/external (published test numbers from other projects, not
-personal data). Each test module checks its rows against our policy and reads the rows where we
+The vectors are vendored in tests/data/external (published test numbers from other projects, not
+personal data; tests/data/external/PROVENANCE.md says where each comes from and under which licence). Each test module checks its rows against our policy and reads the rows where we
 knowingly decide otherwise from known_disagreements.csv: such a row must still get exactly the
 verdict written there, so the list can neither go stale nor hide a change.
 
@@ -23,9 +23,8 @@ import pytest
 
 from dlpscan.detect.engine import Engine
 
-EXTERNAL = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "external"
+EXTERNAL = Path(__file__).resolve().parents[1] / "data" / "external"
 DISAGREEMENTS = Path(__file__).with_name("known_disagreements.csv")
-ABSENT = f"external test vectors not present at {EXTERNAL}"
 NONE = "none"
 
 
@@ -47,10 +46,7 @@ class Row:
 
 
 def csv_rows(name: str) -> list[Row]:
-    path = EXTERNAL / name
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8", newline="") as f:
+    with (EXTERNAL / name).open(encoding="utf-8", newline="") as f:
         return [
             Row(name, i, r["value"], r.get("expected") or r.get("expected_valid", ""), tuple(r.items()))
             for i, r in enumerate(csv.DictReader(f), start=1)
@@ -59,10 +55,7 @@ def csv_rows(name: str) -> list[Row]:
 
 def text_cases(*tasks: str) -> list[tuple[int, dict]]:
     """(line number, case) of text_cases.jsonl for the given tasks."""
-    path = EXTERNAL / "text_cases.jsonl"
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8") as f:
+    with (EXTERNAL / "text_cases.jsonl").open(encoding="utf-8") as f:
         cases = [(i, json.loads(line)) for i, line in enumerate(f, start=1) if line.strip()]
     return [(i, c) for i, c in cases if c["task"] in tasks]
 
@@ -101,14 +94,12 @@ def decide_mention(row: Row, entity: str) -> tuple[str, str]:
 
 def masked_output_params() -> list:
     """hutool's desensitised strings (must never give an exposed finding), as pytest params."""
-    out = [pytest.param(c["text"], id=f"text_cases.jsonl:{i}") for i, c in text_cases("masked_output")]
-    return out or [pytest.param(None, marks=pytest.mark.skip(reason=ABSENT), id="absent")]
+    return [pytest.param(c["text"], id=f"text_cases.jsonl:{i}") for i, c in text_cases("masked_output")]
 
 
 def params(rows: Iterable[Row]) -> list:
-    """pytest params named file:row (values stay out of test ids), or one skip when absent."""
-    out = [pytest.param(r, id=f"{r.file}:{r.index}") for r in rows]
-    return out or [pytest.param(None, marks=pytest.mark.skip(reason=ABSENT), id="absent")]
+    """pytest params named file:row (values stay out of test ids)."""
+    return [pytest.param(r, id=f"{r.file}:{r.index}") for r in rows]
 
 
 @functools.cache
@@ -136,9 +127,8 @@ def verdict_at(text: str, start: int, end: int, *, allow_tail: str | None = None
     return NONE
 
 
-def check(row: Row | None, ours: str, expected: str) -> None:
+def check(row: Row, ours: str, expected: str) -> None:
     """Our verdict must match the policy's expectation, or exactly the listed disagreement."""
-    assert row is not None
     listed = known().get((row.file, row.value, row.expected))
     if listed is not None:
         assert ours == listed["our_verdict"], f"{row.file}:{row.index} listed disagreement changed"

@@ -42,8 +42,6 @@ def test_external_vector(row):
 
 
 def test_no_stale_disagreements():
-    if not ROWS:
-        pytest.skip("external test vectors absent")
     assert stale({"cards.csv"}, keys(ROWS)) == []
 
 
@@ -109,6 +107,4 @@ def test_masked_output_is_never_exposed(text):
 
 
 def test_no_stale_text_case_disagreements():
-    if not MENTIONS:
-        pytest.skip("external test vectors absent")
     assert stale({"text_cases.jsonl"}, keys(MENTIONS), {"bank_card in text"}) == []

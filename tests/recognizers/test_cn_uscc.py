@@ -24,8 +24,6 @@ def test_external_vector(row):
 
 
 def test_no_stale_disagreements():
-    if not ROWS:
-        pytest.skip("external test vectors absent")
     assert stale({"uscc.csv"}, keys(ROWS)) == []
 
 

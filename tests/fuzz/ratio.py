@@ -1,0 +1,32 @@
+"""Per-byte cost of a hostile input against an ordinary file of the same size, in the same run.
+
+Regression tests never assert wall-clock times: they compare CPU seconds per byte of the hostile
+input with those of a normal file of the same format and size, measured a moment earlier on the
+same machine. A super-linear path shows as a ratio in the hundreds; noise stays within a few.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fuzz import targets
+
+MAX_RATIO = 10.0  # hostile input may cost at most this many times a normal file, per byte
+
+
+def cpu_seconds(kind: str, data: bytes, repeat: int = 1) -> float:
+    """Least CPU time of `repeat` full pipeline runs over `data` (read, detect, aggregate, policy)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        targets.run(kind, data)
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def per_byte_ratio(kind: str, hostile: bytes, normal: bytes) -> float:
+    """(CPU per byte of `hostile`) / (CPU per byte of `normal`), both through reader `kind`."""
+    targets.scanner()  # build the engine before timing anything
+    baseline = cpu_seconds(kind, normal, repeat=3) / len(normal)
+    cost = cpu_seconds(kind, hostile, repeat=2) / len(hostile)
+    return cost / max(baseline, 1e-9)

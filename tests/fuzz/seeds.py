@@ -1,0 +1,293 @@
+"""Seed files for the fuzz targets, generated here (synthetic, clearly fake people).
+
+Every target starts from small, valid files of its format so mutation reaches deep into each
+reader quickly. `normal(kind, size)` makes an ordinary file of about `size` bytes: the baseline
+that hostile inputs of the same size are measured against.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+import tarfile
+import zipfile
+from email.message import EmailMessage
+
+from dlpscan.detect.validators import id_check_char, luhn
+
+SURNAMES = "王李张刘陈杨黄赵吴周"
+GIVEN = "伟芳娜敏静丽强磊军洋"
+HEADER = ("姓名", "身份证号", "手机号码", "银行卡号", "联系地址")
+
+
+def resident_id(i: int) -> str:
+    first17 = f"110101{1960 + i % 40}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
+    return first17 + id_check_char(first17)
+
+
+def bank_card(i: int) -> str:
+    body = f"622202{i:012d}"
+    return next(body + d for d in "0123456789" if luhn(body + d))
+
+
+def person(i: int) -> tuple[str, ...]:
+    rnd = random.Random(i)
+    return (
+        rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN),
+        resident_id(i),
+        f"139{rnd.randrange(10**8):08d}",
+        bank_card(i),
+        f"广东省深圳市南山区科技园路{i % 99 + 1}号{i % 30 + 1}栋{i % 200 + 1}室",
+    )
+
+
+def people(n: int) -> list[tuple[str, ...]]:
+    return [person(i) for i in range(n)]
+
+
+def delimited(n: int, sep: str = ",") -> bytes:
+    lines = [sep.join(HEADER)] + [sep.join(p) for p in people(n)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def plain_text(n: int) -> bytes:
+    lines = [f"客户{p[0]}，身份证号：{p[1]}，手机：{p[2]}，地址：{p[4]}。" for p in people(n)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def json_doc(n: int) -> bytes:
+    import json
+
+    records = [
+        dict(zip(("name", "idCardNo", "mobile", "card", "address"), p, strict=True)) for p in people(n)
+    ]
+    return json.dumps({"customers": records}, ensure_ascii=False).encode("utf-8")
+
+
+def json_lines(n: int) -> bytes:
+    import json
+
+    rows = [
+        json.dumps(dict(zip(("name", "mobile"), p[:3:2], strict=True)), ensure_ascii=False) for p in people(n)
+    ]
+    return ("\n".join(rows) + "\n").encode("utf-8")
+
+
+def xml_doc(n: int) -> bytes:
+    rows = "".join(
+        f"<customer id='{i}'><name>{p[0]}</name><idNo>{p[1]}</idNo><mobile>{p[2]}</mobile></customer>"
+        for i, p in enumerate(people(n))
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?><customers>{rows}</customers>'.encode()
+
+
+def html_doc(n: int) -> bytes:
+    rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in p) + "</tr>" for p in people(n))
+    head = "".join(f"<th>{h}</th>" for h in HEADER)
+    return f"<html><body><p>客户名单</p><table><tr>{head}</tr>{rows}</table></body></html>".encode()
+
+
+def sql_dump(n: int) -> bytes:
+    values = ",".join("(" + ",".join(f"'{c}'" for c in p) + ")" for p in people(n))
+    return (
+        "CREATE TABLE `customer` (\n  `name` varchar(20),\n  `id_no` char(18),\n  `mobile` char(11),\n"
+        "  `card` varchar(19),\n  `address` varchar(80),\n  PRIMARY KEY (`id_no`)\n);\n"
+        f"INSERT INTO `customer` VALUES {values};\n"
+        "COPY public.customer (name, id_no) FROM stdin;\n"
+        + "".join(f"{p[0]}\t{p[1]}\n" for p in people(3))
+        + "\\.\n"
+    ).encode("utf-8")
+
+
+def eml(n: int, attachment: bytes | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "王五 <wang@example.com>"
+    msg["To"] = "li@example.com"
+    msg["Subject"] = "客户资料"
+    msg.set_content(plain_text(n).decode("utf-8"))
+    if attachment is not None:
+        msg.add_attachment(attachment, maintype="text", subtype="csv", filename="客户.csv")
+    return msg.as_bytes()
+
+
+def rtf(n: int) -> bytes:
+    body = "".join(
+        "\\par " + "".join(f"\\u{ord(ch)}?" if ord(ch) > 127 else ch for ch in f"{p[0]} {p[1]} {p[2]}")
+        for p in people(n)
+    )
+    return ("{\\rtf1\\ansi\\ansicpg936 " + body + "}").encode("ascii")
+
+
+def xlsx(n: int) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "客户"
+    ws.append(HEADER)
+    for p in people(n):
+        ws.append(p)
+    hidden = wb.create_sheet("隐藏")
+    hidden.sheet_state = "hidden"
+    hidden.append(("手机", "备注"))
+    hidden.append((13912345678.0, "电话"))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def xls(n: int) -> bytes:
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("客户")
+    for c, h in enumerate(HEADER):
+        ws.write(0, c, h)
+    for r, p in enumerate(people(n), start=1):
+        for c, v in enumerate(p):
+            ws.write(r, c, v)
+    wb.add_sheet("第二页").write(0, 0, "备注")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def docx_file(n: int) -> bytes:
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("客户名单")
+    table = d.add_table(rows=1, cols=len(HEADER))
+    for c, h in enumerate(HEADER):
+        table.cell(0, c).text = h
+    for p in people(n):
+        cells = table.add_row().cells
+        for c, v in enumerate(p):
+            cells[c].text = v
+    d.sections[0].header.paragraphs[0].text = f"联系人 {person(0)[2]}"
+    out = io.BytesIO()
+    d.save(out)
+    return out.getvalue()
+
+
+def pptx_file(n: int) -> bytes:
+    import pptx
+    from pptx.util import Inches
+
+    prs = pptx.Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[5])
+    slide.shapes.title.text = "客户名单"
+    rows = people(n)
+    shape = slide.shapes.add_table(len(rows) + 1, 3, Inches(0.5), Inches(1.5), Inches(9), Inches(4))
+    for c, h in enumerate(HEADER[:3]):
+        shape.table.cell(0, c).text = h
+    for r, p in enumerate(rows, start=1):
+        for c in range(3):
+            shape.table.cell(r, c).text = p[c]
+    out = io.BytesIO()
+    prs.save(out)
+    return out.getvalue()
+
+
+def pdf(n: int, ruled: bool = True) -> bytes:
+    """ASCII text (CJK would need an embedded font), optionally as a ruled table."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    rows = [["Name", "ID number", "Mobile"]] + [[f"Person {i}", p[1], p[2]] for i, p in enumerate(people(n))]
+    out = io.BytesIO()
+    story = [Paragraph("Customer list", getSampleStyleSheet()["Title"])]
+    if ruled:
+        story.append(Table(rows, style=TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)])))
+    else:
+        story.extend(Paragraph(" ".join(r)) for r in rows)
+    SimpleDocTemplate(out, pagesize=A4).build(story)
+    return out.getvalue()
+
+
+def zip_file(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def sevenzip(members: dict[str, bytes]) -> bytes:
+    import py7zr
+
+    out = io.BytesIO()
+    with py7zr.SevenZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(data, name)
+    return out.getvalue()
+
+
+def seeds(kind: str) -> list[bytes]:
+    """Small valid files for the fuzz target `kind` (see targets.TARGETS)."""
+    small = {"a.csv": delimited(3), "b.txt": plain_text(2)}
+    makers = {
+        "csv": lambda: [delimited(4), delimited(2, ";"), b'"a","b"\n"1,2","3"\n'],
+        "tsv": lambda: [delimited(4, "\t")],
+        "text": lambda: [
+            plain_text(4),
+            plain_text(2).decode("utf-8").encode("gb18030"),
+            plain_text(2).decode("utf-8").encode("utf-16-le"),
+        ],
+        "json": lambda: [json_doc(3), json_lines(3)],
+        "xml": lambda: [xml_doc(3)],
+        "html": lambda: [html_doc(3)],
+        "sql": lambda: [sql_dump(3)],
+        "eml": lambda: [eml(2), eml(1, delimited(2))],
+        "rtf": lambda: [rtf(3)],
+        "xlsx": lambda: [xlsx(3)],
+        "xlsx_openpyxl": lambda: [xlsx(3)],
+        "xls": lambda: [xls(3)],
+        "xls_xlrd": lambda: [xls(3)],
+        "docx": lambda: [docx_file(3)],
+        "pptx": lambda: [pptx_file(3)],
+        "pdf": lambda: [pdf(3), pdf(2, ruled=False)],
+        "zip": lambda: [zip_file(small)],
+        "tar": lambda: [tar_gz(small)],
+        "gz": lambda: [gzip.compress(delimited(3))],
+        "7z": lambda: [sevenzip(small)],
+        "detect": lambda: [plain_text(4), delimited(4)],
+    }
+    return makers[kind]()
+
+
+def normal(kind: str, size: int) -> bytes:
+    """An ordinary file of the reader's format of about `size` bytes (a baseline for ratios)."""
+    one = len(seeds_by_rows(kind, 10)) / 10
+    return seeds_by_rows(kind, max(1, int(size / one)))
+
+
+def seeds_by_rows(kind: str, n: int) -> bytes:
+    return {
+        "csv": lambda: delimited(n),
+        "tsv": lambda: delimited(n, "\t"),
+        "text": lambda: plain_text(n),
+        "json": lambda: json_doc(n),
+        "xml": lambda: xml_doc(n),
+        "html": lambda: html_doc(n),
+        "sql": lambda: sql_dump(n),
+        "eml": lambda: eml(n),
+        "rtf": lambda: rtf(n),
+        "xlsx": lambda: xlsx(n),
+        "xls": lambda: xls(n),
+        "docx": lambda: docx_file(n),
+        "pdf": lambda: pdf(n),
+    }[kind]()
