@@ -89,4 +89,4 @@ class ListingMixin:
                     .order_by(entity_counts.c.file_id, entity_counts.c.entity_type)
                 ).mappings():
                     entities[e["file_id"]].append(e)
-        return [codec.rebuild(r, entities[r["id"]], {}, []) for r in rows], total
+        return [codec.rebuild(r, entities[r["id"]], {}) for r in rows], total
