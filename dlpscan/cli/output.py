@@ -12,17 +12,22 @@ from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
 
-from dlpscan.sinks.files import CsvWriter, JsonlWriter, ReportWriter
+from dlpscan.sinks import ReportWriter, WriterOptions, report_formats
 
 if TYPE_CHECKING:
     from dlpscan.entities import EntityTypes
     from dlpscan.runner import ScanSummary
 
-FORMATS = ("listing", "jsonl", "csv", "table")
+TERMINAL_FORMATS = ("listing", "table")  # printed through rich, not one record per file
 FORMAT_HELP = (
     "listing: flagged files, readable (default in a terminal); jsonl: the stable report contract "
-    "(default when piped or written to a file); csv: one row per file; table: the summary only."
+    "(default when piped or written to a file); csv: one row per file; table: the summary only; "
+    "or an output an installed plugin adds (entry points dlpscan.formats)."
 )
+
+
+def known_formats() -> list[str]:
+    return [*TERMINAL_FORMATS, *report_formats()]
 
 
 class ScanOutput:
@@ -41,18 +46,16 @@ class ScanOutput:
         stream: IO[str] = sys.stdout
         if self.path is not None:
             stream = stack.enter_context(open(self.path, "w", encoding="utf-8"))  # noqa: SIM115 (closed by stack)
-        if self.fmt in ("listing", "table"):
+        if self.fmt in TERMINAL_FORMATS:
             # a file gets plain text as wide as a terminal; stdout follows the terminal (or 80 columns)
             self.console = Console(file=stream, width=120) if self.path else Console()
-        if self.fmt == "jsonl":
-            return [JsonlWriter(stream, self._fingerprints)]
-        if self.fmt == "csv":
-            return [CsvWriter(stream, types)]
         if self.fmt == "listing":
             from dlpscan.listing import ListingWriter
 
             return [ListingWriter(self.console, types)]
-        return []
+        if self.fmt == "table":
+            return []
+        return [report_formats()[self.fmt](stream, WriterOptions(self._fingerprints, types))]
 
     @property
     def progress_console(self) -> Console | None:

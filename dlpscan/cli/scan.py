@@ -9,14 +9,14 @@ from typing import Any
 import click
 
 from dlpscan.cli.common import UsageProblem, cli_config, open_store
-from dlpscan.cli.output import FORMAT_HELP, FORMATS
+from dlpscan.cli.output import FORMAT_HELP, known_formats
 from dlpscan.config import ConfigError, resolve_key
 from dlpscan.policy import PolicyError, load_policy
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help=FORMAT_HELP)
+@click.option("--format", "fmt", help=FORMAT_HELP)
 @click.option("--output", "-o", help="Report file, or - for standard output (the default, except with -q).")
 @click.option(
     "--fingerprint-key",
@@ -94,6 +94,8 @@ def scan(
     from dlpscan.ui import ScanProgress
     from dlpscan.walk import WalkOptions
 
+    if fmt is not None and fmt not in known_formats():
+        raise UsageProblem(f"unknown --format {fmt!r}; known: {', '.join(known_formats())}")
     flags["include"] = list(flags["include"]) or None
     flags["exclude"] = list(flags["exclude"]) or None
     config = cli_config(ctx, flags)
