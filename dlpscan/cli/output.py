@@ -27,7 +27,7 @@ FORMAT_HELP = (
 
 
 def known_formats() -> list[str]:
-    return [*TERMINAL_FORMATS, *report_formats()]
+    return [*report_formats(), *TERMINAL_FORMATS]
 
 
 class ScanOutput:
