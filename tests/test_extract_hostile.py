@@ -39,6 +39,16 @@ def test_address_cell_of_digits_is_linear():
     assert per_byte_ratio("csv", hostile, same_size("csv", hostile)) < MAX_RATIO
 
 
+def test_one_enormous_line_of_findings_is_linear():
+    """Each candidate looked back to the start of its line (quadratic on one long line), and each
+    companion-name token was checked against every Han finding on the line (quadratic again)."""
+    from fuzz import hostile
+
+    for make in (hostile.one_line_of_mobiles, hostile.one_line_of_records):
+        data = make(300_000)
+        assert per_byte_ratio("text", data, same_size("text", data)) < MAX_RATIO
+
+
 # --- native readers: bounded input -------------------------------------------------------------
 
 
