@@ -85,6 +85,18 @@ def test_compound_file_sending_a_reader_to_a_sector_far_beyond_its_end_never_rea
     assert result.status in (Status.ERROR, Status.SCANNED)  # xlrd decides; the process survives
 
 
+def test_compound_file_whose_sector_chain_loops_never_reaches_calamine():
+    """calamine follows a chain until its end marker: a loop grows its buffer until memory runs out."""
+    data = bytearray(seeds.xls(3))
+    dir_start = struct.unpack_from("<I", data, 48)[0]
+    fat_sector = struct.unpack_from("<I", data, 76)[0]
+    struct.pack_into("<I", data, (fat_sector + 1) * 512 + 4 * dir_start, dir_start)  # points to itself
+    assert (
+        cfb.allocation_problem(BytesSource(bytes(data), "a.xls"))
+        == "compound file with a sector chain that loops"
+    )
+
+
 def test_library_warnings_never_reach_stdout(capsys):
     """xlrd prints warnings to stdout by default; a report on stdout would get non-JSON lines."""
     data = seeds.xls(3) + b"\x00" * 100  # a size that is not a whole number of sectors: xlrd warns
