@@ -345,3 +345,27 @@ def test_time_box_interrupts_python_code_and_restores_the_outer_alarm():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_partial_files_are_listed_among_the_report_coverage_gaps(tmp_path):
+    from dlpscan.policy import load_policy
+    from dlpscan.report import Options, collect
+    from dlpscan.store import Store
+
+    records = "".join(f"<p><name>{p[0]}</name><id>{p[1]}</id></p>" for p in seeds.people(4))
+    path = tmp_path / "people.xml"
+    path.write_text(f"<r>{records}<p><broken", encoding="utf-8")
+    [result] = _scanner(table_block_rows=2).scan_path(path, str(path))
+    with Store.open(str(tmp_path / "store.sqlite")) as store:
+        scan = store.begin_scan(
+            [str(tmp_path)],
+            policy="default",
+            policy_version=load_policy("default").version,
+            detector_version="test",
+            options={},
+        )
+        store.record_results(scan, [result])
+        store.finish_scan(scan, status="completed", stats={"files": 1})
+        data = collect(store, Options())
+    assert [(r.path, r.status) for r in data.gaps] == [(str(path), "partial")]
+    assert dict(data.gap_counts) == {("partial", result.reason): 1}
