@@ -196,3 +196,26 @@ def test_a_gbk_csv_whose_only_chinese_is_names_is_read_as_chinese(tmp_path: Path
     [doc] = list(open_documents(path, "gbk.csv"))
     names = {f.value for b in doc.blocks for f in engine.scan(b) if f.entity_type == "CN_NAME"}
     assert names == {line.split(",")[0] for line in lines[1:]}
+
+
+def test_a_sheet_without_a_header_row_keeps_its_first_person(engine):
+    rows = [(NAMES[i], "男", f"北京市朝阳区建国路{i + 1}号") for i in range(12)]
+    found = [f for f in engine.scan(TableBlock(rows[0], rows[1:])) if f.entity_type == "CN_NAME"]
+    assert sorted(f.value for f in found) == sorted(NAMES[:12])
+    assert sorted(f.record for f in found) == list(
+        range(-1, 11)
+    )  # the header row is the row before the first
+
+
+def test_a_role_column_of_people_and_companies_keeps_the_people(engine):
+    cells = [
+        NAMES[0],
+        "华泰通安科技有限公司",
+        NAMES[1],
+        "方正科技有限公司",
+        NAMES[2],
+        "凌云信息技术有限公司",
+        NAMES[3],
+    ]
+    block = TableBlock(("客户", "手机"), [(c, fake_mobile(i)) for i, c in enumerate(cells)])
+    assert names_in(engine, block) == sorted(NAMES[:4])
