@@ -88,6 +88,10 @@ class WorkerPool:
         self._workers: list[_Worker] = []  # started on the first task: a no-change rescan needs none
         self.stopping = False
 
+    def stop(self) -> None:
+        """Hand out no more files (safe from a signal handler); `run` ends once the running ones end."""
+        self.stopping = True
+
     def _spawn(self) -> _Worker:
         return _Worker(self._ctx, self._settings, self._memory, self._nice)
 
