@@ -39,6 +39,8 @@ class LimitsConfig(_Section):
     ratio_min_mb: int = Field(10, ge=0)
     max_tree_mb: int = Field(64, gt=0)
     max_structure_depth: int = Field(200, gt=0)
+    max_ocr_pages: int = Field(100, ge=0)  # per document; 0 turns OCR off
+    max_image_megapixels: float = Field(64.0, gt=0)
 
 
 class WatchConfig(_Section):
@@ -104,6 +106,8 @@ class Config(_Section):
             ratio_min_bytes=lim.ratio_min_mb * mb,
             max_tree_bytes=lim.max_tree_mb * mb,
             max_structure_depth=lim.max_structure_depth,
+            max_ocr_pages=lim.max_ocr_pages,
+            max_image_pixels=int(lim.max_image_megapixels * 1_000_000),
         )
 
 

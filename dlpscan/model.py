@@ -21,12 +21,27 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class OcrText:
+    """How sure the OCR engine was of a block it read from an image.
+
+    `spans` (TextBlock): (start, end, confidence) of each recognised run of `text`.
+    `cells` (TableBlock): the confidence of each cell, row by row like `rows`.
+    `card`: "id_card" or "bank_card" when the image's layout is one.
+    """
+
+    spans: tuple[tuple[int, int, float], ...] = ()
+    cells: tuple[tuple[float, ...], ...] = ()
+    card: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class TextBlock:
     """A run of free text (a whole small file, a PDF page, a chunk of lines of a big file)."""
 
     text: str
     location: str = ""
     first_line: int = 1  # 1-based line number of the block's first line in the source, for locations
+    ocr: OcrText | None = None  # set when the text was read from an image
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +57,7 @@ class TableBlock:
     rows: list[tuple[str, ...]]
     location: str = ""
     first_row: int = 1
+    ocr: OcrText | None = None  # set when the table was read from an image
 
 
 Block = TextBlock | TableBlock

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from dlpscan import __version__
 from dlpscan.aggregate import DocumentAggregate
 from dlpscan.detect.engine import Engine
+from dlpscan.detect.ocr import OcrTally
 from dlpscan.detect.registry import definitions_version, load_definitions
 from dlpscan.entities import EntityTypes
 from dlpscan.extract import open_documents
@@ -118,9 +119,10 @@ class FileScanner:
             _set_reason(result, document.status, document.reason or "unreadable")
             return result
         aggregate = DocumentAggregate(self.definitions, self.settings.key)
+        ocr = OcrTally(self.definitions)
         try:
             for block in document.blocks:
-                aggregate.add_block(self.engine.scan(block), block)
+                aggregate.add_block(ocr.filter(block, self.engine.scan(block)), block)
         except ExtractError as exc:
             _set_reason(result, exc.status, str(exc) or type(exc).__name__)
         except MemoryError:
@@ -131,7 +133,7 @@ class FileScanner:
         result.entities = aggregate.entities(with_fingerprints=True)
         result.masked = aggregate.masked()
         result.records = aggregate.records
-        result.notes = {**document.notes, **aggregate.final_notes()}
+        result.notes = {**document.notes, **aggregate.final_notes(), **ocr.notes()}
         if not document.is_container:
             result.flagged, result.severity, result.rules = evaluate(self.policy, result)
         return result

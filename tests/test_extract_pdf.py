@@ -66,7 +66,7 @@ def test_ruled_tables_become_table_blocks_and_continue_across_pages(tmp_path):
     ]
 
 
-def test_image_only_pdf_is_skipped(tmp_path):
+def test_image_only_pdf_is_skipped_without_ocr(tmp_path):
     pil = pytest.importorskip("PIL.Image")
     png = tmp_path / "scan.png"
     pil.new("RGB", (40, 40), (200, 10, 10)).save(png)
@@ -75,8 +75,9 @@ def test_image_only_pdf_is_skipped(tmp_path):
     c.drawImage(str(png), 72, 600, 100, 100)
     c.showPage()
     c.save()
-    _, status, reason, blocks = read(path)
-    assert (status, reason, blocks) == (Status.SKIPPED, "no text layer (image-only)", [])
+    _, status, reason, blocks = read(path, Limits(max_ocr_pages=0))  # OCR: tests/test_extract_ocr.py
+    reason_off = "no text layer (image-only); OCR is turned off (limits.max_ocr_pages = 0)"
+    assert (status, reason, blocks) == (Status.SKIPPED, reason_off, [])
 
 
 def test_encrypted_pdf(tmp_path):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from dlpscan.extract import archive, excel, mail, office, pdf, sniff, text
+from dlpscan.extract import archive, excel, images, mail, office, pdf, sniff, text
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError, LimitExceeded
 from dlpscan.extract.limits import Limits
@@ -162,13 +162,15 @@ def _route(src: Source, mt: str):
             return (Status.SKIPPED, LEGACY_OFFICE)
         return (Status.SKIPPED, f"no extractor for {mt}")
     if mt in _SPREADSHEETS:
-        return lambda s, c: excel.read_spreadsheet(s, c, mt)
+        return images.with_embedded_images(lambda s, c: excel.read_spreadsheet(s, c, mt))
     if mt == "application/pdf":
         return pdf.read_pdf
     if mt == sniff.DOCX:
-        return office.read_docx
+        return images.with_embedded_images(office.read_docx)
     if mt == sniff.PPTX:
-        return office.read_pptx
+        return images.with_embedded_images(office.read_pptx)
+    if mt in images.IMAGE_TYPES:
+        return images.read_image
     if mt in archive.ARCHIVE_TYPES:
         return "archive"
     if mt in _EMAIL or (mt == "text/plain" and suffix == ".eml"):

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from dlpscan.extract import images as images_ocr
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import EncryptedError, ExtractError, LimitExceeded, Unsupported
 from dlpscan.extract.source import Source
@@ -35,6 +36,7 @@ def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
         if n > ctx.limits.max_pdf_pages:
             raise LimitExceeded(f"PDF has more pages than the limit ({ctx.limits.max_pdf_pages})")
         any_text = any_image = False
+        image_only = 0
         last_header: tuple[str, ...] | None = None
         bad_pages = 0
         for i in range(n):
@@ -47,6 +49,9 @@ def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
                 continue
             any_image = any_image or images > 0
             if not text.strip():
+                if images:
+                    image_only += 1
+                    yield from _ocr_page(pdf, i, ctx)
                 continue
             any_text = True
             if paths >= RULED_PATHS and segments >= RULED_SEGMENTS:
@@ -61,13 +66,25 @@ def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
             yield TextBlock(text, f"page {i + 1}")
         if n and bad_pages == n:
             raise ExtractError("PdfiumError: no readable page")
-        if not any_text and any_image:
-            raise Unsupported(IMAGE_ONLY)
+        if not any_text and any_image and not ctx.notes.get(images_ocr.OCR_PAGES):
+            raise Unsupported(images_ocr.unread_reason(IMAGE_ONLY, ctx))
+        images_ocr.check_budget(ctx, image_only)
     finally:
         if plumber is not None:
             with contextlib.suppress(Exception):  # pdfminer may fail again while closing
                 plumber.close()
         pdf.close()
+
+
+def _ocr_page(pdf: pdfium.PdfDocument, index: int, ctx: Context) -> list[Block]:
+    """A page without a text layer, read by OCR when it is installed and the budget allows."""
+    if not images_ocr.can_ocr_more(ctx):
+        return []
+    page = pdf[index]
+    try:
+        return images_ocr.ocr_pdf_page(page, ctx, f"page {index + 1}")
+    finally:
+        page.close()
 
 
 def _open(src: Source) -> pdfium.PdfDocument:
