@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import load_policy
 from dlpscan.runner import ScanJob, run_scan
@@ -123,3 +125,21 @@ def test_an_unavailable_store_is_retried_with_backoff_not_after_every_file(tmp_p
     attempts = 10**6 - down.failures
     assert summary.store_error == "OSError" and len(writer.paths) == 1000
     assert attempts < 25  # backoff: 1, 2, 4 ... seconds, then the final retries (was one per file: ~800)
+
+
+@pytest.mark.timeout(120)
+def test_workers_that_cannot_start_stop_the_pool_with_the_reason(tmp_path: Path):
+    """Settings the workers cannot load (a recognizer folder broken after the parent checked it)
+    end the run with the reason; they used to be respawned for ever."""
+    from dlpscan.workers import Task, WorkerPool, WorkerStartError
+
+    folder = tmp_path / "recognizers"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text("entity: [broken\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("x\n", encoding="utf-8")
+    pool = WorkerPool(2, ScanSettings(key=b"k", recognizer_dirs=(str(folder),)), 60)
+    try:
+        with pytest.raises(WorkerStartError, match=r"bad\.yaml: invalid YAML: line 2, column 1"):
+            list(pool.run(iter([Task(0, str(tmp_path / "a.txt"), "a.txt")])))
+    finally:
+        pool.close()

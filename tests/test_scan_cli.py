@@ -426,3 +426,146 @@ def test_unchanged_archives_are_carried_forward_with_their_members(tmp_path: Pat
     with sqlite3.connect(db) as conn:
         [(stats,)] = conn.execute("SELECT stats FROM scans WHERE id = 3").fetchall()
     assert json.loads(stats)["unchanged"] == 2
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    """The command failed with `code` and said why in exactly one line, without a traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stderr[-2000:])
+    lines_ = [line for line in proc.stderr.splitlines() if line.strip() and "magic file" not in line]
+    assert len(lines_) == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    return lines_[0]
+
+
+def test_a_broken_recognizer_folder_is_refused_by_scan_and_watch(tmp_path: Path) -> None:
+    folder = tmp_path / "recognizers"
+    folder.mkdir()
+    (folder / "employee.yaml").write_text("entity: [EMPLOYEE_NO\npatterns: []\n", encoding="utf-8")
+    conf = tmp_path / "dlpscan.toml"
+    conf.write_text(f'recognizer_dirs = ["{folder}"]\n', encoding="utf-8")
+    (tmp_path / "share").mkdir()
+    scan = run("--config", str(conf), "scan", str(tmp_path / "share"), "--no-store", check=False)
+    message = one_line_error(scan, 2)
+    assert "employee.yaml: invalid YAML: line 2, column" in message
+    watch = run(
+        "--config",
+        str(conf),
+        "watch",
+        str(tmp_path / "share"),
+        "--db",
+        str(tmp_path / "w.sqlite"),
+        check=False,
+    )
+    assert "employee.yaml" in one_line_error(watch, 2)
+    (folder / "employee.yaml").write_text("entity: EMPLOYEE_NO\nscore: 2\n", encoding="utf-8")
+    field = run("--config", str(conf), "scan", str(tmp_path / "share"), "--no-store", check=False)
+    assert "employee.yaml: " in one_line_error(field, 2)
+
+
+def test_environment_problems_exit_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "share").mkdir()
+    (tmp_path / "share" / "a.txt").write_text("会议纪要\n", encoding="utf-8")
+    missing = run(
+        "scan", str(tmp_path / "share"), "-o", str(tmp_path / "no" / "x.jsonl"), "--no-store", check=False
+    )
+    assert "cannot write --output" in one_line_error(missing, 2)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    homeless = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "DLPSCAN_"))}
+    homeless["HOME"] = str(blocker / "home")  # no home folder can be created there
+    db = str(tmp_path / "s.sqlite")
+    proc = subprocess.run(
+        [*DLPSCAN, "scan", str(tmp_path / "share"), "--db", db], capture_output=True, text=True, env=homeless
+    )
+    assert "cannot create the fingerprint key file" in one_line_error(proc, 2)
+    no_store = subprocess.run(
+        [*DLPSCAN, "scan", str(tmp_path / "share"), "--no-store"],
+        capture_output=True,
+        text=True,
+        env=homeless,
+    )
+    assert no_store.returncode == 0 and json.loads(no_store.stdout)["status"] == "scanned"
+
+
+def test_unhandled_errors_have_their_own_exit_code(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    import dlpscan.runner
+    from dlpscan.cli import main
+
+    (tmp_path / "a.txt").write_text("x\n", encoding="utf-8")
+    args = ["scan", str(tmp_path / "a.txt"), "--no-store", "--fingerprint-key", KEY]
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("something the code did not expect")
+
+    monkeypatch.setattr(dlpscan.runner, "run_scan", bug)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 4 and "internal error (RuntimeError)" in result.output
+    assert "Traceback" not in result.output
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dlpscan.runner, "run_scan", interrupted)
+    assert CliRunner().invoke(main, args).exit_code == 130  # not 1, which means "flagged"
+    help_text = CliRunner().invoke(main, ["--help"]).output
+    assert "Exit codes:" in help_text and "4    internal error" in help_text
+
+
+def test_readers_refuse_a_store_that_does_not_exist(tmp_path: Path) -> None:
+    absent = tmp_path / "typo.sqlite"
+    for args in (
+        ["status", "--db", str(absent)],
+        ["db", "exposure", "--by", "owner", "--db", str(absent)],
+        ["db", "scans", "--db", str(absent)],
+        ["report", "--format", "csv", "-o", str(tmp_path / "r.csv"), "--db", str(absent)],
+        ["triage", "x.csv", "--status", "resolved", "--db", str(absent)],
+    ):
+        assert "no results store at" in one_line_error(run(*args, check=False), 2), args
+    assert not absent.exists()
+
+
+def test_readers_refuse_an_empty_postgresql_schema() -> None:
+    from conftest import pg_schema_url
+
+    with pg_schema_url() as url:
+        proc = run("db", "scans", "--db", url, check=False)
+        assert "no dlpscan tables" in one_line_error(proc, 2)
+
+
+def test_triage_resolves_the_paths_reports_show_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    (share / "ops").mkdir(parents=True)
+    write_csv(share / "ops" / "list.csv", make_people(60, seed=10))
+    db = str(tmp_path / "s.sqlite")
+    run("scan", "share", "--db", db, "--format", "table", cwd=tmp_path)
+    stored = str(share / "ops" / "list.csv")
+    for typed, cwd in (("ops/list.csv", ROOT), ("share/ops/list.csv", tmp_path), (stored, ROOT)):
+        proc = run("triage", typed, "--status", "resolved", "--db", db, cwd=cwd)
+        assert proc.stdout.strip() == f"{stored}: resolved", typed
+    unknown = run("triage", "ops/other.csv", "--status", "resolved", "--db", db, check=False)
+    assert "not in the results store: ops/other.csv" in one_line_error(unknown, 2)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT DISTINCT path FROM triage").fetchall() == [(stored,)]
+
+
+def test_scan_and_watch_share_options_by_name_and_meaning() -> None:
+    import click
+
+    from dlpscan.cli.scan import scan
+    from dlpscan.cli.watch import watch
+    from dlpscan.config import Config
+
+    def options(command: click.Command) -> dict[str, tuple]:
+        return {
+            p.name: (p.opts, p.secondary_opts, p.help, repr(p.type), p.multiple, p.is_flag, p.default)
+            for p in command.params
+            if isinstance(p, click.Option)
+        }
+
+    in_scan, in_watch = options(scan), options(watch)
+    configuring = {name for name in in_scan if name in Config.model_fields or name == "max_file_mb"}
+    assert "fingerprint_key" in in_watch and configuring <= set(in_watch)
+    assert {n: in_scan[n] for n in in_scan.keys() & in_watch.keys()} == {
+        n: in_watch[n] for n in in_scan.keys() & in_watch.keys()
+    }

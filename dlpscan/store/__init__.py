@@ -2,6 +2,6 @@
 
 from .exposure import Exposure
 from .results import StoredFile
-from .store import Store
+from .store import Store, StoreMissing
 
-__all__ = ["Exposure", "Store", "StoredFile"]
+__all__ = ["Exposure", "Store", "StoreMissing", "StoredFile"]

@@ -44,6 +44,18 @@ def describe(exc: BaseException) -> str:
     return f"{type(orig).__name__}: {text[:200]}" if text else type(orig).__name__
 
 
+def sqlite_file_exists(url: URL) -> bool:
+    """Whether a SQLite URL names an existing file (in-memory and `file:` URIs count as existing)."""
+    database = url.database or ""
+    return database in ("", ":memory:") or database.startswith("file:") or Path(database).is_file()
+
+
+def is_store(engine: Engine) -> bool:
+    """Whether the database holds dlpscan's tables (at any schema version)."""
+    with engine.connect() as conn:
+        return sa.inspect(conn).has_table("alembic_version")
+
+
 def display_url(url: URL) -> str:
     """The URL for logs: password (also a `password=` query parameter) removed."""
     return url.difference_update_query(["password"]).render_as_string(hide_password=True)
