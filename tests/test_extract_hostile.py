@@ -63,6 +63,18 @@ def test_compound_file_declaring_lengths_beyond_its_size_never_reaches_calamine(
     assert result.entities["CN_RESIDENT_ID"].distinct == 3
 
 
+def test_compound_file_sending_a_reader_to_a_sector_far_beyond_its_end_never_reaches_calamine():
+    """calamine grows its sector buffer up to any sector id a chain names (gigabytes for a 5 KB file)."""
+    data = bytearray(seeds.xls(3))
+    struct.pack_into("<I", data, 60, 0x00FFFFFE)  # the mini FAT starts at sector 16,777,214
+    assert (
+        cfb.allocation_problem(BytesSource(bytes(data), "a.xls"))
+        == "compound file declares lengths beyond its size"
+    )
+    [result] = run("xls", bytes(data))
+    assert result.status in (Status.ERROR, Status.SCANNED)  # xlrd decides; the process survives
+
+
 def test_library_warnings_never_reach_stdout(capsys):
     """xlrd prints warnings to stdout by default; a report on stdout would get non-JSON lines."""
     data = seeds.xls(3) + b"\x00" * 100  # a size that is not a whole number of sectors: xlrd warns
@@ -142,3 +154,172 @@ def test_wide_table_blocks_hold_a_bounded_number_of_cells():
     assert sum(len(b.rows) for b in blocks) == 201  # "a,b" is no header for 2,001 columns
     assert all(sum(len(r) for r in b.rows) <= limits_cells for b in blocks)
     assert len(blocks) > 1
+
+
+# --- limits: what was read before is reported as partial ---------------------------------------
+
+
+def _scanner(**limits):
+    from dlpscan.pipeline import FileScanner, ScanSettings
+
+    return FileScanner(ScanSettings(key=b"k", limits=Limits(**limits)))
+
+
+def test_a_document_broken_after_readable_records_is_partial_with_its_findings(tmp_path):
+    records = "".join(f"<p><name>{p[0]}</name><id>{p[1]}</id></p>" for p in seeds.people(4))
+    path = tmp_path / "people.xml"
+    path.write_text(f"<r>{records}<p><broken", encoding="utf-8")
+    [result] = _scanner(table_block_rows=2).scan_path(path, path.name)
+    assert result.status is Status.PARTIAL
+    assert result.reason.startswith("ParseError: malformed XML")
+    assert result.entities["CN_RESIDENT_ID"].distinct == 4
+
+
+def test_the_per_file_time_limit_reports_what_was_read_before_it(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(seeds.plain_text(60_000))  # several MB: far more than 0.3 s of work
+    [result] = _scanner(text_block_chars=20_000).scan_path(path, path.name, time_limit=0.3)
+    assert result.status is Status.PARTIAL
+    assert result.reason.startswith("per-file time limit reached")
+    assert 0 < result.entities["CN_RESIDENT_ID"].total < 60_000
+
+
+def test_members_that_killed_a_worker_are_not_read_again(tmp_path):
+    path = tmp_path / "x.zip"
+    path.write_bytes(seeds.zip_file({"a.csv": seeds.delimited(3), "b.csv": seeds.delimited(2)}))
+    seen = []
+    results = _scanner().scan_path(path, "x.zip", skip=frozenset({"x.zip!b.csv"}), on_document=seen.append)
+    assert [(r.path, r.status) for r in results] == [
+        ("x.zip", Status.SCANNED),
+        ("x.zip!a.csv", Status.SCANNED),
+        ("x.zip!b.csv", Status.ERROR),
+    ]
+    assert seen == ["x.zip", "x.zip!a.csv"]
+    assert results[1].entities["CN_RESIDENT_ID"].distinct == 3
+
+
+def test_a_worker_that_dies_is_replaced_and_its_file_retried_once_without_the_member(tmp_path):
+    """The worker is killed (as a native abort would) while it reads one archive member."""
+    import os
+    import signal
+    import threading
+
+    from dlpscan.pipeline import ScanSettings
+    from dlpscan.workers import Task, WorkerPool
+
+    slow = seeds.plain_text(40_000)  # a few seconds of reading: time to kill the worker meanwhile
+    path = tmp_path / "x.zip"
+    path.write_bytes(seeds.zip_file({"a.csv": seeds.delimited(3), "slow.txt": slow}))
+    pool = WorkerPool(1, ScanSettings(key=b"k"), file_timeout=120)
+    killed = threading.Event()
+
+    def kill_on_slow_member() -> None:
+        while not killed.is_set():
+            for w in list(pool._workers):
+                if w.reading == "x.zip!slow.txt" and w.process.pid:
+                    os.kill(w.process.pid, signal.SIGKILL)
+                    killed.set()
+            killed.wait(0.01)
+
+    watcher = threading.Thread(target=kill_on_slow_member, daemon=True)
+    watcher.start()
+    try:
+        [(task, results)] = list(pool.run(iter([Task(1, str(path), "x.zip")])))
+    finally:
+        killed.set()
+        pool.close()
+    assert task.retry and task.skip == ("x.zip!slow.txt",)
+    assert [(r.path, r.status) for r in results] == [
+        ("x.zip", Status.SCANNED),
+        ("x.zip!a.csv", Status.SCANNED),
+        ("x.zip!slow.txt", Status.ERROR),
+    ]
+
+
+# --- one broken part must not hide the rest ----------------------------------------------------
+
+
+def _rezip(data: bytes, drop: str = "", replace: dict[str, bytes] | None = None) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != drop:
+                dst.writestr(info.filename, (replace or {}).get(info.filename, src.read(info)))
+    return out.getvalue()
+
+
+def test_a_missing_sheet_does_not_end_the_workbook():
+    data = _rezip(seeds.xlsx(3), replace={"xl/worksheets/sheet1.xml": b"<worksheet><sheetData><row>"})
+    [result] = run("xlsx", data)
+    assert (result.status, result.reason) == (
+        Status.PARTIAL,
+        "unreadable part(s) skipped: sheet 客户; what was read before is reported",
+    )
+    assert result.entities["CN_MOBILE"].distinct == 1  # on the hidden second sheet
+
+
+def test_a_malformed_docx_part_does_not_end_the_document():
+    """python-docx refuses the whole package for one malformed part: every Word part is then read on
+    its own with a recovering parser."""
+    data = _rezip(seeds.docx_file(3), replace={"word/header1.xml": b"<w:hdr><w:p>"})
+    [result] = run("docx", data)
+    assert result.status is Status.PARTIAL and "package structure" in result.reason
+    assert result.entities["CN_RESIDENT_ID"].distinct == 3
+
+
+def test_a_docx_without_content_types_is_read_part_by_part():
+    data = _rezip(seeds.docx_file(3), drop="[Content_Types].xml")
+    [result] = run("docx", data)
+    assert result.status is Status.PARTIAL and "package structure" in result.reason
+    assert result.entities["CN_RESIDENT_ID"].distinct == 3
+    assert result.entities["CN_MOBILE"].total == 4  # 3 in the table, 1 in the page header
+
+
+def test_a_zip_with_a_broken_mimetype_member_is_still_listed(tmp_path):
+    import io
+    import zipfile
+
+    from dlpscan.extract.sniff import sniff
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")  # stored
+        zf.writestr("a.csv", seeds.delimited(3), zipfile.ZIP_DEFLATED)
+    data = bytearray(out.getvalue())
+    data[data.index(b"application/vnd.oasis") + 3] ^= 0xFF  # its CRC no longer matches: reading it fails
+    path = tmp_path / "x.bin"
+    path.write_bytes(bytes(data))
+    assert sniff(path) == "application/zip"
+
+
+def test_utf16_chinese_text_without_bom_is_read():
+    from dlpscan.extract.sniff import sniff
+
+    text = "\n".join(f"客户{p[0]}，住址：{p[4]}，联系人身份证号码已登记" for p in seeds.people(20))
+    data = text.encode("utf-16-le")
+    assert sniff(data, "export.dat") == "text/plain"  # libmagic alone says application/octet-stream
+    assert sniff(text.encode("utf-8"), "export.dat") == "text/plain"
+
+
+def test_time_box_interrupts_python_code_and_restores_the_outer_alarm():
+    import signal
+
+    from dlpscan.extract.context import TimeBoxExpired, time_box
+
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    signal.setitimer(signal.ITIMER_REAL, 30)
+    try:
+        try:
+            with time_box(0.05):
+                while True:
+                    pass
+        except TimeBoxExpired:
+            pass
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 25 < left <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

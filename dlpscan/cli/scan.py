@@ -19,10 +19,10 @@ from dlpscan.policy import PolicyError, load_policy
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv", "table"]),
     default="jsonl",
     show_default=True,
-    help="jsonl: the stable report contract; csv: one row per file; table: summary only.",
+    help="jsonl: the stable report contract; csv: one row per file; table: summary only; "
+    "or an output an installed plugin adds (entry points dlpscan.formats).",
 )
 @click.option("--output", "-o", default="-", show_default=True, help="Report file, or - for standard output.")
 @click.option("--no-store", is_flag=True, help="Do not record results (no incremental rescans, no exposure).")
@@ -58,11 +58,14 @@ def scan(
     from dlpscan.detect.registry import DefinitionError, entity_types
     from dlpscan.pipeline import ScanSettings
     from dlpscan.runner import ScanJob, run_scan
-    from dlpscan.sinks.files import CsvWriter, JsonlWriter
+    from dlpscan.sinks import WriterOptions, report_formats
     from dlpscan.ui import ScanProgress, print_summary
     from dlpscan.walk import WalkOptions
     from dlpscan.workers import WorkerStartError
 
+    if fmt != "table" and fmt not in report_formats():
+        known = ", ".join([*report_formats(), "table"])
+        raise UsageProblem(f"unknown --format {fmt!r}; known: {known}")
     glob_flags(flags)
     config = cli_config(ctx, flags)
     try:
@@ -91,9 +94,7 @@ def scan(
         writers = []
         if fmt != "table":
             stream = sys.stdout if output == "-" else stack.enter_context(_open_output(output))
-            writers.append(
-                JsonlWriter(stream, explicit_key) if fmt == "jsonl" else CsvWriter(stream, store_types)
-            )
+            writers.append(report_formats()[fmt](stream, WriterOptions(explicit_key, store_types)))
         store = None if no_store else stack.enter_context(open_store(config, create=True))
         progress = stack.enter_context(ScanProgress(enabled=not quiet))
         try:

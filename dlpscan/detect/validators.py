@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from functools import cache, lru_cache, partial
 
+from dlpscan import plugins
 from dlpscan.detect import tables
 
 PROVINCES = frozenset(
@@ -134,6 +135,11 @@ def cn_bank_card(value: str) -> float:
         return 0.0
     if len(set(value)) <= 2:
         return 0.0
+    return card_issuer_confidence(value)
+
+
+def card_issuer_confidence(value: str) -> float:
+    """The BIN part of cn_bank_card, for a value that passed its shape and Luhn checks."""
     issuer = card_bin(value)
     if issuer is None:
         return 0.3
@@ -151,6 +157,11 @@ def cn_mobile(value: str) -> float:
     """11 digits on an assigned personal segment; placeholders and repeated digits score low."""
     if len(value) != 11 or not value.isdigit():
         return 0.0
+    return mobile_segment_confidence(value)
+
+
+def mobile_segment_confidence(value: str) -> float:
+    """The segment part of cn_mobile, for 11 digits."""
     prefixes = tables.mobile_prefixes()
     for n in _prefix_lengths():
         length = prefixes.get(value[:n])
@@ -320,7 +331,12 @@ def bind(name: str | None, labels: frozenset[str]) -> Callable[[str], float]:
         return _always_valid
     if name in _WITH_LABELS:
         return partial(VALIDATORS[name], labels=labels)
-    return VALIDATORS[name]
+    return known_validators()[name]
+
+
+def known_validators() -> dict[str, Callable[..., float]]:
+    """The built-in validators plus those installed packages add (entry points `dlpscan.validators`)."""
+    return plugins.with_plugins(plugins.VALIDATORS, VALIDATORS)
 
 
 VALIDATORS: dict[str, Callable[..., float]] = {
