@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -10,33 +9,29 @@ from typing import Any
 import click
 
 from dlpscan.cli.common import EXIT_CODES, UsageProblem, cli_config, glob_flags, open_store, shared_options
+from dlpscan.cli.output import FORMAT_HELP, known_formats
 from dlpscan.config import ConfigError, resolve_key
 from dlpscan.policy import PolicyError, load_policy
 
 
 @click.command(epilog=EXIT_CODES)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--format",
-    "fmt",
-    default="jsonl",
-    show_default=True,
-    help="jsonl: the stable report contract; csv: one row per file; table: summary only; "
-    "or an output an installed plugin adds (entry points dlpscan.formats).",
-)
-@click.option("--output", "-o", default="-", show_default=True, help="Report file, or - for standard output.")
+@click.option("--format", "fmt", help=FORMAT_HELP)
+@click.option("--output", "-o", help="Report file, or - for standard output (the default, except with -q).")
 @click.option("--no-store", is_flag=True, help="Do not record results (no incremental rescans, no exposure).")
 @click.option("--full", is_flag=True, help="Rescan every file, even unchanged ones.")
 @click.option("--resume", is_flag=True, help="Continue the last interrupted scan of the same paths.")
 @click.option("--fail-on-flag", is_flag=True, help="Exit 1 when any file is flagged (for scripts and CI).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress display or summary.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress, no summary, no report on stdout unless --output -."
+)
 @shared_options
 @click.pass_context
 def scan(
     ctx: click.Context,
     paths: tuple[str, ...],
-    fmt: str,
-    output: str,
+    fmt: str | None,
+    output: str | None,
     no_store: bool,
     full: bool,
     resume: bool,
@@ -44,28 +39,29 @@ def scan(
     quiet: bool,
     **flags: Any,
 ) -> None:
-    """Scan files and folders; one report line per file (archive members included).
+    """Scan files and folders: list flagged files in a terminal, one report line per file
+    (archive members included) when piped or written to a file.
 
     Unchanged files (same size, mtime and inode, same recognizers and policy) are taken from
     the store without being read again; use --full to read everything.
 
     \b
     Examples:
+      dlpscan scan /mnt/ops
       dlpscan scan /mnt/ops -o ops.jsonl
       dlpscan scan /srv/share --exclude '*.iso' -j 8 --policy courier --format csv -o share.csv
       dlpscan scan exports/ --fingerprint-key "$KEY" --fail-on-flag --quiet
     """
+    from dlpscan.cli.output import ScanOutput
     from dlpscan.detect.registry import DefinitionError, entity_types
     from dlpscan.pipeline import ScanSettings
     from dlpscan.runner import ScanJob, run_scan
-    from dlpscan.sinks import WriterOptions, report_formats
-    from dlpscan.ui import ScanProgress, print_summary
+    from dlpscan.ui import ScanProgress
     from dlpscan.walk import WalkOptions
     from dlpscan.workers import WorkerStartError
 
-    if fmt != "table" and fmt not in report_formats():
-        known = ", ".join([*report_formats(), "table"])
-        raise UsageProblem(f"unknown --format {fmt!r}; known: {known}")
+    if fmt is not None and fmt not in known_formats():
+        raise UsageProblem(f"unknown --format {fmt!r}; known: {', '.join(known_formats())}")
     glob_flags(flags)
     config = cli_config(ctx, flags)
     try:
@@ -90,19 +86,20 @@ def scan(
         full=full,
         resume=resume,
     )
+    report = ScanOutput(fmt, output, quiet, explicit_key)
     with ExitStack() as stack:
-        writers = []
-        if fmt != "table":
-            stream = sys.stdout if output == "-" else stack.enter_context(_open_output(output))
-            writers.append(report_formats()[fmt](stream, WriterOptions(explicit_key, store_types)))
-        store = None if no_store else stack.enter_context(open_store(config, create=True))
-        progress = stack.enter_context(ScanProgress(enabled=not quiet))
         try:
-            summary = run_scan(job, store, writers, progress.update if progress.active else None)
-        except WorkerStartError as exc:
-            raise UsageProblem(str(exc)) from None
-    if not quiet or fmt == "table":
-        print_summary(summary, to_stdout=fmt == "table")
+            writers = report.open(stack, store_types)
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+            raise UsageProblem(f"cannot write --output {output}: {why}") from None
+        store = None if no_store else stack.enter_context(open_store(config, create=True))
+        with ScanProgress(not quiet, report.progress_console) as progress:
+            try:
+                summary = run_scan(job, store, writers, progress.update if progress.active else None)
+            except WorkerStartError as exc:
+                raise UsageProblem(str(exc)) from None
+        report.finish(summary, writers)
     if summary.interrupted:
         ctx.exit(130)
     problems = _store_problems(summary)
@@ -112,13 +109,6 @@ def scan(
         ctx.exit(3)
     if fail_on_flag and summary.flagged:
         ctx.exit(1)
-
-
-def _open_output(output: str):
-    try:
-        return open(output, "w", encoding="utf-8")
-    except OSError as exc:
-        raise UsageProblem(f"cannot write --output {output}: {exc.strerror or type(exc).__name__}") from None
 
 
 def _store_problems(summary: Any) -> list[str]:

@@ -10,6 +10,7 @@ from dlpscan.entities import EntityTypes
 
 from .db import create_engine, display_url, is_store, migrate, resolve_url, sqlite_file_exists
 from .exposure import ExposureMixin
+from .listing import ListingMixin
 from .results import ResultsMixin
 from .triage import TriageMixin
 from .work import WorkMixin
@@ -19,7 +20,7 @@ class StoreMissing(Exception):
     """A reader was pointed at a store that does not exist (a mistyped --db): nothing was created."""
 
 
-class Store(ResultsMixin, ExposureMixin, TriageMixin, WorkMixin):
+class Store(ResultsMixin, ExposureMixin, ListingMixin, TriageMixin, WorkMixin):
     """Scan results (counts, fingerprints, masked samples; never raw values), triage, and the
     daemon's queue, alert outbox and event log. Safe to share between threads (one pool)."""
 
