@@ -115,8 +115,8 @@ def test_a_store_of_the_first_schema_is_migrated(tmp_path):
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
 
-def test_files_of_a_0002_store_keep_their_rows_and_gain_a_device(tmp_path):
-    """0003 adds files.device (NULL on old rows: `unchanged` then compares the inode alone) and the
+def test_files_of_a_0003_store_keep_their_rows_and_gain_a_device(tmp_path):
+    """0004 adds files.device (NULL on old rows: `unchanged` then compares the inode alone) and the
     parent index that finds archive members."""
     from alembic import command
     from alembic.config import Config
@@ -126,7 +126,7 @@ def test_files_of_a_0002_store_keep_their_rows_and_gain_a_device(tmp_path):
     config.set_main_option("script_location", "dlpscan.store:migrations")
     with db.write(engine) as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0002")
+        command.upgrade(config, "0003")
         conn.exec_driver_sql(
             "INSERT INTO scans (kind, roots, roots_key, started, status, policy, policy_version, "
             "detector_version, options) VALUES ('scan', '[\"data\"]', '[\"data\"]', 1, 'completed', "

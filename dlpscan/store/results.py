@@ -34,7 +34,7 @@ class StoredFile:
     size: int | None
     mtime: float | None
     inode: int | None
-    device: int | None  # None: stored before migration 0003 (see `Store.adopt`)
+    device: int | None  # None: stored before migration 0004 (see `Store.adopt`)
     content_hash: str | None
     detector_version: str | None
     policy_version: str | None
@@ -264,7 +264,7 @@ class ResultsMixin:
             c.members.sort(key=lambda m: m.path)
 
     def has_unadopted(self) -> bool:
-        """Whether files stored before migration 0003 (under the path as typed) may wait for `adopt`."""
+        """Whether files stored before migration 0004 (under the path as typed) may wait for `adopt`."""
         with read(self._engine) as conn:
             legacy = sa.select(files.c.id).where(
                 files.c.device.is_(None), files.c.inode.is_not(None), files.c.parent.is_(None)
@@ -272,7 +272,7 @@ class ResultsMixin:
             return conn.execute(legacy.limit(1)).first() is not None
 
     def adopt(self, keys: dict[str, str]) -> None:
-        """Re-key files stored before migration 0003 under the path as typed (old -> resolved key):
+        """Re-key files stored before migration 0004 under the path as typed (old -> resolved key):
         the row, its archive members and its triage decisions. The caller has checked that the file
         there is the same one (inode, size and mtime)."""
         with write(self._engine) as conn:

@@ -37,7 +37,7 @@ files = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     # the file's key: the path below the scanned root's resolved absolute path (`walk.Entry.key`);
-    # rows written before migration 0003 may hold the path as typed (relative), until adopted
+    # rows written before migration 0004 may hold the path as typed (relative), until adopted
     sa.Column("path", sa.Text, nullable=False),
     sa.Column("parent", sa.Text),  # the containing archive, for archive members
     sa.Column("folder", sa.Text, nullable=False),  # exposure grouping: directory of the outermost file
@@ -45,7 +45,7 @@ files = sa.Table(
     sa.Column("size", sa.BigInteger),
     sa.Column("mtime", sa.Float),
     sa.Column("inode", sa.BigInteger),
-    sa.Column("device", sa.BigInteger),  # NULL on rows written before migration 0003
+    sa.Column("device", sa.BigInteger),  # NULL on rows written before migration 0004
     sa.Column("content_hash", sa.Text),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("media_type", sa.Text, nullable=False),

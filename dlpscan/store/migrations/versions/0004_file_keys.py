@@ -3,15 +3,15 @@ with their archive). Paths are now stored under the scanned root's resolved abso
 under the path as typed keep it until a scan meets the same file (inode, size, mtime) again and adopts
 them (`Store.adopt`), since the folder a relative path was typed in is not recorded anywhere.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
