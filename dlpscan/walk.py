@@ -13,7 +13,7 @@ import fnmatch
 import os
 import pwd
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -84,6 +84,24 @@ def store_key(path: str) -> str:
 def root_key(root: str) -> str:
     """The store's name of a scan root: a folder fully resolved, a file as `store_key`."""
     return display_path(os.path.realpath(root)) if os.path.isdir(root) else store_key(root)
+
+
+def report_to_key(roots: Sequence[str]) -> Callable[[str], str]:
+    """Maps the report paths of a walk of `roots` (archive members included) to their store keys."""
+    prefixes = sorted(((display_path(r), root_key(r)) for r in roots), key=lambda p: -len(p[0]))
+
+    def key(path: str) -> str:
+        for typed, stored in prefixes:
+            if path == typed:
+                return stored
+            below = typed if typed.endswith("/") else typed + "/"
+            if path.startswith(below):
+                return os.path.join(stored, path[len(below) :])
+            if path.startswith(typed + "!"):
+                return stored + path[len(typed) :]
+        return path
+
+    return key
 
 
 def matches_glob(rel: str, patterns: Sequence[str]) -> bool:

@@ -569,3 +569,15 @@ def test_scan_and_watch_share_options_by_name_and_meaning() -> None:
     assert {n: in_scan[n] for n in in_scan.keys() & in_watch.keys()} == {
         n: in_watch[n] for n in in_scan.keys() & in_watch.keys()
     }
+
+
+def test_new_only_compares_by_store_key_when_the_root_is_typed_relative(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    write_csv(share / "old.csv", make_people(60, seed=12))
+    db = str(tmp_path / "s.sqlite")
+    run("scan", "share", "--db", db, "-o", str(tmp_path / "1.jsonl"), cwd=tmp_path)
+    write_csv(share / "new.csv", make_people(60, seed=13))
+    report = tmp_path / "2.jsonl"
+    run("scan", "share", "--db", db, "-o", str(report), "--new-only", "--format", "jsonl", cwd=tmp_path)
+    assert list(lines(report)) == ["share/new.csv"]

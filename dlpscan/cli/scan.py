@@ -23,6 +23,15 @@ from dlpscan.policy import PolicyError, load_policy
 @click.option("--resume", is_flag=True, help="Continue the last interrupted scan of the same paths.")
 @click.option("--fail-on-flag", is_flag=True, help="Exit 1 when any file is flagged (for scripts and CI).")
 @click.option(
+    "--new-only",
+    is_flag=True,
+    help="Report only files whose findings are new or grew since the last completed scan of the same "
+    "paths (a baseline, as in detect-secrets or gitleaks).",
+)
+@click.option(
+    "--since-scan", type=int, metavar="N", help="Like --new-only, against scan N (`dlpscan db scans`)."
+)
+@click.option(
     "--quiet", "-q", is_flag=True, help="No progress, no summary, no report on stdout unless --output -."
 )
 @shared_options
@@ -36,6 +45,8 @@ def scan(
     full: bool,
     resume: bool,
     fail_on_flag: bool,
+    new_only: bool,
+    since_scan: int | None,
     quiet: bool,
     **flags: Any,
 ) -> None:
@@ -51,6 +62,7 @@ def scan(
       dlpscan scan /mnt/ops -o ops.jsonl
       dlpscan scan /srv/share --exclude '*.iso' -j 8 --policy courier --format csv -o share.csv
       dlpscan scan exports/ --fingerprint-key "$KEY" --fail-on-flag --quiet
+      dlpscan scan repo/ --new-only --format sarif -o dlpscan.sarif
     """
     from dlpscan.cli.output import ScanOutput
     from dlpscan.detect.registry import DefinitionError, entity_types
@@ -86,20 +98,20 @@ def scan(
         full=full,
         resume=resume,
     )
-    report = ScanOutput(fmt, output, quiet, explicit_key)
+    report = ScanOutput(fmt, output, quiet, explicit_key, (new_only, since_scan))
     with ExitStack() as stack:
+        store = None if no_store else stack.enter_context(open_store(config, create=True))
         try:
-            writers = report.open(stack, store_types)
+            writers = report.open(stack, store_types, policy, store, job.roots)
         except OSError as exc:
             why = exc.strerror or type(exc).__name__
             raise UsageProblem(f"cannot write --output {output}: {why}") from None
-        store = None if no_store else stack.enter_context(open_store(config, create=True))
         with ScanProgress(not quiet, report.progress_console) as progress:
             try:
                 summary = run_scan(job, store, writers, progress.update if progress.active else None)
             except WorkerStartError as exc:
                 raise UsageProblem(str(exc)) from None
-        report.finish(summary, writers)
+        report.finish(summary)
     if summary.interrupted:
         ctx.exit(130)
     problems = _store_problems(summary)
@@ -107,7 +119,7 @@ def scan(
         click.echo(f"dlpscan: error: {line}", err=True)
     if problems:
         ctx.exit(3)
-    if fail_on_flag and summary.flagged:
+    if fail_on_flag and report.flagged(summary):
         ctx.exit(1)
 
 

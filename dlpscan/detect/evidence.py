@@ -50,10 +50,13 @@ def companion_names(
         hi = text.find("\n", on_line[0].start)
         hi = len(text) if hi < 0 else hi
         # Only findings written with Han characters (names, addresses, plates) can overlap a token.
-        han_spans = [(f.start, f.end) for f in on_line if not text[f.start : f.end].isascii()]
+        han_spans = sorted((f.start, f.end) for f in on_line if not text[f.start : f.end].isascii())
+        k = 0  # tokens come in text order and findings do not overlap: one pointer, not a scan per token
         for wlo, whi in _windows(anchors, lo, hi):
             for m in _HAN_TOKEN.finditer(text, wlo, whi):
-                if any(s < m.end() and m.start() < e for s, e in han_spans):
+                while k < len(han_spans) and han_spans[k][1] <= m.start():
+                    k += 1
+                if k < len(han_spans) and han_spans[k][0] < m.end():
                     continue
                 if is_name(m.group()) > 0:
                     out.append(Finding("CN_NAME", m.group(), m.start(), m.end(), 0.6, record=line))
@@ -79,9 +82,11 @@ def cell_finding(
     start: int,
     row: int = 0,
     column: int | None = None,
+    confirmed: bool = True,
 ) -> Finding | None:
     """A whole cell under a column header that names `d`'s type (names, addresses); `validate` is
-    d's validator bound to the loaded definitions (Labels.validate)."""
+    d's validator bound to the loaded definitions (Labels.validate). `confirmed`: the header said
+    so (False for a column recognised by its content)."""
     folded = fold(cell)
     value = folded.strip()
     if not value:
@@ -92,12 +97,12 @@ def cell_finding(
         if len(value) > MASKED_CELL_MAX:
             return None
         return Finding(
-            d.entity, value, start, end, 0.8, masked=True, record=row, column=column, confirmed=True
+            d.entity, value, start, end, 0.8, masked=True, record=row, column=column, confirmed=confirmed
         )
     normalised = d.normalise(value)
     if validate(normalised) <= 0:
         return None
-    return Finding(d.entity, normalised, start, end, 0.9, record=row, column=column, confirmed=True)
+    return Finding(d.entity, normalised, start, end, 0.9, record=row, column=column, confirmed=confirmed)
 
 
 def _with_record(f: Finding, record: int) -> Finding:
