@@ -6,9 +6,13 @@ raises for bad input, and no message carries document content.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,16 +97,40 @@ class FileScanner:
         types = EntityTypes(d.entity_type for d in self.definitions)
         self.policy: Policy = load_policy(settings.policy, [Path(d) for d in settings.policy_dirs], types)
 
-    def scan_path(self, path: Path, display: str) -> list[FileResult]:
+    def scan_path(
+        self,
+        path: Path,
+        display: str,
+        time_limit: float = 0.0,
+        skip: frozenset[str] = frozenset(),
+        on_document: Callable[[str], None] | None = None,
+    ) -> list[FileResult]:
+        """Report lines for a file and its members. With `time_limit` (seconds, main thread only)
+        reading stops there and what was found so far is reported as `partial`. Documents in
+        `skip` killed a worker before: they get an error line and are not read again.
+        `on_document` hears each document's path before it is read."""
         results: list[FileResult] = []
+        self._expired = False
         try:
-            for document in open_documents(path, display, self.settings.limits):
-                results.append(self.scan_document(document))
+            with _alarm(time_limit):
+                for document in open_documents(path, display, self.settings.limits):
+                    if document.path in skip:
+                        results.append(FileResult(document.path, Status.ERROR, error=_KILLED_WORKER))
+                        continue
+                    if on_document is not None:
+                        on_document(document.path)
+                    results.append(self.scan_document(document))
+                    if self._expired:
+                        break
+        except FileDeadline:
+            self._expired = True
         except Exception as exc:  # an extractor bug must not stop the scan; the type name only
             log.warning("internal error reading a file: %s", type(exc).__name__)
             results.append(
                 FileResult(display, Status.ERROR, error=f"internal error while reading: {type(exc).__name__}")
             )
+        if self._expired:
+            _mark_expired(results, display, time_limit)
         if self.settings.content_hash and results and results[0].path == display:
             results[0].content_hash = file_sha256(path)
         return results
@@ -120,13 +148,18 @@ class FileScanner:
             return result
         aggregate = DocumentAggregate(self.definitions, self.settings.key)
         ocr = OcrTally(self.definitions)
+        blocks_read = 0
         try:
             for block in document.blocks:
                 aggregate.add_block(ocr.filter(block, self.engine.scan(block)), block)
+                blocks_read += 1
         except ExtractError as exc:
-            _set_reason(result, exc.status, str(exc) or type(exc).__name__)
+            _set_stopped(result, exc.status, str(exc) or type(exc).__name__, blocks_read)
         except MemoryError:
-            _set_reason(result, Status.ERROR, "memory limit exceeded")
+            _set_stopped(result, Status.ERROR, "memory limit exceeded", blocks_read)
+        except FileDeadline:
+            self._expired = True
+            _set_stopped(result, Status.SKIPPED, _TIME_LIMIT, blocks_read)
         except Exception as exc:
             log.warning("internal error in %s: %s", document.media_type, type(exc).__name__)
             _set_reason(result, Status.ERROR, f"internal error while reading: {type(exc).__name__}")
@@ -137,6 +170,52 @@ class FileScanner:
         if not document.is_container:
             result.flagged, result.severity, result.rules = evaluate(self.policy, result)
         return result
+
+
+class FileDeadline(BaseException):
+    """The per-file time limit expired: stop reading this file and report what was found.
+
+    A BaseException, so that libraries' `except Exception` blocks do not swallow it."""
+
+
+_TIME_LIMIT = "per-file time limit reached"
+_KILLED_WORKER = "reading this document killed a worker process (native crash or memory cap); not read again"
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Raise FileDeadline in this thread after `seconds` (no limit when 0 or off the main thread)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame) -> None:
+        raise FileDeadline
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _mark_expired(results: list[FileResult], display: str, seconds: float) -> None:
+    """The file (or the archive whose members were being read) is only partly read."""
+    reason = f"{_TIME_LIMIT} ({seconds:g} s); what was read before is reported"
+    if not results:
+        results.append(FileResult(display, Status.SKIPPED, reason=reason))
+    elif results[0].status in (Status.SCANNED, Status.PARTIAL):
+        results[0].status, results[0].reason = Status.PARTIAL, reason
+
+
+def _set_stopped(result: FileResult, status: Status, reason: str, blocks_read: int) -> None:
+    """Reading stopped at a limit or a broken part: `partial` when something was read before it."""
+    if blocks_read and status is not Status.ENCRYPTED:
+        _set_reason(result, Status.PARTIAL, f"{reason}; what was read before is reported")
+    else:
+        _set_reason(result, status, reason)
 
 
 def file_sha256(path: Path) -> str | None:

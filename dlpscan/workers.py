@@ -6,6 +6,7 @@ crash, the memory cap) gets a report line of its own and a fresh worker takes ov
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import multiprocessing as mp
@@ -15,7 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
@@ -30,9 +31,18 @@ class Task:
     task_id: int
     path: str
     display: str
+    retry: bool = False  # a second attempt after the first worker died
+    skip: tuple[str, ...] = ()  # documents (archive members) that killed a worker: not read again
 
 
-def _worker_main(conn: Connection, settings: ScanSettings, memory_bytes: int, nice: int) -> None:
+# A worker stops reading a file at this share of the per-file time limit and reports it `partial`,
+# before the parent's hard limit kills it and nothing of the file is reported.
+SOFT_LIMIT_SHARE = 0.8
+
+
+def _worker_main(
+    conn: Connection, settings: ScanSettings, memory_bytes: int, nice: int, time_limit: float = 0.0
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     # The parent may write a report to stdout: what a library prints here goes to stderr instead.
     sys.stdout.flush()
@@ -51,21 +61,33 @@ def _worker_main(conn: Connection, settings: ScanSettings, memory_bytes: int, ni
             return
         if task is None:
             return
-        results = scanner.scan_path(Path(task.path), task.display)
+        results = scanner.scan_path(
+            Path(task.path),
+            task.display,
+            time_limit,
+            skip=frozenset(task.skip),
+            on_document=lambda path: conn.send(("reading", path)),
+        )
         conn.send((task.task_id, results))
 
 
 class _Worker:
     def __init__(
-        self, ctx: mp.context.BaseContext, settings: ScanSettings, memory_bytes: int, nice: int
+        self,
+        ctx: mp.context.BaseContext,
+        settings: ScanSettings,
+        memory_bytes: int,
+        nice: int,
+        time_limit: float,
     ) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
-            target=_worker_main, args=(child, settings, memory_bytes, nice), daemon=True
+            target=_worker_main, args=(child, settings, memory_bytes, nice, time_limit), daemon=True
         )
         self.process.start()
         child.close()
         self.task: Task | None = None
+        self.reading: str | None = None  # the document the worker said it is reading
         self.deadline = 0.0
         self.ready = False
 
@@ -89,7 +111,7 @@ class WorkerPool:
         self.stopping = False
 
     def _spawn(self) -> _Worker:
-        return _Worker(self._ctx, self._settings, self._memory, self._nice)
+        return _Worker(self._ctx, self._settings, self._memory, self._nice, SOFT_LIMIT_SHARE * self._timeout)
 
     def close(self) -> None:
         for w in self._workers:
@@ -107,22 +129,25 @@ class WorkerPool:
         if first is None:
             return
         pending = itertools.chain([first], tasks)
+        self._retries: collections.deque[Task] = collections.deque()
         self._workers = [self._spawn() for _ in range(self._jobs)]
         exhausted = False
         while True:
             if not self.stopping and not exhausted:
                 for w in self._workers:
                     if w.ready and w.task is None:
-                        task = next(pending, None)
+                        task = self._retries.popleft() if self._retries else next(pending, None)
                         if task is None:
                             exhausted = True
                             break
-                        w.task, w.deadline = task, time.monotonic() + self._timeout
+                        w.task, w.reading, w.deadline = task, None, time.monotonic() + self._timeout
                         w.conn.send(task)
             busy = [w for w in self._workers if w.task is not None]
             starting = [w for w in self._workers if not w.ready]
-            if not busy and (exhausted or self.stopping) and not starting:
+            if not busy and (exhausted or self.stopping) and not starting and not self._retries:
                 return
+            if self._retries and exhausted and not busy and not starting:
+                exhausted = False  # a retry was queued after the last task went out
             if not busy and not starting and not exhausted:
                 continue
             now = time.monotonic()
@@ -141,15 +166,24 @@ class WorkerPool:
         try:
             task_id, payload = w.conn.recv()
         except (EOFError, OSError):
-            task = w.task
+            task, reading = w.task, w.reading
+            w.process.join(5)
             code = w.process.exitcode
             self._replace(w)
-            if task is not None:
-                why = f"worker process died (exit code {code}); the file may exhaust memory or crash a parser"
-                yield task, [FileResult(task.display, Status.ERROR, error=why)]
+            if task is None:
+                return
+            if not task.retry:  # once more on a fresh worker, without the member that killed this one
+                culprit = (reading,) if reading is not None and reading != task.display else ()
+                self._retries.append(replace(task, retry=True, skip=task.skip + culprit))
+                return
+            why = f"worker process died (exit code {code}); the file may exhaust memory or crash a parser"
+            yield task, [FileResult(task.display, Status.ERROR, error=why)]
             return
         if task_id == "ready":
             w.ready = True
+            return
+        if task_id == "reading":
+            w.reading = payload
             return
         task = w.task
         w.task = None

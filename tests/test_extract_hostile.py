@@ -69,3 +69,156 @@ def test_library_warnings_never_reach_stdout(capsys):
     blocks = list(read_spreadsheet(BytesSource(data, "a.xls"), Context(Limits()), XLS, engine="xlrd"))
     assert sum(len(b.rows) for b in blocks if hasattr(b, "rows")) == 4  # 3 people, 1 note on sheet 2
     assert capsys.readouterr().out == ""
+
+
+# --- SQL dumps ---------------------------------------------------------------------------------
+
+
+def test_sql_unterminated_quote_over_many_lines_is_linear():
+    """The growing value was re-tokenised from its start with every new line (quadratic)."""
+    hostile = ("INSERT INTO t VALUES ('" + "ab''c\n" * 8_000).encode()
+    assert per_byte_ratio("sql", hostile, same_size("sql", hostile)) < MAX_RATIO
+
+
+def test_sql_unclosed_create_table_is_linear():
+    hostile = ("CREATE TABLE t (\n" + "name varchar(20),\n" * 4_000).encode()
+    assert per_byte_ratio("sql", hostile, same_size("sql", hostile)) < MAX_RATIO
+
+
+def test_sql_value_spanning_lines_keeps_its_escapes_and_a_value_open_at_the_end_is_read():
+    person = seeds.person(1)
+    dump = (
+        f"INSERT INTO t (note, id) VALUES ('line one\nit''s \\'two\\'\n{person[2]}', '{person[1]}');\n"
+        f"INSERT INTO t (note, id) VALUES ('never closed {person[1]}\nmore"
+    ).encode()
+    [result] = run("sql", dump)
+    assert result.entities["CN_MOBILE"].total == 1
+    assert result.entities["CN_RESIDENT_ID"].total == 2  # the second one in the value left open
+
+
+# --- e-mail headers ----------------------------------------------------------------------------
+
+
+def _eml(header: bytes) -> bytes:
+    return header + b"\n\n" + f"证件号码 {seeds.person(2)[1]}\n".encode()
+
+
+def test_eml_hostile_headers_are_linear_and_the_body_is_still_read():
+    """policy.default parsed these headers in quadratic time (or hit the recursion limit)."""
+    for header in (
+        b"To: " + b'"a",' * 8_000,  # many quoted strings
+        b"Content-Type: text/plain" + b';a="b' * 8_000,  # many parameters (stdlib _parseparam)
+        b"Subject: " + b"=?utf-8?q?a?= " * 8_000,  # many encoded words
+        b"From: " + b"(" * 8_000,  # nested comments: RecursionError
+    ):
+        hostile = _eml(header)
+        [result] = run("eml", hostile)
+        assert result.status is Status.SCANNED
+        assert result.entities["CN_RESIDENT_ID"].distinct == 1
+        assert per_byte_ratio("eml", hostile, same_size("eml", hostile)) < MAX_RATIO
+
+
+def test_eml_headers_are_decoded():
+    from dlpscan.extract.mail import header_text, split_params
+
+    assert header_text("=?utf-8?b?546L5LqU?= <wang@example.com>") == "王五 <wang@example.com>"
+    assert split_params('text/plain; charset="gb2312"; name="a;b.csv"') == [
+        "text/plain",
+        'charset="gb2312"',
+        'name="a;b.csv"',
+    ]
+
+
+# --- wide tables: memory bounded by cells, not rows ---------------------------------------------
+
+
+def test_wide_table_blocks_hold_a_bounded_number_of_cells():
+    from fuzz.targets import documents_for
+
+    hostile = b"a,b\n" + (b"," * 2_000 + b"\n") * 200
+    limits_cells = Limits().table_block_cells
+    [doc] = documents_for("csv", hostile)
+    blocks = list(doc.blocks)
+    assert sum(len(b.rows) for b in blocks) == 201  # "a,b" is no header for 2,001 columns
+    assert all(sum(len(r) for r in b.rows) <= limits_cells for b in blocks)
+    assert len(blocks) > 1
+
+
+# --- limits: what was read before is reported as partial ---------------------------------------
+
+
+def _scanner(**limits):
+    from dlpscan.pipeline import FileScanner, ScanSettings
+
+    return FileScanner(ScanSettings(key=b"k", limits=Limits(**limits)))
+
+
+def test_a_document_broken_after_readable_records_is_partial_with_its_findings(tmp_path):
+    records = "".join(f"<p><name>{p[0]}</name><id>{p[1]}</id></p>" for p in seeds.people(4))
+    path = tmp_path / "people.xml"
+    path.write_text(f"<r>{records}<p><broken", encoding="utf-8")
+    [result] = _scanner(table_block_rows=2).scan_path(path, path.name)
+    assert result.status is Status.PARTIAL
+    assert result.reason.startswith("ParseError: malformed XML")
+    assert result.entities["CN_RESIDENT_ID"].distinct == 4
+
+
+def test_the_per_file_time_limit_reports_what_was_read_before_it(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(seeds.plain_text(60_000))  # several MB: far more than 0.3 s of work
+    [result] = _scanner(text_block_chars=20_000).scan_path(path, path.name, time_limit=0.3)
+    assert result.status is Status.PARTIAL
+    assert result.reason.startswith("per-file time limit reached")
+    assert 0 < result.entities["CN_RESIDENT_ID"].total < 60_000
+
+
+def test_members_that_killed_a_worker_are_not_read_again(tmp_path):
+    path = tmp_path / "x.zip"
+    path.write_bytes(seeds.zip_file({"a.csv": seeds.delimited(3), "b.csv": seeds.delimited(2)}))
+    seen = []
+    results = _scanner().scan_path(path, "x.zip", skip=frozenset({"x.zip!b.csv"}), on_document=seen.append)
+    assert [(r.path, r.status) for r in results] == [
+        ("x.zip", Status.SCANNED),
+        ("x.zip!a.csv", Status.SCANNED),
+        ("x.zip!b.csv", Status.ERROR),
+    ]
+    assert seen == ["x.zip", "x.zip!a.csv"]
+    assert results[1].entities["CN_RESIDENT_ID"].distinct == 3
+
+
+def test_a_worker_that_dies_is_replaced_and_its_file_retried_once_without_the_member(tmp_path):
+    """The worker is killed (as a native abort would) while it reads one archive member."""
+    import os
+    import signal
+    import threading
+
+    from dlpscan.pipeline import ScanSettings
+    from dlpscan.workers import Task, WorkerPool
+
+    slow = seeds.plain_text(40_000)  # a few seconds of reading: time to kill the worker meanwhile
+    path = tmp_path / "x.zip"
+    path.write_bytes(seeds.zip_file({"a.csv": seeds.delimited(3), "slow.txt": slow}))
+    pool = WorkerPool(1, ScanSettings(key=b"k"), file_timeout=120)
+    killed = threading.Event()
+
+    def kill_on_slow_member() -> None:
+        while not killed.is_set():
+            for w in list(pool._workers):
+                if w.reading == "x.zip!slow.txt" and w.process.pid:
+                    os.kill(w.process.pid, signal.SIGKILL)
+                    killed.set()
+            killed.wait(0.01)
+
+    watcher = threading.Thread(target=kill_on_slow_member, daemon=True)
+    watcher.start()
+    try:
+        [(task, results)] = list(pool.run(iter([Task(1, str(path), "x.zip")])))
+    finally:
+        killed.set()
+        pool.close()
+    assert task.retry and task.skip == ("x.zip!slow.txt",)
+    assert [(r.path, r.status) for r in results] == [
+        ("x.zip", Status.SCANNED),
+        ("x.zip!a.csv", Status.SCANNED),
+        ("x.zip!slow.txt", Status.ERROR),
+    ]

@@ -19,10 +19,10 @@ from dlpscan.policy import PolicyError, load_policy
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv", "table"]),
     default="jsonl",
     show_default=True,
-    help="jsonl: the stable report contract; csv: one row per file; table: summary only.",
+    help="jsonl: the stable report contract; csv: one row per file; table: summary only; "
+    "or an output an installed plugin adds (entry points dlpscan.formats).",
 )
 @click.option("--output", "-o", default="-", show_default=True, help="Report file, or - for standard output.")
 @click.option(
@@ -93,10 +93,13 @@ def scan(
     from dlpscan.detect.registry import DefinitionError, entity_types
     from dlpscan.pipeline import ScanSettings
     from dlpscan.runner import ScanJob, run_scan
-    from dlpscan.sinks.files import CsvWriter, JsonlWriter
+    from dlpscan.sinks import WriterOptions, report_formats
     from dlpscan.ui import ScanProgress, print_summary
     from dlpscan.walk import WalkOptions
 
+    if fmt != "table" and fmt not in report_formats():
+        known = ", ".join([*report_formats(), "table"])
+        raise UsageProblem(f"unknown --format {fmt!r}; known: {known}")
     flags["include"] = list(flags["include"]) or None
     flags["exclude"] = list(flags["exclude"]) or None
     config = cli_config(ctx, flags)
@@ -126,9 +129,7 @@ def scan(
         writers = []
         if fmt != "table":
             stream = sys.stdout if output == "-" else stack.enter_context(open(output, "w", encoding="utf-8"))
-            writers.append(
-                JsonlWriter(stream, explicit_key) if fmt == "jsonl" else CsvWriter(stream, store_types)
-            )
+            writers.append(report_formats()[fmt](stream, WriterOptions(explicit_key, store_types)))
         store = None if no_store else stack.enter_context(open_store(config))
         progress = stack.enter_context(ScanProgress(enabled=not quiet))
         summary = run_scan(job, store, writers, progress.update if progress.active else None)

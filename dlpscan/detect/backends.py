@@ -31,6 +31,24 @@ class Scanner(Protocol):
 
     def cursor(self, text: str) -> Cursor: ...
 
+    def candidates(self, text: str) -> tuple[list[int], list[int]]:
+        """Every (start, pattern index) pair the cursor can return, as parallel lists sorted by
+        (start, index): the input of the compiled candidate loop."""
+        ...
+
+
+def _all_candidates(cursor: Cursor) -> tuple[list[int], list[int]]:
+    starts: list[int] = []
+    ids: list[int] = []
+    pos = 0
+    while (hit := cursor.next_start(pos)) is not None:
+        start, pattern_ids = hit
+        for pid in pattern_ids:
+            starts.append(start)
+            ids.append(pid)
+        pos = start + 1
+    return starts, ids
+
 
 class _ReCursor:
     def __init__(self, scanner: ReScanner, text: str) -> None:
@@ -66,6 +84,9 @@ class ReScanner:
 
     def cursor(self, text: str) -> Cursor:
         return _ReCursor(self, text)
+
+    def candidates(self, text: str) -> tuple[list[int], list[int]]:
+        return _all_candidates(self.cursor(text))
 
 
 def _trigger(regexes: Sequence[str]) -> re.Pattern[str] | None:
@@ -266,6 +287,18 @@ class HyperscanScanner:
             flags=[flags] * len(expressions),
         )
         return db
+
+    def candidates(self, text: str) -> tuple[list[int], list[int]]:
+        """The compiled hit collector where it is built (no Python frame per match), else the cursor's."""
+        from dlpscan.detect.compiled import core
+
+        compiled = core()
+        if compiled is None:
+            return _all_candidates(self.cursor(text))
+        data = text.encode("utf-8", "surrogatepass")
+        collect = compiled.HitCollector(data, self._consumes)
+        self._db.scan(data, match_event_handler=collect, scratch=self._scratch)
+        return collect.candidates()
 
     def cursor(self, text: str) -> Cursor:
         data = text.encode("utf-8", "surrogatepass")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 
+from dlpscan.detect import compiled as compiled_core
 from dlpscan.detect.backends import make_scanner
 from dlpscan.detect.decide import rank, whole_cell_types
-from dlpscan.detect.evidence import cell_finding, companion_names, with_line_numbers
+from dlpscan.detect.evidence import COMPANION_WINDOW, cell_finding, companion_names, with_line_numbers
 from dlpscan.detect.registry import PatternDef, RecognizerDef, label_words, load_definitions
 from dlpscan.detect.scoring import Finding, Labels, evaluate, header_relation
 from dlpscan.detect.text import fold
@@ -23,7 +24,14 @@ _CELL_SEP = "\x1f"
 class Engine:
     """Detect entities in blocks of text or table rows with all definitions at once."""
 
-    def __init__(self, definitions: Iterable[RecognizerDef] | None = None, backend: str = "auto") -> None:
+    def __init__(
+        self,
+        definitions: Iterable[RecognizerDef] | None = None,
+        backend: str = "auto",
+        compiled: bool | None = None,
+    ) -> None:
+        """`compiled`: None uses the compiled candidate loop when it is built (and DLPSCAN_PURE_PYTHON
+        is not set); False forces the pure-Python reference loop; True requires the compiled one."""
         self.definitions = tuple(definitions if definitions is not None else load_definitions())
         self._entries: list[tuple[RecognizerDef, Labels, PatternDef]] = []
         known = label_words(self.definitions)
@@ -40,6 +48,9 @@ class Engine:
         self.backend = self._scanner.name
         self._cell_defs = [d for d in self.definitions if d.cell_detector]
         self._names = next((d for d in self.definitions if d.entity == "CN_NAME"), None)
+        self._core = compiled_core.core(compiled)
+        self._plan = self._core.Plan(self._entries) if self._core is not None else None
+        self.compiled = self._plan is not None
 
     # -- text -----------------------------------------------------------------------------
     def scan(self, block: Block) -> list[Finding]:
@@ -47,13 +58,17 @@ class Engine:
 
     def scan_text(self, text: str) -> list[Finding]:
         folded = fold(text)
-        findings = self._pattern_findings(folded)
-        findings = with_line_numbers(folded, findings)
+        if self._plan is not None:  # records are line numbers already
+            findings = self._plan.findings(folded, *self._scanner.candidates(folded))
+        else:
+            findings = with_line_numbers(folded, self._pattern_findings(folded))
         if self._names is not None:
-            findings = sorted(
-                findings + companion_names(folded, findings, self._direct, self._labels["CN_NAME"].validate),
-                key=lambda f: f.start,
-            )
+            is_name = self._labels["CN_NAME"].validate
+            if self._core is not None:
+                names = self._core.companion_names(folded, findings, self._direct, is_name, COMPANION_WINDOW)
+            else:
+                names = companion_names(folded, findings, self._direct, is_name)
+            findings = sorted(findings + names, key=lambda f: f.start)
         return findings
 
     def _pattern_findings(
@@ -124,7 +139,11 @@ class Engine:
             i = bisect.bisect_right(cell_starts, pos) - 1
             return cell_pos[i] if i >= 0 else (0, 0, 0)
 
-        findings = self._pattern_findings(text, header_rel, cell_of)
+        if self._plan is not None:
+            starts, ids = self._scanner.candidates(text)
+            findings = self._plan.findings(text, starts, ids, header_rel, cell_starts, cell_pos)
+        else:
+            findings = self._pattern_findings(text, header_rel, cell_of)
         findings += self._cell_findings(block, header, header_rel, findings, cell_starts)
         return findings
 

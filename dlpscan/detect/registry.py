@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dlpscan.detect.text import NORMALISERS
-from dlpscan.detect.validators import VALIDATORS
+from dlpscan.detect.text import known_normalisers
+from dlpscan.detect.validators import known_validators
 from dlpscan.entities import LEGAL_CATEGORIES, MASK_STYLES, EntityType, EntityTypes, MaskRule
 from dlpscan.resources import data_dir
 
@@ -117,21 +117,21 @@ class RecognizerDef(_Strict):
     @field_validator("validator")
     @classmethod
     def _known_validator(cls, v: str | None) -> str | None:
-        if v is not None and v not in VALIDATORS:
-            raise ValueError(f"unknown validator {v!r}; known: {', '.join(sorted(VALIDATORS))}")
+        if v is not None and v not in (known := known_validators()):
+            raise ValueError(f"unknown validator {v!r}; known: {', '.join(sorted(known))}")
         return v
 
     @field_validator("normaliser")
     @classmethod
     def _known_normaliser(cls, v: str) -> str:
-        if v not in NORMALISERS:
-            raise ValueError(f"unknown normaliser {v!r}; known: {', '.join(sorted(NORMALISERS))}")
+        if v not in (known := known_normalisers()):
+            raise ValueError(f"unknown normaliser {v!r}; known: {', '.join(sorted(known))}")
         return v
 
     @cached_property
     def normalise(self) -> Callable[[str], str]:
         """The normaliser function (looked up once: it runs for every candidate)."""
-        return NORMALISERS[self.normaliser]
+        return known_normalisers()[self.normaliser]
 
     @cached_property
     def entity_type(self) -> EntityType:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from dlpscan import plugins
+
 
 def _build_fold_table() -> dict[int, str]:
     table: dict[int, str] = {}
@@ -98,6 +100,11 @@ def landline(value: str) -> str:
     if not d.startswith("0"):
         d = "0" + d
     return d
+
+
+def known_normalisers() -> dict[str, Callable[[str], str]]:
+    """The built-in normalisers plus those installed packages add (entry points `dlpscan.normalisers`)."""
+    return plugins.with_plugins(plugins.NORMALISERS, NORMALISERS)
 
 
 NORMALISERS: dict[str, Callable[[str], str]] = {

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from functools import cache, lru_cache, partial
 
+from dlpscan import plugins
 from dlpscan.detect import tables
 
 PROVINCES = frozenset(
@@ -320,7 +321,12 @@ def bind(name: str | None, labels: frozenset[str]) -> Callable[[str], float]:
         return _always_valid
     if name in _WITH_LABELS:
         return partial(VALIDATORS[name], labels=labels)
-    return VALIDATORS[name]
+    return known_validators()[name]
+
+
+def known_validators() -> dict[str, Callable[..., float]]:
+    """The built-in validators plus those installed packages add (entry points `dlpscan.validators`)."""
+    return plugins.with_plugins(plugins.VALIDATORS, VALIDATORS)
 
 
 VALIDATORS: dict[str, Callable[..., float]] = {

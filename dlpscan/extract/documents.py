@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from dlpscan import plugins
 from dlpscan.extract import archive, excel, images, mail, office, pdf, sniff, text
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError, LimitExceeded
 from dlpscan.extract.limits import Limits
 from dlpscan.extract.source import FileSource, Source
-from dlpscan.model import Block, Document, Status
+from dlpscan.model import Block, Document, Status, TableBlock, TextBlock
 
 LEGACY_OFFICE = "legacy binary Word/PowerPoint format not supported"
 ENCRYPTED_OFFICE = "password-protected Office file"
@@ -183,7 +184,20 @@ def _route(src: Source, mt: str):
         or (mt == sniff.OCTET and suffix in _TEXT_SUFFIXES)
     ):
         return lambda s, c: text.read_text(s, c, mt)
+    reader = plugins.plugins(plugins.EXTRACTORS).get(mt)
+    if reader is not None:
+        return lambda s, c: _plugin_blocks(reader, s, mt)
     return (Status.SKIPPED, f"no extractor for {mt}")
+
+
+def _plugin_blocks(reader: Callable, src: Source, media_type: str) -> Iterator[Block]:
+    """A reader from an installed package (entry point `dlpscan.extractors`, keyed by media type):
+    `reader(stream, media_type)` yields TextBlock/TableBlock; limits and errors are handled here."""
+    with src.open() as stream:
+        for block in reader(stream, media_type):
+            if not isinstance(block, TextBlock | TableBlock):
+                raise ExtractError(f"extractor plugin for {media_type} yielded {type(block).__name__}")
+            yield block
 
 
 def _ole_encrypted(src: Source) -> bool:

@@ -18,6 +18,7 @@ class Limits:
     max_decode_seconds: float = 300.0  # wall time spent extracting one document
     text_block_chars: int = 1_000_000  # free text is handed on in blocks of about this size
     table_block_rows: int = 2_000  # table rows per TableBlock
+    table_block_cells: int = 100_000  # cells per TableBlock: detection memory grows with cells, not rows
     ratio_min_bytes: int = 10 * 1024**2  # compression ratios are enforced once this much is inflated
     max_tree_bytes: int = 64 * 1024**2  # larger JSON is streamed (as JSON Lines or text), not parsed
     max_structure_depth: int = 200  # nesting of JSON / XML elements

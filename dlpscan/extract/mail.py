@@ -2,14 +2,24 @@
 
 The message itself becomes text (address headers, subject, plain bodies, HTML bodies with tables
 kept as tables); its attachments are handed back as members ('mail.eml!attachment.xlsx').
+
+The stdlib's structured header parsing (policy.default) is super-linear, and even recursive, on
+crafted headers, and so are its MIME parameter splitting and RFC 2047 decoding of one long value.
+So messages are parsed with the compat32 policy (headers stay raw strings), parameters are split
+in one pass, and long header values are decoded in pieces.
 """
 
 from __future__ import annotations
 
 import email
+import email.message
 import email.policy
+import email.utils
 import io
+import re
 from collections.abc import Iterator
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from pathlib import PurePosixPath
 
 from dlpscan.extract.archive import Member
@@ -29,16 +39,78 @@ def _safe_name(name: str | None, n: int, default_ext: str = ".bin") -> str:
     return base or f"attachment-{n}{default_ext}"
 
 
+HEADER_PIECE_CHARS = 8 * 1024  # RFC 2047 decoding cost grows with the square of what it is given
+_PARAM_MARKS = re.compile(r'\\"|"|;')
+
+
+class _Message(email.message.Message):
+    """compat32 message whose MIME parameters (boundary, charset, filename) are split in one pass.
+
+    The stdlib's `_parseparam` rescans the value from its start at every ';' (quadratic): a
+    Content-Type with many parameters kept the parser busy for minutes.
+    """
+
+    def _get_params_preserve(self, failobj, header):
+        value = self.get(header)
+        if value is None:
+            return failobj
+        params = []
+        for piece in split_params(str(value)):
+            name, eq, val = piece.partition("=")
+            params.append((name.strip(), val.strip()) if eq else (piece.strip(), ""))
+        return email.utils.decode_params(params)
+
+
+def split_params(value: str) -> list[str]:
+    """`_parseparam` in linear time: the value cut at semicolons outside double quotes."""
+    pieces, start, quoted = [], 0, False
+    for m in _PARAM_MARKS.finditer(value):
+        mark = m.group()
+        if mark == '"':
+            quoted = not quoted
+        elif mark == ";" and not quoted:
+            pieces.append(value[start : m.start()])
+            start = m.end()
+    pieces.append(value[start:])
+    out = []
+    for piece in pieces:
+        name, eq, rest = piece.partition("=")
+        out.append(f"{name.strip().lower()}={rest.strip()}" if eq else piece.strip())
+    return out
+
+
+def header_text(raw: object) -> str:
+    """A header value with RFC 2047 encoded words decoded, in pieces cut at whitespace."""
+    text = str(raw)
+    out = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + HEADER_PIECE_CHARS)
+        if end < len(text):
+            space = text.rfind(" ", start + HEADER_PIECE_CHARS // 2, end)
+            end = space + 1 if space >= 0 else end
+        out.append(_decoded(text[start:end]))
+        start = end
+    return "".join(out)
+
+
+def _decoded(piece: str) -> str:
+    try:
+        return str(make_header(decode_header(piece)))
+    except (LookupError, UnicodeError, ValueError, HeaderParseError):
+        return decode_bytes(piece.encode("utf-8", "surrogateescape"))  # raw 8-bit header (GBK ...)
+
+
 def read_eml(src: Source, ctx: Context) -> tuple[Iterator[Block], list[Member]]:
     with src.open() as f:
         try:
-            msg = email.message_from_binary_file(f, policy=email.policy.default)
+            msg = email.message_from_binary_file(f, _class=_Message, policy=email.policy.compat32)
         except Exception as e:  # the stdlib parser is lenient; this is defensive
             raise ExtractError(f"{type(e).__name__}: cannot parse e-mail") from None
     lines = []
     for h in _HEADERS:
         for value in msg.get_all(h, []):
-            lines.append(f"{h}: {value}")
+            lines.append(f"{h}: {header_text(value)}")
     bodies: list[str] = []
     html: list[str] = []
     members: list[Member] = []
@@ -47,6 +119,7 @@ def read_eml(src: Source, ctx: Context) -> tuple[Iterator[Block], list[Member]]:
             continue
         ctype = part.get_content_type()
         filename = part.get_filename()
+        filename = header_text(filename) if filename else filename
         image = ctype.startswith("image/")  # attached or inline (cid:), read by OCR
         if filename or image or part.get_content_disposition() == "attachment" or ctype == "message/rfc822":
             payload = _payload(part)
@@ -77,10 +150,14 @@ def _payload(part) -> bytes:
 
 
 def _text(part) -> str:
-    try:
-        return part.get_content()
-    except (LookupError, UnicodeError, ValueError, AssertionError):
-        return decode_bytes(part.get_payload(decode=True) or b"")
+    data = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset()
+    if charset:
+        try:
+            return data.decode(charset, errors="replace")
+        except LookupError:
+            pass
+    return decode_bytes(data)
 
 
 def read_msg(src: Source, ctx: Context) -> tuple[Iterator[Block], list[Member]]:

@@ -15,7 +15,8 @@ from typing import TextIO
 
 from dlpscan.extract.context import Context
 from dlpscan.extract.plain import split_text
-from dlpscan.model import Block, TableBlock
+from dlpscan.extract.tables import chunk_rows
+from dlpscan.model import Block
 
 _NAME = r"(?:`[^`]+`|\"[^\"]+\"|\[[^\]]+\]|[\w$]+)"
 _QNAME = rf"{_NAME}(?:\s*\.\s*{_NAME})*"
@@ -38,6 +39,7 @@ _TOKEN = re.compile(
     r"""(?P<s>'(?:[^'\\]|\\.|'')*')|(?P<d>"(?:[^"\\]|\\.|"")*")|(?P<open>'|")|(?P<p>[(),;])|(?P<w>[^\s(),;'"]+)""",
     re.S,
 )
+_STRING_BODY = {q: re.compile(rf"(?:[^{q}\\]|\\.|{q}{q})*", re.S) for q in "'\""}
 _ESCAPE = re.compile(r"\\(.)|''|\"\"", re.S)
 _ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
 _COPY_ESCAPE = re.compile(r"\\(.)")
@@ -97,6 +99,7 @@ class _Tables:
         self.table = ""
         self.header: tuple[str, ...] = ()
         self.rows: list[tuple[str, ...]] = []
+        self.cells = 0
 
     def start(self, table: str, cols: str | None) -> list[Block]:
         out = self.flush() if table != self.table else []
@@ -106,7 +109,10 @@ class _Tables:
 
     def add(self, row: list[str]) -> list[Block]:
         self.rows.append(tuple(row))
-        return self.flush() if len(self.rows) >= self.ctx.limits.table_block_rows else []
+        self.cells += len(row)
+        limits = self.ctx.limits
+        full = len(self.rows) >= limits.table_block_rows or self.cells >= limits.table_block_cells
+        return self.flush() if full else []
 
     def flush(self) -> list[Block]:
         if not self.rows:
@@ -116,9 +122,66 @@ class _Tables:
         header = self.header if len(self.header) == width else (self.header + ("",) * width)[:width]
         first = self.counts.get(self.table, 0) + 1
         self.counts[self.table] = first - 1 + len(self.rows)
-        block = TableBlock(header=header, rows=self.rows, location=f"table {self.table}", first_row=first)
-        self.rows = []
-        return [block]
+        rows, self.rows, self.cells = self.rows, [], 0
+        return list(chunk_rows([], iter(rows), header, self.ctx, f"table {self.table}", first))
+
+
+class _OpenString:
+    """A quoted value running over several lines or pieces, collected without rescanning it.
+
+    Re-tokenising the growing value with every new line was quadratic: a dump with one
+    unterminated quote and many short lines kept the reader busy for minutes.
+    """
+
+    def __init__(self, quote: str) -> None:
+        self.quote = quote
+        self._body = _STRING_BODY[quote]
+        self.parts: list[str] = []
+        self.size = 0
+        self._tail = ""  # a quote or backslash at the end of a cut piece: its meaning depends on what follows
+
+    def feed(self, piece: str, cut: bool, start: int = 0) -> str | None:
+        """Add a piece; return what follows the closing quote, or None while the value is open."""
+        if self._tail:
+            piece, start = self._tail + piece, 0
+            self._tail = ""
+        end = self._body.match(piece, start).end()
+        last = len(piece) - 1
+        if end <= last and piece[end] == self.quote and not (cut and end == last):
+            self._add(piece[: end + 1])
+            return piece[end + 1 :]
+        if end == last:
+            self._tail, piece = piece[-1], piece[:-1]
+        self._add(piece)
+        return None
+
+    def _add(self, piece: str) -> None:
+        self.parts.append(piece)
+        self.size += len(piece)
+
+    def text(self) -> str:
+        return "".join(self.parts) + self._tail
+
+
+class _Create:
+    """The column list of a CREATE TABLE statement, collected line by line up to its closing parenthesis."""
+
+    def __init__(self, table: str, max_chars: int) -> None:
+        self.table = table
+        self.parts: list[str] = []
+        self.size = 0
+        self.balance = 0  # ')' minus '(' so far
+        self.max_chars = max_chars
+
+    def add(self, text: str, line: str) -> bool:
+        """Add a line; True when the statement is complete (or too long to keep collecting)."""
+        self.parts.append(text)
+        self.size += len(text)
+        self.balance += text.count(")") - text.count("(")
+        return self.balance > 0 or line.rstrip().endswith(";") or self.size > self.max_chars
+
+    def columns(self) -> tuple[str, ...]:
+        return _create_columns("".join(self.parts))
 
 
 def read_sql(tf: TextIO, ctx: Context) -> Iterator[Block]:
@@ -127,11 +190,11 @@ def read_sql(tf: TextIO, ctx: Context) -> Iterator[Block]:
     text_chars = 0
     max_line = ctx.limits.text_block_chars
     in_values = in_copy = False
-    create_table: str | None = None
-    create_body = ""
+    create: _Create | None = None
     depth = 0
     row: list[str] = []
     carry = ""
+    string: _OpenString | None = None
     while True:
         line = tf.readline(max_line)
         if not line:
@@ -156,36 +219,41 @@ def read_sql(tf: TextIO, ctx: Context) -> Iterator[Block]:
                     yield from tables.start(_unquote_name(m.group("table")), m.group("cols"))
                     in_copy = True
                     continue
-                if create_table is None:
+                rest = line
+                if create is None:
                     m = _CREATE.match(line)
                     if m:
-                        create_table, create_body, line_rest = (
-                            _unquote_name(m.group("table")),
-                            "",
-                            m.group("rest"),
-                        )
-                else:
-                    line_rest = line
-                if create_table is not None:
-                    create_body += line_rest
-                    if create_body.count(")") > create_body.count("(") or line.rstrip().endswith(";"):
-                        tables.columns[create_table] = _create_columns(create_body)
-                        create_table = None
+                        create, rest = _Create(_unquote_name(m.group("table")), max_line), m.group("rest")
+                if create is not None and create.add(rest, line):
+                    tables.columns[create.table] = create.columns()
+                    create = None
                 text.append(line)
                 text_chars += len(line)
                 if text_chars > max_line:
                     yield from split_text("".join(text), ctx, "statements")
                     text, text_chars = [], 0
                 continue
+        cut = not line.endswith("\n")  # a line longer than max_line arrives in pieces
+        if string is not None:
+            rest = string.feed(line, cut)
+            if rest is None:
+                if string.size > max_line:  # an unterminated quote: give up on it, keep going
+                    row.append(string.text()[1:])
+                    string = None
+                continue
+            line, string = string.text() + rest, None
         buf = carry + line
         carry = ""
-        cut = not line.endswith("\n")  # a line longer than max_line arrives in pieces
         for m in _TOKEN.finditer(buf):
             kind = m.lastgroup
-            if kind == "open" or (cut and kind != "p" and m.end() == len(buf)):
-                carry = buf[m.start() :]  # a value continues in the next piece or line
-                if len(carry) > max_line:  # an unterminated quote: give up on it, keep going
-                    row.append(carry[1:])
+            if kind == "open":
+                string = _OpenString(m.group())  # no closing quote in `buf`, or `s`/`d` had matched
+                string.feed(buf[m.start() :], cut, 1)
+                break
+            if cut and kind != "p" and m.end() == len(buf):
+                carry = buf[m.start() :]  # a value continues in the next piece
+                if len(carry) > max_line:
+                    row.append(carry)
                     carry = ""
                 break
             tok = m.group()
@@ -204,6 +272,10 @@ def read_sql(tf: TextIO, ctx: Context) -> Iterator[Block]:
                 in_values = False
                 yield from tables.flush()
                 break
+    if string is not None and depth == 1:
+        row.append(string.text()[1:])  # a value left open at the end of the file is still read
+    if row and depth >= 1:
+        yield from tables.add(row)
     yield from tables.flush()
     if text:
         yield from split_text("".join(text), ctx, "statements")

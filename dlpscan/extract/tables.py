@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from itertools import islice
+from itertools import chain, islice
 
 from dlpscan.extract.context import Context
 from dlpscan.model import Block, TableBlock, TextBlock
@@ -155,16 +155,31 @@ def chunk_rows(
     location: str,
     first_row: int,
 ) -> Iterator[TableBlock]:
-    size = ctx.limits.table_block_rows
-    pending = buffered
-    while True:
-        block, pending = pending[:size], pending[size:]
-        if len(block) < size:
-            block.extend(islice(rest, size - len(block)))
-        if not block:
-            return
+    """Rows in TableBlocks of at most `table_block_rows` rows and about `table_block_cells` cells.
+
+    The cell bound keeps a block's detection memory bounded on very wide tables; a row wider than
+    it is cut into pieces, each under the matching slice of the header.
+    """
+    max_rows, max_cells = ctx.limits.table_block_rows, ctx.limits.table_block_cells
+    block: list[tuple[str, ...]] = []
+    cells = 0
+    for row in chain(buffered, rest):
+        if len(row) > max_cells:
+            if block:
+                ctx.check()
+                yield TableBlock(header=header, rows=block, location=location, first_row=first_row)
+                first_row, block, cells = first_row + len(block), [], 0
+            for i in range(0, len(row), max_cells):
+                ctx.check()
+                yield TableBlock(header[i : i + max_cells], [row[i : i + max_cells]], location, first_row)
+            first_row += 1
+            continue
+        if block and (len(block) >= max_rows or cells + len(row) > max_cells):
+            ctx.check()
+            yield TableBlock(header=header, rows=block, location=location, first_row=first_row)
+            first_row, block, cells = first_row + len(block), [], 0
+        block.append(row)
+        cells += len(row)
+    if block:
         ctx.check()
         yield TableBlock(header=header, rows=block, location=location, first_row=first_row)
-        first_row += len(block)
-        if len(block) < size:
-            return

@@ -24,7 +24,7 @@ from dlpscan.store.exposure import UNKNOWN_OWNER
 
 from .legal import JUDICIAL_POLICY, Grader, Grading, Note, notes_for
 
-GAP_STATUSES = (Status.ENCRYPTED, Status.ERROR, Status.SKIPPED)
+GAP_STATUSES = (Status.ENCRYPTED, Status.ERROR, Status.SKIPPED, Status.PARTIAL)  # partial: read up to a limit
 GAP_ROWS = 1000  # coverage-gap files listed on the page (all are counted, and all are in CSV/XLSX)
 MAX_SAMPLES = 3
 # A masked sample never has 7 visible digits in a row (IDs keep 6+4, cards 4+4, phones 3+4).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from typing import IO, Protocol
 
 from dlpscan.entities import EntityTypes
@@ -12,7 +13,17 @@ from dlpscan.sinks.report_line import report_line
 
 
 class ReportWriter(Protocol):
+    """Receives every file's result as the scan produces it (plugins implement the same)."""
+
     def write(self, result: FileResult) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WriterOptions:
+    """What a report writer may need besides its stream."""
+
+    include_fingerprints: bool  # a fingerprint key was given explicitly: reports may carry fingerprints
+    types: EntityTypes  # the known entity types, in report order
 
 
 class JsonlWriter:
