@@ -210,14 +210,18 @@ def test_ocr_page_limit_keeps_what_was_read(tmp_path):
     path = tmp_path / "ids.tif"
     pages[0].save(path, save_all=True, append_images=pages[1:])
     [result] = scan(None, path, Limits(max_ocr_pages=2))
-    assert (result.status, result.reason) == (Status.SKIPPED, "OCR page limit reached (2 per document)")
+    assert (result.status, result.reason) == (
+        Status.PARTIAL,
+        "OCR page limit reached (2 per document); what was read before is reported",
+    )
     assert counts(result) == {"CN_RESIDENT_ID": 2, "CN_NAME": 2, "CN_ADDRESS": 2}
 
     pdf = samples.image_pdf(pages, tmp_path / "ids.pdf")
     [result] = scan(None, pdf, Limits(max_ocr_pages=1))
     assert (result.status, result.reason) == (
-        Status.SKIPPED,
-        "OCR page limit reached (1 per document): 2 of 3 images or image-only pages not read",
+        Status.PARTIAL,
+        "OCR page limit reached (1 per document): 2 of 3 images or image-only pages not read; "
+        "what was read before is reported",
     )
     assert counts(result) == {"CN_RESIDENT_ID": 1, "CN_NAME": 1, "CN_ADDRESS": 1}
 
