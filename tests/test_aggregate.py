@@ -82,3 +82,11 @@ def test_the_pipeline_fills_locations_and_confirmed(tmp_path: Path):
     ids = result.entities["CN_RESIDENT_ID"]
     assert (ids.distinct, ids.confirmed) == (3, 3)
     assert len(ids.locations) == 3 and all(" 2" in p or " 3" in p or " 4" in p for p in ids.locations)
+
+
+@pytest.mark.parametrize("key", [b"k", b"", b"x" * 64, b"long key " * 20])
+def test_batch_fingerprints_equal_hmac_sha256(key):
+    from dlpscan.aggregate import Fingerprinter, fingerprint
+
+    values = ["13912345678", "张三", "", "110101199003078670"]
+    assert Fingerprinter(key).hex_digests(values) == [fingerprint(key, v) for v in values]

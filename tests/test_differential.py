@@ -142,6 +142,10 @@ def value(rng: random.Random) -> str:
             lambda: rng.choice(["wang@example.com", "icon@2x.png", "粤B·D12345", "京A12345", "E12345678"]),
             lambda: "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 24))),
             lambda: "".join(chr(0xFF10 + int(c)) for c in resident_id(rng)[:17]) + "X",
+            lambda: rng.choice(
+                ["6666666666666666", "6262626262626262", "6222 2222 2222 2222", "13888888888"]
+            ),
+            lambda: rng.choice(["14912345678", "1064812345678", "13800138000", "19912345678"]),
         ]
     )()
 

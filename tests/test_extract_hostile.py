@@ -63,6 +63,18 @@ def test_compound_file_declaring_lengths_beyond_its_size_never_reaches_calamine(
     assert result.entities["CN_RESIDENT_ID"].distinct == 3
 
 
+def test_compound_file_sending_a_reader_to_a_sector_far_beyond_its_end_never_reaches_calamine():
+    """calamine grows its sector buffer up to any sector id a chain names (gigabytes for a 5 KB file)."""
+    data = bytearray(seeds.xls(3))
+    struct.pack_into("<I", data, 60, 0x00FFFFFE)  # the mini FAT starts at sector 16,777,214
+    assert (
+        cfb.allocation_problem(BytesSource(bytes(data), "a.xls"))
+        == "compound file declares lengths beyond its size"
+    )
+    [result] = run("xls", bytes(data))
+    assert result.status in (Status.ERROR, Status.SCANNED)  # xlrd decides; the process survives
+
+
 def test_library_warnings_never_reach_stdout(capsys):
     """xlrd prints warnings to stdout by default; a report on stdout would get non-JSON lines."""
     data = seeds.xls(3) + b"\x00" * 100  # a size that is not a whole number of sectors: xlrd warns
@@ -222,3 +234,92 @@ def test_a_worker_that_dies_is_replaced_and_its_file_retried_once_without_the_me
         ("x.zip!a.csv", Status.SCANNED),
         ("x.zip!slow.txt", Status.ERROR),
     ]
+
+
+# --- one broken part must not hide the rest ----------------------------------------------------
+
+
+def _rezip(data: bytes, drop: str = "", replace: dict[str, bytes] | None = None) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != drop:
+                dst.writestr(info.filename, (replace or {}).get(info.filename, src.read(info)))
+    return out.getvalue()
+
+
+def test_a_missing_sheet_does_not_end_the_workbook():
+    data = _rezip(seeds.xlsx(3), replace={"xl/worksheets/sheet1.xml": b"<worksheet><sheetData><row>"})
+    [result] = run("xlsx", data)
+    assert (result.status, result.reason) == (
+        Status.PARTIAL,
+        "unreadable part(s) skipped: sheet 客户; what was read before is reported",
+    )
+    assert result.entities["CN_MOBILE"].distinct == 1  # on the hidden second sheet
+
+
+def test_a_malformed_docx_part_does_not_end_the_document():
+    """python-docx refuses the whole package for one malformed part: every Word part is then read on
+    its own with a recovering parser."""
+    data = _rezip(seeds.docx_file(3), replace={"word/header1.xml": b"<w:hdr><w:p>"})
+    [result] = run("docx", data)
+    assert result.status is Status.PARTIAL and "package structure" in result.reason
+    assert result.entities["CN_RESIDENT_ID"].distinct == 3
+
+
+def test_a_docx_without_content_types_is_read_part_by_part():
+    data = _rezip(seeds.docx_file(3), drop="[Content_Types].xml")
+    [result] = run("docx", data)
+    assert result.status is Status.PARTIAL and "package structure" in result.reason
+    assert result.entities["CN_RESIDENT_ID"].distinct == 3
+    assert result.entities["CN_MOBILE"].total == 4  # 3 in the table, 1 in the page header
+
+
+def test_a_zip_with_a_broken_mimetype_member_is_still_listed(tmp_path):
+    import io
+    import zipfile
+
+    from dlpscan.extract.sniff import sniff
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")  # stored
+        zf.writestr("a.csv", seeds.delimited(3), zipfile.ZIP_DEFLATED)
+    data = bytearray(out.getvalue())
+    data[data.index(b"application/vnd.oasis") + 3] ^= 0xFF  # its CRC no longer matches: reading it fails
+    path = tmp_path / "x.bin"
+    path.write_bytes(bytes(data))
+    assert sniff(path) == "application/zip"
+
+
+def test_utf16_chinese_text_without_bom_is_read():
+    from dlpscan.extract.sniff import sniff
+
+    text = "\n".join(f"客户{p[0]}，住址：{p[4]}，联系人身份证号码已登记" for p in seeds.people(20))
+    data = text.encode("utf-16-le")
+    assert sniff(data, "export.dat") == "text/plain"  # libmagic alone says application/octet-stream
+    assert sniff(text.encode("utf-8"), "export.dat") == "text/plain"
+
+
+def test_time_box_interrupts_python_code_and_restores_the_outer_alarm():
+    import signal
+
+    from dlpscan.extract.context import TimeBoxExpired, time_box
+
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    signal.setitimer(signal.ITIMER_REAL, 30)
+    try:
+        try:
+            with time_box(0.05):
+                while True:
+                    pass
+        except TimeBoxExpired:
+            pass
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 25 < left <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

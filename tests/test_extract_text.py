@@ -163,11 +163,12 @@ def test_json_lines(tmp_path):
     ]
 
 
-def test_deep_json_is_a_limit_not_a_crash(tmp_path):
+def test_json_too_deep_to_parse_is_read_as_text(tmp_path):
     path = tmp_path / "deep.json"
-    path.write_text("[" * 100_000 + "]" * 100_000, encoding="ascii")
-    _, status, reason, _ = read(path)
-    assert status == Status.SKIPPED and "nest" in reason
+    path.write_text("[" * 100_000 + '"13912345678"' + "]" * 100_000, encoding="ascii")
+    doc, status, _, blocks = read(path)
+    assert status == Status.SCANNED and doc.notes == {"json_too_deep_read_as_text": 1}
+    assert sum("13912345678" in b.text for b in blocks) == 1
 
 
 SQL = """-- MySQL dump 10.13

@@ -12,7 +12,15 @@ Python functions the reference uses.
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
 from libc.stdlib cimport free, malloc
 
+import gc
+
+from dlpscan.detect import validators
 from dlpscan.detect.scoring import DAMAGE_CHECKS, Finding, _hidden, label_evidence
+
+cdef enum Validator:
+    V_PYTHON = 0
+    V_BANK_CARD = 1
+    V_MOBILE = 2
 
 cdef enum Normaliser:
     N_PYTHON = 0
@@ -86,7 +94,7 @@ cdef class _Entry:
     cdef object group
     cdef bint masked, has_group
     cdef double score, threshold, header_boost, boost
-    cdef int priority, window, negative_window, normaliser
+    cdef int priority, window, negative_window, normaliser, validator
     cdef _Words positive, negative
 
     def __init__(self, d, labels, pattern):
@@ -106,6 +114,11 @@ cdef class _Entry:
         self.normaliser = _NORMALISERS.get(d.normaliser, N_PYTHON)
         self.normalise = d.normalise
         self.validate = labels.validate
+        self.validator = (
+            V_BANK_CARD if self.validate is validators.cn_bank_card
+            else V_MOBILE if self.validate is validators.cn_mobile
+            else V_PYTHON
+        )
         self.damage = DAMAGE_CHECKS.get(d.validator or "")
         self.positive = _Words(d.context.words)
         self.negative = _Words(d.negative_context.words)
@@ -123,6 +136,7 @@ cdef extern from "Python.h":
     bint Py_UNICODE_ISTITLE(Py_UCS4 ch)
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch)
+    bint Py_UNICODE_ISDIGIT(Py_UCS4 ch)
     Py_UCS4 Py_UNICODE_TOLOWER(Py_UCS4 ch)
 
 
@@ -232,6 +246,54 @@ cdef str _normalise(_Entry e, str raw):
         free(buf)
 
 
+cdef bint _all_digits(str value):
+    """str.isdigit()."""
+    cdef Py_ssize_t i, n = len(value)
+    if n == 0:
+        return False
+    for i in range(n):
+        if not Py_UNICODE_ISDIGIT(value[i]):
+            return False
+    return True
+
+
+cdef double _bank_card(str value):
+    """validators.cn_bank_card: shape, Luhn and distinct digits here, the BIN table in Python."""
+    cdef Py_ssize_t n = len(value), i
+    cdef long total = 0, d
+    cdef Py_UCS4 first, second = 0
+    cdef int distinct = 1
+    if not (16 <= n <= 19 and _all_digits(value)):
+        return 0.0
+    for i in range(n):  # validators.luhn: ord(ch) - 48, every second digit from the right doubled
+        d = <long> (<unsigned int> value[n - 1 - i]) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    if total % 10 != 0:
+        return 0.0
+    first = value[0]
+    for i in range(1, n):  # len(set(value)) <= 2
+        if value[i] != first and (distinct == 1 or value[i] != second):
+            if distinct == 1:
+                second = value[i]
+            distinct += 1
+            if distinct > 2:
+                break
+    if distinct <= 2:
+        return 0.0
+    return validators.card_issuer_confidence(value)
+
+
+cdef double _mobile(str value):
+    """validators.cn_mobile: the shape here, the segment table in Python."""
+    if len(value) != 11 or not _all_digits(value):
+        return 0.0
+    return validators.mobile_segment_confidence(value)
+
+
 cdef inline double _score_boost(_Entry e, int evidence, double header_boost):
     return (e.boost if evidence > 0 else 0.0) + header_boost
 
@@ -260,7 +322,12 @@ cdef object _evaluate(_Entry e, object m, str text, Py_ssize_t floor, int header
         return Finding(e.entity, raw, start, end, min(1.0, total), True, False, _hidden(raw), record,
                        column, seen > 0 or header > 0 or e.has_group)
     value = _normalise(e, raw)
-    confidence = e.validate(value)
+    if e.validator == V_BANK_CARD:
+        confidence = _bank_card(value)
+    elif e.validator == V_MOBILE:
+        confidence = _mobile(value)
+    else:
+        confidence = e.validate(value)
     if confidence <= 0:
         if e.damage is not None and e.damage(value):
             seen = _evidence(e, text, mstart, _line_bounds(text, mstart, floor))
@@ -298,6 +365,18 @@ cdef class Plan:
         """Engine._pattern_findings over candidates given as parallel lists (start, pattern index),
         sorted by (start, index). Text (no header_rel): `record` is the 0-based line number, as
         evidence.with_line_numbers sets it. Table: `cell_starts`/`cell_pos` locate each cell."""
+        # Findings hold no cycles: the collections their allocation would trigger only re-walk
+        # long-lived objects (about 10% of the loop), so the collector pauses while it runs.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._findings(text, starts, ids, header_rel, cell_starts, cell_pos)
+        finally:
+            if enabled:
+                gc.enable()
+
+    cdef list _findings(self, str text, list starts, list ids, object header_rel, object cell_starts,
+                        object cell_pos):
         cdef list found = []
         cdef Py_ssize_t n = len(starts), i = 0, j, pos = 0, start, idx, prev_idx, best_end
         cdef Py_ssize_t floor = 0, row = 0, line = 0, counted = 0, c
@@ -425,6 +504,16 @@ cdef inline bint _han_or_dot(Py_UCS4 ch):
 def companion_names(str text, list findings, frozenset direct, object is_name, Py_ssize_t window):
     """evidence.companion_names: surname-led 2-4 Han character tokens within `window` characters of
     an exposed direct identifier on its line. `findings` are sorted by start with line numbers."""
+    enabled = gc.isenabled()
+    gc.disable()  # as in Plan.findings
+    try:
+        return _companion_names(text, findings, direct, is_name, window)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+cdef list _companion_names(str text, list findings, frozenset direct, object is_name, Py_ssize_t window):
     cdef list out = [], on_line, anchors, spans
     cdef dict by_line = {}
     cdef object f

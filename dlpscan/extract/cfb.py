@@ -17,6 +17,7 @@ from dlpscan.extract.source import Source
 MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEADER_DIFAT = 109
 _END = 0xFFFFFFFA  # sector ids from here up are markers (ENDOFCHAIN, FREESECT ...)
+_MINI_CUTOFF = 4096  # streams shorter than this live in the mini stream
 _BEYOND = "compound file declares lengths beyond its size"
 
 
@@ -35,15 +36,24 @@ def _problem(f: BinaryIO, header: bytes, size: int) -> str | None:
         return "compound file with an invalid sector size"
     sector = 1 << sector_shift
     dir_len, fat_len, dir_start = struct.unpack_from("<III", header, 40)
-    mini_fat_len, difat_start, difat_len = struct.unpack_from("<III", header, 64)
-    if any(n * sector > size for n in (dir_len, fat_len, mini_fat_len, difat_len)):
+    mini_fat_start, mini_fat_len, difat_start, difat_len = struct.unpack_from("<IIII", header, 60)
+    # calamine reads the DIFAT length from offset 62, not 72, and reserves that many u32 up front
+    (difat_len_as_read,) = struct.unpack_from("<I", header, 62)
+    if any(n * sector > size for n in (dir_len, fat_len, mini_fat_len, difat_len)) or (
+        difat_len_as_read * 4 > 64 * size + 1024**2
+    ):
         return _BEYOND
     max_sectors = size // sector + 1
+
+    def outside(sid: int) -> bool:  # a reader extends its buffer up to any sector it is sent to
+        return _END > sid >= max_sectors
 
     def read_sector(sid: int) -> bytes:
         f.seek((sid + 1) * sector)
         return f.read(sector)
 
+    if any(outside(sid) for sid in (dir_start, mini_fat_start, difat_start)):
+        return _BEYOND
     difat = list(struct.unpack_from(f"<{_HEADER_DIFAT}I", header, 76))
     sid, steps = difat_start, 0
     while sid < _END and steps < max_sectors:
@@ -53,18 +63,29 @@ def _problem(f: BinaryIO, header: bytes, size: int) -> str | None:
         entries = struct.unpack(f"<{sector // 4}I", data)
         difat.extend(entries[:-1])
         sid, steps = entries[-1], steps + 1
+        if outside(sid):
+            return _BEYOND
     fat: list[int] = []
     for fat_sid in difat:
+        if outside(fat_sid):
+            return _BEYOND
         if fat_sid < _END and len(fat) < max_sectors:
             data = read_sector(fat_sid)
             fat.extend(struct.unpack(f"<{len(data) // 4}I", data[: len(data) // 4 * 4]))
-    sid, steps = dir_start, 0
+    if any(outside(next_sid) for next_sid in fat[:max_sectors]):
+        return _BEYOND  # every chain (directory, streams, mini FAT) is followed through the FAT
+    sid, steps, first = dir_start, 0, True
+    fmt = "<I" if sector == 512 else "<Q"
+    max_mini = size // 64 + 1
     while sid < _END and steps < max_sectors:
         data = read_sector(sid)
         for off in range(0, len(data) - 127, 128):
-            fmt = "<I" if sector == 512 else "<Q"
+            (start,) = struct.unpack_from("<I", data, off + 116)
             (length,) = struct.unpack_from(fmt, data, off + 120)
-            if length > size:
+            # the root entry and large streams start at a sector; small streams at a mini sector
+            in_sectors = first or length >= _MINI_CUTOFF
+            if length > size or (outside(start) if in_sectors else _END > start >= max_mini):
                 return _BEYOND
+            first = False
         sid, steps = (fat[sid] if sid < len(fat) else _END), steps + 1
     return None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from dlpscan.extract.errors import LimitExceeded
@@ -45,6 +49,7 @@ class Context:
     limits: Limits
     notes: dict[str, int] = field(default_factory=dict)
     clock: Clock | None = None
+    failed_parts: list[str] = field(default_factory=list)  # parts skipped so the rest could be read
 
     def __post_init__(self) -> None:
         if self.clock is None:
@@ -56,3 +61,41 @@ class Context:
     def note(self, code: str, count: int = 1) -> None:
         if count:
             self.notes[code] = self.notes.get(code, 0) + count
+
+    def part_failed(self, part: str) -> None:
+        """One part (a sheet, an XML part) could not be read; the reader goes on with the others."""
+        self.failed_parts.append(part)
+
+
+class TimeBoxExpired(BaseException):
+    """A library call ran past its time box.
+
+    A BaseException, like KeyboardInterrupt: libraries' `except Exception` must not hide it."""
+
+
+@contextlib.contextmanager
+def time_box(seconds: float) -> Iterator[None]:
+    """Raise TimeBoxExpired in the main thread after `seconds`, then restore an outer alarm (the
+    pipeline's per-file limit) with what is left of it. Off the main thread: no box.
+
+    Python code only is interrupted (signal handlers run between bytecodes): this bounds
+    pure-Python libraries such as pdfminer, not native calls.
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame) -> None:
+        raise TimeBoxExpired
+
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds if not outer_left else min(seconds, outer_left))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001))

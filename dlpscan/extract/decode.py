@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from typing import BinaryIO
 
 import charset_normalizer
@@ -49,7 +50,7 @@ def detect_encoding(parts: list[bytes] | bytes) -> str:
     for bom, enc in _BOMS:
         if head.startswith(bom):
             return enc
-    utf16 = _utf16_without_bom(head)  # before UTF-8: ASCII in UTF-16 is valid UTF-8 full of NULs
+    utf16 = utf16_without_bom(head)  # before UTF-8: ASCII in UTF-16 is valid UTF-8 full of NULs
     if utf16:
         return utf16
     if all(_utf8_ok(p, first=i == 0) for i, p in enumerate(parts)):
@@ -117,8 +118,17 @@ def _utf8_ok(data: bytes, first: bool) -> bool:
     return True
 
 
-def _utf16_without_bom(head: bytes) -> str | None:
-    sample = head[:4096]
+UTF16_SAMPLE = 4096
+_TEXTY = re.compile(r"[\t\n\r\x20-\x7e\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+def utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' when a sample without BOM reads as UTF-16 text, else None.
+
+    ASCII-heavy text shows as NUL bytes at every other position; Chinese text has few NULs,
+    so a strict decode that is almost all Han, CJK punctuation and printable ASCII counts too.
+    """
+    sample = head[:UTF16_SAMPLE]
     if len(sample) < 16:
         return None
     even_nul = sample[0::2].count(0)
@@ -128,6 +138,13 @@ def _utf16_without_bom(head: bytes) -> str | None:
         return "utf-16-le"
     if even_nul > 0.3 * half and odd_nul < 0.05 * half:
         return "utf-16-be"
+    if _utf8_ok(sample, first=True):
+        return None  # valid UTF-8 (Chinese UTF-8 never decodes as mostly-Han UTF-16, but be sure)
+    sample = sample[: len(sample) // 2 * 2]
+    for encoding in ("utf-16-le", "utf-16-be"):
+        text = sample.decode(encoding, errors="replace")
+        if len(_TEXTY.findall(text)) >= 0.95 * len(text):
+            return encoding
     return None
 
 

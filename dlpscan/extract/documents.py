@@ -222,6 +222,9 @@ def _guarded(make: Callable[[], Iterator[Block]], ctx: Context, src: Source) -> 
                     it = make()
                 block = next(it)
             except StopIteration:
+                if ctx.failed_parts:  # after the readable parts: the pipeline reports `partial`
+                    shown = ", ".join(ctx.failed_parts[:3]) + (" ..." if len(ctx.failed_parts) > 3 else "")
+                    raise ExtractError(f"unreadable part(s) skipped: {shown}") from None
                 return
             except ExtractError:
                 raise

@@ -93,9 +93,9 @@ def _calamine_blocks(workbook: calamine.CalamineWorkbook, ctx: Context) -> Itera
             except (calamine.CalamineError, OSError, ValueError) as e:
                 if _is_cell_limit(e):
                     raise LimitExceeded(_READER_LIMIT) from None
-                if not worksheet:
-                    continue  # chart / dialog / macro sheets hold no cells of their own
-                raise ExtractError(f"{type(e).__name__}: cannot read sheet") from None
+                if worksheet:  # chart / dialog / macro sheets hold no cells of their own
+                    ctx.part_failed(f"sheet {meta.name}")
+                continue
             _check_cells(sheet.height, sheet.width, ctx)
             start = sheet.start[0] if sheet.start else 0
             yield from _sheet_blocks(_from_row(sheet.iter_rows(), start), meta.name, start + 1, ctx)

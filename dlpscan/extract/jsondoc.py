@@ -31,15 +31,23 @@ def read_json(f: BinaryIO, size: int, encoding: str, ctx: Context) -> Iterator[B
     text = f.read().decode(encoding, errors="replace").lstrip("\ufeff")
     try:
         tree = json.loads(text)
-    except RecursionError:
-        raise LimitExceeded(_DEEP) from None
+    except RecursionError:  # too deep to parse: its values are still read, as text
+        ctx.note("json_too_deep_read_as_text")
+        yield from split_text(text, ctx, "text")
+        return
     except ValueError:
         if _lines_parse(text):
             yield from jsonl_blocks(iter(text.splitlines()), ctx)
         else:
             yield from split_text(text, ctx, "text")
         return
-    yield from tree_blocks(tree, ctx)
+    try:
+        blocks = list(tree_blocks(tree, ctx))
+    except LimitExceeded:  # nested deeper than the limit: read as text instead
+        ctx.note("json_too_deep_read_as_text")
+        yield from split_text(text, ctx, "text")
+        return
+    yield from blocks
 
 
 def tree_blocks(tree: object, ctx: Context, root: str = "") -> Iterator[Block]:

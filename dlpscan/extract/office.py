@@ -49,7 +49,12 @@ def read_docx(src: Source, ctx: Context) -> Iterator[Block]:
         try:
             document = docx.Document(f)
         except Exception as e:  # python-docx raises KeyError, ValueError, BadZipFile, lxml errors...
-            raise ExtractError(f"{type(e).__name__}: cannot read Word document") from None
+            error = ExtractError(f"{type(e).__name__}: cannot read Word document")
+        else:
+            error = None
+    if error is not None:
+        yield from _docx_parts(src, ctx, error)  # one malformed part must not hide the others
+        return
     body = document.element.body
     paragraphs: list[str] = []
     tables = []
@@ -64,12 +69,50 @@ def read_docx(src: Source, ctx: Context) -> Iterator[Block]:
     for part in sorted(document.part.package.iter_parts(), key=lambda p: str(p.partname)):
         kind = next((k for k, ct in _SIDE_PARTS if part.content_type.endswith(ct)), None)
         if kind is not None:
-            root = etree.fromstring(part.blob, _SAFE_XML)
+            try:
+                root = etree.fromstring(part.blob, _SAFE_XML)
+            except etree.XMLSyntaxError:
+                ctx.part_failed(str(part.partname))
+                continue
             side.setdefault(kind, []).extend(_all_paragraphs(root))
             boxes.extend(_textboxes(root))
     for kind, _ in _SIDE_PARTS:
         yield from split_text("\n".join(p for p in side.get(kind, []) if p), ctx, kind)
     yield from split_text("\n".join(p for p in boxes if p), ctx, "text boxes")
+
+
+_RECOVER_XML = etree.XMLParser(
+    recover=True, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
+_WORD_PART = re.compile(r"word/[^/]+\.xml")
+
+
+def _docx_parts(src: Source, ctx: Context, error: ExtractError) -> Iterator[Block]:
+    """The paragraphs of every Word XML part, read with a recovering parser, when python-docx
+    cannot open the package (a malformed part, a missing relationship). Not a zip: `error`."""
+    import zipfile
+
+    try:
+        with src.open() as f, zipfile.ZipFile(f) as zf:
+            names = [i for i in zf.infolist() if _WORD_PART.fullmatch(i.filename)]
+            if not names:
+                raise error
+            ctx.part_failed("package structure (read part by part)")
+            for info in names:
+                ctx.check()
+                if info.file_size > ctx.limits.max_member_bytes:
+                    ctx.part_failed(info.filename)
+                    continue
+                try:
+                    root = etree.fromstring(zf.read(info), _RECOVER_XML)
+                except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, ValueError):
+                    root = None
+                if root is None:
+                    ctx.part_failed(info.filename)
+                    continue
+                yield from split_text("\n".join(p for p in _all_paragraphs(root) if p), ctx, info.filename)
+    except zipfile.BadZipFile:
+        raise error from None
 
 
 def _textboxes(root) -> list[str]:

@@ -10,13 +10,14 @@ without one); the rest of the page is text.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from dlpscan.extract import images as images_ocr
-from dlpscan.extract.context import Context
+from dlpscan.extract.context import Context, TimeBoxExpired, time_box
 from dlpscan.extract.errors import EncryptedError, ExtractError, LimitExceeded, Unsupported
 from dlpscan.extract.source import Source
 from dlpscan.extract.tables import chunk_rows, clean_header, is_label_row
@@ -24,6 +25,11 @@ from dlpscan.model import Block, TextBlock
 
 RULED_PATHS = 4
 RULED_SEGMENTS = 12
+# pdfplumber's table finding is pure Python and grows faster than linearly with the edges on a page,
+# and pdfminer decodes streams (predictors, LZW) in Python: both are bounded, then pdfium's text is used.
+MAX_PLUMBER_PATHS = 5_000
+PLUMBER_SECONDS = 30.0  # pdfplumber time per document
+PLUMBER_TIMED_OUT = "pdf_tables_time_limit"
 IMAGE_ONLY = "no text layer (image-only)"
 UNREADABLE_PAGE = "pdf_page_unreadable"
 
@@ -36,6 +42,7 @@ def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
         if n > ctx.limits.max_pdf_pages:
             raise LimitExceeded(f"PDF has more pages than the limit ({ctx.limits.max_pdf_pages})")
         any_text = any_image = False
+        plumber_left = PLUMBER_SECONDS
         image_only = 0
         last_header: tuple[str, ...] | None = None
         bad_pages = 0
@@ -54,14 +61,28 @@ def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
                     yield from _ocr_page(pdf, i, ctx)
                 continue
             any_text = True
-            if paths >= RULED_PATHS and segments >= RULED_SEGMENTS:
-                if plumber is None:
-                    plumber = _open_plumber(src)
-                if plumber is not None:
-                    blocks, last_header = _plumber_page(plumber, i, ctx, last_header)
-                    if blocks is not None:
-                        yield from blocks
-                        continue
+            if (
+                plumber is not False
+                and RULED_PATHS <= paths <= MAX_PLUMBER_PATHS
+                and segments >= RULED_SEGMENTS
+            ):
+                started = time.monotonic()
+                try:
+                    with time_box(plumber_left):
+                        if plumber is None:
+                            plumber = _open_plumber(src) or False
+                        blocks, header = (
+                            _plumber_page(plumber, i, ctx, last_header) if plumber else (None, None)
+                        )
+                except TimeBoxExpired:  # pdfminer (pure Python) on a hostile stream: tables by pdfium text
+                    ctx.note(PLUMBER_TIMED_OUT)
+                    _close(plumber)
+                    plumber, blocks = False, None
+                plumber_left -= time.monotonic() - started
+                if blocks is not None:
+                    last_header = header
+                    yield from blocks
+                    continue
             last_header = None
             yield TextBlock(text, f"page {i + 1}")
         if n and bad_pages == n:
@@ -70,10 +91,14 @@ def read_pdf(src: Source, ctx: Context) -> Iterator[Block]:
             raise Unsupported(images_ocr.unread_reason(IMAGE_ONLY, ctx))
         images_ocr.check_budget(ctx, image_only)
     finally:
-        if plumber is not None:
-            with contextlib.suppress(Exception):  # pdfminer may fail again while closing
-                plumber.close()
+        _close(plumber)
         pdf.close()
+
+
+def _close(plumber) -> None:
+    if plumber:
+        with contextlib.suppress(Exception):  # pdfminer may fail again while closing
+            plumber.close()
 
 
 def _ocr_page(pdf: pdfium.PdfDocument, index: int, ctx: Context) -> list[Block]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import magic
 
+from dlpscan.extract.decode import UTF16_SAMPLE, utf16_without_bom
 from dlpscan.extract.source import BytesSource, FileSource, Source
 
 SNIFF_BYTES = 1024**2
@@ -59,6 +61,8 @@ def sniff_source(src: Source) -> str:
         mt = magic.from_buffer(src.head(SNIFF_BYTES), mime=True)
     if mt in _INODE_EMPTY:
         return EMPTY
+    if mt == OCTET and utf16_without_bom(src.head(UTF16_SAMPLE)):
+        mt = "text/plain"  # libmagic knows UTF-16 text only by its BOM
     return refine(mt, src)
 
 
@@ -83,16 +87,21 @@ def refine(mt: str, src: Source) -> str:
 
 def _zip_kind(src: Source) -> tuple[bool, str | None]:
     """(is a readable zip, OOXML/ODF media type from its member names or None)."""
+    errors = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError)
+    errors += (zlib.error,)
     try:
         with src.open() as f, zipfile.ZipFile(f) as zf:
             names = set(zf.namelist())
             if "mimetype" in names:
                 info = zf.getinfo("mimetype")
-                if info.file_size < 200:
-                    declared = zf.read(info).decode("ascii", "replace").strip()
-                    if declared.startswith("application/vnd.oasis.opendocument."):
-                        return True, declared
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+                try:  # a broken mimetype member must not hide the rest of the zip
+                    raw = zf.read(info) if info.file_size < 200 else b""
+                    declared = raw.decode("ascii", "replace").strip()
+                except errors:
+                    declared = ""
+                if declared.startswith("application/vnd.oasis.opendocument."):
+                    return True, declared
+    except errors:
         return False, None
     for member, kind in _OOXML_BY_MEMBER:
         if member in names:
