@@ -103,3 +103,10 @@ def test_decoding_is_linear_on_hostile_text():
     lines = "".join(f'x{i}_b64=5byg5LiJ k="\\u5f20\\"" q=%41%42 a=b64:{ID}\n' for i in range(6_000)).encode()
     for data in (one_line, lines):
         assert per_byte_ratio("text", data, seeds.normal("text", len(data))) < MAX_RATIO
+
+
+def test_quoted_printable_vcard(engine):
+    text = (
+        "BEGIN:VCARD\nVERSION:2.1\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E9=99=88=E9=9D=99\nEND:VCARD"
+    )
+    assert found(engine, text) == [("CN_NAME", "陈静", "=E9=99=88=E9=9D=99", 2)]

@@ -5,7 +5,7 @@ Avro. Nothing that is text is skipped; what is not text still is. Exact counts o
 
 from __future__ import annotations
 
-import os
+import random
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,7 @@ def test_pipe_delimited_dat_file(tmp_path, scanner):
 
 def test_binary_octet_stream_is_still_not_read(tmp_path, scanner):
     path = tmp_path / "blob"
-    path.write_bytes(os.urandom(4096))
+    path.write_bytes(random.Random(1).randbytes(4096))
     [result] = scanner.scan_path(path, "blob")
     assert (result.status, result.reason) == (Status.SKIPPED, "no extractor for application/octet-stream")
 
@@ -145,7 +145,7 @@ def test_avro_export(tmp_path, scanner):
 
 def test_a_broken_parquet_file_is_an_error_with_a_reason(tmp_path, scanner):
     path = tmp_path / "broken.parquet"
-    path.write_bytes(b"PAR1" + os.urandom(300) + b"PAR1")
+    path.write_bytes(b"PAR1" + random.Random(2).randbytes(300) + b"PAR1")
     [result] = scanner.scan_path(path, path.name)
     assert result.status == Status.ERROR and "cannot read Parquet" in (result.reason or result.error or "")
 
@@ -161,3 +161,22 @@ def test_fixed_width_and_glued_columns_are_linear():
     ).encode()
     for data in (wide, glued):
         assert per_byte_ratio("fixedwidth", data, seeds.normal("text", len(data))) < MAX_RATIO
+
+
+def test_xml_records_as_repeated_elements_with_attributes(tmp_path, scanner):
+    items = "".join(f'<customer name="{n}" phone="{m}" idno="{pid}"/>' for n, pid, m, _ in PEOPLE)
+    path = tmp_path / "customers.xml"
+    path.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><list>{items}<note>x</note></list>', encoding="utf-8"
+    )
+    assert distinct(scanner, path)[2] == {"CN_NAME": 12, "CN_RESIDENT_ID": 12, "CN_MOBILE": 12}
+
+
+def test_xml_record_with_a_repeated_field_keeps_every_value(tmp_path, scanner):
+    people = "".join(
+        f"<person><xm>{n}</xm><sjh>{m}</sjh><sjh>{fake_mobile(100 + i)}</sjh></person>"
+        for i, (n, _, m, _) in enumerate(PEOPLE)
+    )
+    path = tmp_path / "people.xml"
+    path.write_text(f"<people>{people}</people>", encoding="utf-8")
+    assert distinct(scanner, path)[2] == {"CN_NAME": 12, "CN_MOBILE": 24}

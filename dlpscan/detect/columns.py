@@ -150,11 +150,11 @@ def place_names() -> frozenset[str]:
 
 def name_column(
     cells: Sequence[str],
-    is_name: Callable[[str], float],
+    name_of: Callable[[str], str | None],
     header: int,
     beside_identifiers: bool,
 ) -> bool:
-    """Does this column hold names? `is_name` normalises and validates a cell; `header` is
+    """Does this column hold names? `name_of` gives the name a cell holds, if any; `header` is
     header_relation() of the column's header for names."""
     if header < 0:
         return False
@@ -167,10 +167,13 @@ def name_column(
                 break
     if not values:
         return False
-    names = [v for v in values if "*" not in v and is_name(v) > 0]
+    names = [n for v in values if "*" not in v and (n := name_of(v)) is not None]
     masked = sum(1 for v in values if "*" in v)
     if header > 0:
-        return len(values) < 4 or (len(names) + masked) >= NAME_SHARE_WITH_HEADER * len(values)
+        if len(values) < 4:
+            return True
+        short = sum(1 for v in names if len(v) <= 3)  # names have 2-3 characters; titles, courses 4+
+        return (len(names) + masked) >= NAME_SHARE_WITH_HEADER * len(values) and short * 2 >= len(names)
     if len(values) < (MIN_CELLS if beside_identifiers else MIN_CELLS_ALONE):
         return False
     needed = NAME_SHARE if beside_identifiers else NAME_SHARE_ALONE

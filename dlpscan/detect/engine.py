@@ -15,7 +15,13 @@ from dlpscan.detect import columns, decoded
 from dlpscan.detect import compiled as compiled_core
 from dlpscan.detect.backends import make_scanner
 from dlpscan.detect.decide import rank, whole_cell_types
-from dlpscan.detect.evidence import COMPANION_WINDOW, cell_finding, companion_names, with_line_numbers
+from dlpscan.detect.evidence import (
+    COMPANION_WINDOW,
+    cell_finding,
+    cell_value,
+    companion_names,
+    with_line_numbers,
+)
 from dlpscan.detect.registry import PatternDef, RecognizerDef, label_words, load_definitions
 from dlpscan.detect.scoring import Finding, Labels, evaluate, header_relation
 from dlpscan.detect.text import fold
@@ -255,15 +261,22 @@ class Engine:
             names = self._names
             name_valid = self._labels[names.entity].validate
 
-            def is_name(cell: str) -> float:
-                return name_valid(names.normalise(cell))
+            def name_of(cell: str) -> str | None:  # a whole cell, or a name leading it
+                value = cell_value(names, name_valid, cell)
+                return value[0] if value is not None else None
+
+            def whole_name(cell: str) -> str | None:
+                value = names.normalise(cell)
+                return value if name_valid(value) > 0 else None
 
             beside = columns.rows_with_identifiers(findings, self._direct)
             near = len(beside) >= columns.BESIDE_SHARE * max(1, len(block.rows))
             for c in range(len(header)):
                 key = (names.entity, c)
                 column = (row[c] for row in block.rows if c < len(row))
-                named = columns.name_column(column, is_name, header_rel[key], near)
+                named = columns.name_column(
+                    column, name_of if header_rel[key] > 0 else whole_name, header_rel[key], near
+                )
                 if named and header_rel[key] == 0:
                     by_content.add(c)
                 header_rel[key] = 1 if named else min(header_rel[key], 0)
