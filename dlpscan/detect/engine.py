@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable
+from itertools import accumulate
 
 from dlpscan.detect import compiled as compiled_core
 from dlpscan.detect.backends import make_scanner
@@ -157,23 +158,21 @@ class Engine:
     ) -> list[Finding]:
         """Whole cells under a name/address header, validated one by one."""
         out: list[Finding] = []
-        done = {(f.entity_type, f.record, f.column) for f in findings}
-        offsets = iter(cell_starts)
-        starts: dict[tuple[int, int], int] = {}
-        for r, row in enumerate(block.rows):
-            for c in range(len(row)):
-                starts[(r, c)] = next(offsets)
         readable = [
             whole_cell_types({d.entity: header_rel[(d.entity, c)] for d in self.definitions}, self._cell_defs)
             for c in range(len(header))
         ]
+        if not any(readable):  # most tables: no name or address column
+            return out
+        done = {(f.entity_type, f.record, f.column) for f in findings}
+        first_cell = list(accumulate((len(row) for row in block.rows), initial=0))  # row -> its first cell
         for d in self._cell_defs:
             validate = self._labels[d.entity].validate
             for c in (c for c in range(len(header)) if d in readable[c]):
                 for r, row in enumerate(block.rows):
                     if c >= len(row) or (d.entity, r, c) in done:
                         continue
-                    f = cell_finding(d, validate, row[c], starts[(r, c)], r, c)
+                    f = cell_finding(d, validate, row[c], cell_starts[first_cell[r] + c], r, c)
                     if f is not None:
                         out.append(f)
         return out
