@@ -22,7 +22,6 @@ import io
 import json
 import os
 import random
-import re
 import resource
 import shutil
 import subprocess
@@ -200,49 +199,6 @@ def stock_presidio_rate(root: Path, files: int) -> tuple[float, float, str]:
     return size / (time.process_time() - start), size, model
 
 
-# The naive baseline of /work-style speed checks: one stdlib `re` alternation (ID, UnionPay card, mobile,
-# address) plus ID and Luhn checksums. No context, no names, no records, no files, no store.
-_BASE_ID = r"[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]"
-_BASELINE = re.compile(
-    "|".join(
-        f"(?P<{n}>{p})"
-        for n, p in (
-            ("ID", rf"(?<![0-9]){_BASE_ID}(?![0-9])"),
-            ("CARD", r"(?<![0-9])62[0-9]{14,17}(?![0-9])"),
-            ("MOBILE", r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])"),
-            (
-                "ADDRESS",
-                "[\u4e00-\u9fff]{2,10}(?:区|县)[\u4e00-\u9fff0-9]{1,12}(?:路|街|大道|巷)[0-9]{1,5}号",
-            ),
-        )
-    )
-)
-
-
-def _baseline_id(s: str) -> bool:
-    return "10X98765432"[sum(int(c) * w for c, w in zip(s[:17], WEIGHTS, strict=True)) % 11] == s[17].upper()
-
-
-def _baseline_luhn(s: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(s)):
-        d = (ord(ch) - 48) * (2 if i & 1 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-def baseline_seconds(text: str) -> float:
-    """CPU seconds of the naive stdlib-re + checksum scanner over `text` (best of 3)."""
-    checks = {"ID": _baseline_id, "CARD": _baseline_luhn}
-    best = float("inf")
-    for _ in range(3):
-        start = time.process_time()
-        for m in _BASELINE.finditer(text):
-            checks.get(m.lastgroup, bool)(m.group(m.lastgroup))
-        best = min(best, time.process_time() - start)
-    return best
-
-
 def scan_seconds(path: Path, work: Path, env: dict[str, str] | None = None) -> float:
     """Seconds of `dlpscan scan PATH -j1 --full` into a fresh SQLite store with fingerprints, as a user
     runs it (best of 2). With `perf` installed: CPU seconds of the whole process tree (CLI, fork
@@ -274,7 +230,7 @@ def throughput_rows(work: Path, quick: bool) -> list[tuple[str, str, str]]:
     """Dense and sparse text against the naive baseline, the 200,000-row customer workbook and the
     same rows as GBK CSV, one small file, 1/10/100 MB for linearity: all through `dlpscan scan -j1`."""
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_detect import DENSE, TYPICAL, generate
+    from bench_detect import DENSE, TYPICAL, baseline_seconds, generate
 
     work.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[str, str, str]] = []
