@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_extract.py                  # default sizes (about 2 minutes)
     .venv/bin/python bench/bench_extract.py --quick          # small sizes, a smoke run
     .venv/bin/python bench/bench_extract.py --stream-mb 1024 # peak RSS while streaming a 1 GB CSV
+    .venv/bin/python bench/bench_extract.py --adversarial 1  # worst case per reader, 1 MB inputs
 
 Measures: xlsx rows/s (calamine vs openpyxl read-only) on a 100k-row sheet, text-layer PDF
 pages/s (pypdfium2 vs pdfplumber), GBK CSV MB/s, files/s over 10,000 small files, and the peak
@@ -210,6 +211,37 @@ def measure_stream(path: Path) -> None:
     print(json.dumps({"rows": rows, "seconds": dt, "peak_mb": peak_rss_mb(), "base_mb": base}))
 
 
+def bench_adversarial(megabytes: float) -> list[str]:
+    """Worst-case throughput per reader: each hostile input class the fuzzing found (tests/fuzz/
+    hostile.py) against an ordinary file of the same format and size, both through the whole
+    pipeline (read, detect, aggregate, policy) as a worker runs it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from fuzz import hostile, seeds, targets
+
+    size = int(megabytes * 1024**2)
+    targets.scanner()
+    normal_cache: dict[str, float] = {}
+    rows = []
+    for name, (kind, make) in hostile.HOSTILE.items():
+        data = make(size)
+        if kind not in normal_cache:
+            ordinary = seeds.normal(kind, len(data))
+            _, dt = timed(lambda d=ordinary, k=kind: len(targets.run(k, d)))
+            normal_cache[kind] = len(ordinary) / 1024**2 / dt
+        _, dt = timed(lambda d=data, k=kind: len(targets.run(k, d)))
+        mbps = len(data) / 1024**2 / dt
+        rows.append(
+            f"| {kind} | {name} | {len(data) / 1024**2:.2f} MB | {mbps:.2f} MB/s | {normal_cache[kind]:.2f} MB/s "
+            f"| {normal_cache[kind] / mbps:.1f} |"
+        )
+        print(f"done: {name}", file=sys.stderr)
+    return [
+        "| reader | adversarial input | size | adversarial | normal, same size | slowdown |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -221,10 +253,19 @@ def main() -> None:
     parser.add_argument("--small-files", type=int, default=10_000)
     parser.add_argument("--stream-mb", type=int, default=200)
     parser.add_argument("--output", type=Path, help="also write the table to this file")
+    parser.add_argument(
+        "--adversarial", type=float, metavar="MB", help="only the worst-case table, inputs of about MB each"
+    )
     parser.add_argument("--measure-stream", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure_stream:
         measure_stream(args.measure_stream)
+        return
+    if args.adversarial:
+        table = "\n".join(bench_adversarial(args.adversarial))
+        print(table)
+        if args.output:
+            args.output.write_text(table + "\n", encoding="utf-8")
         return
     if args.quick:
         args.xlsx_rows, args.pdf_pages, args.csv_mb, args.small_files, args.stream_mb = 5000, 30, 5, 300, 10

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 from rich.console import Console
@@ -16,10 +15,11 @@ _SEVERITIES = ("critical", "high", "medium", "low")
 
 
 class ScanProgress:
-    """files, MB, files/s and flagged so far on stderr; silent when stderr is not a terminal."""
+    """files, MB, files/s and flagged so far on stderr (or on the terminal `console` a listing is
+    printed to, so the listing scrolls above it); silent when that is not a terminal."""
 
-    def __init__(self, enabled: bool = True) -> None:
-        self._console = Console(stderr=True)
+    def __init__(self, enabled: bool = True, console: Console | None = None) -> None:
+        self._console = console or Console(stderr=True)
         self._enabled = enabled and self._console.is_terminal
         self._status = None
         self._started = time.monotonic()
@@ -68,10 +68,12 @@ def _eta(summary: ScanSummary, bytes_done: int, elapsed: float) -> str:
     return f" · ETA {minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}"
 
 
-def print_summary(summary: ScanSummary, to_stdout: bool = False) -> None:
-    console = Console(file=sys.stdout if to_stdout else sys.stderr)
-    if not to_stdout and not console.is_terminal:
-        return
+def print_summary(summary: ScanSummary, console: Console | None = None) -> None:
+    """On `console`, or on stderr when that is a terminal."""
+    if console is None:
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            return
     table = Table(title=f"dlpscan: scan {summary.scan_id or '(not stored)'}", show_header=False)
     table.add_row("files", f"{summary.files:,} ({summary.unchanged:,} unchanged, not re-read)")
     table.add_row("data", f"{summary.bytes / 1e6:,.1f} MB in {summary.seconds:,.1f} s")

@@ -160,11 +160,15 @@ def test_a_type_defined_only_in_a_user_folder_flows_through_every_layer(tmp_path
         return proc
 
     rows = list(
-        csv.DictReader(run("scan", str(tmp_path / "share"), "--format", "csv", "-q").stdout.splitlines())
+        csv.DictReader(
+            run("scan", str(tmp_path / "share"), "--format", "csv", "-q", "-o", "-").stdout.splitlines()
+        )
     )
     assert rows[0]["ACME_EMPLOYEE_NO"] == "30"
     assert rows[0]["flagged"] == "true" and rows[0]["rules"] == "staff-list"
-    header = run("scan", str(tmp_path / "share"), "--format", "csv", "-q", "--full").stdout.splitlines()[0]
+    header = run(
+        "scan", str(tmp_path / "share"), "--format", "csv", "-q", "-o", "-", "--full"
+    ).stdout.splitlines()[0]
     assert (
         header.split(",").index("ACME_EMPLOYEE_NO") == header.split(",").index("CN_LANDLINE") - 1
     )  # order 25

@@ -39,6 +39,16 @@ def test_address_cell_of_digits_is_linear():
     assert per_byte_ratio("csv", hostile, same_size("csv", hostile)) < MAX_RATIO
 
 
+def test_one_enormous_line_of_findings_is_linear():
+    """Each candidate looked back to the start of its line (quadratic on one long line), and each
+    companion-name token was checked against every Han finding on the line (quadratic again)."""
+    from fuzz import hostile
+
+    for make in (hostile.one_line_of_mobiles, hostile.one_line_of_records):
+        data = make(300_000)
+        assert per_byte_ratio("text", data, same_size("text", data)) < MAX_RATIO
+
+
 # --- native readers: bounded input -------------------------------------------------------------
 
 
@@ -73,6 +83,18 @@ def test_compound_file_sending_a_reader_to_a_sector_far_beyond_its_end_never_rea
     )
     [result] = run("xls", bytes(data))
     assert result.status in (Status.ERROR, Status.SCANNED)  # xlrd decides; the process survives
+
+
+def test_compound_file_whose_sector_chain_loops_never_reaches_calamine():
+    """calamine follows a chain until its end marker: a loop grows its buffer until memory runs out."""
+    data = bytearray(seeds.xls(3))
+    dir_start = struct.unpack_from("<I", data, 48)[0]
+    fat_sector = struct.unpack_from("<I", data, 76)[0]
+    struct.pack_into("<I", data, (fat_sector + 1) * 512 + 4 * dir_start, dir_start)  # points to itself
+    assert (
+        cfb.allocation_problem(BytesSource(bytes(data), "a.xls"))
+        == "compound file with a sector chain that loops"
+    )
 
 
 def test_library_warnings_never_reach_stdout(capsys):
@@ -323,3 +345,27 @@ def test_time_box_interrupts_python_code_and_restores_the_outer_alarm():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_partial_files_are_listed_among_the_report_coverage_gaps(tmp_path):
+    from dlpscan.policy import load_policy
+    from dlpscan.report import Options, collect
+    from dlpscan.store import Store
+
+    records = "".join(f"<p><name>{p[0]}</name><id>{p[1]}</id></p>" for p in seeds.people(4))
+    path = tmp_path / "people.xml"
+    path.write_text(f"<r>{records}<p><broken", encoding="utf-8")
+    [result] = _scanner(table_block_rows=2).scan_path(path, str(path))
+    with Store.open(str(tmp_path / "store.sqlite")) as store:
+        scan = store.begin_scan(
+            [str(tmp_path)],
+            policy="default",
+            policy_version=load_policy("default").version,
+            detector_version="test",
+            options={},
+        )
+        store.record_results(scan, [result])
+        store.finish_scan(scan, status="completed", stats={"files": 1})
+        data = collect(store, Options())
+    assert [(r.path, r.status) for r in data.gaps] == [(str(path), "partial")]
+    assert dict(data.gap_counts) == {("partial", result.reason): 1}

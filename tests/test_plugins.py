@@ -116,7 +116,7 @@ def test_an_installed_package_extends_validators_readers_and_outputs(tmp_path: P
     def scan(fmt: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "dlpscan.cli", "--config", str(config), "scan", str(share),
-             "--format", fmt, "--no-store", "-q", "-j", "1"],
+             "--format", fmt, "--no-store", "-q", "-o", "-", "-j", "1"],
             capture_output=True, text=True, cwd=ROOT, env=env, timeout=240,
         )  # fmt: skip
 
@@ -130,7 +130,7 @@ def test_an_installed_package_extends_validators_readers_and_outputs(tmp_path: P
     assert "plugin broken = acme_dlp:DoesNotExist (dlpscan.formats) not loaded" in siem.stderr
 
     unknown = scan("xml")
-    assert unknown.returncode == 2 and "known: jsonl, csv, siem, table" in unknown.stderr
+    assert unknown.returncode == 2 and "known: jsonl, csv, siem, sarif, listing, table" in unknown.stderr
 
 
 def test_without_the_package_the_type_is_not_read(tmp_path: Path) -> None:
@@ -138,7 +138,7 @@ def test_without_the_package_the_type_is_not_read(tmp_path: Path) -> None:
     share.mkdir()
     sqlite3.connect(share / "hr.db").execute("CREATE TABLE t (x)").connection.commit()
     proc = subprocess.run(
-        [sys.executable, "-m", "dlpscan.cli", "scan", str(share), "--no-store", "-q", "--format", "jsonl"],
+        [sys.executable, "-m", "dlpscan.cli", "scan", str(share), "--no-store", "-q", "-o", "-", "--format", "jsonl"],
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "DLPSCAN_KEY_FILE": str(tmp_path / "k")},
         timeout=240,
     )  # fmt: skip

@@ -26,10 +26,10 @@ import pytest
 from click.testing import CliRunner
 
 from dlpscan.cli import main
+from dlpscan.findings import safe_sample
 from dlpscan.model import EntityStats, FileResult, Status
 from dlpscan.policy import evaluate, load_policy
 from dlpscan.report import Options, ReportError, collect, write_report
-from dlpscan.report.collect import safe_sample
 from dlpscan.report.legal import Grader
 from dlpscan.report.render import render_html
 from dlpscan.store import Store

@@ -172,7 +172,9 @@ def test_luhn(value, valid):
     [
         ("6228480402564890018", 1.0),  # ABC, 19 digits, the length bcbc records
         ("6212345678901265", 1.0),
-        ("6212345678900000003", 0.7),  # known BIN, length not recorded for it
+        ("6212345678900000003", 0.3),  # known BIN, a length its issuer does not use
+        ("6213791234567890125", 1.0),  # ICBC BIN that only bankcardinfo lists, 19 digits
+        ("621379123456789011", 0.3),  # the same BIN at 18 digits, a length ICBC does not issue
         ("2023101012345678901", 0.3),  # Luhn-valid order number: no BIN
         ("6228480402564890", 0.0),  # Luhn fails
         ("621234567890003", 0.0),  # 15 digits
@@ -263,6 +265,8 @@ def test_uscc_rejects(value):
         ("13912345678", 1.0),
         ("17415345678", 0.0),  # 17413-17489: not assigned
         ("17400234567", 1.0),
+        ("16101234567", 1.0),  # 1610x: libphonenumber's metadata accepts it (it wins over a table lacking it)
+        ("16112345678", 0.0),  # the rest of 161 is in neither source
         ("14023456789", 0.0),  # unassigned
         ("14412345678", 0.0),  # IoT blocks are 13 digits: not a person's number
         ("13800138000", 0.4),  # placeholders
@@ -280,6 +284,7 @@ def test_mobile(value, confidence):
     ("value", "confidence"),
     [
         ("01065123456", 1.0),
+        ("09782345678", 1.0),  # 0978: libphonenumber's metadata accepts it, the geocoding file lacks it
         ("075588888888", 1.0),
         ("07557654321", 1.0),  # 7-digit local number after a 4-digit area code
         ("0209999999", 0.5),  # 7 digits after a 3-digit area code: cities there have 8

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from dlpscan.cli.common import cli_config, open_store
 from dlpscan.policy import load_policy
@@ -74,6 +76,68 @@ def db_scans(ctx: click.Context, db_url: str | None, limit: int) -> None:
     with open_store(config) as store:
         for s in store.scans(limit):
             click.echo(json.dumps(s, ensure_ascii=False, default=str))
+
+
+@db.command("files")
+@click.option("--db", "db_url", help="Results store (default: per-user SQLite).")
+@click.option(
+    "--scan", "scan_id", type=int, help="Only files seen in this scan (default: every file the store holds)."
+)
+@click.option(
+    "--severity", type=click.Choice(["low", "medium", "high", "critical"]), help="This severity or worse."
+)
+@click.option("--folder", help="Only files under this folder (as scanned, or its absolute path).")
+@click.option("--owner", help="Only files of this owner ('(unknown)': files without one).")
+@click.option("--all", "everything", is_flag=True, help="Also files that are not flagged.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="0: all.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON report line per file (no fingerprints).")
+@click.pass_context
+def db_files(
+    ctx: click.Context,
+    db_url: str | None,
+    scan_id: int | None,
+    severity: str | None,
+    folder: str | None,
+    owner: str | None,
+    everything: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Files the store holds, most severe first: types with counts and confidence, the rule, a masked
+    sample and where the values are. Flagged files only unless --all.
+
+    \b
+    Examples:
+      dlpscan db files --severity high
+      dlpscan db files --folder /srv/share/hr --owner alice --all
+      dlpscan db files --scan 12 --json > scan-12.jsonl
+    """
+    from dlpscan.listing import files_table
+    from dlpscan.sinks.report_line import report_line
+    from dlpscan.store import FileQuery
+
+    config = cli_config(ctx, {"db": db_url})
+    query = FileQuery(
+        scan_id=scan_id,
+        min_severity=severity,
+        folders=(folder, os.path.abspath(folder)) if folder else (),
+        owner=owner,
+        flagged_only=not everything,
+        limit=limit or None,
+    )
+    with open_store(config) as store:
+        found, total = store.find_files(query)
+        types = store.types
+    if as_json:
+        for r in found:
+            click.echo(json.dumps(report_line(r, include_fingerprints=False), ensure_ascii=False))
+        return
+    what = "files" if everything else "flagged files"
+    console = Console()
+    title = f"{total:,} {what}" + (f" in scan {scan_id}" if scan_id else "")
+    console.print(files_table(found, title, types))
+    if total > len(found):
+        console.print(f"{total - len(found):,} more: --limit 0 lists all, --json for a file.", style="dim")
 
 
 @click.command()

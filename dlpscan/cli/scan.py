@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -10,21 +9,15 @@ from typing import Any
 import click
 
 from dlpscan.cli.common import UsageProblem, cli_config, open_store
+from dlpscan.cli.output import FORMAT_HELP, known_formats
 from dlpscan.config import ConfigError, resolve_key
 from dlpscan.policy import PolicyError, load_policy
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--format",
-    "fmt",
-    default="jsonl",
-    show_default=True,
-    help="jsonl: the stable report contract; csv: one row per file; table: summary only; "
-    "or an output an installed plugin adds (entry points dlpscan.formats).",
-)
-@click.option("--output", "-o", default="-", show_default=True, help="Report file, or - for standard output.")
+@click.option("--format", "fmt", help=FORMAT_HELP)
+@click.option("--output", "-o", help="Report file, or - for standard output (the default, except with -q).")
 @click.option(
     "--fingerprint-key",
     help="HMAC key for fingerprints (also DLPSCAN_FINGERPRINT_KEY). "
@@ -63,43 +56,58 @@ from dlpscan.policy import PolicyError, load_policy
     "--engine", type=click.Choice(["auto", "hyperscan", "re"]), help="Pattern engine (default auto)."
 )
 @click.option("--fail-on-flag", is_flag=True, help="Exit 1 when any file is flagged (for scripts and CI).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress display or summary.")
+@click.option(
+    "--new-only",
+    is_flag=True,
+    help="Report only files whose findings are new or grew since the last completed scan of the same "
+    "paths (a baseline, as in detect-secrets or gitleaks).",
+)
+@click.option(
+    "--since-scan", type=int, metavar="N", help="Like --new-only, against scan N (`dlpscan db scans`)."
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress, no summary, no report on stdout unless --output -."
+)
 @click.option("--log-format", type=click.Choice(["text", "json"]), help="Log format on stderr.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
 @click.pass_context
 def scan(
     ctx: click.Context,
     paths: tuple[str, ...],
-    fmt: str,
-    output: str,
+    fmt: str | None,
+    output: str | None,
     no_store: bool,
     full: bool,
     resume: bool,
     fail_on_flag: bool,
+    new_only: bool,
+    since_scan: int | None,
     quiet: bool,
     **flags: Any,
 ) -> None:
-    """Scan files and folders; one report line per file (archive members included).
+    """Scan files and folders: list flagged files in a terminal, one report line per file
+    (archive members included) when piped or written to a file.
 
     Unchanged files (same size, mtime and inode, same recognizers and policy) are taken from
     the store without being read again; use --full to read everything.
 
     \b
     Examples:
+      dlpscan scan /mnt/ops
       dlpscan scan /mnt/ops -o ops.jsonl
       dlpscan scan /srv/share --exclude '*.iso' -j 8 --policy courier --format csv -o share.csv
       dlpscan scan exports/ --fingerprint-key "$KEY" --fail-on-flag --quiet
+      dlpscan scan repo/ --new-only --format sarif -o dlpscan.sarif
     """
+    from dlpscan.cli.output import ScanOutput
     from dlpscan.detect.registry import DefinitionError, entity_types
     from dlpscan.pipeline import ScanSettings
     from dlpscan.runner import ScanJob, run_scan
-    from dlpscan.sinks import WriterOptions, report_formats
-    from dlpscan.ui import ScanProgress, print_summary
+    from dlpscan.ui import ScanProgress
     from dlpscan.walk import WalkOptions
 
-    if fmt != "table" and fmt not in report_formats():
-        known = ", ".join([*report_formats(), "table"])
-        raise UsageProblem(f"unknown --format {fmt!r}; known: {known}")
+    if fmt is not None and fmt not in known_formats():
+        raise UsageProblem(f"unknown --format {fmt!r}; known: {', '.join(known_formats())}")
     flags["include"] = list(flags["include"]) or None
     flags["exclude"] = list(flags["exclude"]) or None
     config = cli_config(ctx, flags)
@@ -125,16 +133,13 @@ def scan(
         full=full,
         resume=resume,
     )
+    report = ScanOutput(fmt, output, quiet, explicit_key, (new_only, since_scan))
     with ExitStack() as stack:
-        writers = []
-        if fmt != "table":
-            stream = sys.stdout if output == "-" else stack.enter_context(open(output, "w", encoding="utf-8"))
-            writers.append(report_formats()[fmt](stream, WriterOptions(explicit_key, store_types)))
         store = None if no_store else stack.enter_context(open_store(config))
-        progress = stack.enter_context(ScanProgress(enabled=not quiet))
-        summary = run_scan(job, store, writers, progress.update if progress.active else None)
-    if not quiet or fmt == "table":
-        print_summary(summary, to_stdout=fmt == "table")
+        writers = report.open(stack, store_types, policy, store, job.roots)
+        with ScanProgress(not quiet, report.progress_console) as progress:
+            summary = run_scan(job, store, writers, progress.update if progress.active else None)
+        report.finish(summary)
     if summary.interrupted:
         ctx.exit(130)
     if summary.store_error:
@@ -144,5 +149,5 @@ def scan(
             err=True,
         )
         ctx.exit(3)
-    if fail_on_flag and summary.flagged:
+    if fail_on_flag and report.flagged(summary):
         ctx.exit(1)

@@ -15,6 +15,7 @@ from libc.stdlib cimport free, malloc
 import gc
 
 from dlpscan.detect import validators
+from dlpscan.detect.scoring import CONTEXT_REACH as _CONTEXT_REACH
 from dlpscan.detect.scoring import DAMAGE_CHECKS, Finding, _hidden, label_evidence
 
 cdef enum Validator:
@@ -203,18 +204,24 @@ cdef Py_ssize_t _rfind_nl(str text, Py_ssize_t lo, Py_ssize_t hi):
 
 
 cdef Py_ssize_t _line_bounds(str text, Py_ssize_t start, Py_ssize_t floor):
-    """scoring.line_bounds."""
-    cdef Py_ssize_t line_start = _rfind_nl(text, floor, start) + 1, i
+    """scoring.line_bounds: looks back at most CONTEXT_REACH characters (linear on one long line)."""
+    cdef Py_ssize_t reach = _CONTEXT_REACH
+    cdef Py_ssize_t lo = max(floor, start - reach)
+    cdef Py_ssize_t line_start = _rfind_nl(text, lo, start) + 1, i
     cdef bint blank
-    if line_start > floor:
+    if line_start == 0:
+        line_start = lo
+    if line_start > lo:
         blank = True
         for i in range(line_start, start):
             if not Py_UNICODE_ISSPACE(text[i]):
                 blank = False
                 break
         if blank:
-            line_start = _rfind_nl(text, floor, line_start - 1) + 1
-    return max(line_start, floor)
+            line_start = _rfind_nl(text, lo, line_start - 1) + 1
+            if line_start == 0:
+                line_start = lo
+    return line_start
 
 
 cdef str _normalise(_Entry e, str raw):
@@ -538,6 +545,8 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
         for f in on_line:
             if not (<str> text[f.start:f.end]).isascii():
                 spans.append((f.start, f.end))
+        spans.sort()
+        k = 0  # tokens come in text order and findings do not overlap: one pointer, not a scan per token
         for wlo, whi in _windows(anchors, lo, hi, window):
             s = wlo
             while s < whi:
@@ -550,11 +559,9 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
                 # the token is the whole run when it has 2-4 characters and no '·' follows it
                 end = run
                 if 2 <= end - s <= 4 and not (end < whi and text[end] == u'\u00b7'):
-                    overlaps = False
-                    for k in range(len(spans)):
-                        if spans[k][0] < end and s < spans[k][1]:
-                            overlaps = True
-                            break
+                    while k < len(spans) and spans[k][1] <= s:
+                        k += 1
+                    overlaps = k < len(spans) and spans[k][0] < end
                     if not overlaps:
                         token = text[s:end]
                         if is_name(token) > 0:

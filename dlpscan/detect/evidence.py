@@ -50,10 +50,13 @@ def companion_names(
         hi = text.find("\n", on_line[0].start)
         hi = len(text) if hi < 0 else hi
         # Only findings written with Han characters (names, addresses, plates) can overlap a token.
-        han_spans = [(f.start, f.end) for f in on_line if not text[f.start : f.end].isascii()]
+        han_spans = sorted((f.start, f.end) for f in on_line if not text[f.start : f.end].isascii())
+        k = 0  # tokens come in text order and findings do not overlap: one pointer, not a scan per token
         for wlo, whi in _windows(anchors, lo, hi):
             for m in _HAN_TOKEN.finditer(text, wlo, whi):
-                if any(s < m.end() and m.start() < e for s, e in han_spans):
+                while k < len(han_spans) and han_spans[k][1] <= m.start():
+                    k += 1
+                if k < len(han_spans) and han_spans[k][0] < m.end():
                     continue
                 if is_name(m.group()) > 0:
                     out.append(Finding("CN_NAME", m.group(), m.start(), m.end(), 0.6, record=line))

@@ -71,12 +71,20 @@ def header_relation(labels: Labels, header: str) -> int:
     return 0
 
 
+# Context windows are at most 200 characters (registry), so nothing further back than this matters.
+CONTEXT_REACH = 512
+
+
 def line_bounds(text: str, start: int, floor: int = 0) -> int:
-    """Start of the line holding `start`, or of the previous line when the value opens its line."""
-    line_start = text.rfind("\n", floor, start) + 1
-    if line_start > floor and not text[line_start:start].strip():
-        line_start = text.rfind("\n", floor, line_start - 1) + 1
-    return max(line_start, floor)
+    """Start of the line holding `start`, or of the previous line when the value opens its line.
+
+    Looks back at most CONTEXT_REACH characters: searching (and copying) back to the start of an
+    enormous line for every candidate on it was quadratic."""
+    lo = max(floor, start - CONTEXT_REACH)
+    line_start = text.rfind("\n", lo, start) + 1 or lo
+    if line_start > lo and not text[line_start:start].strip():
+        line_start = text.rfind("\n", lo, line_start - 1) + 1 or lo
+    return line_start
 
 
 def _last(pattern: re.Pattern[str] | None, text: str, lo: int, hi: int) -> int:

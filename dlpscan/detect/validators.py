@@ -144,7 +144,7 @@ def card_issuer_confidence(value: str) -> float:
     if issuer is None:
         return 0.3
     if issuer.lengths and len(value) not in issuer.lengths:
-        return 0.7
+        return 0.3  # a length the issuer does not use: as doubtful as an unknown BIN
     return 1.0
 
 
@@ -211,14 +211,19 @@ _USCC_CATEGORIES = {
 
 
 def cn_uscc(value: str) -> float:
-    """GB 32100: authority + category, a division code, check character mod 31 (A/N/Y codes valid)."""
+    """GB 32100: authority + category, a division code, check character mod 31 (A/N/Y codes valid).
+
+    Eighteen digits that happen to pass the check are far more often a trace id or an ID number
+    damaged by a spreadsheet than an organisation code: those need a label or header (0.3)."""
     if len(value) != 18 or any(c not in _USCC_ALPHABET for c in value):
         return 0.0
     if value[1] not in _USCC_CATEGORIES.get(value[0], "") or value[2:4] not in PROVINCES | {"10"}:
         return 0.0
     total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(value[:17], _USCC_WEIGHTS, strict=True))
     expected = _USCC_ALPHABET[(31 - total % 31) % 31]
-    return 1.0 if value[17] == expected else 0.0
+    if value[17] != expected:
+        return 0.0
+    return 0.3 if value.isdigit() else 1.0
 
 
 def cn_passport(value: str) -> float:

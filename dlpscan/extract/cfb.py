@@ -18,6 +18,7 @@ MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEADER_DIFAT = 109
 _END = 0xFFFFFFFA  # sector ids from here up are markers (ENDOFCHAIN, FREESECT ...)
 _MINI_CUTOFF = 4096  # streams shorter than this live in the mini stream
+_CYCLE = "compound file with a sector chain that loops"
 _BEYOND = "compound file declares lengths beyond its size"
 
 
@@ -65,6 +66,8 @@ def _problem(f: BinaryIO, header: bytes, size: int) -> str | None:
         sid, steps = entries[-1], steps + 1
         if outside(sid):
             return _BEYOND
+    if sid < _END and steps >= max_sectors:
+        return _CYCLE  # the DIFAT chain loops
     fat: list[int] = []
     for fat_sid in difat:
         if outside(fat_sid):
@@ -74,6 +77,11 @@ def _problem(f: BinaryIO, header: bytes, size: int) -> str | None:
             fat.extend(struct.unpack(f"<{len(data) // 4}I", data[: len(data) // 4 * 4]))
     if any(outside(next_sid) for next_sid in fat[:max_sectors]):
         return _BEYOND  # every chain (directory, streams, mini FAT) is followed through the FAT
+    looping = _cyclic(fat)  # calamine follows chains without a step limit: a loop grows a buffer forever
+    if any(sid < len(fat) and looping[sid] for sid in (dir_start, mini_fat_start)):
+        return _CYCLE
+    mini_fat = _chain_ints(read_sector, fat, mini_fat_start, max_sectors)
+    mini_looping = _cyclic(mini_fat)
     sid, steps, first = dir_start, 0, True
     fmt = "<I" if sector == 512 else "<Q"
     max_mini = size // 64 + 1
@@ -86,6 +94,39 @@ def _problem(f: BinaryIO, header: bytes, size: int) -> str | None:
             in_sectors = first or length >= _MINI_CUTOFF
             if length > size or (outside(start) if in_sectors else _END > start >= max_mini):
                 return _BEYOND
+            chain_loops = looping if in_sectors else mini_looping
+            if length and start < len(chain_loops) and chain_loops[start]:
+                return _CYCLE
             first = False
         sid, steps = (fat[sid] if sid < len(fat) else _END), steps + 1
     return None
+
+
+def _chain_ints(read_sector, fat: list[int], start: int, max_sectors: int) -> list[int]:
+    """The u32 entries of the sectors of one chain (the mini FAT), at most `max_sectors` sectors."""
+    out: list[int] = []
+    sid, steps = start, 0
+    while sid < _END and sid < len(fat) and steps < max_sectors:
+        data = read_sector(sid)
+        out.extend(struct.unpack(f"<{len(data) // 4}I", data[: len(data) // 4 * 4]))
+        sid, steps = fat[sid], steps + 1
+    return out
+
+
+def _cyclic(table: list[int]) -> bytearray:
+    """For each sector id: 1 when following `table` from it never reaches an end marker (a loop).
+
+    One pass over the functional graph (each id visited once), not one walk per chain."""
+    n = len(table)
+    state = bytearray(n)  # 0 unseen, 1 on the current walk, 2 ends, 3 loops
+    for origin in range(n):
+        path = []
+        sid = origin
+        while sid < n and state[sid] == 0:
+            state[sid] = 1
+            path.append(sid)
+            sid = table[sid]
+        verdict = 3 if sid < n and state[sid] in (1, 3) else 2
+        for p in path:
+            state[p] = verdict
+    return bytearray(1 if v == 3 else 0 for v in state)

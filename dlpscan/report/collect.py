@@ -7,7 +7,6 @@ Raw values never reach this module (the store has none); fingerprints are not co
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlpscan.detect.registry import RecognizerDef, load_definitions
-from dlpscan.entities import EntityType, EntityTypes
+from dlpscan.entities import EntityTypes
+from dlpscan.findings import pick_samples
 from dlpscan.model import FileResult, RuleHit, Status
 from dlpscan.policy import SEVERITY_ORDER, Policy, PolicyError, evaluate, evaluate_scope, load_policy
 from dlpscan.store import Store
@@ -27,8 +27,6 @@ from .legal import JUDICIAL_POLICY, Grader, Grading, Note, notes_for
 GAP_STATUSES = (Status.ENCRYPTED, Status.ERROR, Status.SKIPPED, Status.PARTIAL)  # partial: read up to a limit
 GAP_ROWS = 1000  # coverage-gap files listed on the page (all are counted, and all are in CSV/XLSX)
 MAX_SAMPLES = 3
-# A masked sample never has 7 visible digits in a row (IDs keep 6+4, cards 4+4, phones 3+4).
-_UNMASKED_DIGITS = re.compile(r"\d{7,}")
 
 
 class ReportError(Exception):
@@ -280,35 +278,12 @@ def _row(
         records=result.records,
         people=types.people(distinct),
         types=found,
-        samples=_samples(result, types),
+        samples=pick_samples(result, MAX_SAMPLES, types),
         grading=grader.file(result),
         notes=notes_for(distinct, types, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
         triage=decision,
         false_positive=flagged and fp_mark,
     )
-
-
-def _samples(result: FileResult, types: EntityTypes) -> list[tuple[str, str]]:
-    """Up to three masked samples, one per type first, the most telling types first (an ID or a
-    card says more to an auditor than an address; organisation codes last)."""
-    order = sorted(result.entities, key=lambda name: _telling(types.of(name)))
-    pools = [[s for s in result.entities[t].samples if safe_sample(s)] for t in order]
-    picked: list[tuple[str, str]] = []
-    for i in range(MAX_SAMPLES):
-        for etype, pool in zip(order, pools, strict=True):
-            if i < len(pool) and len(picked) < MAX_SAMPLES:
-                picked.append((etype, pool[i]))
-    return picked
-
-
-def _telling(t: EntityType) -> tuple:
-    return (not t.personal_data, not t.person_key, t.sensitive is None, t.order, t.name)
-
-
-def safe_sample(sample: str) -> bool:
-    """A second guard after the store's: masked (has '*') and no long run of visible digits."""
-    compact = sample.replace(" ", "").replace("-", "")
-    return "*" in sample and not _UNMASKED_DIGITS.search(compact)
 
 
 def _keep(data: ReportData, row: FileRow) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult
@@ -36,10 +37,11 @@ class JsonlWriter:
 
 
 class CsvWriter:
-    """Distinct counts per entity type (one column per known type); never fingerprints or samples."""
+    """Distinct counts per entity type (one column per known type), then per-type confidence and
+    locations (`TYPE: value; …`); never fingerprints or samples."""
 
     LEADING = ("path", "status", "media_type", "flagged", "severity", "records")
-    TRAILING = ("rules", "reason", "owner", "mtime", "size")
+    TRAILING = ("rules", "reason", "owner", "mtime", "size", "confidence", "locations")
 
     def __init__(self, stream: IO[str], types: EntityTypes) -> None:
         self._stream = stream
@@ -64,6 +66,14 @@ class CsvWriter:
                 line.get("owner", ""),
                 line.get("mtime", ""),
                 line.get("size", ""),
+                _per_type(line, lambda e: e["confidence"]),
+                _per_type(line, lambda e: ", ".join(e.get("locations", ()))),
             )
         )
         self._stream.flush()
+
+
+def _per_type(line: dict[str, Any], value: Callable[[dict[str, Any]], str]) -> str:
+    """`CN_RESIDENT_ID: high; CN_MOBILE: low` over the types found (types with an empty value left out)."""
+    parts = ((etype, value(entry)) for etype, entry in line["entities"].items())
+    return "; ".join(f"{etype}: {text}" for etype, text in parts if text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from dlpscan.findings import confidence, shown_locations
 from dlpscan.model import FileResult, Status
 
 
@@ -24,6 +25,10 @@ def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any
         if include_fingerprints and stats.fingerprints is not None:
             entry["fingerprints"] = stats.fingerprints
         entry["samples"] = stats.samples
+        entry["confirmed"] = stats.confirmed
+        entry["confidence"] = confidence(stats)
+        if locations := shown_locations(stats):
+            entry["locations"] = locations
         line["entities"][etype] = entry
     if result.status is Status.ERROR:
         line["error"] = result.error or "error"

@@ -1,7 +1,8 @@
 """FileResult <-> table rows. The only place that decides what of a result is stored.
 
 Guards against raw values reaching the database: fingerprints must be 64 hex characters (stored
-as 32 bytes) and samples must be masked (contain '*'). Errors name the entity type, never the value.
+as 32 bytes) and samples must be masked (contain '*'); a location that could hold a value is not
+stored. Errors name the entity type, never the value.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dlpscan.findings import shown_locations
 from dlpscan.model import EntityStats, FileResult, MaskedStats, RuleHit, Status
 
 MEMBER_SEP = "!"
@@ -105,6 +107,8 @@ def entity_rows(file_id: int, result: FileResult) -> list[dict[str, Any]]:
             "n_total": stats.total,
             "fingerprinted": stats.fingerprints is not None,
             "samples": _check_samples(etype, stats.samples),
+            "confirmed": stats.confirmed,
+            "locations": shown_locations(stats) or None,
         }
         for etype, stats in result.entities.items()
     ]
@@ -135,6 +139,8 @@ def rebuild(
                 total=e["n_total"],
                 fingerprints=fps.get(e["entity_type"], []) if e["fingerprinted"] else None,
                 samples=list(e["samples"]),
+                confirmed=e["confirmed"],
+                locations=list(e["locations"] or ()),
             )
             for e in entities
         },

@@ -90,6 +90,10 @@ entity_counts = sa.Table(
     sa.Column("n_total", sa.Integer, nullable=False),
     sa.Column("fingerprinted", sa.Boolean, nullable=False),  # False: scanned without a fingerprint key
     sa.Column("samples", sa.JSON, nullable=False),  # masked forms only
+    sa.Column(
+        "confirmed", sa.Integer, nullable=False, server_default="0"
+    ),  # distinct values a header/label confirmed
+    sa.Column("locations", sa.JSON(none_as_null=True)),  # ["Sheet1 row 12", ...]; NULL: none known
 )
 
 # The fingerprint table holds millions of rows. Its primary key (file_id first) is the one index

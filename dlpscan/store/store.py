@@ -10,12 +10,13 @@ from dlpscan.entities import EntityTypes
 
 from .db import create_engine, display_url, migrate, resolve_url
 from .exposure import ExposureMixin
+from .listing import ListingMixin
 from .results import ResultsMixin
 from .triage import TriageMixin
 from .work import WorkMixin
 
 
-class Store(ResultsMixin, ExposureMixin, TriageMixin, WorkMixin):
+class Store(ResultsMixin, ExposureMixin, ListingMixin, TriageMixin, WorkMixin):
     """Scan results (counts, fingerprints, masked samples; never raw values), triage, and the
     daemon's queue, alert outbox and event log. Safe to share between threads (one pool)."""
 

@@ -56,7 +56,9 @@ def spans(text: str) -> list[tuple]:
         ("6228480402564890018", [(ENTITY, "6228480402564890018", 0, 19, False)]),
         ("工资卡6212345678901265发放", [(ENTITY, "6212345678901265", 3, 19, False)]),
         # grouped 4-4-4-4-3 and 4-4-4-4
-        ("6212 3456 7890 0000 003", [(ENTITY, "6212345678900000003", 0, 23, False)]),
+        ("卡号 6212 3456 7890 0000 003", [(ENTITY, "6212345678900000003", 3, 26, False)]),
+        # a length the BIN's issuer does not use needs a label or a header, like an unknown BIN
+        ("6212 3456 7890 0000 003", []),
         ("卡号 6212-3456-7890-1265", [(ENTITY, "6212345678901265", 3, 22, False)]),
         # full-width digits
         ("卡号：６２１２３４５６７８９０１２６５", [(ENTITY, "6212345678901265", 3, 19, False)]),
@@ -108,3 +110,14 @@ def test_masked_output_is_never_exposed(text):
 
 def test_no_stale_text_case_disagreements():
     assert stale({"text_cases.jsonl"}, keys(MENTIONS), {"bank_card in text"}) == []
+
+
+def test_corporate_accounts_are_not_cards():
+    from dlpscan.model import TableBlock
+
+    card = "6228480402564890018"
+    assert [f.value for f in engine().scan_text(f"对公账户：{card}")] == []
+    block = TableBlock(("单位名称", "对公账号", "联系人"), [("华东贸易有限公司", card, "")])
+    assert [f for f in engine().scan(block) if f.entity_type == ENTITY] == []
+    personal = TableBlock(("户名", "账号"), [("王伟", card)])
+    assert [f.value for f in engine().scan(personal) if f.entity_type == ENTITY] == [card]

@@ -47,3 +47,19 @@ def spans(text: str) -> list[tuple]:
 )
 def test_traps(text, expected):
     assert spans(text) == expected
+
+
+def test_a_foreign_passport_of_the_same_shape_is_not_a_permit():
+    """Korean passports are M + 8 digits: the row's document type decides, not the ID column header."""
+    from dlpscan.model import TableBlock
+
+    block = TableBlock(
+        ("姓名", "国籍", "证件类型", "证件号码"),
+        [
+            ("金敏浩", "韩国", "护照", "M12345678"),
+            ("陈家豪", "中国香港", "港澳居民来往内地通行证", "H12345678"),
+            ("Kim Ji", "KOR", "PASSPORT", "M87654321"),
+        ],
+    )
+    found = [(f.entity_type, f.value) for f in engine().scan(block) if f.entity_type != "CN_NAME"]
+    assert found == [(ENTITY, "H12345678")]

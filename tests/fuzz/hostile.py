@@ -1,0 +1,93 @@
+"""Hostile inputs of a given size, one generator per failure class the fuzzing found.
+
+Used by bench/bench_extract.py --adversarial to measure each reader's worst-case throughput
+against an ordinary file of the same size (fuzz/seeds.normal).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from fuzz import seeds
+
+
+def _fill(unit: bytes, size: int, head: bytes = b"", tail: bytes = b"") -> bytes:
+    return head + unit * max(1, (size - len(head) - len(tail)) // len(unit)) + tail
+
+
+def address_digits(size: int) -> bytes:
+    return _fill(("张三,北京市" + "7" * 20_000 + "\n").encode(), size, "姓名,地址\n".encode())
+
+
+def wide_rows(size: int) -> bytes:
+    return _fill(b"," * 2_000 + b"\n", size, b"a,b\n")
+
+
+def sql_open_quote(size: int) -> bytes:
+    return _fill(b"ab''c\n", size, b"INSERT INTO t VALUES ('")
+
+
+def sql_open_create(size: int) -> bytes:
+    return _fill(b"name varchar(20),\n", size, b"CREATE TABLE t (\n")
+
+
+def _eml(header_unit: bytes, name: bytes, size: int) -> bytes:
+    return _fill(header_unit, size, name, b"\n\nbody\n")
+
+
+def eml_quotes(size: int) -> bytes:
+    return _eml(b'"a",', b"To: ", size)
+
+
+def eml_params(size: int) -> bytes:
+    return _eml(b';a="b', b"Content-Type: text/plain", size)
+
+
+def eml_encoded_words(size: int) -> bytes:
+    return _eml(b"=?utf-8?q?a?= ", b"Subject: ", size)
+
+
+def one_line_of_mobiles(size: int) -> bytes:
+    return _fill(b"13912345678 ", size, b"\n")
+
+
+def one_line_of_records(size: int) -> bytes:
+    return _fill("王伟 北京市朝阳区1号 13912345678 ".encode(), size, b"\n")
+
+
+def html_open_cells(size: int) -> bytes:
+    return _fill(b"<td>x", size, b"<table><tr>")
+
+
+def json_too_deep(size: int) -> bytes:
+    half = size // 2
+    return b"[" * half + b"]" * half
+
+
+def docx_broken_part(size: int) -> bytes:
+    """A docx of about `size` bytes whose header part is malformed (read part by part)."""
+    data = seeds.normal("docx", size)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = b"<w:hdr><w:p>" if info.filename == "word/header1.xml" else src.read(info)
+            dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+# name -> (fuzz target kind, generator)
+HOSTILE = {
+    "address cell of digits": ("csv", address_digits),
+    "2,000-column rows": ("csv", wide_rows),
+    "unterminated quote": ("sql", sql_open_quote),
+    "unclosed CREATE TABLE": ("sql", sql_open_create),
+    "header of quoted strings": ("eml", eml_quotes),
+    "header of parameters": ("eml", eml_params),
+    "header of encoded words": ("eml", eml_encoded_words),
+    "one line of mobiles": ("text", one_line_of_mobiles),
+    "one line of names, addresses, mobiles": ("text", one_line_of_records),
+    "unclosed table cells": ("html", html_open_cells),
+    "JSON nested too deep": ("json", json_too_deep),
+    "docx with a malformed part": ("docx", docx_broken_part),
+}
