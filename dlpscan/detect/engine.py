@@ -10,6 +10,7 @@ import bisect
 import dataclasses
 import re
 from collections.abc import Callable, Iterable
+from itertools import accumulate
 
 from dlpscan.detect import columns, decoded
 from dlpscan.detect import compiled as compiled_core
@@ -280,23 +281,23 @@ class Engine:
                 if named and header_rel[key] == 0:
                     by_content.add(c)
                 header_rel[key] = 1 if named else min(header_rel[key], 0)
-        done = {(f.entity_type, f.record, f.column) for f in findings}
-        offsets = iter(cell_starts)
-        starts: dict[tuple[int, int], int] = {}
-        for r, row in enumerate(block.rows):
-            for c in range(len(row)):
-                starts[(r, c)] = next(offsets)
         readable = [
             whole_cell_types({d.entity: header_rel[(d.entity, c)] for d in self.definitions}, self._cell_defs)
             for c in range(len(header))
         ]
+        if not any(readable):  # most tables: no name or address column
+            return out
+        done = {(f.entity_type, f.record, f.column) for f in findings}
+        first_cell = list(accumulate((len(row) for row in block.rows), initial=0))  # row -> its first cell
         for d in self._cell_defs:
             validate = self._labels[d.entity].validate
             for c in (c for c in range(len(header)) if d in readable[c]):
                 for r, row in enumerate(block.rows):
                     if c >= len(row) or (d.entity, r, c) in done:
                         continue
-                    f = cell_finding(d, validate, row[c], starts[(r, c)], r, c, c not in by_content)
+                    f = cell_finding(
+                        d, validate, row[c], cell_starts[first_cell[r] + c], r, c, c not in by_content
+                    )
                     if f is not None:
                         out.append(f)
         return out
