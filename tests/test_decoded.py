@@ -101,7 +101,8 @@ def test_decoding_is_linear_on_hostile_text():
 
     one_line = ("name=" + "%E5%BC%A0" * 40_000 + "&phone=%2B86" + MOBILE + "\n").encode()
     lines = "".join(f'x{i}_b64=5byg5LiJ k="\\u5f20\\"" q=%41%42 a=b64:{ID}\n' for i in range(6_000)).encode()
-    for data in (one_line, lines):
+    refs = ("x=" + "&#24352;\\xe5\\xbc\\xa0=E5=BC=A0" * 20_000 + "\n").encode()
+    for data in (one_line, lines, refs):
         assert per_byte_ratio("text", data, seeds.normal("text", len(data))) < MAX_RATIO
 
 
@@ -110,3 +111,12 @@ def test_quoted_printable_vcard(engine):
         "BEGIN:VCARD\nVERSION:2.1\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E9=99=88=E9=9D=99\nEND:VCARD"
     )
     assert found(engine, text) == [("CN_NAME", "陈静", "=E9=99=88=E9=9D=99", 2)]
+
+
+def test_bytes_printed_by_programs_and_html_character_references(engine):
+    text = "user xm: &#x674E;&#x5A1C;\nINFO payload={'name': '\\xe5\\x88\\x98\\xe6\\xb4\\x8b', 'tel': '13912345678'}"
+    assert found(engine, text) == [
+        ("CN_NAME", "李娜", "&#x674E;&#x5A1C;", 0),
+        ("CN_NAME", "刘洋", "\\xe5\\x88\\x98\\xe6\\xb4\\x8b", 1),
+        ("CN_MOBILE", MOBILE, MOBILE, 1),
+    ]

@@ -1,7 +1,8 @@
 """Decoded views of text that carries values encoded: percent-encoding (`name=%E5%BC%A0%E4%B8%89`,
 `phone=%2B86...`), quoted-printable (vCard 2.1 `FN;ENCODING=QUOTED-PRINTABLE:=E5=BC=A0...`), JSON
-escapes inside strings that are themselves strings (`{\\"name\\":\\"\\u5f20\\"}`) and base64 where
-a label says so (`idcard_b64=...`, `身份证号(base64)：...`).
+escapes inside strings that are themselves strings (`{\\"name\\":\\"\\u5f20\\"}`), bytes printed by
+programs (`\\xe5\\xbc\\xa0`), HTML character references in text (`&#24352;`) and base64 where a
+label says so (`idcard_b64=...`, `身份证号(base64)：...`).
 
 A view is the text with each encoded run replaced by what it stands for (labels stay, a label's
 base64 marker is dropped so that `name_base64=` reads as `name=`). The engine scans the view like
@@ -15,6 +16,7 @@ import base64
 import binascii
 import bisect
 import heapq
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,12 +30,15 @@ _HINTS = (
     re.compile(r"%[0-9A-Fa-f]{2}"),
     re.compile(r"=[89A-F][0-9A-F]=[89A-F][0-9A-F]"),  # quoted-printable UTF-8/GBK (vCard 2.1, e-mail)
     re.compile(rf"64\)?{_B64_SEPARATOR}"),  # the end of a base64 label: b64=, base64:, (base64)：
+    re.compile(r"&#(?:\d{2,7}|[xX][0-9A-Fa-f]{2,6});"),  # HTML character references in text
 )
-_ESCAPED = re.compile(r"\\+(?:u[0-9A-Fa-f]{4}|\")")
+_ESCAPED = re.compile(r"\\+(?:u[0-9A-Fa-f]{4}|\"|x[89a-fA-F][0-9a-fA-F]\\+x[89a-fA-F][0-9a-fA-F])")
 _ENCODED = re.compile(
     r"(?P<pct>(?:%[0-9A-Fa-f]{2})+)"
     r"|(?P<qp>(?:=[0-9A-F]{2}){2,})"
     r"|(?P<uni>(?:\\+u[0-9A-Fa-f]{4})+)"
+    r"|(?P<hex>(?:\\+x[0-9A-Fa-f]{2}){2,})"
+    r"|(?P<ref>(?:&#(?:\d{2,7}|[xX][0-9A-Fa-f]{2,6});)+)"
     r"|(?P<esc>\\+[\"/])"
     rf"|(?P<mark>(?i:{_MARK})){_B64_SEPARATOR}(?P<b64>[A-Za-z0-9+/_-]{{8,}}={{0,2}})"
 )
@@ -137,6 +142,11 @@ def _decoded_runs(m: re.Match[str]) -> list[tuple[int, int, str]]:
     elif kind == "uni":
         units = re.findall(r"u([0-9A-Fa-f]{4})", raw)
         value = b"".join(int(u, 16).to_bytes(2, "big") for u in units).decode("utf-16-be", errors="replace")
+    elif kind == "hex":  # bytes printed by a program: \xe5\xbc\xa0
+        value = _text_of(bytes.fromhex(re.sub(r"\\+x", "", raw)))
+        value = value if value is not None and not value.isascii() else None
+    elif kind == "ref":
+        value = html.unescape(raw)
     elif kind == "esc":
         value = raw[-1]
     else:
