@@ -122,12 +122,13 @@ def db_files(
     from dlpscan.listing import file_block
     from dlpscan.sinks.report_line import report_line
     from dlpscan.store import FileQuery
+    from dlpscan.walk import root_key
 
     config = cli_config(ctx, {"db": db_url})
     query = FileQuery(
         scan_id=scan_id,
         min_severity=severity,
-        folders=(folder, os.path.abspath(folder)) if folder else (),
+        folders=(folder, os.path.abspath(folder), root_key(folder)) if folder else (),
         owner=owner,
         flagged_only=not everything,
         limit=limit or None,
