@@ -72,6 +72,9 @@ class Config(_Section):
     policy: str = "default"
     fingerprint_key: str | None = None
     key_file: str | None = None
+    edm: str | None = None  # an exact-data-match index (dlpscan edm build): count the company's own customers
+    edm_key: str | None = None  # the key the index was built with (never the fingerprint key)
+    edm_key_file: str | None = None
     jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     file_timeout: float = Field(300.0, gt=0)
     max_file_mb: int = Field(2048, gt=0)

@@ -62,3 +62,8 @@ def pick_samples(result: FileResult, limit: int, types: EntityTypes) -> list[tup
             if i < len(pool) and len(picked) < limit:
                 picked.append((etype, pool[i]))
     return picked
+
+
+def ranked_types(result: FileResult, types: EntityTypes) -> list[tuple[str, EntityStats]]:
+    """Most distinct values first; ties: the most telling type first (IDs before addresses)."""
+    return sorted(result.entities.items(), key=lambda kv: (-kv[1].distinct, telling(types.of(kv[0]))))

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dlpscan.entities import EntityTypes
-from dlpscan.findings import confidence, pick_samples, shown_locations, telling
+from dlpscan.findings import confidence, pick_samples, ranked_types, shown_locations
 from dlpscan.model import EntityStats, FileResult
 
 SEVERITY_STYLE = {
@@ -83,12 +83,12 @@ class ListingWriter:
     """A report writer that prints each flagged file as its result arrives (archive members too)."""
 
     def __init__(self, console: Console, types: EntityTypes, display: Callable[[str], str] = str) -> None:
-        self._console, self._types, self._display = console, types, display
+        self.console, self._types, self._display = console, types, display
         self.listed = 0
 
     def write(self, result: FileResult) -> None:
         if result.flagged and not result.is_container:
-            self._console.print(file_block(result, self._display(result.path), self._types))
+            self.console.print(file_block(result, self._display(result.path), self._types))
             self.listed += 1
 
 
@@ -119,8 +119,3 @@ def _type_line(etype: str, stats: EntityStats, sample: str) -> str:
     locations = where(shown_locations(stats))
     line = f"{etype} {stats.distinct:,} {confidence(stats)} {sample}".rstrip()
     return line + (f" ({locations})" if locations else "")
-
-
-def ranked_types(result: FileResult, types: EntityTypes) -> list[tuple[str, EntityStats]]:
-    """Most distinct values first; ties: the most telling type first (IDs before addresses)."""
-    return sorted(result.entities.items(), key=lambda kv: (-kv[1].distinct, telling(types.of(kv[0]))))

@@ -82,6 +82,7 @@ class Document:
     size: int | None = None
     is_container: bool = False
     notes: dict[str, int] = field(default_factory=dict)
+    edm: EdmMatch | None = None  # set when scanned with an EDM index
 
 
 @dataclass(slots=True)
@@ -102,6 +103,32 @@ class MaskedStats:
 
     total: int = 0
     noncompliant: int = 0  # masking weaker than the type's standard (GB/T 41833 for phones)
+
+
+@dataclass(slots=True)
+class EdmMatch:
+    """A file's exact data match against a customer index (docs/edm.md). Never holds a value.
+
+    `high`: distinct master rows whose primary value was found with a corroborating field of the
+    same row nearby; `medium`: distinct master rows whose primary value was found alone.
+    `row_keys`/`high_keys`: the keys of the matched rows / of the high ones, 8 bytes each, sorted
+    (keyed digests, stable across rebuilds of the index), for counts across files. `evidence`: the
+    file's keyed digests and where they were found, to apply a rebuilt index without reading the
+    file again (kept by the store, never reported).
+    """
+
+    index: str
+    version: str
+    key_id: str
+    high: int = 0
+    medium: int = 0
+    row_keys: bytes = b""
+    high_keys: bytes = b""
+    evidence: bytes | None = None
+
+    @property
+    def matched(self) -> int:
+        return self.high + self.medium
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,3 +161,4 @@ class FileResult:
     content_hash: str | None = None  # SHA-256 of the file's bytes, when the scan was asked to hash
     is_container: bool = False
     notes: dict[str, int] = field(default_factory=dict)
+    edm: EdmMatch | None = None  # set when scanned with an EDM index

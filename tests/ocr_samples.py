@@ -169,3 +169,20 @@ def image_pdf(images: list[Image.Image], path: Path, dpi: int = 200) -> Path:
         c.showPage()
     c.save()
     return path
+
+
+def scanned_page(persons: list[Person], dpi: int = 300, point_size: float = 10.5) -> Image.Image:
+    """An A4 page of a customer register as a scanner produces it (white paper, `point_size` text)."""
+    scale = dpi / 72
+    img = Image.new("RGB", (round(595 * scale), round(842 * scale)), "white")
+    d = ImageDraw.Draw(img)
+    f = font(round(point_size * scale))
+    d.text((round(60 * scale), round(50 * scale)), "会员登记表", font=font(round(16 * scale)), fill="black")
+    columns = [round(x * scale) for x in (60, 95, 160, 300, 385)]
+    y0, step = round(90 * scale), round(point_size * 2.4 * scale)
+    for c, text in enumerate(("序号", "姓名", "身份证号", "手机", "地址")):
+        d.text((columns[c], y0), text, font=f, fill="black")
+    for r, p in enumerate(persons, start=1):
+        for c, text in enumerate((str(r), p.name, p.id, p.mobile, p.address)):
+            d.text((columns[c], y0 + step * r), text, font=f, fill="black")
+    return img

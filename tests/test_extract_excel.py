@@ -7,10 +7,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from read_document import read
 
-from dlpscan.extract import Limits, open_documents
+from dlpscan.extract import Limits
 from dlpscan.extract.context import Context
-from dlpscan.extract.errors import ExtractError
 from dlpscan.extract.excel import read_spreadsheet
 from dlpscan.extract.sniff import XLSX
 from dlpscan.extract.source import FileSource
@@ -18,16 +18,6 @@ from dlpscan.extract.tables import render_cell
 from dlpscan.model import Status, TableBlock, TextBlock
 
 EXTERNAL_DOCS = Path(__file__).resolve().parent / "data" / "external" / "docs"
-
-
-def read(path: Path, limits: Limits = Limits()):  # noqa: B008
-    doc = next(open_documents(path, path.name, limits))
-    blocks, status, reason = [], doc.status, doc.reason
-    try:
-        blocks.extend(doc.blocks)
-    except ExtractError as e:
-        status, reason = e.status, str(e)
-    return doc, status, reason, blocks
 
 
 @pytest.fixture

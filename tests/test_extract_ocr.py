@@ -15,9 +15,9 @@ from pathlib import Path
 
 import ocr_samples as samples
 import pytest
+from read_document import read
 
-from dlpscan.extract import Limits, images, ocr, open_documents
-from dlpscan.extract.errors import ExtractError
+from dlpscan.extract import Limits, images, ocr
 from dlpscan.extract.ocr_layout import ID_HEADER
 from dlpscan.model import Status, TableBlock, TextBlock
 from dlpscan.pipeline import FileScanner, ScanSettings
@@ -43,23 +43,13 @@ def counts(result) -> dict[str, int]:
     return {etype: stats.distinct for etype, stats in result.entities.items()}
 
 
-def blocks_of(path: Path, limits: Limits = Limits()):  # noqa: B008
-    doc = next(open_documents(path, path.name, limits))
-    blocks, status, reason = [], doc.status, doc.reason
-    try:
-        blocks.extend(doc.blocks)
-    except ExtractError as e:
-        status, reason = e.status, str(e)
-    return doc, status, reason, blocks
-
-
 # -- cards and tables ------------------------------------------------------------------------------
 
 
 def test_id_card_photo_is_one_person(tmp_path, scanner):
     person = PEOPLE[0]
     path = samples.save(samples.photo_like(samples.id_card(person), seed=1), tmp_path / "id.jpg")
-    doc, status, _, blocks = blocks_of(path)
+    doc, status, _, blocks = read(path)
     assert (doc.media_type, status) == ("image/jpeg", Status.SCANNED)
     card = blocks[0]
     assert isinstance(card, TableBlock) and card.header == ID_HEADER and card.ocr.card == "id_card"
@@ -87,7 +77,7 @@ def test_photographed_customer_list_keeps_columns_and_header(tmp_path, scanner):
     path = samples.save(
         samples.photo_like(samples.customer_list(persons), seed=3, angle=-3), tmp_path / "l.jpg"
     )
-    _, status, _, blocks = blocks_of(path)
+    _, status, _, blocks = read(path)
     assert status == Status.SCANNED
     tables = [b for b in blocks if isinstance(b, TableBlock)]
     assert [t.header for t in tables] == [("姓名", "身份证号", "手机", "地址")]

@@ -51,6 +51,26 @@ def test_columns_become_a_table_under_its_header_even_when_skewed():
     assert table.ocr.cells == ((0.99, 0.99, 0.99), (0.99, 0.99, 0.99))
 
 
+def test_a_header_box_across_two_columns_is_split_between_them():
+    # the engine read the header "序号 姓名" as one run; every data row has two
+    items = [item(10, 20, "序号姓名"), item(200, 20, "手机")]
+    for r, (name, phone) in enumerate(
+        (("王伟", "13912345678"), ("李娜", "13800138000"), ("张敏", "13700137000"))
+    ):
+        items += [
+            item(10, 80 + 60 * r, str(r + 1)),
+            item(50, 80 + 60 * r, name),
+            item(200, 80 + 60 * r, phone),
+        ]
+    [table] = layout_blocks(items, "image")
+    assert table.header == ("序号", "姓名", "手机")
+    assert table.rows == [
+        ("1", "王伟", "13912345678"),
+        ("2", "李娜", "13800138000"),
+        ("3", "张敏", "13700137000"),
+    ]
+
+
 def test_id_card_front_is_one_row_under_the_card_labels():
     items = [
         item(40, 40, "姓名王小明"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from read_document import read
 
-from dlpscan.extract import Limits, open_documents
-from dlpscan.extract.errors import ExtractError
+from dlpscan.extract import Limits
 from dlpscan.model import Status, TableBlock, TextBlock
 
 reportlab = pytest.importorskip("reportlab")
@@ -16,16 +16,6 @@ from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.lib.styles import getSampleStyleSheet  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Table, TableStyle  # noqa: E402
-
-
-def read(path: Path, limits: Limits = Limits()):  # noqa: B008
-    doc = next(open_documents(path, path.name, limits))
-    blocks, status, reason = [], doc.status, doc.reason
-    try:
-        blocks.extend(doc.blocks)
-    except ExtractError as e:
-        status, reason = e.status, str(e)
-    return doc, status, reason, blocks
 
 
 def text_pdf(path: Path, pages: int = 3, **kwargs) -> Path:

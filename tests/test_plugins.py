@@ -130,7 +130,7 @@ def test_an_installed_package_extends_validators_readers_and_outputs(tmp_path: P
     assert "plugin broken = acme_dlp:DoesNotExist (dlpscan.formats) not loaded" in siem.stderr
 
     unknown = scan("xml")
-    assert unknown.returncode == 2 and "known: jsonl, csv, siem, listing, table" in unknown.stderr
+    assert unknown.returncode == 2 and "known: jsonl, csv, siem, sarif, listing, table" in unknown.stderr
 
 
 def test_without_the_package_the_type_is_not_read(tmp_path: Path) -> None:

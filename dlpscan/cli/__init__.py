@@ -13,6 +13,7 @@ from dlpscan import __version__
 from dlpscan.cli.admin import config_group, policy, recognizers
 from dlpscan.cli.common import UsageProblem
 from dlpscan.cli.db import db, triage
+from dlpscan.cli.edm import edm
 from dlpscan.cli.report import report
 from dlpscan.cli.scan import scan
 from dlpscan.cli.watch import status, watch
@@ -33,7 +34,7 @@ def main(config: str | None) -> None:
     """
 
 
-for command in (scan, watch, status, report, db, triage, policy, config_group, recognizers):
+for command in (scan, watch, status, report, db, triage, policy, config_group, recognizers, edm):
     main.add_command(command)
 
 __all__ = ["UsageProblem", "main"]

@@ -51,8 +51,9 @@ def config_show(ctx: click.Context) -> None:
     """Print the effective config (file + DLPSCAN_* environment) as JSON; the key is hidden."""
     config = cli_config(ctx, {})
     data = config.model_dump()
-    if data.get("fingerprint_key"):
-        data["fingerprint_key"] = "(set)"
+    for secret in ("fingerprint_key", "edm_key"):
+        if data.get(secret):
+            data[secret] = "(set)"
     if data.get("watch", {}).get("webhook_secret"):
         data["watch"]["webhook_secret"] = "(set)"
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))

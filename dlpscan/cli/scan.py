@@ -57,6 +57,15 @@ from dlpscan.policy import PolicyError, load_policy
 )
 @click.option("--fail-on-flag", is_flag=True, help="Exit 1 when any file is flagged (for scripts and CI).")
 @click.option(
+    "--new-only",
+    is_flag=True,
+    help="Report only files whose findings are new or grew since the last completed scan of the same "
+    "paths (a baseline, as in detect-secrets or gitleaks).",
+)
+@click.option(
+    "--since-scan", type=int, metavar="N", help="Like --new-only, against scan N (`dlpscan db scans`)."
+)
+@click.option(
     "--quiet", "-q", is_flag=True, help="No progress, no summary, no report on stdout unless --output -."
 )
 @click.option("--log-format", type=click.Choice(["text", "json"]), help="Log format on stderr.")
@@ -71,6 +80,8 @@ def scan(
     full: bool,
     resume: bool,
     fail_on_flag: bool,
+    new_only: bool,
+    since_scan: int | None,
     quiet: bool,
     **flags: Any,
 ) -> None:
@@ -86,6 +97,7 @@ def scan(
       dlpscan scan /mnt/ops -o ops.jsonl
       dlpscan scan /srv/share --exclude '*.iso' -j 8 --policy courier --format csv -o share.csv
       dlpscan scan exports/ --fingerprint-key "$KEY" --fail-on-flag --quiet
+      dlpscan scan repo/ --new-only --format sarif -o dlpscan.sarif
     """
     from dlpscan.cli.output import ScanOutput
     from dlpscan.detect.registry import DefinitionError, entity_types
@@ -121,13 +133,13 @@ def scan(
         full=full,
         resume=resume,
     )
-    report = ScanOutput(fmt, output, quiet, explicit_key)
+    report = ScanOutput(fmt, output, quiet, explicit_key, (new_only, since_scan))
     with ExitStack() as stack:
-        writers = report.open(stack, store_types)
         store = None if no_store else stack.enter_context(open_store(config))
+        writers = report.open(stack, store_types, policy, store, job.roots)
         with ScanProgress(not quiet, report.progress_console) as progress:
             summary = run_scan(job, store, writers, progress.update if progress.active else None)
-        report.finish(summary, writers)
+        report.finish(summary)
     if summary.interrupted:
         ctx.exit(130)
     if summary.store_error:
@@ -137,5 +149,5 @@ def scan(
             err=True,
         )
         ctx.exit(3)
-    if fail_on_flag and summary.flagged:
+    if fail_on_flag and report.flagged(summary):
         ctx.exit(1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 
+from dlpscan.detect import columns
 from dlpscan.detect import compiled as compiled_core
 from dlpscan.detect.backends import make_scanner
 from dlpscan.detect.decide import rank, whole_cell_types
@@ -48,6 +49,8 @@ class Engine:
         self.backend = self._scanner.name
         self._cell_defs = [d for d in self.definitions if d.cell_detector]
         self._names = next((d for d in self.definitions if d.entity == "CN_NAME"), None)
+        ascii_headers = frozenset(w for d in self.definitions for w in d.headers if w.isascii())
+        self._is_label = columns.LabelCells(self._labels, ascii_headers)
         self._core = compiled_core.core(compiled)
         self._plan = self._core.Plan(self._entries) if self._core is not None else None
         self.compiled = self._plan is not None
@@ -111,6 +114,10 @@ class Engine:
 
     # -- tables ---------------------------------------------------------------------------
     def scan_table(self, block: TableBlock) -> list[Finding]:
+        form = columns.as_form(block, self._is_label)
+        return self._scan_table(form if form is not None else block)
+
+    def _scan_table(self, block: TableBlock) -> list[Finding]:
         width = max([len(block.header), *(len(r) for r in block.rows)], default=0)
         header = tuple(block.header) + ("",) * (width - len(block.header))
         header_rel = {
@@ -155,8 +162,27 @@ class Engine:
         findings: list[Finding],
         cell_starts: list[int],
     ) -> list[Finding]:
-        """Whole cells under a name/address header, validated one by one."""
+        """Whole cells under a name/address header, validated one by one; name columns are also
+        recognised by their content (columns.name_column)."""
         out: list[Finding] = []
+        header_rel = dict(header_rel)
+        by_content: set[int] = set()  # name columns known from their cells, not their header
+        if self._names is not None:
+            names = self._names
+            name_valid = self._labels[names.entity].validate
+
+            def is_name(cell: str) -> float:
+                return name_valid(names.normalise(cell))
+
+            beside = columns.rows_with_identifiers(findings, self._direct)
+            near = len(beside) >= columns.BESIDE_SHARE * max(1, len(block.rows))
+            for c in range(len(header)):
+                key = (names.entity, c)
+                column = (row[c] for row in block.rows if c < len(row))
+                named = columns.name_column(column, is_name, header_rel[key], near)
+                if named and header_rel[key] == 0:
+                    by_content.add(c)
+                header_rel[key] = 1 if named else min(header_rel[key], 0)
         done = {(f.entity_type, f.record, f.column) for f in findings}
         offsets = iter(cell_starts)
         starts: dict[tuple[int, int], int] = {}
@@ -173,7 +199,7 @@ class Engine:
                 for r, row in enumerate(block.rows):
                     if c >= len(row) or (d.entity, r, c) in done:
                         continue
-                    f = cell_finding(d, validate, row[c], starts[(r, c)], r, c)
+                    f = cell_finding(d, validate, row[c], starts[(r, c)], r, c, c not in by_content)
                     if f is not None:
                         out.append(f)
         return out

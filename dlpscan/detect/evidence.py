@@ -82,9 +82,11 @@ def cell_finding(
     start: int,
     row: int = 0,
     column: int | None = None,
+    confirmed: bool = True,
 ) -> Finding | None:
     """A whole cell under a column header that names `d`'s type (names, addresses); `validate` is
-    d's validator bound to the loaded definitions (Labels.validate)."""
+    d's validator bound to the loaded definitions (Labels.validate). `confirmed`: the header said
+    so (False for a column recognised by its content)."""
     folded = fold(cell)
     value = folded.strip()
     if not value:
@@ -95,12 +97,12 @@ def cell_finding(
         if len(value) > MASKED_CELL_MAX:
             return None
         return Finding(
-            d.entity, value, start, end, 0.8, masked=True, record=row, column=column, confirmed=True
+            d.entity, value, start, end, 0.8, masked=True, record=row, column=column, confirmed=confirmed
         )
     normalised = d.normalise(value)
     if validate(normalised) <= 0:
         return None
-    return Finding(d.entity, normalised, start, end, 0.9, record=row, column=column, confirmed=True)
+    return Finding(d.entity, normalised, start, end, 0.9, record=row, column=column, confirmed=confirmed)
 
 
 def _with_record(f: Finding, record: int) -> Finding:

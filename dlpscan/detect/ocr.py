@@ -15,7 +15,7 @@ from dlpscan.detect.registry import RecognizerDef
 from dlpscan.detect.scoring import Finding
 from dlpscan.model import Block, OcrText, TableBlock
 
-LOW_CONFIDENCE = 0.85  # OCR confidence below which a digit string needs a checksum (bench/bench_ocr.py)
+LOW_CONFIDENCE = 0.90  # OCR confidence below which a digit string needs a checksum (bench/bench_ocr.py)
 MIN_DIGITS = 6  # a value with this many digits is a digit string
 # Validators that check a checksum (the 15-digit legacy ID has none).
 CHECKSUMMED: dict[str, Callable[[str], bool]] = {

@@ -78,6 +78,14 @@ def no_space(value: str) -> str:
     return _SPACES.sub("", value)
 
 
+_NAME_SEPARATORS = re.compile(r"[\s;]+")
+
+
+def name(value: str) -> str:
+    """Spaces dropped (names padded to line up: 孟  伟) and vCard's family;given joined."""
+    return _NAME_SEPARATORS.sub("", value)
+
+
 def plate(value: str) -> str:
     return _SEPARATORS.sub("", value).upper()
 
@@ -112,6 +120,7 @@ NORMALISERS: dict[str, Callable[[str], str]] = {
     "upper_alnum": upper_alnum,
     "lower": lower,
     "no_space": no_space,
+    "name": name,
     "plate": plate,
     "mobile": mobile,
     "landline": landline,

@@ -284,6 +284,9 @@ HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff"
 _HAN_NAME = re.compile(f"[{HAN_CLASS}]{{2,4}}|[{HAN_CLASS}]{{1,8}}(?:·[{HAN_CLASS}]{{1,8}})+")
 
 
+_HONORIFICS = ("先生", "女士", "小姐")
+
+
 def cn_name(value: str, labels: frozenset[str] = frozenset()) -> float:
     """2-4 Han characters (or Han groups joined by '·') starting with a known surname.
 
@@ -292,7 +295,7 @@ def cn_name(value: str, labels: frozenset[str] = frozenset()) -> float:
     """
     if not _HAN_NAME.fullmatch(value) or value in labels or value.endswith(_ORG_SUFFIXES):
         return 0.0
-    if value in tables.name_stopwords():
+    if value in tables.name_stopwords() or value.endswith(_HONORIFICS):  # 张先生 is not a full name
         return 0.0
     if any(value[:n] in labels for n in range(2, len(value))):  # a label plus more: 车牌号, 项目经理
         return 0.0

@@ -68,6 +68,8 @@ def detect_encoding(parts: list[bytes] | bytes) -> str:
         return "gb18030"
     if guess in _BIG5 and len(sample) >= 256:
         return "big5hkscs"
+    if guess in _OTHER_CJK and _strict_ok(sample, "gb18030") and not _native_script(sample, guess):
+        return "gb18030"  # Chinese names alone read as Korean or Japanese made of Hanja/kanji only
     if guess in _OTHER_CJK and len(sample) >= 1024 and _strict_ok(sample, guess):
         return guess
     if _strict_ok(sample, "gb18030"):
@@ -75,6 +77,25 @@ def detect_encoding(parts: list[bytes] | bytes) -> str:
     if guess and guess not in _BIG5 and _strict_ok(sample, guess):
         return guess
     return "gb18030" if _mostly_ok(sample, "gb18030") else "utf-8"
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
+_KOREAN = {"euc_kr", "cp949", "johab"}
+
+
+def _native_script(sample: bytes, encoding: str) -> bool:
+    """Does the sample, read as Korean or Japanese, hold that language's own script? Korean text is
+    almost all Hangul (few Hanja) and Japanese text always has kana; GB-encoded Chinese read as
+    either comes out as a jumble with many Han characters (the byte ranges overlap)."""
+    text = sample.decode(encoding, errors="replace")
+    han = len(_HAN.findall(text))
+    if encoding in _KOREAN:
+        hangul = len(_HANGUL.findall(text))
+        return hangul >= 0.8 * (hangul + han)
+    kana = len(_KANA.findall(text))
+    return kana >= 0.2 * (kana + han)
 
 
 def _codec_name(name: str) -> str:

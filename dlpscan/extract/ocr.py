@@ -32,6 +32,9 @@ MODELS = {
 # Recognised text below this score is dropped by the engine itself (noise, not text). Text between
 # this and the scanner's own threshold is kept: it still counts when a checksum confirms a value.
 ENGINE_MIN_SCORE = 0.3
+# Images are scaled down to this many pixels on their long side before OCR (rapidocr's default):
+# an A4 page at about 170 dpi, a phone photo of a document at a quarter of its pixels.
+MAX_SIDE = 2000
 
 
 class OcrUnavailable(Unsupported):
@@ -77,6 +80,7 @@ def engine():
     params: dict[str, object] = {
         "Global.log_level": "critical",
         "Global.text_score": ENGINE_MIN_SCORE,
+        "Global.max_side_len": MAX_SIDE,
         # one thread per engine: the scanner runs one worker process per core
         "EngineConfig.onnxruntime.intra_op_num_threads": 1,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,

@@ -12,9 +12,10 @@ Every block carries the engine's confidence for each piece of text (`model.OcrTe
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from statistics import median
 
@@ -108,15 +109,38 @@ def _lines(boxes: list[_Box]) -> list[Line]:
     return lines
 
 
-def _bands(lines: Sequence[Line]) -> list[tuple[float, float]]:
+def _bands(boxes: Iterable[_Box]) -> list[tuple[float, float]]:
     """Column bands: the union of the boxes' x-ranges, merged where they overlap."""
     bands: list[tuple[float, float]] = []
-    for x0, x1 in sorted((b.x0, b.x1) for line in lines for b in line):
+    for x0, x1 in sorted((b.x0, b.x1) for b in boxes):
         if bands and x0 <= bands[-1][1]:
             bands[-1] = (bands[-1][0], max(bands[-1][1], x1))
         else:
             bands.append((x0, x1))
     return bands
+
+
+def _split_bridges(lines: Sequence[Line]) -> list[Line]:
+    """The lines with every box that bridges a gap between the other lines' columns cut at that gap
+    (a header "序号姓名" read as one run above separate 序号 and 姓名 cells). CJK text is evenly
+    spaced, so the text is cut in proportion to the box's width."""
+    out: list[Line] = []
+    for i, line in enumerate(lines):
+        others = _bands(b for j, other in enumerate(lines) if j != i for b in other)
+        pieces: Line = []
+        for box in line:
+            inside = [band for band in others if box.x0 < band[1] and band[0] < box.x1]
+            if len(inside) < 2:
+                pieces.append(box)
+                continue
+            cuts = [(a[1] + b[0]) / 2 for a, b in itertools.pairwise(inside)]
+            at = [round(len(box.text) * (x - box.x0) / (box.x1 - box.x0)) for x in (box.x0, *cuts, box.x1)]
+            spans = [(max(box.x0, x0), min(box.x1, x1)) for x0, x1 in inside]  # apart, like the columns
+            for (x0, x1), (t0, t1) in zip(spans, itertools.pairwise(at), strict=True):
+                if box.text[t0:t1].strip():
+                    pieces.append(_Box(x0, box.y0, x1, box.y1, box.text[t0:t1].strip(), box.confidence))
+        out.append(pieces)
+    return out
 
 
 # -- text and tables ------------------------------------------------------------------------------
@@ -166,7 +190,8 @@ def _text_block(lines: Sequence[Line], location: str) -> TextBlock:
 
 def _table(lines: Sequence[Line], location: str) -> tuple[list[Line], TableBlock] | None:
     """(lines before the header, the table) when the lines' boxes form two or more columns."""
-    bands = _bands(lines)
+    lines = _split_bridges(lines)
+    bands = _bands(b for line in lines for b in line)
     if len(bands) < 2:
         return None
     rows: list[tuple[str, ...]] = []

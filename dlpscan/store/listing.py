@@ -15,7 +15,7 @@ from dlpscan.policy import SEVERITY_ORDER
 from . import codec
 from .db import chunks, one_of, read
 from .exposure import UNKNOWN_OWNER
-from .schema import entity_counts, files, scan_files
+from .schema import entity_counts, files, fingerprints, scan_files
 
 
 @dataclass(slots=True)
@@ -90,3 +90,35 @@ class ListingMixin:
                 ).mappings():
                     entities[e["file_id"]].append(e)
         return [codec.rebuild(r, entities[r["id"]], {}) for r in rows], total
+
+    def baseline_counts(self, scan_id: int) -> dict[str, dict[str, int]]:
+        """Per file seen in the scan: the distinct values per entity type that scan recorded."""
+        with read(self._engine) as conn:
+            rows = conn.execute(
+                sa.select(files.c.path, scan_files.c.counts)
+                .join(scan_files, scan_files.c.file_id == files.c.id)
+                .where(scan_files.c.scan_id == scan_id)
+            )
+            return {path: {t: c[0] for t, c in (counts or {}).items()} for path, counts in rows}
+
+    def baseline_fingerprints(self, path: str, scan_id: int) -> dict[str, set[str]] | None:
+        """The stored fingerprints of `path` per entity type while they are still the ones scan
+        `scan_id` saw (no later scan read the file again); else None."""
+        with read(self._engine) as conn:
+            file_id = conn.execute(sa.select(files.c.id).where(files.c.path == path)).scalar()
+            read_later = (
+                sa.select(scan_files.c.file_id)
+                .where(
+                    scan_files.c.file_id == file_id,
+                    scan_files.c.scan_id > scan_id,
+                    sa.not_(scan_files.c.carried),
+                )
+                .exists()
+            )
+            if file_id is None or conn.execute(sa.select(read_later)).scalar():
+                return None
+            found: dict[str, set[str]] = defaultdict(set)
+            stored = sa.select(fingerprints.c.entity_type, fingerprints.c.fp)
+            for etype, fp in conn.execute(stored.where(fingerprints.c.file_id == file_id)):
+                found[etype].add(codec.fp_from_db(fp))
+            return dict(found)

@@ -86,6 +86,17 @@ def spans(text: str) -> list[tuple]:
         # label words are not names, even with more characters after them
         ("车牌号：粤B12345", [("CN_LICENSE_PLATE", "粤B12345", 4, 11, 0.95)]),
         ("项目经理 13912345678", [("CN_MOBILE", "13912345678", 5, 16, 0.85)]),
+        # labels padded to line up, letters, vCards, keys of key=value text and JSON, role labels
+        ("姓\u3000\u3000名：张伟", [(ENTITY, "张伟", 5, 7, 0.8)]),
+        ("尊敬的李娜女士：", [(ENTITY, "李娜", 3, 5, 0.8)]),
+        ("N:陈;静;;;\nFN:陈静", [(ENTITY, "陈静", 2, 5, 0.8), (ENTITY, "陈静", 12, 14, 0.8)]),
+        ('{"userName": "杨磊"}', [(ENTITY, "杨磊", 14, 16, 0.8)]),
+        ("cust_nm=赵敏&khxm=黄勇", [(ENTITY, "赵敏", 8, 10, 0.8), (ENTITY, "黄勇", 16, 18, 0.8)]),
+        ("借款人：朱琳，担保人：高峰", [(ENTITY, "朱琳", 4, 6, 0.8), (ENTITY, "高峰", 11, 13, 0.8)]),
+        # keys naming things, salutations of nobody, a surname with an honorific
+        ("companyName=吴霞 fileName=徐刚.txt", []),
+        ("尊敬的用户：", []),
+        ("联系人：张先生", []),
         # no evidence: no name
         ("张三今天来了", []),
         ("王府井", []),
@@ -107,6 +118,11 @@ def test_traps(text, expected):
         # company or product columns are not names
         ("公司名称", "张三", []),
         ("商品名称", "王老吉", []),
+        # role and pinyin/English column names
+        ("借款人", "朱琳", [(ENTITY, "朱琳", False)]),
+        ("cust_nm", "赵敏", [(ENTITY, "赵敏", False)]),
+        ("KHXM", "黄勇", [(ENTITY, "黄勇", False)]),
+        ("签收人", "家门口", []),
         # not a name
         ("姓名", "未知", []),
         ("姓名", "SHE", []),

@@ -1,0 +1,115 @@
+"""Per document: where values of an EDM schema's types were found, as keyed digests.
+
+Collected while a document is read (one dictionary lookup per finding, one HMAC per distinct
+value), matched against the index when the document is done (`match`), and kept in the results
+store so that a rebuilt index can be applied to an unchanged file without reading it again.
+Evidence holds digests under the EDM key and positions, never a value.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dlpscan.detect.scoring import Finding
+from dlpscan.edm.errors import EdmError
+from dlpscan.edm.keys import Digester
+from dlpscan.model import Block, TableBlock
+
+_MAGIC = b"EDMEV1"
+_LENGTH = struct.Struct("<I")
+_COLUMNS = (("digest", "<u8"), ("type_code", "u1"), ("block", "<u4"), ("place", "<u4"), ("table", "?"))
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Occurrence i: a value of type `types[type_code[i]]` with digest `digest[i]`, found in block
+    `block[i]` of the document at `place[i]` (the row of a table block, the character offset in a
+    text block; `table[i]` says which)."""
+
+    key_id: str
+    types: tuple[str, ...]
+    digest: np.ndarray
+    type_code: np.ndarray
+    block: np.ndarray
+    place: np.ndarray
+    table: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.digest)
+
+    def to_bytes(self) -> bytes:
+        head = json.dumps({"key_id": self.key_id, "types": list(self.types), "n": len(self)}).encode()
+        parts = [_MAGIC, _LENGTH.pack(len(head)), head]
+        parts += [np.ascontiguousarray(getattr(self, n), dtype=t).tobytes() for n, t in _COLUMNS]
+        return zlib.compress(b"".join(parts), 6)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Evidence:
+        try:
+            raw = zlib.decompress(data)
+            if not raw.startswith(_MAGIC):
+                raise ValueError("magic")
+            start = len(_MAGIC) + _LENGTH.size
+            (length,) = _LENGTH.unpack_from(raw, len(_MAGIC))
+            head = json.loads(raw[start : start + length])
+            offset, n, arrays = start + length, head["n"], {}
+            for name, dtype in _COLUMNS:
+                arrays[name] = np.frombuffer(raw, dtype=dtype, count=n, offset=offset)
+                offset += n * np.dtype(dtype).itemsize
+        except (zlib.error, ValueError, KeyError, TypeError) as exc:
+            raise EdmError(f"stored EDM evidence is damaged ({type(exc).__name__})") from None
+        return cls(head["key_id"], tuple(head["types"]), **arrays)
+
+
+class EvidenceCollector:
+    """Collects the evidence of one document, block by block."""
+
+    def __init__(self, digester: Digester, types: Sequence[str]) -> None:
+        self._digester = digester
+        self._types = tuple(types)
+        self._codes = {t: i for i, t in enumerate(self._types)}
+        self._cache: dict[tuple[int, str], bytes] = {}
+        self._digests: list[bytes] = []
+        self._type_codes: list[int] = []
+        self._blocks: list[int] = []
+        self._places: list[int] = []
+        self._tables: list[bool] = []
+        self._block = 0
+
+    def add_block(self, findings: list[Finding], block: Block) -> None:
+        codes, cache, digest = self._codes, self._cache, self._digester.value_digest
+        is_table = isinstance(block, TableBlock)
+        n = len(self._digests)
+        for f in findings:
+            code = codes.get(f.entity_type)
+            if code is None or f.masked or f.damaged:
+                continue
+            key = (code, f.value)
+            d = cache.get(key)
+            if d is None:
+                d = cache[key] = digest(f.entity_type, f.value)
+            self._digests.append(d)
+            self._type_codes.append(code)
+            self._places.append(f.record if is_table else f.start)
+        added = len(self._digests) - n
+        if added:
+            self._blocks += [self._block] * added
+            self._tables += [is_table] * added
+        self._block += 1
+
+    def evidence(self) -> Evidence:
+        return Evidence(
+            self._digester.key_id,
+            self._types,
+            np.frombuffer(b"".join(self._digests), dtype="<u8"),
+            np.array(self._type_codes, dtype="u1"),
+            np.array(self._blocks, dtype="<u4"),
+            np.array(self._places, dtype="<u4"),
+            np.array(self._tables, dtype="?"),
+        )
