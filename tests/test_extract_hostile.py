@@ -58,7 +58,9 @@ def test_records_with_keys_of_their_own_are_linear():
         ("xml", hostile.xml_records_of_distinct_tags),
     ):
         data = make(60_000)
-        assert per_byte_ratio(kind, data, same_size(kind, data)) < MAX_RATIO
+        # linear, but one small block per few records costs about 6x an ordinary table per byte;
+        # the quadratic version was over 1,000x at this size
+        assert per_byte_ratio(kind, data, same_size(kind, data)) < 3 * MAX_RATIO
 
 
 # --- native readers: bounded input -------------------------------------------------------------
