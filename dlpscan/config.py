@@ -168,14 +168,17 @@ def load_config(path: Path | None = None, flags: dict[str, Any] | None = None) -
         raise ConfigError(_describe(exc, "command line / environment")) from None
 
 
-def resolve_key(config: Config) -> tuple[bytes, bool]:
+def resolve_key(config: Config, persist: bool = True) -> tuple[bytes, bool]:
     """The fingerprint key and whether the user gave it (then reports carry fingerprints).
 
     Without one, a random key is generated once, stored with mode 0600 and reused, so
-    fingerprints in the store compare across scans.
+    fingerprints in the store compare across scans. `persist=False` (nothing is stored): a fresh
+    key for this run only, no key file needed.
     """
     if config.fingerprint_key:
         return config.fingerprint_key.encode("utf-8"), True
+    if not persist:
+        return secrets.token_hex(32).encode("utf-8"), False
     path = (
         Path(config.key_file)
         if config.key_file
@@ -183,16 +186,21 @@ def resolve_key(config: Config) -> tuple[bytes, bool]:
     )
     try:
         return path.read_text(encoding="utf-8").strip().encode("utf-8"), False
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         pass
     except OSError as exc:
         raise ConfigError(f"cannot read fingerprint key file {path}: {exc.strerror}") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return path.read_text(encoding="utf-8").strip().encode("utf-8"), False
+    except OSError as exc:
+        if isinstance(exc, FileExistsError) and path.is_file():  # another process created it first
+            return path.read_text(encoding="utf-8").strip().encode("utf-8"), False
+        raise ConfigError(
+            f"cannot create the fingerprint key file {path} ({exc.strerror}): give --fingerprint-key, "
+            "set DLPSCAN_FINGERPRINT_KEY, or point key_file at a writable place"
+        ) from None
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(key + "\n")
     return key.encode("utf-8"), False

@@ -158,6 +158,7 @@ class FileResult:
     mtime: float | None = None
     owner: str | None = None
     inode: int | None = None
+    device: int | None = None  # st_dev of the file (top-level files only, like inode)
     content_hash: str | None = None  # SHA-256 of the file's bytes, when the scan was asked to hash
     is_container: bool = False
     notes: dict[str, int] = field(default_factory=dict)

@@ -2,7 +2,9 @@
 
 Only regular files are opened. Symlinks are not followed unless asked (and then loops are cut
 by remembering visited directories). Anything that cannot be scanned is yielded with a reason,
-so it still gets a report line.
+so it still gets a report line. Each file has two names: the path as reached from the root the
+user typed (reports), and its key: the same file under the root's resolved absolute path (the
+results store, so `cd A && dlpscan scan data` and `cd B && dlpscan scan data` stay apart).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import fnmatch
 import os
 import pwd
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -45,9 +47,11 @@ class Entry:
 
     path: str  # filesystem path (may hold surrogate escapes for undecodable names)
     display: str  # report path: as reached from the root, undecodable bytes shown as \\xNN
+    key: str  # store key: the path below the root's resolved absolute path, shown like `display`
     size: int = 0
     mtime: float = 0.0
     inode: int = 0
+    device: int = 0
     owner: str | None = None
     skip_reason: str | None = None
     error: str | None = None
@@ -70,18 +74,50 @@ def display_path(path: str) -> str:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def store_key(path: str) -> str:
+    """The store's name of a file: its folder resolved (absolute, symbolic links followed), then its
+    own name; a link to a file stays the link. For one file; walks derive keys from their root's."""
+    folder, name = os.path.split(os.path.abspath(path))
+    return display_path(os.path.join(os.path.realpath(folder), name))
+
+
+def root_key(root: str) -> str:
+    """The store's name of a scan root: a folder fully resolved, a file as `store_key`."""
+    return display_path(os.path.realpath(root)) if os.path.isdir(root) else store_key(root)
+
+
+def report_to_key(roots: Sequence[str]) -> Callable[[str], str]:
+    """Maps the report paths of a walk of `roots` (archive members included) to their store keys."""
+    prefixes = sorted(((display_path(r), root_key(r)) for r in roots), key=lambda p: -len(p[0]))
+
+    def key(path: str) -> str:
+        for typed, stored in prefixes:
+            if path == typed:
+                return stored
+            below = typed if typed.endswith("/") else typed + "/"
+            if path.startswith(below):
+                return os.path.join(stored, path[len(below) :])
+            if path.startswith(typed + "!"):
+                return stored + path[len(typed) :]
+        return path
+
+    return key
+
+
 def matches_glob(rel: str, patterns: Sequence[str]) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
-def _entry(path: str, st: os.stat_result, options: WalkOptions) -> Entry:
+def _entry(path: str, key: str, st: os.stat_result, options: WalkOptions) -> Entry:
     base = dict(
         path=path,
         display=display_path(path),
+        key=display_path(key),
         size=st.st_size,
         mtime=st.st_mtime,
         inode=st.st_ino,
+        device=st.st_dev,
         owner=owner_name(st.st_uid),
     )
     if not stat.S_ISREG(st.st_mode):
@@ -103,22 +139,27 @@ def walk(roots: Sequence[str], options: WalkOptions) -> Iterator[Entry]:
         yield from _walk_root(root, options)
 
 
+def _failed(path: str, key: str, error: str) -> Entry:
+    return Entry(path, display_path(path), display_path(os.path.normpath(key)), error=error)
+
+
 def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
     try:
         st = os.stat(root) if options.follow_symlinks else os.lstat(root)
     except OSError as exc:
-        yield Entry(root, display_path(root), error=f"cannot stat: {exc.strerror}")
+        yield _failed(root, store_key(root), f"cannot stat: {exc.strerror}")
         return
     if stat.S_ISLNK(st.st_mode):
         # A symlink given on the command line is followed: the user named it.
         try:
             st = os.stat(root)
         except OSError:
-            yield Entry(root, display_path(root), error="broken symbolic link")
+            yield _failed(root, store_key(root), "broken symbolic link")
             return
     if not stat.S_ISDIR(st.st_mode):
-        yield _entry(root, st, options)
+        yield _entry(root, store_key(root), st, options)
         return
+    real_root = os.path.realpath(root)
     seen: set[tuple[int, int]] = {(st.st_dev, st.st_ino)}
     stack = [root]
     root_dev = st.st_dev
@@ -128,21 +169,21 @@ def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
             with os.scandir(directory) as it:
                 children = sorted(it, key=lambda e: e.name, reverse=True)
         except OSError as exc:
-            yield Entry(directory, display_path(directory), error=f"cannot list directory: {exc.strerror}")
+            key = os.path.join(real_root, os.path.relpath(directory, root))
+            yield _failed(directory, key, f"cannot list directory: {exc.strerror}")
             continue
         for child in children:
             path = child.path
             rel = os.path.relpath(path, root).replace(os.sep, "/")
+            key = os.path.join(real_root, rel)
             try:
                 is_link = child.is_symlink()
                 if is_link and not options.follow_symlinks:
                     continue
                 cst = child.stat(follow_symlinks=options.follow_symlinks)
             except OSError as exc:
-                if is_link:
-                    yield Entry(path, display_path(path), error="broken symbolic link")
-                else:
-                    yield Entry(path, display_path(path), error=f"cannot stat: {exc.strerror}")
+                error = "broken symbolic link" if is_link else f"cannot stat: {exc.strerror}"
+                yield _failed(path, key, error)
                 continue
             if stat.S_ISDIR(cst.st_mode):
                 if options.exclude and matches_glob(rel + "/", options.exclude):
@@ -159,4 +200,4 @@ def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
                 continue
             if options.exclude and matches_glob(rel, options.exclude):
                 continue
-            yield _entry(path, cst, options)
+            yield _entry(path, key, cst, options)

@@ -1,7 +1,9 @@
 """A process pool that survives bad files: per-file time limit, memory cap, crash isolation.
 
 Each worker owns one pipe. A file that runs past its time limit or kills its worker (a parser
-crash, the memory cap) gets a report line of its own and a fresh worker takes over.
+crash, the memory cap) gets a report line of its own and a fresh worker takes over. A worker that
+cannot start (its settings fail to load, or it dies twice in a row before it is ready) ends the run
+with WorkerStartError instead of being replaced for ever.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from dlpscan.model import FileResult, Status
 from dlpscan.pipeline import FileScanner, ScanSettings
 
 log = logging.getLogger(__name__)
+
+
+START_ATTEMPTS = 2  # workers in a row that die before they are ready: the pool gives up
+
+
+class WorkerStartError(Exception):
+    """Worker processes cannot start; the message says why (never file content)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +61,11 @@ def _worker_main(
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     if nice:
         os.nice(nice)
-    scanner = FileScanner(settings)
+    try:
+        scanner = FileScanner(settings)
+    except Exception as exc:  # settings that do not load: the parent stops instead of respawning
+        conn.send(("failed", f"{type(exc).__name__}: {str(exc)[:500]}"))
+        return
     conn.send(("ready", None))
     while True:
         try:
@@ -109,6 +122,11 @@ class WorkerPool:
         self._jobs = max(1, jobs)
         self._workers: list[_Worker] = []  # started on the first task: a no-change rescan needs none
         self.stopping = False
+        self._start_failures = 0
+
+    def stop(self) -> None:
+        """Hand out no more files (safe from a signal handler); `run` ends once the running ones end."""
+        self.stopping = True
 
     def _spawn(self) -> _Worker:
         return _Worker(self._ctx, self._settings, self._memory, self._nice, SOFT_LIMIT_SHARE * self._timeout)
@@ -144,7 +162,7 @@ class WorkerPool:
                         w.conn.send(task)
             busy = [w for w in self._workers if w.task is not None]
             starting = [w for w in self._workers if not w.ready]
-            if not busy and (exhausted or self.stopping) and not starting and not self._retries:
+            if not busy and (self.stopping or (exhausted and not starting and not self._retries)):
                 return
             if self._retries and exhausted and not busy and not starting:
                 exhausted = False  # a retry was queued after the last task went out
@@ -169,6 +187,13 @@ class WorkerPool:
             task, reading = w.task, w.reading
             w.process.join(5)
             code = w.process.exitcode
+            if not w.ready:
+                self._start_failures += 1
+                if self._start_failures >= START_ATTEMPTS:
+                    raise WorkerStartError(
+                        f"worker processes die while starting (exit code {code}); "
+                        "check worker_memory_mb and the recognizer folders"
+                    ) from None
             self._replace(w)
             if task is None:
                 return
@@ -179,8 +204,11 @@ class WorkerPool:
             why = f"worker process died (exit code {code}); the file may exhaust memory or crash a parser"
             yield task, [FileResult(task.display, Status.ERROR, error=why)]
             return
+        if task_id == "failed":
+            raise WorkerStartError(f"a worker process cannot start: {payload}")
         if task_id == "ready":
             w.ready = True
+            self._start_failures = 0
             return
         if task_id == "reading":
             w.reading = payload

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import load_policy
 from dlpscan.runner import ScanJob, run_scan
@@ -49,7 +51,7 @@ def job(root: Path) -> ScanJob:
 def make_files(root: Path, n: int) -> None:
     root.mkdir()
     for i in range(n):
-        (root / f"f{i}.txt").write_text(f"第{i}号文件\n", encoding="utf-8")
+        (root / f"f{i:04d}.txt").write_text(f"第{i}号文件\n", encoding="utf-8")
 
 
 def test_a_store_that_recovers_loses_nothing(tmp_path: Path):
@@ -70,3 +72,74 @@ def test_a_store_that_stays_broken_is_reported_and_the_report_is_complete(tmp_pa
         assert summary.store_error == "OSError"
         assert real.scans()[0]["status"] == "failed"
     assert len(writer.paths) == 5 and summary.files == 5
+
+
+class CountingStore:
+    """A real store, counting the results it is asked to record."""
+
+    def __init__(self, store: Store) -> None:
+        self._store, self.recorded = store, 0
+
+    def record_results(self, scan_id, results):
+        self.recorded += len(results)
+        return self._store.record_results(scan_id, results)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def test_a_result_the_store_refuses_costs_neither_the_others_nor_retries(tmp_path: Path, monkeypatch):
+    from dlpscan.store import codec
+
+    share = tmp_path / "share"
+    make_files(share, 1000)
+    (share / "f0005.txt").write_text("姓名：测试甲 手机：13800138000\n", encoding="utf-8")
+    real_rows = codec.entity_rows
+
+    def refuse_one(file_id, result):  # as the codec refuses an unmasked sample: ValueError
+        if result.path.endswith("f0005.txt") and result.entities:
+            raise ValueError("CN_MOBILE: a sample is not masked; not stored")
+        return real_rows(file_id, result)
+
+    monkeypatch.setattr(codec, "entity_rows", refuse_one)
+    writer = CollectingWriter()
+    with Store.open(str(tmp_path / "s.sqlite")) as real:
+        counting = CountingStore(real)
+        summary = run_scan(job(share), counting, [writer])
+        stored = {Path(r.path).name: r for r in real.file_results(summary.scan_id)}
+    assert len(writer.paths) == 1000 and summary.store_error is None
+    assert summary.unstored == [
+        f"{share}/f0005.txt: ValueError: CN_MOBILE: a sample is not masked; not stored"
+    ]
+    assert len(stored) == 1000 and stored["f0005.txt"].status == "error"  # a stand-in says what happened
+    assert "refused" in stored["f0005.txt"].error
+    assert counting.recorded < 1000 + 2 * 200  # once each, plus the refused batch one by one (was ~800 x 200)
+
+
+def test_an_unavailable_store_is_retried_with_backoff_not_after_every_file(tmp_path: Path):
+    make_files(tmp_path / "share", 1000)
+    writer = CollectingWriter()
+    with Store.open(str(tmp_path / "s.sqlite")) as real:
+        down = FlakyStore(real, failures=10**6)
+        summary = run_scan(job(tmp_path / "share"), down, [writer])
+    attempts = 10**6 - down.failures
+    assert summary.store_error == "OSError" and len(writer.paths) == 1000
+    assert attempts < 25  # backoff: 1, 2, 4 ... seconds, then the final retries (was one per file: ~800)
+
+
+@pytest.mark.timeout(120)
+def test_workers_that_cannot_start_stop_the_pool_with_the_reason(tmp_path: Path):
+    """Settings the workers cannot load (a recognizer folder broken after the parent checked it)
+    end the run with the reason; they used to be respawned for ever."""
+    from dlpscan.workers import Task, WorkerPool, WorkerStartError
+
+    folder = tmp_path / "recognizers"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text("entity: [broken\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("x\n", encoding="utf-8")
+    pool = WorkerPool(2, ScanSettings(key=b"k", recognizer_dirs=(str(folder),)), 60)
+    try:
+        with pytest.raises(WorkerStartError, match=r"bad\.yaml: invalid YAML: line 2, column 1"):
+            list(pool.run(iter([Task(0, str(tmp_path / "a.txt"), "a.txt")])))
+    finally:
+        pool.close()

@@ -277,15 +277,17 @@ def test_interrupted_scan_leaves_store_consistent_and_resumes(tmp_path: Path) ->
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "--resume" in err
-    first = set(lines(report))
+    first = lines(report)
     assert 20 <= len(first) < 400
     rest = tmp_path / "rest.jsonl"
     run("scan", str(share), "--db", db, "-o", str(rest), "--resume")
-    second = set(lines(rest))
-    assert first.isdisjoint(second) and len(first | second) == 400
+    second = lines(rest)  # a resumed scan is one scan: its report covers every file
+    assert len(second) == 400 and all(second[p] == line for p, line in first.items())
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM files").fetchone() == (400,)
-        assert conn.execute("SELECT status FROM scans ORDER BY id").fetchall() == [("completed",)]
+        [(status, stats)] = conn.execute("SELECT status, stats FROM scans").fetchall()
+    assert status == "completed"
+    assert (json.loads(stats)["files"], json.loads(stats)["statuses"]) == (400, {"scanned": 400})
 
 
 def test_content_hash_catches_edits_that_keep_size_and_mtime(tmp_path: Path) -> None:
@@ -316,3 +318,266 @@ def test_report_from_a_real_scan(tmp_path: Path) -> None:
         assert out.stat().st_size > 0
     html = (tmp_path / "audit.html").read_text(encoding="utf-8")
     assert "客户名单_导出.csv" in html and "<svg" in html
+
+
+def store_paths(db: str) -> list[tuple[str, bool]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT path, flagged FROM files ORDER BY path").fetchall()
+
+
+def test_the_store_keys_files_by_resolved_path_not_as_typed(tmp_path: Path) -> None:
+    """`cd A && dlpscan scan data`, then `cd B && dlpscan scan data`: two files, not one overwritten."""
+    db = str(tmp_path / "s.sqlite")
+    for site, people in (("A", make_people(60, seed=5)), ("B", [])):
+        (tmp_path / site / "data").mkdir(parents=True)
+        write_csv(tmp_path / site / "data" / "list.csv", people)
+    a_report, b_report = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    run("scan", "data", "--db", db, "-o", str(a_report), cwd=tmp_path / "A")
+    run("scan", "data", "--db", db, "-o", str(b_report), cwd=tmp_path / "B")
+    # reports keep the path as reached from the root typed (the report contract)
+    assert list(lines(a_report)) == list(lines(b_report)) == ["data/list.csv"]
+    a_file, b_file = str(tmp_path / "A" / "data" / "list.csv"), str(tmp_path / "B" / "data" / "list.csv")
+    assert store_paths(db) == [(a_file, True), (b_file, False)]
+    latest = json.loads(run("db", "exposure", "--by", "folder", "--db", db, "--json").stdout)
+    assert [(r["key"], r["people"]) for r in latest] == [(str(tmp_path / "B" / "data"), 0)]
+    with sqlite3.connect(db) as conn:  # A's scan still counts its 60 people
+        assert conn.execute("SELECT people FROM scans ORDER BY id").fetchall() == [(60,), (0,)]
+
+
+def test_one_root_typed_relative_and_absolute_is_one_file_set(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    write_csv(share / "bulk.csv", make_people(60, seed=6))
+    (share / "note.txt").write_text("会议纪要\n", encoding="utf-8")
+    db = str(tmp_path / "s.sqlite")
+    run("scan", "share", "--db", db, "--format", "table", cwd=tmp_path)
+    again = run("scan", str(share) + "/", "--db", db, "--format", "table")
+    via_link = tmp_path / "link"
+    via_link.symlink_to(share)
+    linked = run("scan", "link", "--db", db, "--format", "table", cwd=tmp_path)
+    assert "2 (2 unchanged" in again.stdout and "2 (2 unchanged" in linked.stdout
+    assert [p for p, _ in store_paths(db)] == [str(share / "bulk.csv"), str(share / "note.txt")]
+
+
+def test_files_stored_under_typed_paths_are_adopted(tmp_path: Path) -> None:
+    """A store written before paths were resolved: its rows are re-keyed when the same file is met,
+    with their triage decisions, and the file is not read again."""
+    (tmp_path / "data").mkdir()
+    target = tmp_path / "data" / "list.csv"
+    write_csv(target, make_people(60, seed=7))
+    db = str(tmp_path / "s.sqlite")
+    run("scan", "data", "--db", db, "--format", "table", cwd=tmp_path)
+    run("triage", str(target), "--status", "resolved", "--note", "SEC-1", "--db", db)
+    with sqlite3.connect(db) as conn:  # as the store of an older dlpscan held it
+        conn.execute("UPDATE files SET path = 'data/list.csv', folder = 'data', device = NULL")
+        conn.execute("UPDATE triage SET path = 'data/list.csv'")
+        (file_id,) = conn.execute("SELECT id FROM files").fetchone()
+    again = run("scan", "data", "--db", db, "--format", "table", cwd=tmp_path)
+    assert "1 (1 unchanged" in again.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT id, path, folder FROM files").fetchall() == [
+            (file_id, str(target), str(target.parent))
+        ]
+        assert conn.execute("SELECT path, status FROM triage").fetchall() == [(str(target), "resolved")]
+    elsewhere = tmp_path / "other"
+    (elsewhere / "data").mkdir(parents=True)
+    write_csv(elsewhere / "data" / "list.csv", make_people(3, seed=8))
+    with sqlite3.connect(db) as conn:  # a different file under the same typed path is never adopted
+        conn.execute("UPDATE files SET path = 'data/list.csv', device = NULL")
+    run("scan", "data", "--db", db, "--format", "table", cwd=elsewhere)
+    assert [p for p, _ in store_paths(db)] == [str(elsewhere / "data" / "list.csv"), "data/list.csv"]
+
+
+def test_unchanged_archives_are_carried_forward_with_their_members(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    share = tmp_path / "share"
+    share.mkdir()
+    people = make_people(90, seed=9)
+    for i in range(3):
+        inner = io.BytesIO()
+        with zipfile.ZipFile(inner, "w") as z:
+            z.writestr(
+                "deep.csv", "姓名,身份证号,手机\n" + "\n".join(",".join(p) for p in people[i * 30 :][:5])
+            )
+        with zipfile.ZipFile(share / f"batch{i}.zip", "w") as z:
+            z.writestr(
+                "list.csv", "姓名,身份证号,手机\n" + "\n".join(",".join(p) for p in people[i * 30 :][:30])
+            )
+            z.writestr("readme.txt", "导出说明\n")
+            z.writestr("inner.zip", inner.getvalue())
+    db, first, second = str(tmp_path / "s.sqlite"), tmp_path / "1.jsonl", tmp_path / "2.jsonl"
+    run("scan", str(share), "--db", db, "-o", str(first), "--fingerprint-key", KEY)
+    proc = run(
+        "scan", str(share), "--db", db, "-o", str(second), "--fingerprint-key", KEY, "--format", "jsonl"
+    )
+    assert len(lines(first)) == 3 * 5 and lines(second) == lines(first)  # 3 zips with 4 members each
+    with sqlite3.connect(db) as conn:
+        [(stats,)] = conn.execute("SELECT stats FROM scans WHERE id = 2").fetchall()
+        carried = conn.execute("SELECT count(*) FROM scan_files WHERE scan_id = 2 AND carried").fetchone()
+    assert json.loads(stats)["unchanged"] == 3 and carried == (15,)
+    assert proc.returncode == 0
+    with zipfile.ZipFile(share / "batch1.zip", "a") as z:
+        z.writestr("new.txt", "新增\n")
+    third = tmp_path / "3.jsonl"
+    run("scan", str(share), "--db", db, "-o", str(third), "--fingerprint-key", KEY)
+    assert len(lines(third)) == 16 and "batch1.zip!new.txt" in {Path(p).name for p in lines(third)}
+    with sqlite3.connect(db) as conn:
+        [(stats,)] = conn.execute("SELECT stats FROM scans WHERE id = 3").fetchall()
+    assert json.loads(stats)["unchanged"] == 2
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    """The command failed with `code` and said why in exactly one line, without a traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stderr[-2000:])
+    lines_ = [line for line in proc.stderr.splitlines() if line.strip() and "magic file" not in line]
+    assert len(lines_) == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    return lines_[0]
+
+
+def test_a_broken_recognizer_folder_is_refused_by_scan_and_watch(tmp_path: Path) -> None:
+    folder = tmp_path / "recognizers"
+    folder.mkdir()
+    (folder / "employee.yaml").write_text("entity: [EMPLOYEE_NO\npatterns: []\n", encoding="utf-8")
+    conf = tmp_path / "dlpscan.toml"
+    conf.write_text(f'recognizer_dirs = ["{folder}"]\n', encoding="utf-8")
+    (tmp_path / "share").mkdir()
+    scan = run("--config", str(conf), "scan", str(tmp_path / "share"), "--no-store", check=False)
+    message = one_line_error(scan, 2)
+    assert "employee.yaml: invalid YAML: line 2, column" in message
+    watch = run(
+        "--config",
+        str(conf),
+        "watch",
+        str(tmp_path / "share"),
+        "--db",
+        str(tmp_path / "w.sqlite"),
+        check=False,
+    )
+    assert "employee.yaml" in one_line_error(watch, 2)
+    (folder / "employee.yaml").write_text("entity: EMPLOYEE_NO\nscore: 2\n", encoding="utf-8")
+    field = run("--config", str(conf), "scan", str(tmp_path / "share"), "--no-store", check=False)
+    assert "employee.yaml: " in one_line_error(field, 2)
+
+
+def test_environment_problems_exit_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "share").mkdir()
+    (tmp_path / "share" / "a.txt").write_text("会议纪要\n", encoding="utf-8")
+    missing = run(
+        "scan", str(tmp_path / "share"), "-o", str(tmp_path / "no" / "x.jsonl"), "--no-store", check=False
+    )
+    assert "cannot write --output" in one_line_error(missing, 2)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    homeless = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "DLPSCAN_"))}
+    homeless["HOME"] = str(blocker / "home")  # no home folder can be created there
+    db = str(tmp_path / "s.sqlite")
+    proc = subprocess.run(
+        [*DLPSCAN, "scan", str(tmp_path / "share"), "--db", db], capture_output=True, text=True, env=homeless
+    )
+    assert "cannot create the fingerprint key file" in one_line_error(proc, 2)
+    no_store = subprocess.run(
+        [*DLPSCAN, "scan", str(tmp_path / "share"), "--no-store"],
+        capture_output=True,
+        text=True,
+        env=homeless,
+    )
+    assert no_store.returncode == 0 and json.loads(no_store.stdout)["status"] == "scanned"
+
+
+def test_unhandled_errors_have_their_own_exit_code(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    import dlpscan.runner
+    from dlpscan.cli import main
+
+    (tmp_path / "a.txt").write_text("x\n", encoding="utf-8")
+    args = ["scan", str(tmp_path / "a.txt"), "--no-store", "--fingerprint-key", KEY]
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("something the code did not expect")
+
+    monkeypatch.setattr(dlpscan.runner, "run_scan", bug)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 4 and "internal error (RuntimeError)" in result.output
+    assert "Traceback" not in result.output
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dlpscan.runner, "run_scan", interrupted)
+    assert CliRunner().invoke(main, args).exit_code == 130  # not 1, which means "flagged"
+    help_text = CliRunner().invoke(main, ["--help"]).output
+    assert "Exit codes:" in help_text and "4    internal error" in help_text
+
+
+def test_readers_refuse_a_store_that_does_not_exist(tmp_path: Path) -> None:
+    absent = tmp_path / "typo.sqlite"
+    for args in (
+        ["status", "--db", str(absent)],
+        ["db", "exposure", "--by", "owner", "--db", str(absent)],
+        ["db", "scans", "--db", str(absent)],
+        ["report", "--format", "csv", "-o", str(tmp_path / "r.csv"), "--db", str(absent)],
+        ["triage", "x.csv", "--status", "resolved", "--db", str(absent)],
+    ):
+        assert "no results store at" in one_line_error(run(*args, check=False), 2), args
+    assert not absent.exists()
+
+
+def test_readers_refuse_an_empty_postgresql_schema() -> None:
+    from conftest import pg_schema_url
+
+    with pg_schema_url() as url:
+        proc = run("db", "scans", "--db", url, check=False)
+        assert "no dlpscan tables" in one_line_error(proc, 2)
+
+
+def test_triage_resolves_the_paths_reports_show_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    (share / "ops").mkdir(parents=True)
+    write_csv(share / "ops" / "list.csv", make_people(60, seed=10))
+    db = str(tmp_path / "s.sqlite")
+    run("scan", "share", "--db", db, "--format", "table", cwd=tmp_path)
+    stored = str(share / "ops" / "list.csv")
+    for typed, cwd in (("ops/list.csv", ROOT), ("share/ops/list.csv", tmp_path), (stored, ROOT)):
+        proc = run("triage", typed, "--status", "resolved", "--db", db, cwd=cwd)
+        assert proc.stdout.strip() == f"{stored}: resolved", typed
+    unknown = run("triage", "ops/other.csv", "--status", "resolved", "--db", db, check=False)
+    assert "not in the results store: ops/other.csv" in one_line_error(unknown, 2)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT DISTINCT path FROM triage").fetchall() == [(stored,)]
+
+
+def test_scan_and_watch_share_options_by_name_and_meaning() -> None:
+    import click
+
+    from dlpscan.cli.scan import scan
+    from dlpscan.cli.watch import watch
+    from dlpscan.config import Config
+
+    def options(command: click.Command) -> dict[str, tuple]:
+        return {
+            p.name: (p.opts, p.secondary_opts, p.help, repr(p.type), p.multiple, p.is_flag, p.default)
+            for p in command.params
+            if isinstance(p, click.Option)
+        }
+
+    in_scan, in_watch = options(scan), options(watch)
+    configuring = {name for name in in_scan if name in Config.model_fields or name == "max_file_mb"}
+    assert "fingerprint_key" in in_watch and configuring <= set(in_watch)
+    assert {n: in_scan[n] for n in in_scan.keys() & in_watch.keys()} == {
+        n: in_watch[n] for n in in_scan.keys() & in_watch.keys()
+    }
+
+
+def test_new_only_compares_by_store_key_when_the_root_is_typed_relative(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    write_csv(share / "old.csv", make_people(60, seed=12))
+    db = str(tmp_path / "s.sqlite")
+    run("scan", "share", "--db", db, "-o", str(tmp_path / "1.jsonl"), cwd=tmp_path)
+    write_csv(share / "new.csv", make_people(60, seed=13))
+    report = tmp_path / "2.jsonl"
+    run("scan", "share", "--db", db, "-o", str(report), "--new-only", "--format", "jsonl", cwd=tmp_path)
+    assert list(lines(report)) == ["share/new.csv"]

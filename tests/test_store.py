@@ -115,6 +115,37 @@ def test_a_store_of_the_first_schema_is_migrated(tmp_path):
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
 
+def test_files_of_a_0003_store_keep_their_rows_and_gain_a_device(tmp_path):
+    """0004 adds files.device (NULL on old rows: `unchanged` then compares the inode alone) and the
+    parent index that finds archive members."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = db.create_engine(db.resolve_url(str(tmp_path / "old.sqlite")))
+    config = Config()
+    config.set_main_option("script_location", "dlpscan.store:migrations")
+    with db.write(engine) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        conn.exec_driver_sql(
+            "INSERT INTO scans (kind, roots, roots_key, started, status, policy, policy_version, "
+            "detector_version, options) VALUES ('scan', '[\"data\"]', '[\"data\"]', 1, 'completed', "
+            "'default', 'p', 'd', '{}')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO files (path, folder, inode, size, mtime, status, media_type, records, flagged, "
+            "severity, is_container, last_scan_id, last_seen, deleted) VALUES ('data/a.csv', 'data', 7, "
+            "10, 1.5, 'scanned', 'text/csv', 0, 0, 'none', 0, 1, 1, 0)"
+        )
+    engine.dispose()
+    with Store.open(str(tmp_path / "old.sqlite")) as store:
+        old = store.previous("data/a.csv")
+        assert (old.inode, old.device, old.size) == (7, None, 10)
+        assert store.has_unadopted()
+        with store._engine.connect() as conn:
+            assert "ix_files_parent" in {i["name"] for i in sa.inspect(conn).get_indexes("files")}
+
+
 def test_url_resolution(tmp_path, monkeypatch):
     monkeypatch.setattr(db.platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
     assert db.resolve_url(None).database == str(tmp_path / "data" / "dlpscan" / "dlpscan.sqlite")
@@ -210,7 +241,7 @@ def test_rerecording_replaces_entities_and_fingerprints(store):
     assert store.previous("f.csv").result.entities == {
         "CN_MOBILE": EntityStats(distinct=1, total=1, fingerprints=fps(["m3"]), samples=["***"])
     }
-    assert store.paths_done(sid) == {"f.csv"}
+    assert store.paths_done(sid) == {"f.csv": False}
     assert store.distinct_people(sid) == 1
 
 
@@ -242,7 +273,7 @@ def test_carry_forward_and_file_results_of_a_later_scan(store):
     store.record_results(s2, [changed])
     store.carry_forward(s2, ["a.csv", "missing.csv"])
     store.carry_forward(s2, ["a.csv"])  # idempotent
-    assert store.paths_done(s2) == {"a.csv", "b.csv"}
+    assert store.paths_done(s2) == {"a.csv": True, "b.csv": False}
     assert [r.path for r in store.file_results()] == ["a.csv", "b.csv", "c.csv"]  # s2 not finished yet
     store.finish_scan(s2, status="completed", stats={"files": 2})
     latest = list(store.file_results())
@@ -290,7 +321,7 @@ def test_resume_helpers(store):
     store.record_results(sid, [result("/a/1"), result("/b/2")])
     assert store.last_incomplete_scan(["/a", "/b"]) == sid
     assert store.last_incomplete_scan(["/a"]) is None
-    assert store.paths_done(sid) == {"/a/1", "/b/2"}
+    assert store.paths_done(sid) == {"/a/1": False, "/b/2": False}
     store.finish_scan(sid, status="interrupted", stats={})
     assert store.last_incomplete_scan(["/b", "/a"]) == sid
     begin(store, roots=["/a", "/b"], kind="watch")

@@ -1,8 +1,6 @@
 """The `dlpscan` command line: thin wrappers that parse options and call the library.
 
-Exit codes: 0 done, 1 something was flagged and --fail-on-flag was given, 2 usage or
-configuration error, 3 the scan finished but the results store could not be written (the report
-is complete), 130 interrupted (the store stays consistent; rerun with --resume).
+Exit codes: `common.EXIT_CODES` (shown by --help).
 """
 
 from __future__ import annotations
@@ -11,7 +9,7 @@ import click
 
 from dlpscan import __version__
 from dlpscan.cli.admin import config_group, policy, recognizers
-from dlpscan.cli.common import UsageProblem
+from dlpscan.cli.common import EXIT_CODES, Main, UsageProblem
 from dlpscan.cli.db import db, triage
 from dlpscan.cli.edm import edm
 from dlpscan.cli.report import report
@@ -19,7 +17,11 @@ from dlpscan.cli.scan import scan
 from dlpscan.cli.watch import status, watch
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=Main,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES,
+)
 @click.option("--config", type=click.Path(dir_okay=False), help="TOML config file (default: ./dlpscan.toml).")
 @click.version_option(__version__, prog_name="dlpscan")
 def main(config: str | None) -> None:

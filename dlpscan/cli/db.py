@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from dlpscan.cli.common import cli_config, open_store
+from dlpscan.cli.common import UsageProblem, cli_config, open_store
 from dlpscan.policy import load_policy
 
 
@@ -160,5 +160,24 @@ def triage(ctx: click.Context, path: str, status: str, note: str, who: str, db_u
     """
     config = cli_config(ctx, {"db": db_url})
     with open_store(config) as store:
-        store.triage(path, status, note, who)
-    click.echo(f"{path}: {status}")
+        stored = _stored_path(store, path)
+        store.triage(stored, status, note, who)
+    click.echo(f"{stored}: {status}")
+
+
+def _stored_path(store, path: str) -> str:
+    """The store's key of a path given as stored, relative to the current folder, or relative to a
+    scanned root (as reports show paths); archive members as `outer.zip!member`."""
+    from dlpscan.walk import store_key
+
+    outer, sep, member = path.partition("!")
+    candidates = [path, store_key(outer) + sep + member]
+    if not Path(outer).is_absolute():
+        roots = {root for scan in store.scans() for root in scan["roots"]}
+        candidates += [str(Path(root, outer)) + sep + member for root in sorted(roots)]
+    found = store.known_paths(list(dict.fromkeys(candidates)))
+    if not found:
+        raise UsageProblem(f"not in the results store: {path} (give the path a scan or report showed)")
+    if len(found) > 1:
+        raise UsageProblem(f"{path} is ambiguous: {', '.join(found)}; give one of these")
+    return found[0]

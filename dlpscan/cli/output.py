@@ -7,7 +7,6 @@ With a baseline (--new-only, --since-scan) only files whose findings are new or 
 
 from __future__ import annotations
 
-import os
 import sys
 from contextlib import ExitStack
 from typing import IO, TYPE_CHECKING
@@ -17,6 +16,7 @@ from rich.console import Console
 from dlpscan.cli.common import UsageProblem
 from dlpscan.sinks import ReportWriter, WriterOptions, report_formats
 from dlpscan.sinks.baseline import Baseline, NewOnlyWriter
+from dlpscan.walk import report_to_key, root_key
 
 if TYPE_CHECKING:
     from dlpscan.entities import EntityTypes
@@ -65,7 +65,9 @@ class ScanOutput:
     ) -> list[ReportWriter]:
         """The report writers (none when quiet); the caller's `stack` closes the report file."""
         if self._new_only or self._since_scan is not None:
-            self.baseline = Baseline(store, choose_baseline(store, roots, self._since_scan))
+            self.baseline = Baseline(
+                store, choose_baseline(store, roots, self._since_scan), report_to_key(roots)
+            )
         writers = self._writers(stack, types, policy) if self.enabled else []
         # with a baseline every result is compared, even when nothing is printed (for --fail-on-flag)
         return [NewOnlyWriter(writers, self.baseline)] if self.baseline is not None else writers
@@ -133,7 +135,7 @@ def choose_baseline(store: Store | None, roots: list[str], since_scan: int | Non
         if not any(s["id"] == since_scan for s in scans):
             raise UsageProblem(f"no scan with id {since_scan} in the store (see `dlpscan db scans`)")
         return since_scan
-    wanted = {tuple(sorted(roots)), tuple(sorted(os.path.realpath(r) for r in roots))}
+    wanted = {tuple(sorted(roots)), tuple(sorted(root_key(r) for r in roots))}
     for s in scans:  # newest first
         if s["kind"] == "scan" and s["status"] == "completed" and tuple(sorted(s["roots"])) in wanted:
             return s["id"]

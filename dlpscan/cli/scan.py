@@ -8,53 +8,19 @@ from typing import Any
 
 import click
 
-from dlpscan.cli.common import UsageProblem, cli_config, open_store
+from dlpscan.cli.common import EXIT_CODES, UsageProblem, cli_config, glob_flags, open_store, shared_options
 from dlpscan.cli.output import FORMAT_HELP, known_formats
 from dlpscan.config import ConfigError, resolve_key
 from dlpscan.policy import PolicyError, load_policy
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", help=FORMAT_HELP)
 @click.option("--output", "-o", help="Report file, or - for standard output (the default, except with -q).")
-@click.option(
-    "--fingerprint-key",
-    help="HMAC key for fingerprints (also DLPSCAN_FINGERPRINT_KEY). "
-    "Given: reports carry fingerprints. Not given: a stored per-machine key is used for the store only.",
-)
-@click.option("--policy", help="Policy name (default, judicial-2017, bank, telecom, courier) or YAML file.")
-@click.option("--db", help="Results store: a SQLite path or postgresql://... URL (default: per-user SQLite).")
 @click.option("--no-store", is_flag=True, help="Do not record results (no incremental rescans, no exposure).")
-@click.option("-j", "--jobs", type=int, help="Worker processes (default: number of CPUs).")
-@click.option(
-    "--file-timeout", type=float, help="Seconds allowed per file before it is skipped (default 300)."
-)
-@click.option(
-    "--max-file-size", "max_file_mb", type=int, help="Skip files larger than this many MB (default 2048)."
-)
-@click.option("--include", multiple=True, help="Only scan paths matching this glob (repeatable).")
-@click.option(
-    "--exclude", multiple=True, help="Skip paths matching this glob (repeatable), e.g. '*.iso' or '.git/'."
-)
-@click.option(
-    "--follow-symlinks/--no-follow-symlinks", default=None, help="Follow symbolic links (off by default)."
-)
-@click.option(
-    "--one-file-system", is_flag=True, default=None, help="Do not cross into other mounted filesystems."
-)
 @click.option("--full", is_flag=True, help="Rescan every file, even unchanged ones.")
-@click.option(
-    "--content-hash",
-    is_flag=True,
-    default=None,
-    help="Also compare a SHA-256 of each file's bytes to decide that it is unchanged "
-    "(catches edits that keep size and mtime; costs one extra read of unchanged files).",
-)
 @click.option("--resume", is_flag=True, help="Continue the last interrupted scan of the same paths.")
-@click.option(
-    "--engine", type=click.Choice(["auto", "hyperscan", "re"]), help="Pattern engine (default auto)."
-)
 @click.option("--fail-on-flag", is_flag=True, help="Exit 1 when any file is flagged (for scripts and CI).")
 @click.option(
     "--new-only",
@@ -68,8 +34,7 @@ from dlpscan.policy import PolicyError, load_policy
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress, no summary, no report on stdout unless --output -."
 )
-@click.option("--log-format", type=click.Choice(["text", "json"]), help="Log format on stderr.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
+@shared_options
 @click.pass_context
 def scan(
     ctx: click.Context,
@@ -105,16 +70,16 @@ def scan(
     from dlpscan.runner import ScanJob, run_scan
     from dlpscan.ui import ScanProgress
     from dlpscan.walk import WalkOptions
+    from dlpscan.workers import WorkerStartError
 
     if fmt is not None and fmt not in known_formats():
         raise UsageProblem(f"unknown --format {fmt!r}; known: {', '.join(known_formats())}")
-    flags["include"] = list(flags["include"]) or None
-    flags["exclude"] = list(flags["exclude"]) or None
+    glob_flags(flags)
     config = cli_config(ctx, flags)
     try:
         store_types = entity_types(Path(d) for d in config.recognizer_dirs)
         policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store_types)
-        key, explicit_key = resolve_key(config)
+        key, explicit_key = resolve_key(config, persist=not no_store)
     except (PolicyError, ConfigError, DefinitionError) as exc:
         raise UsageProblem(str(exc)) from None
     for p in paths:
@@ -135,19 +100,41 @@ def scan(
     )
     report = ScanOutput(fmt, output, quiet, explicit_key, (new_only, since_scan))
     with ExitStack() as stack:
-        store = None if no_store else stack.enter_context(open_store(config))
-        writers = report.open(stack, store_types, policy, store, job.roots)
+        store = None if no_store else stack.enter_context(open_store(config, create=True))
+        try:
+            writers = report.open(stack, store_types, policy, store, job.roots)
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+            raise UsageProblem(f"cannot write --output {output}: {why}") from None
         with ScanProgress(not quiet, report.progress_console) as progress:
-            summary = run_scan(job, store, writers, progress.update if progress.active else None)
+            try:
+                summary = run_scan(job, store, writers, progress.update if progress.active else None)
+            except WorkerStartError as exc:
+                raise UsageProblem(str(exc)) from None
         report.finish(summary)
     if summary.interrupted:
         ctx.exit(130)
-    if summary.store_error:
-        click.echo(
-            f"dlpscan: error: results store not fully written ({summary.store_error}); "
-            "the report is complete, rerun the scan to store the results",
-            err=True,
-        )
+    problems = _store_problems(summary)
+    for line in problems:
+        click.echo(f"dlpscan: error: {line}", err=True)
+    if problems:
         ctx.exit(3)
     if fail_on_flag and report.flagged(summary):
         ctx.exit(1)
+
+
+def _store_problems(summary: Any) -> list[str]:
+    """What the results store is missing; the report itself is complete in every case."""
+    out = []
+    if summary.store_error:
+        out.append(
+            f"results store not fully written ({summary.store_error}); the report is complete, "
+            "rerun the scan to store the results"
+        )
+    if summary.given_up:
+        out.append(f"{summary.given_up} results were given up while the store was unavailable")
+    if summary.unstored:
+        shown = "; ".join(summary.unstored[:5])
+        more = f" (and {len(summary.unstored) - 5} more)" if len(summary.unstored) > 5 else ""
+        out.append(f"the results store refused {len(summary.unstored)} result(s): {shown}{more}")
+    return out

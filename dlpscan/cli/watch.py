@@ -7,20 +7,13 @@ from typing import Any
 
 import click
 
-from dlpscan.cli.common import UsageProblem, cli_config, open_store
+from dlpscan.cli.common import UsageProblem, cli_config, glob_flags, open_store, shared_options
 from dlpscan.config import ConfigError
 from dlpscan.policy import PolicyError
 
 
 @click.command()
 @click.argument("roots", nargs=-1, type=click.Path())
-@click.option("--db", help="Results store: a SQLite path or postgresql://... URL (default: per-user SQLite).")
-@click.option("--policy", help="Policy name or YAML file (default: default).")
-@click.option("-j", "--jobs", type=int, help="Worker processes (default: number of CPUs).")
-@click.option(
-    "--include", multiple=True, help="Only watch paths matching this glob (repeatable), as in scan."
-)
-@click.option("--exclude", multiple=True, help="Ignore paths matching this glob (repeatable), as in scan.")
 @click.option(
     "--settle", "settle_seconds", type=float, help="Seconds a file must stay unchanged (default 5)."
 )
@@ -35,8 +28,7 @@ from dlpscan.policy import PolicyError
 )
 @click.option("--metrics-port", type=int, help="Serve Prometheus metrics on 127.0.0.1:PORT.")
 @click.option("--no-catch-up", is_flag=True, help="Skip the start-up pass over files changed while stopped.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), help="Log format on stderr.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
+@shared_options
 @click.pass_context
 def watch(ctx: click.Context, roots: tuple[str, ...], no_catch_up: bool, **flags: Any) -> None:
     """Watch folders and scan files as they are written; alert on flagged ones.
@@ -63,8 +55,7 @@ def watch(ctx: click.Context, roots: tuple[str, ...], no_catch_up: bool, **flags
     watch_flags = {k: flags.pop(k) for k in watch_keys}
     watch_flags["roots"] = list(roots) or None
     watch_flags["catch_up"] = False if no_catch_up else None
-    flags["include"] = list(flags["include"]) or None
-    flags["exclude"] = list(flags["exclude"]) or None
+    glob_flags(flags)
     cli_config(ctx, flags)
     try:
         code = run_daemon(ctx.find_root().params.get("config"), flags, watch_flags)

@@ -164,8 +164,13 @@ _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def _load_file(path: Path) -> RecognizerDef:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
-    except (OSError, yaml.YAMLError) as exc:
-        raise DefinitionError(f"{path}: cannot read YAML: {exc}") from None
+    except OSError as exc:
+        raise DefinitionError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:  # one line: where, and what is wrong there
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise DefinitionError(f"{path}: invalid YAML: {where}{problem}") from None
     try:
         return RecognizerDef.model_validate(data)
     except ValidationError as exc:

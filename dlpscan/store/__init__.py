@@ -3,6 +3,6 @@
 from .exposure import Exposure
 from .listing import FileQuery
 from .results import StoredFile
-from .store import Store
+from .store import Store, StoreMissing
 
-__all__ = ["Exposure", "FileQuery", "Store", "StoredFile"]
+__all__ = ["Exposure", "FileQuery", "Store", "StoreMissing", "StoredFile"]

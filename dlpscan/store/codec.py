@@ -36,6 +36,7 @@ def fp_from_db(fp: bytes) -> str:
 
 
 def inode_to_db(inode: int | None) -> int | None:
+    """st_ino and st_dev are unsigned 64-bit; BIGINT is signed."""
     return inode - _INODE_WRAP if inode is not None and inode >= 1 << 63 else inode
 
 
@@ -69,6 +70,7 @@ def file_values(result: FileResult, content_hash: str | None) -> dict[str, Any]:
         "size": result.size,
         "mtime": result.mtime,
         "inode": inode_to_db(result.inode),
+        "device": inode_to_db(result.device),
         "content_hash": content_hash,
         "status": str(result.status),
         "media_type": result.media_type,
@@ -156,6 +158,7 @@ def rebuild(
         mtime=row["mtime"],
         owner=row["owner"],
         inode=inode_from_db(row["inode"]),
+        device=inode_from_db(row["device"]),
         is_container=row["is_container"],
         notes=dict(row["notes"] or {}),
     )

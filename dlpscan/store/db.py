@@ -13,6 +13,8 @@ from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
+# Errors that say "not now" rather than "never": lost connections, locked or full databases, I/O errors.
+TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, OSError)
 BUSY_TIMEOUT_MS = 30_000
 CACHE_KIB = 64 * 1024
 MIGRATION_LOCK = 0x646C7073  # PostgreSQL advisory lock key ("dlps"): one migrator at a time
@@ -33,6 +35,25 @@ def resolve_url(url: str | None) -> URL:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+def describe(exc: BaseException) -> str:
+    """The driver's message without SQL text or parameters (e.g. 'database or disk is full')."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).splitlines()[0] if str(orig) else ""
+    return f"{type(orig).__name__}: {text[:200]}" if text else type(orig).__name__
+
+
+def sqlite_file_exists(url: URL) -> bool:
+    """Whether a SQLite URL names an existing file (in-memory and `file:` URIs count as existing)."""
+    database = url.database or ""
+    return database in ("", ":memory:") or database.startswith("file:") or Path(database).is_file()
+
+
+def is_store(engine: Engine) -> bool:
+    """Whether the database holds dlpscan's tables (at any schema version)."""
+    with engine.connect() as conn:
+        return sa.inspect(conn).has_table("alembic_version")
 
 
 def display_url(url: URL) -> str:

@@ -6,7 +6,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from dlpscan.model import FileResult
 from . import codec
 from .db import bulk_insert, chunks, one_of, read, refresh_statistics, write
 from .exposure import count_people, scope
-from .schema import entity_counts, files, fingerprints, scan_files, scans
+from .schema import entity_counts, files, fingerprints, scan_files, scans, triage
 
 SCAN_KINDS = ("scan", "watch")
 FINISH_STATUSES = ("completed", "interrupted", "failed")
@@ -34,12 +34,14 @@ class StoredFile:
     size: int | None
     mtime: float | None
     inode: int | None
+    device: int | None  # None: stored before migration 0004 (see `Store.adopt`)
     content_hash: str | None
     detector_version: str | None
     policy_version: str | None
     last_scan_id: int
     deleted: bool
     result: FileResult
+    members: list[StoredFile] = field(default_factory=list)  # of an archive, nested ones included
 
 
 def _roots_key(roots: Sequence[str]) -> str:
@@ -109,10 +111,20 @@ class ResultsMixin:
             ).first()
         return row.id if row is not None and row.status in INCOMPLETE else None
 
+    def scan(self, scan_id: int) -> dict | None:
+        """One scan, as `scans` describes it."""
+        with read(self._engine) as conn:
+            rows = conn.execute(sa.select(scans).where(scans.c.id == scan_id)).mappings().all()
+        return next(iter(self._scan_dicts(rows)), None)
+
     def scans(self, limit: int | None = None) -> list[dict]:
         """Scans, newest first."""
         with read(self._engine) as conn:
             rows = conn.execute(sa.select(scans).order_by(scans.c.id.desc()).limit(limit)).mappings().all()
+        return self._scan_dicts(rows)
+
+    @staticmethod
+    def _scan_dicts(rows: Sequence[Mapping[str, Any]]) -> list[dict]:
         return [
             {
                 "id": r["id"],
@@ -197,15 +209,15 @@ class ResultsMixin:
                 conn.execute(sa.insert(table), rows)
         bulk_insert(conn, fingerprints, fps)
 
-    def paths_done(self, scan_id: int) -> set[str]:
-        """Paths already recorded (or carried forward) in this scan, for --resume."""
+    def paths_done(self, scan_id: int) -> dict[str, bool]:
+        """Paths already recorded (or carried forward) in this scan, for --resume: path -> carried."""
         with read(self._engine) as conn:
-            return set(
+            return dict(
                 conn.execute(
-                    sa.select(files.c.path)
+                    sa.select(files.c.path, scan_files.c.carried)
                     .join(scan_files, scan_files.c.file_id == files.c.id)
                     .where(scan_files.c.scan_id == scan_id)
-                ).scalars()
+                ).all()
             )
 
     def previous(self, path: str) -> StoredFile | None:
@@ -213,7 +225,8 @@ class ResultsMixin:
         return self.previous_many([path]).get(path)
 
     def previous_many(self, paths: list[str]) -> dict[str, StoredFile]:
-        """Latest stored state of each known path (deleted ones included, flagged `deleted`).
+        """Latest stored state of each known path (deleted ones included, flagged `deleted`); an
+        archive comes with its members as its last reading recorded them, in path order.
 
         Batched: a few indexed queries per 500 paths.
         """
@@ -223,8 +236,66 @@ class ResultsMixin:
                 rows = (
                     conn.execute(sa.select(files).where(one_of(conn, files.c.path, chunk))).mappings().all()
                 )
-                found |= self._load(conn, rows)
+                loaded = self._load(conn, rows)
+                self._add_members(conn, [f for f in loaded.values() if f.result.is_container])
+                found |= loaded
         return found
+
+    def _add_members(self, conn: Connection, containers: list[StoredFile]) -> None:
+        """Fill `members` of archives: the rows their last reading recorded (same scan), level by level."""
+        level = {c.path: c for c in containers}
+        owner = {c.path: c for c in containers}  # any container -> the top-level archive it is in
+        while level:
+            rows = []
+            for chunk in chunks(list(level), PAGE):
+                query = sa.select(files).where(one_of(conn, files.c.parent, chunk))
+                rows += conn.execute(query).mappings().all()
+            rows = [r for r in rows if r["last_scan_id"] == owner[r["parent"]].last_scan_id]
+            children = self._load(conn, rows) if rows else {}
+            next_level = {}
+            for r in rows:
+                child, top = children[r["path"]], owner[r["parent"]]
+                top.members.append(child)
+                if child.result.is_container:
+                    next_level[child.path] = child
+                    owner[child.path] = top
+            level = next_level
+        for c in containers:
+            c.members.sort(key=lambda m: m.path)
+
+    def has_unadopted(self) -> bool:
+        """Whether files stored before migration 0004 (under the path as typed) may wait for `adopt`."""
+        with read(self._engine) as conn:
+            legacy = sa.select(files.c.id).where(
+                files.c.device.is_(None), files.c.inode.is_not(None), files.c.parent.is_(None)
+            )
+            return conn.execute(legacy.limit(1)).first() is not None
+
+    def adopt(self, keys: dict[str, str]) -> None:
+        """Re-key files stored before migration 0004 under the path as typed (old -> resolved key):
+        the row, its archive members and its triage decisions. The caller has checked that the file
+        there is the same one (inode, size and mtime)."""
+        with write(self._engine) as conn:
+            for old, new in keys.items():
+                if conn.execute(sa.select(files.c.id).where(files.c.path == new)).first() is not None:
+                    continue  # the resolved key is taken already: the old row stays history
+                inside = files.c.path.startswith(old + codec.MEMBER_SEP, autoescape=True)
+                rows = conn.execute(
+                    sa.select(files.c.id, files.c.path, files.c.parent).where(
+                        sa.or_(files.c.path == old, inside)
+                    )
+                ).all()
+                moved = [
+                    {
+                        "b_id": row.id,
+                        "path": new + row.path[len(old) :],
+                        "parent": None if row.parent is None else new + row.parent[len(old) :],
+                        "folder": codec.folder_of(new + row.path[len(old) :]),
+                    }
+                    for row in rows
+                ]
+                conn.execute(sa.update(files).where(files.c.id == sa.bindparam("b_id")), moved)
+                conn.execute(sa.update(triage).where(triage.c.path == old).values(path=new))
 
     def carry_forward(self, scan_id: int, paths: list[str]) -> None:
         """Mark unchanged files as seen in this scan: copies their last per-scan summary, nothing else."""
@@ -323,6 +394,7 @@ class ResultsMixin:
                 size=r["size"],
                 mtime=r["mtime"],
                 inode=codec.inode_from_db(r["inode"]),
+                device=codec.inode_from_db(r["device"]),
                 content_hash=r["content_hash"],
                 detector_version=r["detector_version"],
                 policy_version=r["policy_version"],

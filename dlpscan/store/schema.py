@@ -36,6 +36,8 @@ files = sa.Table(
     "files",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    # the file's key: the path below the scanned root's resolved absolute path (`walk.Entry.key`);
+    # rows written before migration 0004 may hold the path as typed (relative), until adopted
     sa.Column("path", sa.Text, nullable=False),
     sa.Column("parent", sa.Text),  # the containing archive, for archive members
     sa.Column("folder", sa.Text, nullable=False),  # exposure grouping: directory of the outermost file
@@ -43,6 +45,7 @@ files = sa.Table(
     sa.Column("size", sa.BigInteger),
     sa.Column("mtime", sa.Float),
     sa.Column("inode", sa.BigInteger),
+    sa.Column("device", sa.BigInteger),  # NULL on rows written before migration 0004
     sa.Column("content_hash", sa.Text),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("media_type", sa.Text, nullable=False),
@@ -61,9 +64,10 @@ files = sa.Table(
     sa.Column("last_seen", sa.Float, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("deleted_at", sa.Float),
-    # the only index: carry_forward rewrites last_scan_id/last_seen of every unchanged file, which
-    # stays cheap (HOT updates on PostgreSQL) while no index covers those columns
+    # carry_forward rewrites last_scan_id/last_seen of every unchanged file, which stays cheap (HOT
+    # updates on PostgreSQL) while no index covers those columns; `parent` finds archive members
     sa.Index("ux_files_path", "path", unique=True),
+    sa.Index("ix_files_parent", "parent"),
 )
 
 scan_files = sa.Table(

@@ -8,12 +8,16 @@ from sqlalchemy.engine import Engine
 
 from dlpscan.entities import EntityTypes
 
-from .db import create_engine, display_url, migrate, resolve_url
+from .db import create_engine, display_url, is_store, migrate, resolve_url, sqlite_file_exists
 from .exposure import ExposureMixin
 from .listing import ListingMixin
 from .results import ResultsMixin
 from .triage import TriageMixin
 from .work import WorkMixin
+
+
+class StoreMissing(Exception):
+    """A reader was pointed at a store that does not exist (a mistyped --db): nothing was created."""
 
 
 class Store(ResultsMixin, ExposureMixin, ListingMixin, TriageMixin, WorkMixin):
@@ -30,16 +34,21 @@ class Store(ResultsMixin, ExposureMixin, ListingMixin, TriageMixin, WorkMixin):
         self.types = types  # what each entity type is: people counts use the person-key types
 
     @classmethod
-    def open(cls, url: str | None = None, types: EntityTypes | None = None) -> Self:
+    def open(cls, url: str | None = None, types: EntityTypes | None = None, create: bool = True) -> Self:
         """Connect and migrate the schema to the newest version.
 
         `url`: None -> `dlpscan.sqlite` in the user data folder; a path -> that SQLite file;
         `sqlite:///…` as given; `postgresql://…` -> PostgreSQL through psycopg 3.
         `types`: the entity-type registry (default: the shipped recognizers).
+        `create`: False for readers: a store that does not exist raises StoreMissing, untouched.
         """
         resolved = resolve_url(url)
+        if not create and resolved.get_backend_name() == "sqlite" and not sqlite_file_exists(resolved):
+            raise StoreMissing(f"no results store at {resolved.database}")
         engine = create_engine(resolved)
         try:
+            if not create and not is_store(engine):
+                raise StoreMissing(f"no results store at {display_url(resolved)} (no dlpscan tables)")
             migrate(engine)
         except BaseException:
             engine.dispose()

@@ -61,6 +61,12 @@ class TriageMixin:
                 )
             )
 
+    def known_paths(self, paths: list[str]) -> list[str]:
+        """Which of `paths` the store holds a file for, in the order given."""
+        with read(self._engine) as conn:
+            known = set(conn.execute(sa.select(files.c.path).where(files.c.path.in_(paths))).scalars())
+        return [p for p in paths if p in known]
+
     def triage_state(self, path: str) -> dict | None:
         """The latest decision on a path, with `unchanged` (same file version) and `applies`.
 

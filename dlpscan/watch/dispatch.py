@@ -20,9 +20,9 @@ from enum import Enum
 from pathlib import Path
 
 from dlpscan.model import FileResult, Status
-from dlpscan.runner import entry_result, stamp, unchanged
+from dlpscan.runner import entry_result, keyed, stamp, unchanged
 from dlpscan.store import Store, StoredFile
-from dlpscan.walk import Entry, display_path, walk
+from dlpscan.walk import Entry, display_path, store_key, walk
 from dlpscan.watch.alerts import AlertOutbox
 from dlpscan.watch.observer import Change
 from dlpscan.watch.paths import Roots, entry_for, is_dir, lstat, queue_path, same_version, version_key
@@ -94,7 +94,8 @@ def shallow_entries(directory: str, roots: Roots, since: float | None) -> Iterat
         with os.scandir(directory) as it:
             names = sorted(e.path for e in it)
     except OSError as exc:
-        yield Entry(directory, display_path(directory), error=f"cannot list directory: {exc.strerror}")
+        error = f"cannot list directory: {exc.strerror}"
+        yield Entry(directory, display_path(directory), store_key(directory), error=error)
         return
     for path in names:
         st = lstat(path)
@@ -204,7 +205,7 @@ class Dispatcher:
             self.stats["changed_while_read"] += 1
         for r in results:
             log.debug("scanned %s: %s%s", r.path, r.status, " flagged " + r.severity if r.flagged else "")
-        work.results = results
+        work.results = keyed(results, work.entry)
         self._submit(work)
 
     def requeue_inflight(self) -> None:
@@ -305,7 +306,7 @@ class Dispatcher:
             self._done(row["id"])
         elif st is None:
             if os.path.isdir(root):  # a vanished root is not a deletion: it is swept when it is back
-                self.guard.call(self.store.mark_deleted, display_path(path), now)
+                self.guard.call(self.store.mark_deleted, store_key(path), now)
                 self.stats["deleted"] += 1
             self._done(row["id"])
         elif is_dir(st, path, self.roots.options.follow_symlinks):
@@ -342,7 +343,7 @@ class Dispatcher:
 
     def _lookup(self, entries: list[Entry]) -> dict[str, StoredFile]:
         """Stored state of the entries this process has not handled in their current version."""
-        paths = [e.display for e in entries if self._known.get(e.display) != _version(e)]
+        paths = [e.key for e in entries if self._known.get(e.display) != _version(e)]
         return self.guard.read(self.store.previous_many, paths) if paths else {}
 
     def _remember(self, entry: Entry) -> None:
@@ -357,7 +358,7 @@ class Dispatcher:
         entry = work.entry
         if entry.error or entry.skip_reason:
             status = Status.ERROR if entry.error else Status.SKIPPED
-            work.results = [entry_result(entry, status, entry.error or entry.skip_reason or "")]
+            work.results = keyed([entry_result(entry, status, entry.error or entry.skip_reason or "")], entry)
             return Action.RECORD, 0.0
         since = self._waiting.setdefault(entry.path, now)
         again = recheck_at(entry.mtime, now, self.settle, since, self.max_wait)
@@ -367,7 +368,7 @@ class Dispatcher:
         if self._known.get(entry.display) == _version(entry):  # read already (an event and a sweep)
             self.stats["unchanged"] += 1
             return Action.NOTHING, 0.0
-        stored = previous.get(entry.display)
+        stored = previous.get(entry.key)
         v = self.versions
         if stored is not None and unchanged(stored, entry, v.detector, v.policy, v.content_hash):
             if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once

@@ -8,13 +8,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import sqlalchemy as sa
+from dlpscan.store.db import TRANSIENT, describe
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# Errors that say "not now" rather than "never": lost connections, locked or full databases, I/O errors.
-TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, OSError)
 
 
 class StoreUnavailable(Exception):
@@ -24,13 +21,6 @@ class StoreUnavailable(Exception):
 def backoff(attempts: int, initial: float, maximum: float) -> float:
     """initial, 2*initial, 4*initial, ... capped at maximum."""
     return min(maximum, initial * 2 ** min(attempts, 30))
-
-
-def describe(exc: BaseException) -> str:
-    """The driver's message without SQL text or parameters (e.g. 'database or disk is full')."""
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).splitlines()[0] if str(orig) else ""
-    return f"{type(orig).__name__}: {text[:200]}" if text else type(orig).__name__
 
 
 class FairLock:

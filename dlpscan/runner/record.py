@@ -1,0 +1,207 @@
+"""The batch scan's results: counted, written to the report, stored in batches (one transaction each).
+
+The store never stops a scan. A batch it refuses is recorded file by file, so one result the store
+cannot take (it reports which) costs neither the others nor a retry of the whole batch after every
+later file. While the store is unavailable (a full disk, a database restarting) results wait, retried
+with backoff, up to MAX_PENDING of them; the report keeps every line, and the scan ends with exit 3.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dlpscan.model import FileResult, Status
+from dlpscan.runner.lines import keyed, reported
+from dlpscan.sinks.files import ReportWriter
+from dlpscan.store import Store, StoredFile
+from dlpscan.store.db import TRANSIENT, describe
+from dlpscan.walk import Entry
+
+log = logging.getLogger(__name__)
+STORE_BATCH = 200
+MAX_PENDING = 20 * STORE_BATCH  # results kept for a store that is down; older ones are given up
+RETRY_MAX = 60.0  # seconds between attempts while the store stays unavailable
+FINAL_RETRIES = (0.5, 2.0, 5.0)  # seconds between the last attempts to store pending results
+
+
+@dataclass
+class ScanSummary:
+    scan_id: int | None = None
+    files: int = 0
+    bytes: int = 0
+    flagged: int = 0
+    unchanged: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    severities: Counter[str] = field(default_factory=Counter)
+    interrupted: bool = False
+    seconds: float = 0.0
+    # Set by a background count of the roots (for an ETA) once that walk has finished.
+    total_files: int | None = None
+    total_bytes: int | None = None
+    store_error: str | None = None  # the results store could not be written (the report is complete)
+    unstored: list[str] = field(default_factory=list)  # "path: why" of results the store refused
+    given_up: int = 0  # results dropped while the store was unavailable (over MAX_PENDING)
+
+
+class Recorder:
+    """Counts results, writes report lines, stores results."""
+
+    def __init__(
+        self,
+        summary: ScanSummary,
+        writers: list[ReportWriter],
+        store: Store | None,
+        scan_id: int | None,
+        on_progress: Callable[[ScanSummary, int], None] | None,
+    ) -> None:
+        self.summary, self.writers, self.store, self.scan_id = summary, writers, store, scan_id
+        self.on_progress = on_progress
+        self.pending: list[FileResult] = []
+        self.carried: list[str] = []
+        self._failures = 0  # consecutive attempts that found the store unavailable
+        self._retry_at = 0.0
+
+    @property
+    def storing(self) -> bool:
+        return self.store is not None and self.scan_id is not None
+
+    def results(self, results: list[FileResult], entry: Entry) -> None:
+        """Lines of a file read now (paths as reached from the root)."""
+        for r in results:
+            self._count(r)
+        if self.storing:
+            self.pending.extend(keyed(results, entry))
+            self._due()
+        self._progress()
+
+    def carried_forward(self, stored: StoredFile, entry: Entry) -> None:
+        """An unchanged file (with its archive members): its stored lines are reported again, unread."""
+        self.summary.unchanged += 1
+        for r in reported(stored, entry):
+            self._count(r)
+        if self.storing:
+            self.carried += [stored.path, *(m.path for m in stored.members)]
+            self._due()
+        self._progress()
+
+    def resumed(self, stored: StoredFile, entry: Entry, carried: bool) -> None:
+        """A file the interrupted part of this scan recorded: reported and counted, stored already."""
+        self.summary.unchanged += carried
+        for r in reported(stored, entry):
+            self._count(r)
+        self._progress()
+
+    def _count(self, r: FileResult) -> None:
+        s = self.summary
+        s.statuses[str(r.status)] += 1
+        for w in self.writers:
+            w.write(r)
+        if r.is_container:
+            return
+        s.files += 1
+        s.bytes += r.size or 0
+        if r.flagged:
+            s.flagged += 1
+            s.severities[r.severity] += 1
+
+    def _progress(self) -> None:
+        if self.on_progress:
+            self.on_progress(self.summary, self.summary.bytes)
+
+    def _due(self) -> None:
+        if len(self.pending) + len(self.carried) >= STORE_BATCH and time.monotonic() >= self._retry_at:
+            self.flush()
+
+    def flush(self) -> None:
+        """Store what is pending; a store that is unavailable is tried again later."""
+        if not self.storing:
+            return
+        try:
+            self._record_pending()
+            if self.carried:
+                assert self.store is not None and self.scan_id is not None
+                self.store.carry_forward(self.scan_id, self.carried)
+                self.carried.clear()
+        except TRANSIENT as exc:
+            self._unavailable(exc)
+            return
+        if self.summary.store_error is not None:
+            log.warning("results store is writable again; pending results were stored")
+        self.summary.store_error, self._failures, self._retry_at = None, 0, 0.0
+
+    def _record_pending(self) -> None:
+        if not self.pending:
+            return
+        assert self.store is not None and self.scan_id is not None
+        try:
+            self.store.record_results(self.scan_id, self.pending)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            log.error("the results store refused a batch (%s); storing its files one by one", describe(exc))
+            self._record_one_by_one()
+        self.pending.clear()
+
+    def _record_one_by_one(self) -> None:
+        assert self.store is not None and self.scan_id is not None
+        for n, result in enumerate(self.pending):
+            try:
+                self.store.record_results(self.scan_id, [result])
+            except TRANSIENT:
+                del self.pending[:n]  # the rest waits for the store to come back
+                raise
+            except Exception as exc:
+                self._refused(result, describe(exc))
+
+    def _refused(self, result: FileResult, why: str) -> None:
+        """Report a result the store cannot take, and store an error line in its place if it can."""
+        log.error("cannot store the result of %s: %s", result.path, why)
+        self.summary.unstored.append(f"{result.path}: {why}")
+        stand_in = FileResult(
+            result.path, Status.ERROR, size=result.size, mtime=result.mtime, owner=result.owner
+        )
+        stand_in.inode, stand_in.device = result.inode, result.device
+        stand_in.error = f"the results store refused this file's result ({why})"
+        try:
+            assert self.store is not None and self.scan_id is not None
+            self.store.record_results(self.scan_id, [stand_in])
+        except Exception as exc:  # the report line is complete; the store only misses this file
+            log.debug("cannot store a stand-in for %s: %s", result.path, describe(exc))
+
+    def _unavailable(self, exc: BaseException) -> None:
+        if self.summary.store_error is None:
+            log.error(
+                "cannot write to the results store (%s); the report is complete, results are kept "
+                "and retried",
+                describe(exc),
+            )
+        self.summary.store_error = type(exc).__name__
+        self._failures += 1
+        self._retry_at = time.monotonic() + min(RETRY_MAX, 2.0 ** (self._failures - 1))
+        for waiting in (self.pending, self.carried):
+            over = len(waiting) - MAX_PENDING
+            if over > 0:
+                del waiting[:over]
+                self.summary.given_up += over
+
+    def finish(self, status: str, stats: dict) -> None:
+        """Store what is pending, retrying a few times (a database restarting, space freed), and close
+        the scan."""
+        self.flush()
+        for delay in FINAL_RETRIES:
+            if self.summary.store_error is None:
+                break
+            time.sleep(delay)
+            self.flush()
+        if not self.storing:
+            return
+        assert self.store is not None and self.scan_id is not None
+        try:
+            failed = self.summary.store_error is not None or self.summary.given_up > 0
+            self.store.finish_scan(self.scan_id, status="failed" if failed else status, stats=stats)
+        except Exception as exc:
+            self.summary.store_error = type(exc).__name__
