@@ -534,6 +534,160 @@ def avro_export(people: People, out: Path) -> dict[str, Truth]:
     return {"cust.avro": truth}
 
 
+@layout
+def xlsx_no_header_text(people: People, out: Path) -> dict[str, Truth]:
+    ps = people.many(60)
+    truth = _bulk(Truth(), len(ps))
+    rows = []
+    for p in ps:
+        rows.append([p.name, people.rng.choice(["男", "女"]), p.city, p.company, p.address])
+        truth.add(p, "CN_NAME")
+    _xlsx(out / "xlsx_no_header_text.xlsx", {"Sheet1": rows})
+    return {"xlsx_no_header_text.xlsx": truth}
+
+
+@layout
+def csv_customers_mixed(people: People, out: Path) -> dict[str, Truth]:
+    ps = people.many(80)
+    truth = _bulk(Truth(), len(ps))
+    rows = []
+    for i, p in enumerate(ps):
+        if i % 5 < 2:
+            rows.append([p.company, p.mobile])
+        else:
+            rows.append([p.name, p.mobile])
+            truth.add(p, "CN_NAME")
+        truth.add(p, "CN_MOBILE")
+    _csv(out / "customers_mixed.csv", ["客户", "联系电话"], rows)
+    return {"customers_mixed.csv": truth}
+
+
+@layout
+def jsonl_waybills(people: People, out: Path) -> dict[str, Truth]:
+    ps = people.many(120)
+    truth = _bulk(Truth(), len(ps) // 2)
+    lines = []
+    for a, b in zip(ps[::2], ps[1::2], strict=True):
+        lines.append(
+            json.dumps(
+                {
+                    "waybillNo": f"YT{people.rng.randint(10**12, 10**13)}",
+                    "senderName": a.name,
+                    "senderPhone": a.mobile,
+                    "receiverName": b.name,
+                    "receiverMobile": b.mobile,
+                    "receiverAddr": b.address,
+                },
+                ensure_ascii=False,
+            )
+        )
+        truth.add(a, "CN_NAME", "CN_MOBILE")
+        truth.add(b, "CN_NAME", "CN_MOBILE")
+    (out / "waybills.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"waybills.jsonl": truth}
+
+
+# -- probes written after the fixes above, to see whether they hold on shapes not tuned to ----------
+_register(
+    "probe_csv_en_title",
+    ["Customer Name", "ID Number", "Mobile Phone", "Bank Account"],
+    ["name", "id", "mobile", "card"],
+)
+_register(
+    "probe_csv_zh_variants",
+    ["户主姓名", "公民身份号码", "移动电话", "开户账号"],
+    ["name", "id", "mobile", "card"],
+)
+_register(
+    "probe_csv_roles",
+    ["委托人", "受托人", "收款方", "经办人员", "联系手机"],
+    ["name", "name", "name", "name", "mobile"],
+)
+_register(
+    "probe_csv_emp",
+    ["emp_nm", "emp_no", "mobile_phone", "dept_name"],
+    ["name", "amount", "mobile", "company"],
+)
+_register("probe_tsv_bom", ["\ufeff姓名", "手机"], ["name", "mobile"], suffix=".tsv", delimiter="\t")
+
+
+@layout
+def probe_xml_records(people: People, out: Path) -> dict[str, Truth]:
+    ps = people.many(60)
+    truth = _bulk(Truth(), len(ps))
+    recs = "".join(f"<record><xm>{p.name}</xm><sfzh>{p.id}</sfzh><sjh>{p.mobile}</sjh></record>" for p in ps)
+    for p in ps:
+        truth.add(p, "CN_NAME", "CN_RESIDENT_ID", "CN_MOBILE")
+    (out / "export.xml").write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><data>{recs}</data>', encoding="utf-8"
+    )
+    return {"export.xml": truth}
+
+
+@layout
+def probe_html_kv(people: People, out: Path) -> dict[str, Truth]:
+    ps = people.many(55)
+    truth = _bulk(Truth(), len(ps))
+    tables = "".join(
+        f"<table><tr><td>姓名</td><td>{p.name}</td><td>电话</td><td>{p.mobile}</td></tr>"
+        f"<tr><td>身份证号</td><td>{p.id}</td><td>地址</td><td>{p.address}</td></tr></table>"
+        for p in ps
+    )
+    for p in ps:
+        truth.add(p, "CN_NAME", "CN_RESIDENT_ID", "CN_MOBILE")
+    (out / "cards.html").write_text(f"<html><body>{tables}</body></html>", encoding="utf-8")
+    return {"cards.html": truth}
+
+
+@layout
+def probe_docx_paragraph_fields(people: People, out: Path) -> dict[str, Truth]:
+    ps = people.many(60)
+    truth = _bulk(Truth(), len(ps))
+    paras = [f"客户：{p.name}  手机：{p.mobile}  证件：{p.id}" for p in ps]
+    for p in ps:
+        truth.add(p, "CN_NAME", "CN_RESIDENT_ID", "CN_MOBILE")
+    _docx(out / "visits.docx", paras, [])
+    return {"visits.docx": truth}
+
+
+@layout
+def probe_text_tab_kv(people: People, out: Path) -> dict[str, Truth]:
+    ps = people.many(60)
+    truth = _bulk(Truth(), len(ps))
+    blocks = [f"姓名\t{p.name}\n身份证\t{p.id}\n备注\t无\n" for p in ps]
+    for p in ps:
+        truth.add(p, "CN_NAME", "CN_RESIDENT_ID")
+    (out / "records_kv.txt").write_text("\n".join(blocks), encoding="utf-8")
+    return {"records_kv.txt": truth}
+
+
+@layout
+def probe_markdown_table(people: People, out: Path) -> dict[str, Truth]:
+    ps = people.many(60)
+    truth = _bulk(Truth(), len(ps))
+    lines = ["| 序号 | 姓名 | 手机 |", "|---|---|---|"] + [
+        f"| {i} | {p.name} | {p.mobile} |" for i, p in enumerate(ps)
+    ]
+    for p in ps:
+        truth.add(p, "CN_NAME", "CN_MOBILE")
+    (out / "list.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"list.md": truth}
+
+
+@layout
+def probe_jsonl_nested(people: People, out: Path) -> dict[str, Truth]:
+    ps = people.many(60)
+    truth = _bulk(Truth(), len(ps))
+    lines = [
+        json.dumps({"order": {"id": i, "buyer": {"name": p.name, "phone": p.mobile}}}, ensure_ascii=False)
+        for i, p in enumerate(ps)
+    ]
+    for p in ps:
+        truth.add(p, "CN_NAME", "CN_MOBILE")
+    (out / "orders.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"orders.jsonl": truth}
+
+
 # -- hard negatives: nothing here is a name ---------------------------------------------------------
 @layout
 def neg_company_product_city(people: People, out: Path) -> dict[str, Truth]:

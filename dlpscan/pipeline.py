@@ -92,6 +92,7 @@ class FileScanner:
 
     def __init__(self, settings: ScanSettings) -> None:
         self.settings = settings
+        self._expired = self._deadline_passed = False
         self.definitions = load_definitions([Path(d) for d in settings.recognizer_dirs])
         self.engine = Engine(self.definitions, backend=settings.backend)
         types = EntityTypes(d.entity_type for d in self.definitions)
@@ -110,9 +111,9 @@ class FileScanner:
         `skip` killed a worker before: they get an error line and are not read again.
         `on_document` hears each document's path before it is read."""
         results: list[FileResult] = []
-        self._expired = False
+        self._expired = self._deadline_passed = False
         try:
-            with _alarm(time_limit):
+            with _alarm(time_limit, self._deadline):
                 for document in open_documents(path, display, self.settings.limits):
                     if document.path in skip:
                         results.append(FileResult(document.path, Status.ERROR, error=_KILLED_WORKER))
@@ -135,6 +136,9 @@ class FileScanner:
             results[0].content_hash = file_sha256(path)
         return results
 
+    def _deadline(self) -> None:
+        self._deadline_passed = True
+
     def scan_document(self, document: Document) -> FileResult:
         result = FileResult(
             document.path,
@@ -151,6 +155,8 @@ class FileScanner:
         blocks_read = 0
         try:
             for block in document.blocks:
+                if self._deadline_passed:  # the alarm's exception was swallowed
+                    raise FileDeadline  # (e.g. by a finalizer that ran when it fired): stop here
                 aggregate.add_block(ocr.filter(block, self.engine.scan(block)), block)
                 blocks_read += 1
         except ExtractError as exc:
@@ -183,13 +189,17 @@ _KILLED_WORKER = "reading this document killed a worker process (native crash or
 
 
 @contextlib.contextmanager
-def _alarm(seconds: float) -> Iterator[None]:
-    """Raise FileDeadline in this thread after `seconds` (no limit when 0 or off the main thread)."""
+def _alarm(seconds: float, passed: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Raise FileDeadline in this thread after `seconds` (no limit when 0 or off the main thread).
+
+    `passed` is called first: an exception raised while a finalizer (`__del__`) runs is printed and
+    dropped by Python, so the reader also checks between blocks whether the deadline passed."""
     if seconds <= 0 or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def expire(signum, frame) -> None:
+        passed()
         raise FileDeadline
 
     previous = signal.signal(signal.SIGALRM, expire)

@@ -322,3 +322,21 @@ def test_no_raw_value_in_messages_or_notes(tmp_path, scanner):
     for raw in (person.id, person.name, person.address):
         assert raw not in text
     assert images.OCR_IMAGES in results[0].notes
+
+
+def test_a_policy_can_flag_every_id_card_photo(tmp_path):
+    (tmp_path / "ids.yaml").write_text(
+        "name: ids\nrules:\n  - {name: id-card-image, severity: high, requires_notes: [ocr_id_cards]}\n",
+        encoding="utf-8",
+    )
+    scanner = FileScanner(ScanSettings(key=b"k", policy="ids", policy_dirs=(str(tmp_path),)))
+    card = samples.save(samples.id_card(PEOPLE[3]), tmp_path / "id.png")
+    listing = samples.save(samples.customer_list(PEOPLE[:1]), tmp_path / "list.png")
+    [flagged] = scanner.scan_path(card, card.name)
+    [other] = scanner.scan_path(listing, listing.name)
+    assert (flagged.flagged, flagged.severity, [r.rule for r in flagged.rules]) == (
+        True,
+        "high",
+        ["id-card-image"],
+    )
+    assert (other.flagged, other.severity) == (False, "none")

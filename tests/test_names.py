@@ -153,6 +153,16 @@ def test_a_column_that_repeats_one_label_word_is_not_a_form(engine):
         ("cust_nm=赵敏&khxm=黄勇&xm=周杰", ["周杰", "赵敏", "黄勇"]),
         ("companyName=吴霞 fileName=徐刚.txt productName=孙丽 cityName=胡军", []),
         ("借款人：朱琳，担保人：高峰，处理人：林涛", ["朱琳", "林涛", "高峰"]),
+        ("开户人：刘洋 投诉人:王芳", ["刘洋", "王芳"]),
+        ("Dear 张伟,\n马超先生：您好", ["张伟", "马超"]),
+        ("张先生：您好", []),
+        ("录用通知\n何平 先生/女士：\n您好", ["何平"]),
+        (
+            'lxr=何平&{"receiver": "郭强", "companyContact": "罗兰", "cardHolder": "胡军"}',
+            ["何平", "胡军", "郭强"],
+        ),
+        ("xhtml=张伟", []),
+        ('{"姓名": "李娜"} 操作人=刘洋', ["刘洋", "李娜"]),
     ],
 )
 def test_names_in_text(engine, text, names):
@@ -196,3 +206,38 @@ def test_a_gbk_csv_whose_only_chinese_is_names_is_read_as_chinese(tmp_path: Path
     [doc] = list(open_documents(path, "gbk.csv"))
     names = {f.value for b in doc.blocks for f in engine.scan(b) if f.entity_type == "CN_NAME"}
     assert names == {line.split(",")[0] for line in lines[1:]}
+
+
+def test_a_sheet_without_a_header_row_keeps_its_first_person(engine):
+    rows = [(NAMES[i], "男", f"北京市朝阳区建国路{i + 1}号") for i in range(12)]
+    found = [f for f in engine.scan(TableBlock(rows[0], rows[1:])) if f.entity_type == "CN_NAME"]
+    assert sorted(f.value for f in found) == sorted(NAMES[:12])
+    assert sorted(f.record for f in found) == list(
+        range(-1, 11)
+    )  # the header row is the row before the first
+
+
+def test_a_role_column_of_people_and_companies_keeps_the_people(engine):
+    cells = [
+        NAMES[0],
+        "华泰通安科技有限公司",
+        NAMES[1],
+        "方正科技有限公司",
+        NAMES[2],
+        "凌云信息技术有限公司",
+        NAMES[3],
+    ]
+    block = TableBlock(("客户", "手机"), [(c, fake_mobile(i)) for i, c in enumerate(cells)])
+    assert names_in(engine, block) == sorted(NAMES[:4])
+
+
+def test_a_name_leading_a_cell_of_a_name_column(engine):
+    cells = ["张伟 13912345678", "王芳（经理）", "李娜", "刘洋/销售部"]
+    block = TableBlock(("联系人", "序号"), [(c, str(i)) for i, c in enumerate(cells)])
+    assert names_in(engine, block) == sorted(["张伟", "王芳", "李娜", "刘洋"])
+
+
+def test_titles_under_a_name_header_are_not_names(engine):
+    cells = ["高等数学", "线性代数", "大学英语", "马克思主义基本原理", "高等数学", "程序设计"]
+    block = TableBlock(("name", "学分"), [(c, "4") for c in cells])
+    assert names_in(engine, block) == []

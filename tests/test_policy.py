@@ -148,7 +148,7 @@ def test_several_problems_in_one_line(tmp_path):
         "(did you mean 'records'?); use 'records', an entity type, 'category:<legal category>' or 'note:<code>'; "
         "rules[0] (two).weighted_sum.categories.a.count[1]: unknown note 'minor' (did you mean 'minors'?); "
         "known notes: minors, card_with_cvv_or_expiry, excel_float_damaged, health_records, "
-        "lodging_records, call_records, transaction_records"
+        "lodging_records, call_records, transaction_records, ocr_id_cards, ocr_bank_cards"
     )
 
 

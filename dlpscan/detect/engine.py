@@ -7,19 +7,29 @@ pattern, scored (scoring.evaluate) and resolved so that spans never overlap.
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import re
 from collections.abc import Callable, Iterable
+from itertools import accumulate
 
-from dlpscan.detect import columns
+from dlpscan.detect import columns, decoded
 from dlpscan.detect import compiled as compiled_core
 from dlpscan.detect.backends import make_scanner
 from dlpscan.detect.decide import rank, whole_cell_types
-from dlpscan.detect.evidence import COMPANION_WINDOW, cell_finding, companion_names, with_line_numbers
+from dlpscan.detect.evidence import (
+    COMPANION_WINDOW,
+    cell_finding,
+    cell_value,
+    companion_names,
+    with_line_numbers,
+)
 from dlpscan.detect.registry import PatternDef, RecognizerDef, label_words, load_definitions
 from dlpscan.detect.scoring import Finding, Labels, evaluate, header_relation
 from dlpscan.detect.text import fold
 from dlpscan.model import Block, TableBlock
 
 _CELL_SEP = "\x1f"
+_NEWLINE = re.compile("\n")
 
 
 class Engine:
@@ -49,8 +59,14 @@ class Engine:
         self.backend = self._scanner.name
         self._cell_defs = [d for d in self.definitions if d.cell_detector]
         self._names = next((d for d in self.definitions if d.entity == "CN_NAME"), None)
-        ascii_headers = frozenset(w for d in self.definitions for w in d.headers if w.isascii())
-        self._is_label = columns.LabelCells(self._labels, ascii_headers)
+        self._is_label = columns.LabelCells(w for d in self.definitions for w in d.headers)
+        self._value_checks = [
+            (p.compiled, d.normalise, self._labels[d.entity].validate)
+            for d in self.definitions
+            if not d.cell_detector
+            for p in d.patterns
+            if not p.masked and p.value_group is None
+        ]
         self._core = compiled_core.core(compiled)
         self._plan = self._core.Plan(self._entries) if self._core is not None else None
         self.compiled = self._plan is not None
@@ -61,6 +77,14 @@ class Engine:
 
     def scan_text(self, text: str) -> list[Finding]:
         folded = fold(text)
+        findings = self._scan_folded(folded)
+        if decoded.hinted(folded):
+            found = self._decoded_findings(folded, findings)
+            if found:
+                findings = sorted(findings + found, key=lambda f: f.start)
+        return findings
+
+    def _scan_folded(self, folded: str) -> list[Finding]:
         if self._plan is not None:  # records are line numbers already
             findings = self._plan.findings(folded, *self._scanner.candidates(folded))
         else:
@@ -73,6 +97,25 @@ class Engine:
                 names = companion_names(folded, findings, self._direct, is_name)
             findings = sorted(findings + names, key=lambda f: f.start)
         return findings
+
+    def _decoded_findings(self, text: str, found: list[Finding]) -> list[Finding]:
+        """Findings in decoded views of the encoded stretches of `text` that the text itself did
+        not give, at the spans of `text` they were decoded from, with `text`'s line numbers."""
+        seen = {(f.entity_type, f.start, f.end) for f in found}
+        newlines: list[int] | None = None
+        out = []
+        for offset, view in decoded.regions(text):
+            for f in self._scan_folded(fold(view.text)):
+                start, end = view.original_span(f.start, f.end)
+                start, end = start + offset, end + offset
+                if (f.entity_type, start, end) in seen:
+                    continue
+                if newlines is None:
+                    newlines = [m.start() for m in _NEWLINE.finditer(text)]
+                out.append(
+                    dataclasses.replace(f, start=start, end=end, record=bisect.bisect_left(newlines, start))
+                )
+        return out
 
     def _pattern_findings(
         self,
@@ -115,7 +158,35 @@ class Engine:
     # -- tables ---------------------------------------------------------------------------
     def scan_table(self, block: TableBlock) -> list[Finding]:
         form = columns.as_form(block, self._is_label)
-        return self._scan_table(form if form is not None else block)
+        header_row = form is None and self._header_is_data(block.header)
+        if form is not None:
+            block = form
+        elif header_row:  # a sheet without a header row: the row taken for one is the first person
+            rows = [tuple(block.header), *block.rows]
+            block = TableBlock(
+                ("",) * len(block.header), rows, block.location, block.first_row - 1, block.ocr
+            )
+        block = columns.split_glued(block, self._is_value) or block
+        findings = self._scan_table(block)
+        if header_row:
+            for f in findings:
+                f.record -= 1  # rows as the extractor numbered them: the header row is -1
+        return findings
+
+    def _header_is_data(self, header: tuple[str, ...]) -> bool:
+        """No cell of the header is a label and some cell is a value (a name, an identifier)."""
+        cells = [fold(h).strip() for h in header if h.strip()]
+        if not cells or any(self._is_label(h) for h in cells):
+            return False
+        is_name = self._labels["CN_NAME"].validate if self._names is not None else None
+        return any(self._is_value(h) or (is_name is not None and is_name(h) > 0) for h in cells)
+
+    def _is_value(self, text: str) -> bool:
+        """Is all of `text` one value of a type with a pattern (not a name or an address)?"""
+        return any(
+            pattern.fullmatch(text) is not None and validate(normalise(text)) > 0
+            for pattern, normalise, validate in self._value_checks
+        )
 
     def _scan_table(self, block: TableBlock) -> list[Finding]:
         width = max([len(block.header), *(len(r) for r in block.rows)], default=0)
@@ -152,7 +223,27 @@ class Engine:
         else:
             findings = self._pattern_findings(text, header_rel, cell_of)
         findings += self._cell_findings(block, header, header_rel, findings, cell_starts)
+        if decoded.hinted(text):
+            findings += self._decoded_cells(block, findings, cell_starts)
         return findings
+
+    def _decoded_cells(
+        self, block: TableBlock, found: list[Finding], cell_starts: list[int]
+    ) -> list[Finding]:
+        """Findings in decoded views of cells that hold encoded values, at their cells' offsets."""
+        seen = {(f.entity_type, f.start, f.end) for f in found}
+        offsets = iter(cell_starts)
+        out = []
+        for r, row in enumerate(block.rows):
+            for c, cell in enumerate(row):
+                at = next(offsets)
+                if not decoded.hinted(cell):
+                    continue
+                for f in self.scan_text(cell.replace("\n", " ")):
+                    start, end = at + f.start, at + f.end
+                    if (f.entity_type, start, end) not in seen:
+                        out.append(dataclasses.replace(f, start=start, end=end, record=r, column=c))
+        return out
 
     def _cell_findings(
         self,
@@ -171,35 +262,42 @@ class Engine:
             names = self._names
             name_valid = self._labels[names.entity].validate
 
-            def is_name(cell: str) -> float:
-                return name_valid(names.normalise(cell))
+            def name_of(cell: str) -> str | None:  # a whole cell, or a name leading it
+                value = cell_value(names, name_valid, cell)
+                return value[0] if value is not None else None
+
+            def whole_name(cell: str) -> str | None:
+                value = names.normalise(cell)
+                return value if name_valid(value) > 0 else None
 
             beside = columns.rows_with_identifiers(findings, self._direct)
             near = len(beside) >= columns.BESIDE_SHARE * max(1, len(block.rows))
             for c in range(len(header)):
                 key = (names.entity, c)
                 column = (row[c] for row in block.rows if c < len(row))
-                named = columns.name_column(column, is_name, header_rel[key], near)
+                named = columns.name_column(
+                    column, name_of if header_rel[key] > 0 else whole_name, header_rel[key], near
+                )
                 if named and header_rel[key] == 0:
                     by_content.add(c)
                 header_rel[key] = 1 if named else min(header_rel[key], 0)
-        done = {(f.entity_type, f.record, f.column) for f in findings}
-        offsets = iter(cell_starts)
-        starts: dict[tuple[int, int], int] = {}
-        for r, row in enumerate(block.rows):
-            for c in range(len(row)):
-                starts[(r, c)] = next(offsets)
         readable = [
             whole_cell_types({d.entity: header_rel[(d.entity, c)] for d in self.definitions}, self._cell_defs)
             for c in range(len(header))
         ]
+        if not any(readable):  # most tables: no name or address column
+            return out
+        done = {(f.entity_type, f.record, f.column) for f in findings}
+        first_cell = list(accumulate((len(row) for row in block.rows), initial=0))  # row -> its first cell
         for d in self._cell_defs:
             validate = self._labels[d.entity].validate
             for c in (c for c in range(len(header)) if d in readable[c]):
                 for r, row in enumerate(block.rows):
                     if c >= len(row) or (d.entity, r, c) in done:
                         continue
-                    f = cell_finding(d, validate, row[c], starts[(r, c)], r, c, c not in by_content)
+                    f = cell_finding(
+                        d, validate, row[c], cell_starts[first_cell[r] + c], r, c, c not in by_content
+                    )
                     if f is not None:
                         out.append(f)
         return out

@@ -20,6 +20,8 @@ from dlpscan.detect.validators import HAN_CLASS
 COMPANION_WINDOW = 40
 _HAN_TOKEN = re.compile(f"(?<![{HAN_CLASS}·])[{HAN_CLASS}]{{2,4}}(?![{HAN_CLASS}·])")
 MASKED_CELL_MAX = 40
+# A name leading a cell, followed by something else: 张三 13912345678, 张三（经理）, 张三/销售部
+_LEADING_TOKEN = re.compile(f"([{HAN_CLASS}]{{2,4}})(?:[\\s,，/;；|()（）:：、]|\\d)")
 
 
 def with_line_numbers(text: str, findings: Sequence[Finding]) -> list[Finding]:
@@ -99,10 +101,25 @@ def cell_finding(
         return Finding(
             d.entity, value, start, end, 0.8, masked=True, record=row, column=column, confirmed=confirmed
         )
-    normalised = d.normalise(value)
-    if validate(normalised) <= 0:
+    whole = cell_value(d, validate, value)
+    if whole is None:
         return None
-    return Finding(d.entity, normalised, start, end, 0.9, record=row, column=column, confirmed=confirmed)
+    normalised, length = whole
+    return Finding(
+        d.entity, normalised, start, start + length, 0.9, record=row, column=column, confirmed=confirmed
+    )
+
+
+def cell_value(d: RecognizerDef, validate: Callable[[str], float], value: str) -> tuple[str, int] | None:
+    """(normalised value, length) of a stripped cell that is `d`'s value, or whose leading token is
+    (a name followed by more: 张三 13912345678, 张三（经理）, 张三/销售部); None when neither."""
+    normalised = d.normalise(value)
+    if validate(normalised) > 0:
+        return normalised, len(value)
+    lead = _LEADING_TOKEN.match(value)
+    if lead is not None and validate(token := d.normalise(lead.group(1))) > 0:
+        return token, lead.end(1)
+    return None
 
 
 def _with_record(f: Finding, record: int) -> Finding:

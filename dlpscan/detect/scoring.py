@@ -61,9 +61,18 @@ class Labels:
 
 
 def header_relation(labels: Labels, header: str) -> int:
-    """+1 when a column header names this type, -1 when it names a look-alike (order no. ...), else 0."""
+    """+1 when a column header names this type, -1 when it names a look-alike (order no. ...), else 0.
+    A path of nested keys (order.buyer.phone) is named by its last key, when that key says anything."""
     if not header:
         return 0
+    if "." in header:
+        last = _own_relation(labels, header.rsplit(".", 1)[1])
+        if last:
+            return last
+    return _own_relation(labels, header)
+
+
+def _own_relation(labels: Labels, header: str) -> int:
     if labels.negative_headers is not None and labels.negative_headers.search(header):
         return -1
     if labels.headers is not None and labels.headers.search(header):

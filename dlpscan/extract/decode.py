@@ -169,6 +169,24 @@ def utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
+# Control bytes that text files hold: tab, line ends, form feed, escape (coloured logs) and the
+# separators of data-platform exports (Hive's \x01-\x03, ASCII's \x1c-\x1f). Others mean binary.
+_TEXT_CONTROLS = b"\t\n\r\x0c\x1b\x01\x02\x03\x1c\x1d\x1e\x1f"
+_BINARY_CONTROLS = bytes(b for b in range(32) if bytes([b]) not in _TEXT_CONTROLS) + b"\x7f"
+_NOT_BINARY = bytes(b for b in range(256) if b not in _BINARY_CONTROLS)
+BINARY_SHARE = 0.01
+
+
+def looks_like_text(head: bytes) -> bool:
+    """Are these first bytes of a file mostly text in some encoding (UTF-8 or GB18030, a cut
+    character at the end allowed), with hardly any control bytes that text never holds?"""
+    if not head:
+        return False
+    if len(head.translate(None, _NOT_BINARY)) > BINARY_SHARE * len(head):
+        return False
+    return _utf8_ok(head, first=True) or _mostly_ok(_trim_to_line(head, first=True), "gb18030")
+
+
 def _trim_to_line(data: bytes, first: bool) -> bytes:
     """Cut a sample at line boundaries so multi-byte characters are not split at its ends."""
     if not first:

@@ -20,7 +20,12 @@ from dlpscan.extract.errors import ExtractError
 from dlpscan.extract.tables import chunk_rows, clean_header, find_header, rows_as_text
 from dlpscan.model import Block, TextBlock
 
-CANDIDATES = (",", "\t", ";", "|", "，")
+CANDIDATES = (",", "\t", ";", "|", "，", "^", "\x01", "\x1f", "\x1e")
+# Delimiters that prose never uses: a file split by one of them is a table even without a header
+# row (Hive and Spark write none).
+NO_PROSE = frozenset({"|", "^", "\x01", "\x1f", "\x1e"})
+HEADERLESS_SHARE = 0.95
+HEADERLESS_ROWS = 5
 SNIFF_LINES = 200
 MAX_FIELD_CHARS = 8 * 1024**2
 
@@ -61,7 +66,8 @@ def sniff_layout(head: str, strict: bool) -> Layout | None:
     share, width, d = best
     rows = _parse(lines, d, quoted)
     header = find_header(rows, width)
-    if strict and (share < 0.9 or width < 3 or header is None or len(rows) < 3):
+    headerless_table = d in NO_PROSE and share >= HEADERLESS_SHARE and len(rows) >= HEADERLESS_ROWS
+    if strict and (share < 0.9 or width < 3 or (header is None and not headerless_table) or len(rows) < 3):
         return None
     if share < 0.6:
         return None

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from dlpscan import plugins
-from dlpscan.extract import archive, excel, images, mail, office, pdf, sniff, text
+from dlpscan.extract import archive, columnar, excel, images, mail, office, pdf, sniff, text
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError, LimitExceeded
 from dlpscan.extract.limits import Limits
@@ -178,6 +178,10 @@ def _route(src: Source, mt: str):
         return "eml"
     if mt in _RTF:
         return office.read_rtf
+    if mt == columnar.PARQUET:
+        return columnar.read_parquet
+    if mt == columnar.AVRO:
+        return columnar.read_avro
     if (
         mt.startswith("text/")
         or mt in text.STRUCTURED_TYPES

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import BinaryIO, TextIO
@@ -129,17 +130,24 @@ def _xml_blocks(source, ctx: Context) -> Iterator[Block]:
         where = "/".join([*(f[1] for f in frames), tag])
         children = list(elem)
         if not has_nonleaf and len(children) >= 2:
-            record = {f"@{_local(k)}": v for k, v in elem.attrib.items()}
-            for c in children:
-                record.update({f"{_local(c.tag)}@{_local(k)}": v for k, v in c.attrib.items()})
-                record[_local(c.tag)] = (c.text or "").strip()
+            tags = [_local(c.tag) for c in children]
+            if 3 * max(Counter(tags).values()) >= 2 * len(tags):  # a list: <customer name=".."/> x n
+                records = [_leaf_record(c, tag) for c, tag in zip(children, tags, strict=True)]
+            else:  # one record; a repeated field keeps every value (phone, phone#2)
+                record = {f"@{_local(k)}": v for k, v in elem.attrib.items()}
+                seen: Counter[str] = Counter()
+                for c, ctag in zip(children, tags, strict=True):
+                    seen[ctag] += 1
+                    record.update(_leaf_record(c, ctag if seen[ctag] == 1 else f"{ctag}#{seen[ctag]}"))
+                records = [record]
             if where != group_key:
                 yield from flush_group()
                 group_key, group_first = where, 1
-            group.append(record)
-            if len(group) >= limits.table_block_rows:
-                ctx.check()
-                yield from flush_group()
+            for record in records:
+                group.append(record)
+                if len(group) >= limits.table_block_rows:
+                    ctx.check()
+                    yield from flush_group()
         else:
             new = list(_element_lines(elem, where))
             lines.extend(new)
@@ -155,6 +163,13 @@ def _xml_blocks(source, ctx: Context) -> Iterator[Block]:
     yield from flush_group()
     if lines:
         yield from split_text("\n".join(lines), ctx, "elements")
+
+
+def _leaf_record(leaf, tag: str) -> dict[str, str]:
+    """A leaf element's text and attributes as record fields (tag, tag@attribute)."""
+    record = {f"{tag}@{_local(k)}": v for k, v in leaf.attrib.items()}
+    record[tag] = (leaf.text or "").strip()
+    return record
 
 
 def _element_lines(elem, where: str) -> Iterator[str]:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import magic
 
-from dlpscan.extract.decode import UTF16_SAMPLE, utf16_without_bom
+from dlpscan.extract import columnar
+from dlpscan.extract.decode import SAMPLE_BYTES, UTF16_SAMPLE, looks_like_text, utf16_without_bom
 from dlpscan.extract.source import BytesSource, FileSource, Source
 
 SNIFF_BYTES = 1024**2
@@ -61,9 +62,22 @@ def sniff_source(src: Source) -> str:
         mt = magic.from_buffer(src.head(SNIFF_BYTES), mime=True)
     if mt in _INODE_EMPTY:
         return EMPTY
-    if mt == OCTET and utf16_without_bom(src.head(UTF16_SAMPLE)):
-        mt = "text/plain"  # libmagic knows UTF-16 text only by its BOM
+    if mt == OCTET:
+        mt = _octet(src)
     return refine(mt, src)
+
+
+def _octet(src: Source) -> str:
+    """What libmagic's generic octet-stream is: a columnar export (Parquet, Avro) by its magic
+    bytes, text when its first bytes are mostly text in some encoding (Hive exports with \\x01
+    delimiters, UTF-16 without BOM, GBK with unusual separators), else octet-stream."""
+    head = src.head(SAMPLE_BYTES)
+    columnar_type = columnar.kind_of(head)
+    if columnar_type is not None:
+        return columnar_type
+    if utf16_without_bom(head[:UTF16_SAMPLE]) or looks_like_text(head):
+        return "text/plain"
+    return OCTET
 
 
 def refine(mt: str, src: Source) -> str:

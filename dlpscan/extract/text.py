@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dlpscan.extract import delimited, jsondoc, markup, sqldump
+from dlpscan.extract import delimited, fixedwidth, jsondoc, markup, sqldump
 from dlpscan.extract.context import Context
 from dlpscan.extract.decode import SAMPLE_BYTES, detect_encoding, open_text, sample_of
 from dlpscan.extract.plain import text_blocks
@@ -75,7 +75,10 @@ def read_text(src: Source, ctx: Context, media_type: str) -> Iterator[Block]:
             layout = None
             if kind in ("csv", "table?") and src.size > 0:
                 layout = delimited.sniff_layout(head, strict=kind == "table?")
+            grid = fixedwidth.sniff_grid(head) if layout is None and kind == "table?" else None
             if layout is not None:
                 yield from delimited.delimited_blocks(open_text(f, encoding, newline=""), layout, ctx)
+            elif grid is not None:
+                yield from fixedwidth.fixed_width_blocks(open_text(f, encoding), grid, ctx)
             else:
                 yield from text_blocks(open_text(f, encoding), ctx)

@@ -28,6 +28,8 @@ NOTES = {
     "lodging_records": "records of hotel or other lodging",
     "call_records": "call or message detail records",
     "transaction_records": "records of transactions",
+    "ocr_id_cards": "photos or scans of resident ID-card fronts (docs/ocr.md)",
+    "ocr_bank_cards": "photos of bank cards (docs/ocr.md)",
 }
 
 SEVERITIES = ("low", "medium", "high", "critical")

@@ -236,6 +236,44 @@ def sevenzip(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+def hive(n: int, sep: str = "\x01") -> bytes:
+    """A Hive/Spark text export: no header, \x01 between fields, \\N for NULL."""
+    return "".join(sep.join((str(i), *p[:3], "\\N")) + "\n" for i, p in enumerate(people(n))).encode()
+
+
+def fixed_width(n: int) -> bytes:
+    """A fixed-width batch file in GBK: fields padded to byte widths, numbers glued together."""
+    lines = ["H20240101BATCH" + " " * 30]
+    for i, p in enumerate(people(n)):
+        name = p[0] + " " * (10 - 2 * len(p[0]))
+        lines.append(f"D{i:06d}{p[3]:<19}{name}{p[1]}{p[2]}{1000 + i:012d}")
+    return "\r\n".join([*lines, f"T{n:06d}"]).encode("gb18030")
+
+
+def parquet(n: int) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = people(n)
+    out = io.BytesIO()
+    columns = {h: [r[k] for r in rows] for k, h in enumerate(("xm", "sfzh", "sjhm", "card", "addr"))}
+    pq.write_table(pa.table({**columns, "nested": [{"tel": r[2]} for r in rows]}), out)
+    return out.getvalue()
+
+
+def avro(n: int) -> bytes:
+    import fastavro
+
+    fields = [{"name": h, "type": "string"} for h in ("xm", "sfzh", "sjhm", "card", "addr")]
+    out = io.BytesIO()
+    fastavro.writer(
+        out,
+        {"type": "record", "name": "P", "fields": fields},
+        [dict(zip([f["name"] for f in fields], r, strict=True)) for r in people(n)],
+    )
+    return out.getvalue()
+
+
 def seeds(kind: str) -> list[bytes]:
     """Small valid files for the fuzz target `kind` (see targets.TARGETS)."""
     small = {"a.csv": delimited(3), "b.txt": plain_text(2)}
@@ -264,6 +302,11 @@ def seeds(kind: str) -> list[bytes]:
         "tar": lambda: [tar_gz(small)],
         "gz": lambda: [gzip.compress(delimited(3))],
         "7z": lambda: [sevenzip(small)],
+        "hive": lambda: [hive(6), hive(6, "\x1f")],
+        "fixedwidth": lambda: [fixed_width(6)],
+        "parquet": lambda: [parquet(4)],
+        "avro": lambda: [avro(4)],
+        "octet": lambda: [hive(6), parquet(3), avro(3), fixed_width(6)],
         "detect": lambda: [plain_text(4), delimited(4)],
     }
     return makers[kind]()
@@ -290,4 +333,8 @@ def seeds_by_rows(kind: str, n: int) -> bytes:
         "xls": lambda: xls(n),
         "docx": lambda: docx_file(n),
         "pdf": lambda: pdf(n),
+        "hive": lambda: hive(n),
+        "fixedwidth": lambda: fixed_width(n),
+        "parquet": lambda: parquet(n),
+        "avro": lambda: avro(n),
     }[kind]()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from dlpscan.extract import documents, excel, office, pdf, text
+from dlpscan.extract import columnar, documents, excel, office, pdf, text
 from dlpscan.extract.limits import Limits
 from dlpscan.extract.source import BytesSource
 from dlpscan.model import Document, FileResult, Status, TextBlock
@@ -80,6 +80,11 @@ TARGETS: dict[str, tuple[str, str, Reader | None]] = {
     "tar": ("t.tar.gz", "application/gzip", None),
     "gz": ("t.csv.gz", "application/gzip", None),
     "7z": ("t.7z", "application/x-7z-compressed", None),
+    "hive": ("000000_0", "text/plain", _text("text/plain")),
+    "fixedwidth": ("t.dat", "text/plain", _text("text/plain")),
+    "parquet": ("t.parquet", columnar.PARQUET, columnar.read_parquet),
+    "avro": ("t.avro", columnar.AVRO, columnar.read_avro),
+    "octet": ("blob", "", None),  # sniffed as the scanner does: octet-stream that may be text
     "detect": ("", "", None),
 }
 KINDS = tuple(TARGETS)
@@ -104,7 +109,7 @@ def documents_for(kind: str, data: bytes) -> Iterator[Document]:
     if reader is not None:
         yield documents.reader_document(src, name, media_type, FUZZ_LIMITS, reader)
     else:
-        yield from documents.documents_of(src, name, FUZZ_LIMITS, 0, None, media_type)
+        yield from documents.documents_of(src, name, FUZZ_LIMITS, 0, None, media_type or None)
 
 
 def scan(kind: str, data: bytes) -> list[FileResult]:

@@ -1,0 +1,112 @@
+"""Values encoded inside text (issue #13 item 3): percent-encoding, JSON escapes inside strings that
+are themselves strings, and base64 where a label says so. Each is decoded, detected and reported
+at the span of the original text it came from; unlabelled base64 is left alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+
+import pytest
+
+from dlpscan.detect.decoded import decoded_view
+from dlpscan.detect.engine import Engine
+from dlpscan.detect.validators import id_check_char
+from dlpscan.model import TableBlock, TextBlock
+
+ID = "110105198807160" + "21"
+ID += id_check_char(ID)
+MOBILE = "13912345678"
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["pure", "compiled"])
+def engine(request) -> Engine:
+    if request.param:
+        pytest.importorskip("dlpscan.detect._core")
+    return Engine(compiled=request.param)
+
+
+def found(engine: Engine, text: str) -> list[tuple[str, str, str, int]]:
+    """(type, value, the original text at the finding's span, line) of every exposed finding."""
+    return [
+        (f.entity_type, f.value, text[f.start : f.end], f.record)
+        for f in engine.scan(TextBlock(text))
+        if not f.masked
+    ]
+
+
+def test_percent_encoded_query_strings(engine):
+    query = urllib.parse.urlencode({"name": "张伟", "phone": "+86" + MOBILE, "idno": ID})
+    text = f'10.0.0.1 - - "GET /api/save?{query} HTTP/1.1" 200\n'
+    assert found(engine, text) == [
+        ("CN_NAME", "张伟", "%E5%BC%A0%E4%BC%9F", 0),
+        ("CN_MOBILE", MOBILE, "%2B86" + MOBILE, 0),
+        ("CN_RESIDENT_ID", ID, ID, 0),
+    ]
+
+
+def test_percent_encoded_gbk_form_body(engine):
+    body = "custName=" + urllib.parse.quote("王芳", encoding="gb18030") + "&mobile=" + MOBILE
+    assert found(engine, "line one\nPOST body=" + body) == [
+        ("CN_NAME", "王芳", "%CD%F5%B7%BC", 1),
+        ("CN_MOBILE", MOBILE, MOBILE, 1),
+    ]
+
+
+def test_json_escapes_inside_a_json_string(engine):
+    inner = json.dumps({"realName": "李娜", "idCard": ID}, ensure_ascii=True)
+    text = "2024-01-02 INFO resp=" + json.dumps(inner)
+    assert found(engine, text) == [
+        ("CN_NAME", "李娜", "\\\\u674e\\\\u5a1c", 0),  # escaped twice: a JSON string in a JSON string
+        ("CN_RESIDENT_ID", ID, ID, 0),
+    ]
+
+
+def test_base64_only_where_a_label_says_so(engine):
+    b64_id = base64.b64encode(ID.encode()).decode()
+    b64_name = base64.b64encode("刘洋".encode()).decode()
+    text = f"name_base64={b64_name} idcard_b64={b64_id}\ntoken={b64_id} 证件号(base64): {b64_id}"
+    assert found(engine, text) == [
+        ("CN_NAME", "刘洋", b64_name, 0),
+        ("CN_RESIDENT_ID", ID, b64_id, 0),
+        ("CN_RESIDENT_ID", ID, b64_id, 1),
+    ]
+
+
+def test_encoded_cells_of_a_table(engine):
+    payload = json.dumps({"name": "陈静", "mobile": MOBILE}, ensure_ascii=True)
+    block = TableBlock(("seq", "payload", "url"), [("1", payload, "/q?xm=" + urllib.parse.quote("杨磊"))])
+    found_ = sorted((f.entity_type, f.value, f.record, f.column) for f in engine.scan(block))
+    assert found_ == [("CN_MOBILE", MOBILE, 0, 1), ("CN_NAME", "杨磊", 0, 2), ("CN_NAME", "陈静", 0, 1)]
+
+
+def test_text_without_encodings_has_no_view():
+    assert decoded_view("姓名：张伟 手机：" + MOBILE) is None
+    assert decoded_view("100% 完成, token=abcdefghijklmnop") is None
+
+
+def test_binary_base64_and_broken_escapes_are_left_as_they_are(engine):
+    blob = base64.b64encode(bytes(range(40))).decode()
+    text = f"file_b64={blob} name=%E5%BC bad=\\uZZZZ"
+    assert found(engine, text) == []
+
+
+def test_decoding_is_linear_on_hostile_text():
+    """Encoded runs everywhere: one enormous percent-encoded line, escapes and base64 labels on
+    every line (each stretch is decoded and scanned once, never once per hint)."""
+    from fuzz import seeds
+    from fuzz.ratio import MAX_RATIO, per_byte_ratio
+
+    one_line = ("name=" + "%E5%BC%A0" * 40_000 + "&phone=%2B86" + MOBILE + "\n").encode()
+    lines = "".join(f'x{i}_b64=5byg5LiJ k="\\u5f20\\"" q=%41%42 a=b64:{ID}\n' for i in range(6_000)).encode()
+    for data in (one_line, lines):
+        assert per_byte_ratio("text", data, seeds.normal("text", len(data))) < MAX_RATIO
+
+
+def test_quoted_printable_vcard(engine):
+    text = (
+        "BEGIN:VCARD\nVERSION:2.1\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E9=99=88=E9=9D=99\nEND:VCARD"
+    )
+    assert found(engine, text) == [("CN_NAME", "陈静", "=E9=99=88=E9=9D=99", 2)]
