@@ -1,18 +1,20 @@
-"""Findings a person can read in a terminal: a block per flagged file while `scan` runs, a table for
-`db files`. Counts, masked samples and locations only, never a raw value or a fingerprint."""
+"""Findings a person can read in a terminal: one block per file, while `scan` runs and for `db files`.
+
+Counts, masked samples and locations only, never a raw value or a fingerprint.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable
 
-from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from dlpscan.entities import EntityTypes
 from dlpscan.findings import confidence, pick_samples, ranked_types, shown_locations
-from dlpscan.model import EntityStats, FileResult
+from dlpscan.model import FileResult, Status
 
 SEVERITY_STYLE = {
     "critical": "bold white on red",
@@ -22,6 +24,7 @@ SEVERITY_STYLE = {
     "none": "dim",
 }
 LOCATIONS_SHOWN = 3
+_NUMBERED = re.compile(r"(.*?)(\d+)")
 
 
 def people(result: FileResult, types: EntityTypes) -> int:
@@ -42,17 +45,29 @@ def rules_text(result: FileResult) -> str:
 
 
 def where(locations: list[str]) -> str:
-    shown = ", ".join(locations[:LOCATIONS_SHOWN])
+    """The first locations, those that differ only in their last number folded together:
+    `sheet 运单 row 2, 3, 4 …`."""
+    groups: list[tuple[str, list[str]]] = []
+    for location in locations[:LOCATIONS_SHOWN]:
+        m = _NUMBERED.fullmatch(location)
+        if m and groups and groups[-1][0] == m.group(1) and groups[-1][1]:
+            groups[-1][1].append(m.group(2))
+        else:
+            groups.append((m.group(1), [m.group(2)]) if m else (location, []))
+    shown = ", ".join(prefix + ", ".join(numbers) for prefix, numbers in groups)
     return shown + (" …" if len(locations) > LOCATIONS_SHOWN else "")
 
 
 def file_block(result: FileResult, path: str, types: EntityTypes) -> RenderableType:
-    """One flagged file: severity and path, then one line per entity type, most distinct first."""
+    """One file: severity and path; people, records and the deciding rule (or why it was not read);
+    then per entity type, most distinct first: distinct (total), confidence, a masked sample, where."""
     head = Text.assemble(severity_text(result.severity), " ", Text(path, style="bold"))
-    facts = Text(
-        f"{people(result, types):,} people · {result.records:,} records · rule {rules_text(result)}",
-        style="dim",
+    n = people(result, types)
+    facts = (
+        f"{n:,} {'person' if n == 1 else 'people'} · {result.records:,} records · rule {rules_text(result)}"
     )
+    if result.status is not Status.SCANNED:
+        facts = f"{result.status}: {result.reason or result.error or 'not read'} · " + facts
     samples = dict(pick_samples(result, len(result.entities), types))
     lines = Table.grid(padding=(0, 2))
     lines.add_column(no_wrap=True)
@@ -68,7 +83,8 @@ def file_block(result: FileResult, path: str, types: EntityTypes) -> RenderableT
             Text(samples.get(etype, "")),
             Text(where(shown_locations(stats))),
         )
-    return Group(head, _indent(facts), _indent(lines), Text(""))
+    parts = [head, _indent(Text(facts, style="dim"))]
+    return Group(*parts, _indent(lines), Text("")) if result.entities else Group(*parts, Text(""))
 
 
 def _indent(renderable: RenderableType) -> RenderableType:
@@ -90,32 +106,3 @@ class ListingWriter:
         if result.flagged and not result.is_container:
             self.console.print(file_block(result, self._display(result.path), self._types))
             self.listed += 1
-
-
-def files_table(results: Iterable[FileResult], title: str, types: EntityTypes) -> Table:
-    """`db files`: one row per file; per type: distinct values, confidence, a masked sample, where."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("path", overflow="fold", min_width=16)
-    table.add_column("people", justify="right", no_wrap=True)
-    table.add_column("found: type, distinct, confidence, sample (where)", overflow="fold", min_width=24)
-    table.add_column("rule", overflow="fold", min_width=12)
-    for r in results:
-        path = Text(r.path)
-        if r.reason or r.error:
-            path.append(f"\n{r.reason or r.error}", style="dim")
-        samples = dict(pick_samples(r, len(r.entities), types))
-        table.add_row(
-            severity_text(r.severity),
-            path,
-            Text(f"{people(r, types):,}"),
-            Text("\n".join(_type_line(t, s, samples.get(t, "")) for t, s in ranked_types(r, types)) or "–"),
-            Text(rules_text(r)),
-        )
-    return table
-
-
-def _type_line(etype: str, stats: EntityStats, sample: str) -> str:
-    locations = where(shown_locations(stats))
-    line = f"{etype} {stats.distinct:,} {confidence(stats)} {sample}".rstrip()
-    return line + (f" ({locations})" if locations else "")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dlpscan.model import RuleHit
 from dlpscan.runner import ScanSummary
@@ -85,12 +87,61 @@ def print_summary(summary: ScanSummary, console: Console | None = None) -> None:
     console.print(table)
 
 
-def print_exposure(by: str, rows: list[Exposure], hits: dict[str, list[RuleHit]]) -> None:
-    table = Table(title=f"Cumulative exposure by {by}")
-    for col in (by, "files", "flagged files", "distinct people", "by type", "policy rules"):
-        table.add_column(col)
+def print_exposure(
+    by: str, rows: list[Exposure], hits: dict[str, list[RuleHit]], console: Console | None = None
+) -> None:
+    """Long folder paths wrap within their column instead of being cut to its width."""
+    table = Table(
+        title=f"Cumulative exposure by {by}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column(by, overflow="fold", min_width=16)
+    for col in ("files", "flagged", "people"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("distinct by type", overflow="fold")
+    table.add_column("policy rules", overflow="fold")
     for r in rows:
-        types = ", ".join(f"{t} {n:,}" for t, n in sorted(r.per_type.items(), key=lambda kv: -kv[1]))
-        rules = ", ".join(f"{h.rule} ({h.severity})" for h in hits.get(r.key, []))
-        table.add_row(r.key, f"{r.files:,}", f"{r.flagged_files:,}", f"{r.people:,}", types, rules)
-    Console().print(table)
+        types = "\n".join(f"{t} {n:,}" for t, n in sorted(r.per_type.items(), key=lambda kv: -kv[1]))
+        rules = "\n".join(f"{h.rule} ({h.severity})" for h in hits.get(r.key, []))
+        table.add_row(Text(r.key), f"{r.files:,}", f"{r.flagged_files:,}", f"{r.people:,}", types, rules)
+    (console or Console()).print(table)
+
+
+def print_scans(scans: list[dict], console: Console | None = None) -> None:
+    """`db scans`: newest first, with what each found."""
+    table = Table(
+        title="Scans and watch sessions, newest first",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("roots", overflow="fold", min_width=12)
+    table.add_column("started")
+    table.add_column("status")
+    for col in ("files", "flagged", "people"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("policy", overflow="fold")
+    for s in scans:
+        stats = s["stats"] or {}
+        table.add_row(
+            str(s["id"]),
+            Text("\n".join(s["roots"])),
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(s["started"])),
+            s["status"]
+            if s["kind"] == "scan"
+            else f"watch, {'running' if s['status'] == 'running' else 'ended'}",
+            _count(stats.get("files")),
+            _count(stats.get("flagged")),
+            _count(s["people"]),
+            Text(s["policy"]),
+        )
+    (console or Console()).print(table)
+
+
+def _count(n: int | None) -> str:
+    return "–" if n is None else f"{n:,}"

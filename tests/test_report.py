@@ -228,7 +228,9 @@ def test_scan_selection_policy_and_errors(built):
         }  # fmt: skip
         with pytest.raises(ReportError, match="no scan with id 9"):
             collect(store, Options(scan_id=9))
-        with pytest.raises(ReportError, match="no completed scan since"):
+        with pytest.raises(
+            ReportError, match=r"no completed scan and no watch session .* in the given period"
+        ):
             collect(store, Options(since=4_000_000_000))
 
 

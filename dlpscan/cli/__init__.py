@@ -23,17 +23,42 @@ from dlpscan.cli.watch import status, watch
     epilog=EXIT_CODES,
 )
 @click.option("--config", type=click.Path(dir_okay=False), help="TOML config file (default: ./dlpscan.toml).")
-@click.version_option(__version__, prog_name="dlpscan")
+@click.option(
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: _version(ctx) if value and not ctx.resilient_parsing else None,
+    help="Show the version with the recognizer and policy versions, and exit.",
+)
 def main(config: str | None) -> None:
     """Find bulk Chinese personal data (ID numbers, phones, bank cards, names, addresses) in files.
 
     \b
     Examples:
+      dlpscan scan /mnt/ops
       dlpscan scan /mnt/ops --format jsonl --output report.jsonl
       dlpscan scan share/ --policy judicial-2017 --fail-on-flag
+      dlpscan db files --severity high
       dlpscan db exposure --by owner
       dlpscan report --format html --output audit.html
+
+    \b
+    Shell completion (bash; zsh and fish alike, see README):
+      eval "$(_DLPSCAN_COMPLETE=bash_source dlpscan)"
     """
+
+
+def _version(ctx: click.Context) -> None:
+    """The versions that decide findings: a report or a store names the same digests."""
+    from dlpscan.detect.registry import definitions_version, load_definitions
+    from dlpscan.pipeline import code_version
+    from dlpscan.policy import builtin_policies, load_policy
+
+    click.echo(f"dlpscan {__version__} (detection code {code_version()})")
+    click.echo(f"recognizers {definitions_version()}: {len(load_definitions())} entity types")
+    click.echo("policies: " + ", ".join(f"{n} {load_policy(n).version}" for n in builtin_policies()))
+    ctx.exit()
 
 
 for command in (scan, watch, status, report, db, triage, policy, config_group, recognizers, edm):

@@ -69,13 +69,20 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
 @db.command("scans")
 @click.option("--db", "db_url", help="Results store (default: per-user SQLite).")
 @click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per scan instead of a table.")
 @click.pass_context
-def db_scans(ctx: click.Context, db_url: str | None, limit: int) -> None:
-    """List recent scans with their status and counts."""
+def db_scans(ctx: click.Context, db_url: str | None, limit: int, as_json: bool) -> None:
+    """List recent scans and watch sessions with their status and counts."""
+    from dlpscan.ui import print_scans
+
     config = cli_config(ctx, {"db": db_url})
     with open_store(config) as store:
-        for s in store.scans(limit):
+        scans = store.scans(limit)
+    if as_json:
+        for s in scans:
             click.echo(json.dumps(s, ensure_ascii=False, default=str))
+    else:
+        print_scans(scans)
 
 
 @db.command("files")
@@ -103,8 +110,8 @@ def db_files(
     limit: int,
     as_json: bool,
 ) -> None:
-    """Files the store holds, most severe first: types with counts and confidence, the rule, a masked
-    sample and where the values are. Flagged files only unless --all.
+    """Files the store holds, most severe first: people, records and the deciding rule; per type the
+    distinct values, confidence, a masked sample and where they are. Flagged files only unless --all.
 
     \b
     Examples:
@@ -112,15 +119,16 @@ def db_files(
       dlpscan db files --folder /srv/share/hr --owner alice --all
       dlpscan db files --scan 12 --json > scan-12.jsonl
     """
-    from dlpscan.listing import files_table
+    from dlpscan.listing import file_block
     from dlpscan.sinks.report_line import report_line
     from dlpscan.store import FileQuery
+    from dlpscan.walk import root_key
 
     config = cli_config(ctx, {"db": db_url})
     query = FileQuery(
         scan_id=scan_id,
         min_severity=severity,
-        folders=(folder, os.path.abspath(folder)) if folder else (),
+        folders=(folder, os.path.abspath(folder), root_key(folder)) if folder else (),
         owner=owner,
         flagged_only=not everything,
         limit=limit or None,
@@ -132,10 +140,11 @@ def db_files(
         for r in found:
             click.echo(json.dumps(report_line(r, include_fingerprints=False), ensure_ascii=False))
         return
-    what = "files" if everything else "flagged files"
     console = Console()
-    title = f"{total:,} {what}" + (f" in scan {scan_id}" if scan_id else "")
-    console.print(files_table(found, title, types))
+    what = "files" if everything else "flagged files"
+    console.print(f"{total:,} {what}" + (f" in scan {scan_id}" if scan_id else "") + ", most severe first\n")
+    for r in found:
+        console.print(file_block(r, r.path, types))
     if total > len(found):
         console.print(f"{total - len(found):,} more: --limit 0 lists all, --json for a file.", style="dim")
 

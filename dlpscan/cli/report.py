@@ -9,14 +9,19 @@ import click
 
 from dlpscan.cli.common import UsageProblem, cli_config, open_store
 
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
 
 @click.command()
 @click.option("--db", "db_url", help="Results store (default: per-user SQLite).")
 @click.option("--scan", "scan_id", type=int, help="Report on this scan id (see `dlpscan db scans`).")
 @click.option(
     "--since",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
-    help="Report on the latest completed scan started at or after this local date; the trend starts there.",
+    type=click.DateTime(DATE_FORMATS),
+    help="The period starts at this local date (or date and time); the trend starts there.",
+)
+@click.option(
+    "--until", type=click.DateTime(DATE_FORMATS), help="The period ends before this local date (or time)."
 )
 @click.option(
     "--policy", help="Re-evaluate every file under this policy (default: the decisions the scan recorded)."
@@ -45,31 +50,37 @@ def report(
     db_url: str | None,
     scan_id: int | None,
     since: Any,
+    until: Any,
     policy: str | None,
     fmt: str,
     output: str,
     lang: str,
     pdf_rows: int,
 ) -> None:
-    """Compliance report of a scan: scope, summary, legal mapping (法释〔2017〕10号, PIPL, industry
-    standards), cumulative exposure, trend, findings, coverage gaps, remediation, methodology.
+    """Compliance report: scope, summary, legal mapping (法释〔2017〕10号, PIPL, industry standards),
+    cumulative exposure, trend, findings, coverage gaps, remediation, methodology.
 
-    Shows counts and masked samples only, never raw values or fingerprints.
+    The scope: --scan N; else, in the period (--since/--until, default: all time), the latest
+    completed scan together with what the watch daemon recorded since it started, or what the
+    daemon recorded in the period when no scan completed in it. Shows counts and masked samples
+    only, never raw values or fingerprints.
 
     \b
     Examples:
       dlpscan report --format html --output audit.html
       dlpscan report --scan 12 --format pdf --output audit.pdf --lang zh
       dlpscan report --since 2024-03-01 --policy judicial-2017 --format xlsx -o findings.xlsx
+      dlpscan report --since 2024-03-01 --until 2024-04-01 --format html -o march.html
     """
-    if scan_id is not None and since is not None:
-        raise UsageProblem("give --scan or --since, not both")
+    if scan_id is not None and (since is not None or until is not None):
+        raise UsageProblem("give --scan or a period (--since, --until), not both")
     config = cli_config(ctx, {"db": db_url})
     from dlpscan.report import Options, ReportError, write_report
 
     options = Options(
         scan_id=scan_id,
         since=since.timestamp() if since is not None else None,
+        until=until.timestamp() if until is not None else None,
         policy=policy,
         fallback_policy=config.policy,
         policy_dirs=tuple(Path(d) for d in config.policy_dirs),
@@ -84,8 +95,14 @@ def report(
             raise UsageProblem(str(exc)) from None
         except OSError as exc:
             raise UsageProblem(f"cannot write {output}: {exc.strerror or exc}") from None
+    if data.watch_only:
+        scope = f"{len(data.sessions)} watch session(s)"
+    else:
+        scope = f"scan {data.scan['id']}" + (
+            f" + {len(data.sessions)} watch session(s)" if data.sessions else ""
+        )
     click.echo(
-        f"{output}: scan {data.scan['id']}, {len(data.findings):,} flagged files, "
+        f"{output}: {scope}, {len(data.findings):,} flagged files, "
         f"{data.people:,} distinct people, {sum(data.gap_counts.values()):,} files not read",
         err=True,
     )

@@ -61,15 +61,39 @@ def tree_blocks(tree: object, ctx: Context, root: str = "") -> Iterator[Block]:
         yield from records_blocks(records, ctx, path or "$")
 
 
+SPARSE_FACTOR = 4  # a block's header x rows may exceed the values it holds at most this many times
+
+
 def records_blocks(
     records: list[dict], ctx: Context, location: str, first_row: int = 1
 ) -> Iterator[TableBlock]:
-    flat = [flatten(r) for r in records]
+    """Records as TableBlocks whose header is the union of their keys.
+
+    A block is cut before it turns sparse (records with keys of their own): one union header over
+    thousands of records with distinct keys made rows x keys, quadratic in the records."""
     header: dict[str, None] = {}
-    for r in flat:
-        header.update(dict.fromkeys(r))
+    block: list[dict[str, str]] = []
+    filled = 0
+    for record in records:
+        flat = flatten(record)
+        width = len(header) + sum(1 for k in flat if k not in header)
+        cells = width * (len(block) + 1)
+        if block and cells > SPARSE_FACTOR * (filled + len(flat)) + 64:
+            yield from _block(block, header, ctx, location, first_row)
+            first_row += len(block)
+            header, block, filled = {}, [], 0
+        header.update(dict.fromkeys(flat))
+        block.append(flat)
+        filled += len(flat)
+    if block:
+        yield from _block(block, header, ctx, location, first_row)
+
+
+def _block(
+    block: list[dict[str, str]], header: dict[str, None], ctx: Context, location: str, first_row: int
+) -> Iterator[TableBlock]:
     keys = tuple(header)
-    rows = (tuple(r.get(k, "") for k in keys) for r in flat)
+    rows = (tuple(r.get(k, "") for k in keys) for r in block)
     yield from chunk_rows([], rows, keys, ctx, location, first_row)
 
 

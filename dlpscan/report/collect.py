@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dlpscan.detect.registry import RecognizerDef, load_definitions
 from dlpscan.entities import EntityTypes
-from dlpscan.findings import pick_samples
+from dlpscan.findings import confidence, pick_samples, ranked_types, shown_locations
 from dlpscan.model import FileResult, RuleHit, Status
 from dlpscan.policy import SEVERITY_ORDER, Policy, PolicyError, evaluate, evaluate_scope, load_policy
 from dlpscan.store import Store
@@ -27,6 +27,7 @@ from .legal import JUDICIAL_POLICY, Grader, Grading, Note, notes_for
 GAP_STATUSES = (Status.ENCRYPTED, Status.ERROR, Status.SKIPPED, Status.PARTIAL)  # partial: read up to a limit
 GAP_ROWS = 1000  # coverage-gap files listed on the page (all are counted, and all are in CSV/XLSX)
 MAX_SAMPLES = 3
+LOCATIONS = 3  # per type and file on the page (the report line and `db files --json` have the sample)
 
 
 class ReportError(Exception):
@@ -36,7 +37,8 @@ class ReportError(Exception):
 @dataclass(slots=True)
 class Options:
     scan_id: int | None = None
-    since: float | None = None  # POSIX seconds: report the latest completed scan started after this
+    since: float | None = None  # POSIX seconds: the period starts here (the trend too)
+    until: float | None = None  # POSIX seconds: the period ends before this
     policy: str | None = None  # given: re-evaluate every file under it; None: the scan's decisions
     fallback_policy: str = "default"  # for cumulative rules when the scan's policy cannot be loaded
     policy_dirs: tuple[Path, ...] = ()
@@ -63,6 +65,7 @@ class FileRow:
     people: int
     types: list[tuple[str, int, int]]  # (entity type, distinct, total), most distinct first
     samples: list[tuple[str, str]]  # (entity type, masked form)
+    where: list[tuple[str, str, list[str]]]  # (entity type, confidence, first locations), most distinct first
     grading: Grading
     notes: list[Note]
     triage: dict | None
@@ -97,7 +100,7 @@ class ReportData:
     scan: dict
     current: dict  # entity_history entry of the reported scan
     previous: dict | None  # entity_history entry of the previous completed scan of the same roots
-    history: list[dict]  # completed scans of the same roots in the window, oldest first
+    history: list[dict]  # completed scans of the same roots in the window (or the sessions), oldest first
     window: tuple[float, float]
     policy: Policy
     policy_note: tuple[str, dict] | None  # i18n key and fields explaining where decisions come from
@@ -108,6 +111,9 @@ class ReportData:
     people: int
     recognisers: tuple[RecognizerDef, ...]
     types: EntityTypes
+    sessions: list[dict] = field(
+        default_factory=list
+    )  # watch sessions in the scope (+ `items`), oldest first
     findings: list[FileRow] = field(default_factory=list)
     false_positives: list[FileRow] = field(default_factory=list)
     gaps: list[FileRow] = field(default_factory=list)
@@ -121,7 +127,13 @@ class ReportData:
 
     @property
     def roots(self) -> list[str]:
-        return list(self.scan["roots"])
+        """The roots of the scan and of the watch sessions in the scope, each once."""
+        return list(dict.fromkeys(r for s in (self.scan, *self.sessions) for r in s["roots"]))
+
+    @property
+    def watch_only(self) -> bool:
+        """The scope is what the watch daemon recorded: not a complete inventory of the roots."""
+        return self.scan["kind"] == "watch"
 
     @property
     def serious_files(self) -> int:
@@ -143,25 +155,36 @@ class ReportData:
 
 
 def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | None = None) -> ReportData:
-    """Read the chosen scan and everything around it; raises ReportError when it cannot."""
+    """Read the chosen scope and everything around it; raises ReportError when it cannot.
+
+    The scope: the scan asked for; else, in the period, the latest completed scan together with the
+    watch sessions that recorded files since it started, or those sessions alone.
+    """
     scans = store.scans()
-    scan = _choose_scan(scans, options)
-    same_roots_ids = {s["id"] for s in scans if sorted(s["roots"]) == sorted(scan["roots"])}
     history_all = store.entity_history()
+    recorded = {h["scan_id"]: h["files"] for h in history_all if h["files"]}
+    scan, sessions = _choose_scope(scans, set(recorded), options)
+    ids = list(dict.fromkeys([scan["id"], *(s["id"] for s in sessions)]))
+    scope: int | list[int] = ids if len(ids) > 1 else ids[0]
     current = next(h for h in history_all if h["scan_id"] == scan["id"])
-    same_roots = [h for h in history_all if h["scan_id"] in same_roots_ids]
-    earlier = [h for h in same_roots if h["scan_id"] < scan["id"] and h["status"] == "completed"]
-    history = [
-        h
-        for h in [*earlier, current]
-        if options.since is None or h["started"] >= options.since or h is current
-    ]
+    if scan["kind"] == "watch":
+        earlier, history = [], [h for h in history_all if h["scan_id"] in ids]
+    else:
+        same_roots_ids = {s["id"] for s in scans if sorted(s["roots"]) == sorted(scan["roots"])}
+        same_roots = [h for h in history_all if h["scan_id"] in same_roots_ids]
+        earlier = [h for h in same_roots if h["scan_id"] < scan["id"] and h["status"] == "completed"]
+        history = [
+            h
+            for h in [*earlier, current]
+            if options.since is None or h["started"] >= options.since or h is current
+        ]
     policy, reevaluate, policy_note = _policy(scan, options, store.types)
     try:
         judicial = load_policy(JUDICIAL_POLICY, options.policy_dirs, store.types)
     except PolicyError as exc:
         raise ReportError(str(exc)) from None
     stats = scan["stats"] or {}
+    ends = [s["finished"] or s["started"] for s in (scan, *sessions)]
     data = ReportData(
         generated=time.time(),
         scan=scan,
@@ -170,7 +193,7 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
         history=history,
         window=(
             options.since if options.since is not None else history[0]["started"],
-            scan["finished"] or scan["started"],
+            options.until if options.until is not None else max(ends),
         ),
         policy=policy,
         policy_note=policy_note,
@@ -178,17 +201,21 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
         versions=_versions(scan["versions"]["detector"]),
         files_scanned=stats.get("files", current["files"]),
         bytes_scanned=stats.get("bytes", current["bytes"]),
-        people=store.distinct_people(scan["id"]),
+        people=store.distinct_people(scope),
         recognisers=load_definitions(options.recognizer_dirs),
         types=store.types,
+        sessions=[x | {"items": recorded.get(x["id"], 0)} for x in sessions],
     )
     decisions = {t["path"]: t for t in store.triage_all()}
     grader = Grader(judicial)
     flagged_by = {"folder": Counter(), "owner": Counter()}
     seen_triaged: set[str] = set()
-    for result in store.file_results(scan["id"]):
+    files = size = 0
+    for result in store.file_results(scope):
         row = _row(result, policy if reevaluate else None, grader, decisions.get(result.path), store.types)
         data.items += 1
+        if not row.is_container:
+            files, size = files + 1, size + (row.size or 0)
         if row.triage is not None:
             seen_triaged.add(row.path)
         _keep(data, row)
@@ -197,26 +224,54 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
             flagged_by["owner"][row.owner or UNKNOWN_OWNER] += 1
         if on_row is not None:
             on_row(row)
+    if len(ids) > 1 or scan["kind"] == "watch":  # no one scan's statistics describe the scope
+        data.files_scanned, data.bytes_scanned = files, size
     data.findings.sort(key=_most_severe_first)
     data.false_positives.sort(key=_most_severe_first)
     data.triage = [t | {"in_scan": t["path"] in seen_triaged} for t in decisions.values()]
-    data.folders = _groups(store, scan["id"], "folder", policy, grader, flagged_by["folder"])
-    data.owners = _groups(store, scan["id"], "owner", policy, grader, flagged_by["owner"])
+    data.folders = _groups(store, scope, "folder", policy, grader, flagged_by["folder"])
+    data.owners = _groups(store, scope, "owner", policy, grader, flagged_by["owner"])
     return data
 
 
-def _choose_scan(scans: list[dict], options: Options) -> dict:
-    """The scan asked for, or the newest completed one (started after `since` when given)."""
+def _choose_scope(scans: list[dict], recorded: set[int], options: Options) -> tuple[dict, list[dict]]:
+    """(the scan the report is named after, the watch sessions reported with it, oldest first).
+
+    `recorded`: ids of scans and sessions that recorded files (a daemon restart that saw no change
+    adds nothing). Without --scan: the newest completed scan started in the period, with the watch
+    sessions of the period that ran after it started; with no such scan, those sessions alone.
+    """
     if options.scan_id is not None:
         for s in scans:
             if s["id"] == options.scan_id:
-                return s
+                return s, [s] if s["kind"] == "watch" else []
         raise ReportError(f"no scan with id {options.scan_id} in the store")
-    for s in scans:  # newest first
-        if s["status"] == "completed" and (options.since is None or s["started"] >= options.since):
-            return s
-    when = " since the given date" if options.since is not None else ""
-    raise ReportError(f"no completed scan{when} in the store; run `dlpscan scan` first")
+    since = options.since if options.since is not None else float("-inf")
+    until = options.until if options.until is not None else float("inf")
+    scan = next(  # scans are newest first
+        (
+            s
+            for s in scans
+            if s["kind"] == "scan" and s["status"] == "completed" and since <= s["started"] < until
+        ),
+        None,
+    )
+    after = scan["started"] if scan is not None else since
+    sessions = [
+        s
+        for s in reversed(scans)
+        if s["kind"] == "watch"
+        and s["id"] in recorded
+        and s["started"] < until
+        and (s["finished"] is None or s["finished"] >= after)
+    ]
+    if scan is None and not sessions:
+        when = " in the given period" if options.since is not None or options.until is not None else ""
+        raise ReportError(
+            f"no completed scan and no watch session that recorded files{when} in the store; "
+            "run `dlpscan scan` or `dlpscan watch` first"
+        )
+    return (scan if scan is not None else sessions[-1]), sessions
 
 
 def _policy(scan: dict, options: Options, types: EntityTypes) -> tuple[Policy, bool, tuple[str, dict] | None]:
@@ -279,6 +334,7 @@ def _row(
         people=types.people(distinct),
         types=found,
         samples=pick_samples(result, MAX_SAMPLES, types),
+        where=[(t, confidence(st), shown_locations(st)[:LOCATIONS]) for t, st in ranked_types(result, types)],
         grading=grader.file(result),
         notes=notes_for(distinct, types, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
         triage=decision,
@@ -310,7 +366,7 @@ def _most_severe_first(row: FileRow) -> tuple:
 
 
 def _groups(
-    store: Store, scan_id: int, by: str, policy: Policy, grader: Grader, flagged: Counter
+    store: Store, scan_id: int | list[int], by: str, policy: Policy, grader: Grader, flagged: Counter
 ) -> list[GroupRow]:
     return [
         GroupRow(

@@ -18,6 +18,24 @@ EN: dict[str, str] = {
         "a legal assessment of any file; check the official texts and ask counsel before relying on it."
     ),
     "incomplete": "This scan did not complete (status: {status}). Results cover only the files it reached.",
+    "watch_only": (
+        "This report covers what the watch daemon recorded in {n} session(s), {start} – {end}: the files "
+        "written or changed while it ran, not a complete inventory of the roots (run “dlpscan scan” for one)."
+    ),
+    "scope.sessions": "Watch sessions",
+    "scope.session": "#{id}: {start} – {end}, {files} items recorded",
+    "scope.sessions_note": "Files the watch daemon recorded in these sessions are reported with the scan's.",
+    "col.where": "Where (confidence)",
+    "conf.high": "high",
+    "conf.medium": "medium",
+    "conf.low": "low",
+    "method.confidence": "Confidence and locations",
+    "method.confidence_text": (
+        "Confidence of a data type in a file: high when at least 80 % of its distinct values were confirmed "
+        "by a column header or a label (身份证号, 手机：…), medium from 20 %, low below, where the pattern "
+        "and its check (check digit, Luhn, number plan) alone found them. Locations are a sample of where "
+        "values are: sheet and row, page, line."
+    ),
     "none": "None.",
     "more_rows": "{n} more rows are not shown here; the CSV and XLSX exports list every file.",
     "more_groups": (
@@ -328,6 +346,23 @@ ZH: dict[str, str] = {
         "仅供数据保护团队分级处置参考，并非对任何文件的法律评价；依赖本报告前请核对官方文本并咨询法律顾问。"
     ),
     "incomplete": "本次扫描未完成（状态：{status}），结果仅覆盖已扫描到的文件。",
+    "watch_only": (
+        "本报告涵盖实时监控在 {n} 个会话中（{start} – {end}）记录的内容，即监控期间写入或修改的文件，"
+        "并非对根目录的完整盘点（完整盘点请运行“dlpscan scan”）。"
+    ),
+    "scope.sessions": "实时监控会话",
+    "scope.session": "#{id}：{start} – {end}，记录 {files} 个条目",
+    "scope.sessions_note": "这些会话中实时监控记录的文件与本次扫描的文件一并列入报告。",
+    "col.where": "位置（置信度）",
+    "conf.high": "高",
+    "conf.medium": "中",
+    "conf.low": "低",
+    "method.confidence": "置信度与位置",
+    "method.confidence_text": (
+        "某一数据类型在文件中的置信度：至少 80% 的去重值由列标题或标签（身份证号、手机：等）确认时为高，"
+        "达到 20% 为中，低于 20% 为低（仅凭格式及其校验，如校验位、Luhn 算法、号段，识别）。"
+        "位置为数值所在位置的样本：工作表与行、页、行号。"
+    ),
     "none": "无。",
     "more_rows": "另有 {n} 行未在此列出；CSV 和 XLSX 导出包含全部文件。",
     "more_groups": "另有 {n} 个未达“情节严重”十分之一且未命中规则的{what}未列出；XLSX 导出包含全部。",

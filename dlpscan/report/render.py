@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from fractions import Fraction
 from functools import cache
@@ -19,7 +24,10 @@ from .collect import FileRow, GroupRow, ReportData
 from .i18n import translator
 from .legal import LEVELS, Grader, Note, note_text
 
+log = logging.getLogger(__name__)
+
 TOP_CHART = 10
+THIRD_PARTY_LOGGERS = ("weasyprint", "fontTools")
 PDF_ROWS = 500  # default cap of the per-file tables in the PDF
 GROUP_ROWS = 100  # folders / owners with hits listed per table
 
@@ -85,8 +93,41 @@ def write_pdf(data: ReportData, output: Path, lang: str = "en", max_rows: int | 
     """
     from weasyprint import HTML  # slow to import; only the PDF needs it
 
+    if cjk_font_missing():
+        log.warning(
+            "no Chinese (CJK) font found by fontconfig: Chinese text in the PDF shows as boxes; "
+            "install one (Debian: apt-get install fonts-noto-cjk)"
+        )
     page = render_html(data, lang, for_pdf=True, max_rows=max_rows)
-    HTML(string=page, base_url=None).write_pdf(output)
+    with _only_errors(THIRD_PARTY_LOGGERS):
+        HTML(string=page, base_url=None).write_pdf(output)
+
+
+@contextmanager
+def _only_errors(names: tuple[str, ...]) -> Iterator[None]:
+    """WeasyPrint warns about every SVG presentation attribute and repeated chart id it skips
+    (hundreds per report, none of which changes the PDF); its errors still show."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def cjk_font_missing() -> bool:
+    """fontconfig knows no font with Chinese glyphs (False when fontconfig cannot be asked)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    try:
+        found = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return found.returncode == 0 and not found.stdout.strip()
 
 
 def _charts(data: ReportData, t) -> dict[str, Markup]:

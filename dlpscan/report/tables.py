@@ -42,6 +42,7 @@ class FileTable:
             *(f"{t}_distinct" for t in self.types), "other_types", "masked_samples",
             "judicial_2017_level", "judicial_2017_weighted_sum", "judicial_2017_rules", "legal_notes",
             "triage_status", "triage_note", "triage_who", "triage_at", "triage_applies",
+            "confidence", "locations",
         ]  # fmt: skip
 
     def values(self, row: FileRow) -> list[Any]:
@@ -76,6 +77,8 @@ class FileTable:
             triage.get("who", ""),
             iso(triage.get("at")),
             triage.get("applies", ""),
+            "; ".join(f"{t}: {conf}" for t, conf, _ in row.where),
+            "; ".join(f"{t}: {', '.join(locs)}" for t, _, locs in row.where if locs),
         ]
 
 
@@ -171,6 +174,7 @@ def scope_items(data: ReportData) -> list[tuple[str, Any]]:
         ("roots", "; ".join(data.roots)),
         ("scan_id", data.scan["id"]),
         ("scan_status", data.scan["status"]),
+        ("watch_sessions", "; ".join(f"#{x['id']}" for x in data.sessions) or "none"),
         ("started", iso(data.scan["started"])),
         ("finished", iso(data.scan["finished"])),
         ("window_start", iso(data.window[0])),

@@ -6,6 +6,7 @@ with their current results. Distinct counts need a fingerprint key at scan time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -30,25 +31,33 @@ class Exposure:
     per_type: dict[str, int] = field(default_factory=dict)  # entity type -> distinct fingerprints
 
 
-def scope(conn: Connection, scan_id: int | None) -> int | None:
+# One scan, or several (a scan and watch sessions) whose files are taken together.
+Scope = int | Sequence[int]
+
+
+def scope(conn: Connection, scan_id: Scope | None) -> Scope | None:
     """`scan_id`, or by default the latest completed scan (None if there is none)."""
     if scan_id is not None:
         return scan_id
     return conn.execute(sa.select(sa.func.max(scans.c.id)).where(scans.c.status == "completed")).scalar()
 
 
-def _in_scan(query: sa.Select, scan_id: int) -> sa.Select:
-    return query.join(scan_files, scan_files.c.file_id == files.c.id).where(
-        scan_files.c.scan_id == scan_id, sa.not_(files.c.deleted)
-    )
+def in_scope(query: sa.Select, scan_id: Scope) -> sa.Select:
+    """The query restricted to the (not deleted) files seen in the scan, or in any of the scans."""
+    if isinstance(scan_id, int):
+        return query.join(scan_files, scan_files.c.file_id == files.c.id).where(
+            scan_files.c.scan_id == scan_id, sa.not_(files.c.deleted)
+        )
+    seen = sa.exists().where(scan_files.c.file_id == files.c.id, scan_files.c.scan_id.in_(list(scan_id)))
+    return query.where(seen, sa.not_(files.c.deleted))
 
 
-def count_people(conn: Connection, scan_id: int | None, types: EntityTypes) -> int:
+def count_people(conn: Connection, scan_id: Scope | None, types: EntityTypes) -> int:
     """Distinct people (lower bound) across all files of the scan: the largest distinct count among
     the person-key types (an ID, a mobile, a card each belong to one person)."""
     if scan_id is None:
         return 0
-    query = _in_scan(
+    query = in_scope(
         sa.select(sa.func.count(sa.distinct(fingerprints.c.fp)))
         .select_from(fingerprints)
         .join(files, files.c.id == fingerprints.c.file_id),
@@ -62,7 +71,7 @@ class ExposureMixin:
     _engine: Engine
     types: EntityTypes
 
-    def exposure(self, by: str, scan_id: int | None = None, top: int | None = None) -> list[Exposure]:
+    def exposure(self, by: str, scan_id: Scope | None = None, top: int | None = None) -> list[Exposure]:
         """Exposure per owner or per folder (of the outermost file), most people first.
 
         `per_type` counts distinct fingerprints across all files of the group; `people` is the largest
@@ -76,7 +85,7 @@ class ExposureMixin:
             if sid is None:
                 return []
             counts = conn.execute(
-                _in_scan(
+                in_scope(
                     sa.select(
                         key,
                         sa.func.count(),
@@ -86,7 +95,7 @@ class ExposureMixin:
                 ).group_by(key)
             ).all()
             distinct = conn.execute(
-                _in_scan(
+                in_scope(
                     sa.select(key, fingerprints.c.entity_type, sa.func.count(sa.distinct(fingerprints.c.fp)))
                     .select_from(fingerprints)
                     .join(files, files.c.id == fingerprints.c.file_id),
@@ -101,7 +110,7 @@ class ExposureMixin:
         ranked = sorted(groups.values(), key=lambda g: (-g.people, -g.flagged_files, -g.files, g.key))
         return ranked[:top] if top is not None else ranked
 
-    def distinct_people(self, scan_id: int | None = None) -> int:
+    def distinct_people(self, scan_id: Scope | None = None) -> int:
         """Distinct people (lower bound) across all files of a scan (default: latest completed)."""
         with read(self._engine) as conn:
             return count_people(conn, scope(conn, scan_id), self.types)

@@ -17,7 +17,7 @@ from dlpscan.model import FileResult
 
 from . import codec
 from .db import bulk_insert, chunks, one_of, read, refresh_statistics, write
-from .exposure import count_people, scope
+from .exposure import Scope, count_people, in_scope, scope
 from .schema import entity_counts, files, fingerprints, scan_files, scans, triage
 
 SCAN_KINDS = ("scan", "watch")
@@ -338,8 +338,11 @@ class ResultsMixin:
                 sa.update(files).where(scope, sa.not_(files.c.deleted)).values(deleted=True, deleted_at=when)
             )
 
-    def file_results(self, scan_id: int | None = None, *, flagged_only: bool = False) -> Iterator[FileResult]:
-        """Current results of the (not deleted) files seen in a scan, carried-forward ones included.
+    def file_results(
+        self, scan_id: Scope | None = None, *, flagged_only: bool = False
+    ) -> Iterator[FileResult]:
+        """Current results of the (not deleted) files seen in a scan (or in any of several scans),
+        carried-forward ones included.
 
         Default scan: the latest completed one. Yields in path order, reading 500 files at a time.
         """
@@ -347,13 +350,7 @@ class ResultsMixin:
             sid = scope(conn, scan_id)
         if sid is None:
             return
-        query = (
-            sa.select(files)
-            .join(scan_files, scan_files.c.file_id == files.c.id)
-            .where(scan_files.c.scan_id == sid, sa.not_(files.c.deleted))
-            .order_by(files.c.path)
-            .limit(PAGE)
-        )
+        query = in_scope(sa.select(files), sid).order_by(files.c.path).limit(PAGE)
         if flagged_only:
             query = query.where(files.c.flagged)
         last = None

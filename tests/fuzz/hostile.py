@@ -60,6 +60,16 @@ def html_open_cells(size: int) -> bytes:
     return _fill(b"<td>x", size, b"<table><tr>")
 
 
+def json_records_of_distinct_keys(size: int) -> bytes:
+    n = size // 12
+    return b"[" + b",".join(b'{"k%d":1}' % i for i in range(n)) + b"]"
+
+
+def xml_records_of_distinct_tags(size: int) -> bytes:
+    n = size // 40
+    return b"<r>" + b"".join(b"<p><a%d>1</a%d><b%d>2</b%d></p>" % (i, i, i, i) for i in range(n)) + b"</r>"
+
+
 def json_too_deep(size: int) -> bytes:
     half = size // 2
     return b"[" * half + b"]" * half
@@ -89,5 +99,7 @@ HOSTILE = {
     "one line of names, addresses, mobiles": ("text", one_line_of_records),
     "unclosed table cells": ("html", html_open_cells),
     "JSON nested too deep": ("json", json_too_deep),
+    "records with keys of their own": ("json", json_records_of_distinct_keys),
+    "records with tags of their own": ("xml", xml_records_of_distinct_tags),
     "docx with a malformed part": ("docx", docx_broken_part),
 }
