@@ -83,6 +83,16 @@ class Config(_Section):
     exclude: list[str] = []
     follow_symlinks: bool = False
     one_file_system: bool = False
+    # who can read files (docs/exposure.md)
+    smb_conf: str | None = None  # Samba's smb.conf: shares that widen who can read a path
+    organisation_groups: list[str] = [
+        "users",
+        "domain users",
+    ]  # groups that mean everyone in the organisation
+    organisation_min_members: int = Field(
+        100, ge=0
+    )  # a group this large is organisation-wide; 0: size alone never is
+    stale_days: int = Field(365, ge=1)  # a file not modified for this long is `stale`
     content_hash: bool = False
     engine: Literal["auto", "hyperscan", "re"] = "auto"
     recognizer_dirs: list[str] = []

@@ -132,6 +132,22 @@ class EdmMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Access:
+    """Who can read a file (docs/exposure.md): the widest audience and the principal that decided it.
+
+    `level`: public, organisation, group, owner or unknown. `principal`: `other`, `group:hr`,
+    `user:alice`, `sid:S-1-1-0`, `share:hr` … (names of accounts and groups, never file content).
+    `readers`: accounts that can read, when countable (None: anyone, or not known).
+    `via`: what it was read from: `mode`, `acl` (POSIX ACL), `cifs` (NTFS ACL), `smb.conf` (a share).
+    """
+
+    level: str
+    principal: str
+    readers: int | None = None
+    via: str = "mode"
+
+
+@dataclass(frozen=True, slots=True)
 class RuleHit:
     policy: str
     rule: str
@@ -163,3 +179,7 @@ class FileResult:
     is_container: bool = False
     notes: dict[str, int] = field(default_factory=dict)
     edm: EdmMatch | None = None  # set when scanned with an EDM index
+    access: Access | None = None  # who can read the file (of the outermost file, for archive members)
+    risk: str = "none"  # severity x exposure (dlpscan.policy.risk)
+    risk_score: int = 0  # 0-100, sortable
+    stale: bool = False  # not modified for `stale_days`

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from dlpscan.access import AccessOptions, AccessReader, SambaConfigError, load_shares
+from dlpscan.model import Access
+
 if TYPE_CHECKING:
     from dlpscan.config import Config
 
@@ -29,15 +32,24 @@ class WalkOptions:
     follow_symlinks: bool = False
     one_file_system: bool = False
     max_file_bytes: int = 2 * 1024**3
+    access: AccessOptions | None = None  # None: who can read files is not looked at
 
     @classmethod
     def from_config(cls, config: Config) -> WalkOptions:
+        """Raises ConfigError when the configured smb.conf cannot be read."""
+        from dlpscan.config import ConfigError
+
+        try:
+            shares = load_shares(config.smb_conf) if config.smb_conf else ()
+        except SambaConfigError as exc:
+            raise ConfigError(str(exc)) from None
         return cls(
             tuple(config.include),
             tuple(config.exclude),
             config.follow_symlinks,
             config.one_file_system,
             config.max_file_mb * 1024 * 1024,
+            AccessOptions(tuple(config.organisation_groups), config.organisation_min_members, shares),
         )
 
 
@@ -53,6 +65,7 @@ class Entry:
     inode: int = 0
     device: int = 0
     owner: str | None = None
+    access: Access | None = None  # who can read it (regular files, when the walk reads access)
     skip_reason: str | None = None
     error: str | None = None
 
@@ -109,7 +122,10 @@ def matches_glob(rel: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
-def _entry(path: str, key: str, st: os.stat_result, options: WalkOptions) -> Entry:
+def _entry(
+    path: str, key: str, st: os.stat_result, options: WalkOptions, reader: AccessReader | None
+) -> Entry:
+    regular = stat.S_ISREG(st.st_mode)
     base = dict(
         path=path,
         display=display_path(path),
@@ -119,8 +135,9 @@ def _entry(path: str, key: str, st: os.stat_result, options: WalkOptions) -> Ent
         inode=st.st_ino,
         device=st.st_dev,
         owner=owner_name(st.st_uid),
+        access=reader.read(path, display_path(key), st) if reader is not None and regular else None,
     )
-    if not stat.S_ISREG(st.st_mode):
+    if not regular:
         kind = (
             "directory"
             if stat.S_ISDIR(st.st_mode)
@@ -135,15 +152,16 @@ def _entry(path: str, key: str, st: os.stat_result, options: WalkOptions) -> Ent
 
 
 def walk(roots: Sequence[str], options: WalkOptions) -> Iterator[Entry]:
+    reader = AccessReader(options.access) if options.access is not None else None
     for root in roots:
-        yield from _walk_root(root, options)
+        yield from _walk_root(root, options, reader)
 
 
 def _failed(path: str, key: str, error: str) -> Entry:
     return Entry(path, display_path(path), display_path(os.path.normpath(key)), error=error)
 
 
-def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
+def _walk_root(root: str, options: WalkOptions, reader: AccessReader | None) -> Iterator[Entry]:
     try:
         st = os.stat(root) if options.follow_symlinks else os.lstat(root)
     except OSError as exc:
@@ -157,7 +175,7 @@ def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
             yield _failed(root, store_key(root), "broken symbolic link")
             return
     if not stat.S_ISDIR(st.st_mode):
-        yield _entry(root, store_key(root), st, options)
+        yield _entry(root, store_key(root), st, options, reader)
         return
     real_root = os.path.realpath(root)
     seen: set[tuple[int, int]] = {(st.st_dev, st.st_ino)}
@@ -200,4 +218,4 @@ def _walk_root(root: str, options: WalkOptions) -> Iterator[Entry]:
                 continue
             if options.exclude and matches_glob(rel, options.exclude):
                 continue
-            yield _entry(path, key, cst, options)
+            yield _entry(path, key, cst, options, reader)

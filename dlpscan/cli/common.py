@@ -129,6 +129,14 @@ SHARED_OPTIONS = (
     click.option(
         "--engine", type=click.Choice(["auto", "hyperscan", "re"]), help="Pattern engine (default auto)."
     ),
+    click.option(
+        "--smb-conf",
+        help="Samba's smb.conf: shares (guest ok, valid users, force user) that widen who can read a "
+        "path (docs/exposure.md).",
+    ),
+    click.option(
+        "--stale-days", type=int, help="Flag files not modified for this many days as stale (default 365)."
+    ),
     click.option("--log-format", type=click.Choice(["text", "json"]), help="Log format on stderr."),
     click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"])),
 )

@@ -80,6 +80,7 @@ def scan(
         store_types = entity_types(Path(d) for d in config.recognizer_dirs)
         policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store_types)
         key, explicit_key = resolve_key(config, persist=not no_store)
+        walk = WalkOptions.from_config(config)
     except (PolicyError, ConfigError, DefinitionError) as exc:
         raise UsageProblem(str(exc)) from None
     for p in paths:
@@ -88,7 +89,7 @@ def scan(
     settings = ScanSettings.from_config(config, key, explicit_key)
     job = ScanJob(
         roots=list(paths),
-        walk=WalkOptions.from_config(config),
+        walk=walk,
         settings=settings,
         policy=policy,
         jobs=config.jobs,
@@ -97,6 +98,7 @@ def scan(
         nice=config.nice,
         full=full,
         resume=resume,
+        stale_days=config.stale_days,
     )
     report = ScanOutput(fmt, output, quiet, explicit_key, (new_only, since_scan))
     with ExitStack() as stack:

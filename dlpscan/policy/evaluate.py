@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from dlpscan.access import at_least
 from dlpscan.model import FileResult, RuleHit
 from dlpscan.policy.load import Policy
 from dlpscan.policy.schema import NOTE_PREFIX, RECORDS, Rule, WeightedSum
@@ -69,7 +70,10 @@ def evaluate(policy: Policy, result: FileResult) -> tuple[bool, str, list[RuleHi
     )
     hits: list[RuleHit] = []
     flagged = False
+    level = result.access.level if result.access is not None else None
     for rule in policy.file_rules:
+        if rule.min_exposure is not None and not at_least(level, rule.min_exposure):
+            continue
         if matches(rule, counts):
             hits.append(RuleHit(policy.name, rule.name, rule.severity, "file"))
             flagged = flagged or rule.flag

@@ -34,6 +34,11 @@ class Policy:
     def file_rules(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if "file" in r.scope)
 
+    @property
+    def uses_exposure(self) -> bool:
+        """Whether who can read a file changes the decision (a rule has `min_exposure`)."""
+        return any(r.min_exposure is not None for r in self.rules)
+
     def scope_rules(self, scope: str) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if scope in r.scope)
 

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from dlpscan.access import LEVELS
 from dlpscan.entities import LEGAL_CATEGORIES, EntityTypes
 
 # FileResult.notes codes a policy may test. Notes are counts; the 500-class codes count records
@@ -94,6 +95,7 @@ Count = Annotated[int, Field(strict=True, ge=1)]
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=80)]
 Severity = Literal["low", "medium", "high", "critical"]
 Scope = Literal["file", "folder", "owner"]
+Exposure = Literal[LEVELS]  # type: ignore[valid-type]  # owner, group, organisation, public
 
 
 class _Strict(BaseModel):
@@ -173,11 +175,15 @@ class Rule(_Strict):
     min_masked_noncompliant: dict[EntityType, Count] = Field(default_factory=dict)
     requires_notes: list[Note] = Field(default_factory=list)
     min_notes: dict[Note, Count] = Field(default_factory=dict)
+    # applies only to files readable at least this widely (docs/exposure.md); not a condition alone
+    min_exposure: Exposure | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
         if not any(getattr(self, c) for c in _CONDITIONS):
             raise ValueError(f"no condition; give at least one of {', '.join(_CONDITIONS)}")
+        if self.min_exposure is not None and self.scope != ("file",):
+            raise ValueError("min_exposure: only for scope 'file' (exposure is a file's, not a folder's)")
         if len(set(self.scope)) != len(self.scope):
             raise ValueError("scope lists the same scope twice")
         if self.cumulative:

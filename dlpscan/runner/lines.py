@@ -11,6 +11,8 @@ from pathlib import Path
 
 from dlpscan.model import FileResult, Status
 from dlpscan.pipeline import file_sha256
+from dlpscan.policy import Policy, evaluate
+from dlpscan.policy.risk import rate
 from dlpscan.store import StoredFile
 from dlpscan.walk import Entry
 
@@ -26,6 +28,7 @@ def entry_result(entry: Entry, status: Status, reason: str) -> FileResult:
         device=entry.device or None,
     )
     result.mtime = entry.mtime or None
+    result.access = entry.access
     if status is Status.ERROR:
         result.error = reason
     else:
@@ -38,11 +41,32 @@ def stamp(results: list[FileResult], entry: Entry) -> None:
     for r in results:
         r.owner = entry.owner
         r.mtime = entry.mtime
+        r.access = entry.access
         top = r.path in (entry.display, entry.key)
         r.inode = entry.inode if top else None
         r.device = entry.device if top else None
         if top:
             r.size = entry.size
+
+
+def assess(results: list[FileResult], policy: Policy, stale_days: int, now: float) -> None:
+    """Decide what depends on who can read a file: the policy again when a rule has `min_exposure`
+    (the workers decide without it), then risk and staleness."""
+    for r in results:
+        if policy.uses_exposure and not r.is_container:
+            r.flagged, r.severity, r.rules = evaluate(policy, r)
+        rate(r, now, stale_days)
+
+
+def reassessed(stored: StoredFile, lines: list[FileResult]) -> bool:
+    """Whether the assessed lines of an unchanged file differ from what the store holds for it (a
+    chmod or setfacl, a folder's permissions, a file turning stale), so the store must be updated."""
+    kept = [stored.result, *(m.result for m in stored.members)]
+    return any(
+        (a.access, a.risk, a.risk_score, a.stale, a.flagged, a.severity, a.rules)
+        != (b.access, b.risk, b.risk_score, b.stale, b.flagged, b.severity, b.rules)
+        for a, b in zip(kept, lines, strict=True)
+    )
 
 
 def keyed(results: list[FileResult], entry: Entry) -> list[FileResult]:

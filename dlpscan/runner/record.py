@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dlpscan.model import FileResult, Status
-from dlpscan.runner.lines import keyed, reported
+from dlpscan.runner.lines import keyed
 from dlpscan.sinks.files import ReportWriter
 from dlpscan.store import Store, StoredFile
 from dlpscan.store.db import TRANSIENT, describe
@@ -35,6 +35,7 @@ class ScanSummary:
     bytes: int = 0
     flagged: int = 0
     unchanged: int = 0
+    reassessed: int = 0  # unchanged files whose exposure, risk or staleness changed (stored, not re-read)
     statuses: Counter[str] = field(default_factory=Counter)
     severities: Counter[str] = field(default_factory=Counter)
     interrupted: bool = False
@@ -62,6 +63,7 @@ class Recorder:
         self.on_progress = on_progress
         self.pending: list[FileResult] = []
         self.carried: list[str] = []
+        self.rewritten: list[FileResult] = []  # stored results whose exposure changed, not re-read
         self._failures = 0  # consecutive attempts that found the store unavailable
         self._retry_at = 0.0
 
@@ -78,20 +80,27 @@ class Recorder:
             self._due()
         self._progress()
 
-    def carried_forward(self, stored: StoredFile, entry: Entry) -> None:
-        """An unchanged file (with its archive members): its stored lines are reported again, unread."""
+    def carried_forward(
+        self, stored: StoredFile, entry: Entry, lines: list[FileResult], changed: bool
+    ) -> None:
+        """An unchanged file (with its archive members): its stored `lines` are reported again, unread.
+        `changed`: their exposure, risk or staleness is new, so the store takes them again."""
         self.summary.unchanged += 1
-        for r in reported(stored, entry):
+        self.summary.reassessed += changed
+        for r in lines:
             self._count(r)
         if self.storing:
-            self.carried += [stored.path, *(m.path for m in stored.members)]
+            if changed:
+                self.rewritten.extend(keyed(lines, entry))
+            else:
+                self.carried += [stored.path, *(m.path for m in stored.members)]
             self._due()
         self._progress()
 
-    def resumed(self, stored: StoredFile, entry: Entry, carried: bool) -> None:
+    def resumed(self, lines: list[FileResult], carried: bool) -> None:
         """A file the interrupted part of this scan recorded: reported and counted, stored already."""
         self.summary.unchanged += carried
-        for r in reported(stored, entry):
+        for r in lines:
             self._count(r)
         self._progress()
 
@@ -113,7 +122,8 @@ class Recorder:
             self.on_progress(self.summary, self.summary.bytes)
 
     def _due(self) -> None:
-        if len(self.pending) + len(self.carried) >= STORE_BATCH and time.monotonic() >= self._retry_at:
+        waiting = len(self.pending) + len(self.carried) + len(self.rewritten)
+        if waiting >= STORE_BATCH and time.monotonic() >= self._retry_at:
             self.flush()
 
     def flush(self) -> None:
@@ -122,6 +132,8 @@ class Recorder:
             return
         try:
             self._record_pending()
+            if self.rewritten:
+                self._record_rewritten()
             if self.carried:
                 assert self.store is not None and self.scan_id is not None
                 self.store.carry_forward(self.scan_id, self.carried)
@@ -145,6 +157,18 @@ class Recorder:
             log.error("the results store refused a batch (%s); storing its files one by one", describe(exc))
             self._record_one_by_one()
         self.pending.clear()
+
+    def _record_rewritten(self) -> None:
+        """Store unchanged files whose exposure changed; if the store refuses, carry them forward."""
+        assert self.store is not None and self.scan_id is not None
+        try:
+            self.store.record_results(self.scan_id, self.rewritten, carried=True)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            log.error("the results store refused changed exposures (%s); kept as they were", describe(exc))
+            self.carried += [r.path for r in self.rewritten]
+        self.rewritten.clear()
 
     def _record_one_by_one(self) -> None:
         assert self.store is not None and self.scan_id is not None
@@ -182,7 +206,7 @@ class Recorder:
         self.summary.store_error = type(exc).__name__
         self._failures += 1
         self._retry_at = time.monotonic() + min(RETRY_MAX, 2.0 ** (self._failures - 1))
-        for waiting in (self.pending, self.carried):
+        for waiting in (self.pending, self.carried, self.rewritten):
             over = len(waiting) - MAX_PENDING
             if over > 0:
                 del waiting[:over]

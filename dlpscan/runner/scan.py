@@ -7,6 +7,7 @@ scan is one scan: the files its first part recorded are reported and counted aga
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import signal
@@ -16,10 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from dlpscan.model import Status
+from dlpscan.model import FileResult, Status
 from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import Policy
-from dlpscan.runner.lines import entry_result, stamp, unchanged
+from dlpscan.runner.lines import assess, entry_result, reassessed, reported, stamp, unchanged
 from dlpscan.runner.record import Recorder, ScanSummary
 from dlpscan.sinks.files import ReportWriter
 from dlpscan.store import Store, StoredFile
@@ -44,6 +45,7 @@ class ScanJob:
     nice: int = 0
     full: bool = False
     resume: bool = False
+    stale_days: int = 365
 
 
 @dataclass
@@ -85,7 +87,7 @@ def _count_ahead(job: ScanJob, summary: ScanSummary) -> None:
 
     def count() -> None:
         files = size = 0
-        for entry in walk(job.roots, job.walk):
+        for entry in walk(job.roots, dataclasses.replace(job.walk, access=None)):
             files += 1
             size += entry.size
         summary.total_files, summary.total_bytes = files, size
@@ -116,6 +118,10 @@ def run_scan(
     done = opened.done or {}
     entries_by_task: dict[int, Entry] = {}
 
+    def assessed(lines: list[FileResult]) -> list[FileResult]:
+        assess(lines, job.policy, job.stale_days, time.time())
+        return lines
+
     def tasks() -> Iterator[Task]:
         counter = itertools.count()
         entries = walk(job.roots, job.walk)
@@ -125,15 +131,16 @@ def run_scan(
             for entry in chunk:
                 stored = previous.get(entry.key)
                 if entry.key in done and stored is not None:
-                    recorder.resumed(stored, entry, done[entry.key])
-                elif entry.error:
-                    recorder.results([entry_result(entry, Status.ERROR, entry.error)], entry)
-                elif entry.skip_reason:
-                    recorder.results([entry_result(entry, Status.SKIPPED, entry.skip_reason)], entry)
+                    recorder.resumed(assessed(reported(stored, entry)), done[entry.key])
+                elif entry.error or entry.skip_reason:
+                    status = Status.ERROR if entry.error else Status.SKIPPED
+                    line = entry_result(entry, status, entry.error or entry.skip_reason or "")
+                    recorder.results(assessed([line]), entry)
                 elif stored is not None and unchanged(
                     stored, entry, detector_version, job.policy.version, job.settings.content_hash
                 ):
-                    recorder.carried_forward(stored, entry)
+                    lines = assessed(reported(stored, entry))
+                    recorder.carried_forward(stored, entry, lines, reassessed(stored, lines))
                 else:
                     task_id = next(counter)
                     entries_by_task[task_id] = entry
@@ -146,7 +153,7 @@ def run_scan(
             for task, results in pool.run(tasks()):
                 entry = entries_by_task.pop(task.task_id)
                 stamp(results, entry)
-                recorder.results(results, entry)
+                recorder.results(assessed(results), entry)
             summary.interrupted = interrupt.requested
         completed = True
     except KeyboardInterrupt:
@@ -230,6 +237,7 @@ def _stats(summary: ScanSummary) -> dict:
         "bytes": summary.bytes,
         "flagged": summary.flagged,
         "unchanged": summary.unchanged,
+        "reassessed": summary.reassessed,
         "statuses": dict(summary.statuses),
         "severities": dict(summary.severities),
         "seconds": round(summary.seconds, 3),

@@ -48,4 +48,9 @@ def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any
             line[name] = value
     if result.mtime is not None:
         line["mtime"] = dt.datetime.fromtimestamp(result.mtime, dt.UTC).isoformat(timespec="seconds")
+    if (a := result.access) is not None:
+        line["exposure"] = {"level": a.level, "principal": a.principal, "via": a.via}
+        if a.readers is not None:
+            line["exposure"]["readers"] = a.readers
+    line["risk"], line["risk_score"], line["stale"] = result.risk, result.risk_score, result.stale
     return line

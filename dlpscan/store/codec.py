@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dlpscan.findings import shown_locations
-from dlpscan.model import EntityStats, FileResult, MaskedStats, RuleHit, Status
+from dlpscan.model import Access, EntityStats, FileResult, MaskedStats, RuleHit, Status
 
 MEMBER_SEP = "!"
 MASK_CHAR = "*"
@@ -84,6 +84,21 @@ def file_values(result: FileResult, content_hash: str | None) -> dict[str, Any]:
         "masked": {k: [m.total, m.noncompliant] for k, m in result.masked.items()} or None,
         "rules": [[r.policy, r.rule, r.severity, r.scope] for r in result.rules] or None,
         "notes": dict(result.notes) or None,
+        **access_values(result),
+    }
+
+
+def access_values(result: FileResult) -> dict[str, Any]:
+    """The columns of who can read the file, its risk and staleness (updated alone on a chmod)."""
+    a = result.access
+    return {
+        "access_level": a.level if a else None,
+        "access_principal": a.principal if a else None,
+        "access_readers": a.readers if a else None,
+        "access_via": a.via if a else None,
+        "risk": result.risk,
+        "risk_score": result.risk_score,
+        "stale": result.stale,
     }
 
 
@@ -161,4 +176,12 @@ def rebuild(
         device=inode_from_db(row["device"]),
         is_container=row["is_container"],
         notes=dict(row["notes"] or {}),
+        access=(
+            Access(row["access_level"], row["access_principal"], row["access_readers"], row["access_via"])
+            if row["access_level"] is not None
+            else None
+        ),
+        risk=row["risk"],
+        risk_score=row["risk_score"],
+        stale=row["stale"],
     )

@@ -144,10 +144,11 @@ class ResultsMixin:
 
     # ---- files -------------------------------------------------------------------------------
 
-    def record_results(self, scan_id: int, results: list[FileResult]) -> None:
+    def record_results(self, scan_id: int, results: list[FileResult], *, carried: bool = False) -> None:
         """Store results seen by a scan, in one transaction (a killed scan leaves whole files only).
 
         Replaces the current state of each path (entity counts, fingerprints) and its row for this scan.
+        `carried`: the results are stored ones, not read again, whose exposure or risk changed.
         Raises ValueError, naming only the entity type, if a fingerprint is not hex or a sample is unmasked.
         """
         latest = {r.path: r for r in results}
@@ -174,7 +175,8 @@ class ResultsMixin:
                     conn.execute(sa.update(files).where(files.c.id == sa.bindparam("b_id")), updates)
                 new = [rows[p] for p in paths if p not in known]
                 ids = known | (self._insert_files(conn, new) if new else {})
-                self._replace_details(conn, scan_id, {ids[p]: latest[p] for p in paths}, list(known.values()))
+                by_id = {ids[p]: latest[p] for p in paths}
+                self._replace_details(conn, scan_id, by_id, list(known.values()), carried)
 
     def _insert_files(self, conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
         conn.execute(sa.insert(files), rows)
@@ -188,14 +190,15 @@ class ResultsMixin:
 
     @staticmethod
     def _replace_details(
-        conn: Connection, scan_id: int, by_id: dict[int, FileResult], known: list[int]
+        conn: Connection, scan_id: int, by_id: dict[int, FileResult], known: list[int], carried: bool
     ) -> None:
         """Write the details of each file, first removing what `known` (previously stored) files had."""
         ents, fps, seen = [], [], []
         for file_id, result in by_id.items():
             ents += codec.entity_rows(file_id, result)
             fps += codec.fingerprint_rows(file_id, result)
-            seen.append({"scan_id": scan_id, "file_id": file_id} | codec.scan_file_values(result))
+            summary = codec.scan_file_values(result) | {"carried": carried}
+            seen.append({"scan_id": scan_id, "file_id": file_id} | summary)
         if known:
             for table in (entity_counts, fingerprints):
                 conn.execute(sa.delete(table).where(one_of(conn, table.c.file_id, known)))

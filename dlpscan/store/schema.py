@@ -60,6 +60,14 @@ files = sa.Table(
     sa.Column("notes", sa.JSON(none_as_null=True)),  # NULL: none
     sa.Column("detector_version", sa.Text),
     sa.Column("policy_version", sa.Text),
+    # who can read the file (docs/exposure.md); NULL: not known (stored before migration 0007)
+    sa.Column("access_level", sa.String(16)),
+    sa.Column("access_principal", sa.Text),
+    sa.Column("access_readers", sa.Integer),
+    sa.Column("access_via", sa.String(16)),
+    sa.Column("risk", sa.String(16), nullable=False, server_default="none"),  # severity x exposure
+    sa.Column("risk_score", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("stale", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("last_scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False),
     sa.Column("last_seen", sa.Float, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import stat
 from collections.abc import Iterable
@@ -78,8 +79,7 @@ class Roots:
     @property
     def unfiltered(self) -> WalkOptions:
         """Walk options without globs, for walking below a root (globs are applied by `accepts`)."""
-        o = self.options
-        return WalkOptions((), (), o.follow_symlinks, o.one_file_system, o.max_file_bytes)
+        return dataclasses.replace(self.options, include=(), exclude=())
 
 
 def lstat(path: str) -> os.stat_result | None:

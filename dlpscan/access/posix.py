@@ -1,0 +1,41 @@
+"""POSIX permissions of one file or folder: who holds read (files) or search (folders) permission.
+
+One `acl_get_file` call per object (pylibacl): it returns the extended ACL when there is one, else
+the ACL equivalent to the mode bits. Named users and groups, and the owning group when there is a
+mask, hold only what the mask allows. A principal counts as holding the permission when some entry
+that may apply to it grants it (POSIX checks the first matching class: an owner denied by its own
+bits but granted by `other` is rare and counted as a reader).
+"""
+
+from __future__ import annotations
+
+import os
+
+import posix1e
+
+from .principals import EVERYONE, Audience, Principal
+
+READ = "read"
+SEARCH = "execute"
+
+
+def holders(path: str, st: os.stat_result, permission: str) -> tuple[Audience, bool]:
+    """(audience holding `permission` on the object, whether it has an extended ACL)."""
+    entries = [(e.tag_type, e) for e in posix1e.ACL(file=path)]
+    mask = next((e.permset for tag, e in entries if tag == posix1e.ACL_MASK), None)
+    masked = mask is None or getattr(mask, permission)
+    found: set[Principal] = set()
+    for tag, e in entries:
+        if not getattr(e.permset, permission):
+            continue
+        if tag == posix1e.ACL_OTHER:
+            return EVERYONE, mask is not None
+        if tag == posix1e.ACL_USER_OBJ:
+            found.add(("u", st.st_uid))
+        elif tag == posix1e.ACL_GROUP_OBJ and masked:
+            found.add(("g", st.st_gid))
+        elif tag == posix1e.ACL_USER and masked:
+            found.add(("u", e.qualifier))
+        elif tag == posix1e.ACL_GROUP and masked:
+            found.add(("g", e.qualifier))
+    return Audience(principals=frozenset(found)), mask is not None
