@@ -84,7 +84,18 @@ def file_block(result: FileResult, path: str, types: EntityTypes) -> RenderableT
             Text(where(shown_locations(stats))),
         )
     parts = [head, _indent(Text(facts, style="dim"))]
+    if result.access is not None:
+        parts.append(_indent(Text(exposure_text(result), style="dim")))
     return Group(*parts, _indent(lines), Text("")) if result.entities else Group(*parts, Text(""))
+
+
+def exposure_text(result: FileResult) -> str:
+    """`exposure public (other) · risk critical 75 · stale`: who can read the file, and the risk."""
+    a = result.access
+    assert a is not None
+    readers = f", {a.readers:,} account{'s' if a.readers != 1 else ''}" if a.readers is not None else ""
+    text = f"exposure {a.level} ({a.principal}{readers}) · risk {result.risk} {result.risk_score}"
+    return text + (" · stale" if result.stale else "")
 
 
 def _indent(renderable: RenderableType) -> RenderableType:

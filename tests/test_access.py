@@ -9,6 +9,7 @@ import grp
 import json
 import os
 import pwd
+import re
 import shutil
 import struct
 import subprocess
@@ -462,3 +463,102 @@ def test_report_lines_carry_exposure_and_risk_and_no_raw_values(tree: Path, tmp_
     text = out.read_text(encoding="utf-8") + db.read_bytes().decode("utf-8", "replace")
     for p in people:
         assert p.id not in text and p.mobile not in text
+
+
+# ---- the watch daemon --------------------------------------------------------------------------
+
+
+def test_the_daemon_updates_exposure_on_chmod_without_reading_the_file_again(tree: Path, tmp_path: Path):
+    from test_watch import People, Watch, wait_for
+
+    share = folder(tree / "share", 0o755)
+    hr = folder(share / "hr", 0o755)
+    w = Watch(tmp_path, share)
+    people = People(7)
+    try:
+        w.start()
+        export = hr / "export.csv"
+        fd = os.open(export, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(people.bulk())
+        first = wait_for("the first alert", lambda: w.alerts())
+        assert first[0]["exposure"] == {
+            "level": "owner",
+            "principal": "user:root",
+            "via": "mode",
+            "readers": 1,
+        }
+
+        export.chmod(0o644)  # IN_ATTRIB: who can read it changed, its content did not
+        alerts = wait_for("an alert for the wider exposure", lambda: w.alerts()[1:])
+        assert alerts[0]["exposure"] == {"level": "public", "principal": "other", "via": "mode"}
+        assert alerts[0]["version"].endswith(":public")
+        assert (alerts[0]["severity"], alerts[0]["risk"]) == (first[0]["severity"], "high")
+
+        hr.chmod(0o700)  # a folder's chmod: every file below is looked at again, none re-read
+        wait_for(
+            "the narrower exposure stored",
+            lambda: w.stored([export])[str(export)].result.access == Access("owner", "user:root", 1, "mode"),
+        )
+        assert w.stop() == 0
+    finally:
+        w.close()
+    assert len(w.alerts()) == 2  # narrowing is recorded, not alerted
+    with Store.open(str(w.db)) as store, store._engine.connect() as conn:
+        carried = (
+            conn.execute(sa.select(scan_files.c.carried).join(files, files.c.id == scan_files.c.file_id))
+            .scalars()
+            .all()
+        )
+    assert carried == [True]  # the last record of the file (one watch session) was not a read
+    log = w.alert_log.read_text(encoding="utf-8")
+    assert not any(v in log for v in people.raw)
+
+
+# ---- the store's exposure by access, and the report ----------------------------------------------
+
+
+def test_db_exposure_by_access_and_the_report_put_the_widest_first(tree: Path, tmp_path: Path):
+    from dlpscan.report.collect import Options, collect
+    from dlpscan.report.render import render_html
+
+    open_folder = folder(tree / "open", 0o755)
+    closed = folder(tree / "closed", 0o700)
+    for where, seed in ((open_folder, 1), (closed, 2)):
+        write_master(where / "export.csv", customers(60, seed=seed))
+        (where / "export.csv").chmod(0o644)
+    (open_folder / "note.txt").write_text("no personal data\n", encoding="utf-8")
+    db = str(tmp_path / "s.sqlite")
+    runner = CliRunner()
+    result = runner.invoke(main, ["scan", str(tree), "--db", db, "-q", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["db", "exposure", "--by", "access", "--db", db, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [
+        (r["level"], r["principal"], r["files"], r["flagged_files"], r["people"])
+        for r in json.loads(result.output)
+    ]
+    assert rows == [("public", "other", 2, 1, 60), ("owner", "user:root", 1, 1, 60)]
+    with Store.open(db) as store:
+        data = collect(store, Options())
+    assert dict(data.access_counts) == {"public": 1, "owner": 1}
+    assert [(f.folder, f.level, f.principal, f.findings, f.risk) for f in data.exposed_folders] == [
+        (str(open_folder), "public", "other", 1, "high"),
+        (str(closed), "owner", "user:root", 1, "low"),
+    ]
+    page = render_html(data, "en")
+    assert 'id="chart-access"' in page and 'id="access-folders"' in page
+    table = re.search(r'id="access-folders".*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S)]
+    assert cells == [
+        "open",
+        "public",
+        "other",
+        "1",
+        "high 50",
+        "closed",
+        "owner only",
+        "user:root",
+        "1",
+        "low 12",
+    ]

@@ -20,21 +20,26 @@ def db() -> None:
 
 @db.command("exposure")
 @click.option(
-    "--by", type=click.Choice(["owner", "folder"]), required=True, help="Group files by owner or folder."
+    "--by",
+    type=click.Choice(["owner", "folder", "access"]),
+    required=True,
+    help="Group files by owner, by folder, or by who can read them (access level and principal).",
 )
 @click.option("--db", "db_url", help="Results store (default: per-user SQLite).")
 @click.option("--top", type=int, default=20, show_default=True, help="Show the N most exposed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_json: bool) -> None:
-    """Distinct people per owner or folder across all files of the latest scan.
+    """Distinct people per owner, folder or access across all files of the latest scan.
 
     The law counts records cumulatively: 40 files of 30 people each in one folder are 1,200
-    people. Policy scope rules (folder/owner) are applied to these totals.
+    people. Policy scope rules (folder/owner) are applied to these totals. `--by access` groups
+    files by who can read them (`public other`, `organisation group:users`, …), widest first.
 
     \b
     Example:
       dlpscan db exposure --by folder --top 10
+      dlpscan db exposure --by access
     """
     from dlpscan.policy import evaluate_scope
     from dlpscan.ui import print_exposure
@@ -43,7 +48,8 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
     with open_store(config) as store:
         p = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store.types)
         rows = store.exposure(by, top=top)
-    hits = {r.key: evaluate_scope(p, by, r.key, r.people, r.per_type) for r in rows}
+    scoped = by in ("owner", "folder")
+    hits = {r.key: evaluate_scope(p, by, r.key, r.people, r.per_type) if scoped else [] for r in rows}
     if as_json:
         click.echo(
             json.dumps(
@@ -56,6 +62,7 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
                         "per_type": r.per_type,
                         "rules": [h.rule for h in hits[r.key]],
                     }
+                    | ({} if scoped else dict(zip(("level", "principal"), r.key.split(" ", 1), strict=True)))
                     for r in rows
                 ],
                 ensure_ascii=False,

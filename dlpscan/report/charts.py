@@ -21,6 +21,13 @@ from matplotlib.figure import Figure
 log = logging.getLogger(__name__)
 
 SEVERITY_COLOURS = {"critical": "#7f1d1d", "high": "#dc2626", "medium": "#f59e0b", "low": "#60a5fa"}
+ACCESS_COLOURS = {
+    "public": "#7f1d1d",
+    "organisation": "#dc2626",
+    "group": "#f59e0b",
+    "owner": "#60a5fa",
+    "unknown": "#94a3b8",
+}
 BAR = "#334155"
 LINE = "#0f766e"
 CJK_FAMILIES = (
@@ -101,6 +108,23 @@ def severity_chart(counts: Mapping[str, int], label: Callable[[str], str], xlabe
         ax.xaxis.get_major_locator().set_params(integer=True)
 
     return _render("severity", draw, (5.2, 0.45 * len(order) + 0.9))
+
+
+def access_chart(counts: Mapping[str, int], label: Callable[[str], str], xlabel: str) -> str:
+    """Horizontal bars: flagged files per exposure level (who can read them), widest on top."""
+    order = [level for level in ACCESS_COLOURS if counts.get(level)]
+
+    def draw(fig: Figure) -> None:
+        ax = fig.subplots()
+        values = [counts[level] for level in order]
+        bars = ax.barh([label(level) for level in order], values, color=[ACCESS_COLOURS[lv] for lv in order])
+        ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3)
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+        ax.margins(x=0.15)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+
+    return _render("access", draw, (5.2, 0.45 * len(order) + 0.9))
 
 
 def exposure_chart(name: str, keys: Sequence[str], people: Sequence[int], xlabel: str) -> str:

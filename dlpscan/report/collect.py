@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dlpscan.access import UNKNOWN, rank
 from dlpscan.detect.registry import RecognizerDef, load_definitions
 from dlpscan.entities import EntityTypes
 from dlpscan.findings import confidence, pick_samples, ranked_types, shown_locations
-from dlpscan.model import FileResult, RuleHit, Status
+from dlpscan.model import Access, FileResult, RuleHit, Status
 from dlpscan.policy import SEVERITY_ORDER, Policy, PolicyError, evaluate, evaluate_scope, load_policy
+from dlpscan.policy.risk import grade
 from dlpscan.store import Store
 from dlpscan.store.codec import folder_of
 from dlpscan.store.exposure import UNKNOWN_OWNER
@@ -70,6 +72,14 @@ class FileRow:
     notes: list[Note]
     triage: dict | None
     false_positive: bool  # flagged, and a false-positive mark still applies
+    access: Access | None = None  # who can read the file (None: not known to the store)
+    risk: str = "none"  # severity (under the report's policy) x exposure
+    risk_score: int = 0
+    stale: bool = False
+
+    @property
+    def level(self) -> str:
+        return self.access.level if self.access is not None else UNKNOWN
 
     @property
     def finding(self) -> bool:
@@ -92,6 +102,18 @@ class GroupRow:
     @property
     def listed(self) -> bool:
         return bool(self.hits) or self.grading.level != "below"
+
+
+@dataclass(slots=True)
+class ExposedFolder:
+    """A folder holding findings, with the widest access among them (docs/exposure.md)."""
+
+    folder: str
+    level: str  # the widest exposure level of its findings
+    principal: str  # who decides that level (of the riskiest such file)
+    findings: int
+    risk: str  # the highest risk among its findings
+    risk_score: int
 
 
 @dataclass(slots=True)
@@ -124,6 +146,13 @@ class ReportData:
     triage: list[dict] = field(default_factory=list)  # every decision, with `in_scan`
     folders: list[GroupRow] = field(default_factory=list)
     owners: list[GroupRow] = field(default_factory=list)
+    access_counts: Counter = field(default_factory=Counter)  # findings by exposure level
+    exposed_folders: list[ExposedFolder] = field(default_factory=list)  # most exposed first
+
+    @property
+    def access_known(self) -> bool:
+        """Whether the store knows who can read any finding (scans since migration 0007)."""
+        return any(r.access is not None for r in self.findings)
 
     @property
     def roots(self) -> list[str]:
@@ -229,6 +258,7 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
     data.findings.sort(key=_most_severe_first)
     data.false_positives.sort(key=_most_severe_first)
     data.triage = [t | {"in_scan": t["path"] in seen_triaged} for t in decisions.values()]
+    data.exposed_folders = _exposed_folders(data.findings)
     data.folders = _groups(store, scope, "folder", policy, grader, flagged_by["folder"])
     data.owners = _groups(store, scope, "owner", policy, grader, flagged_by["owner"])
     return data
@@ -312,6 +342,7 @@ def _row(
         flagged, severity, hits = evaluate(policy, result)
     else:
         flagged, severity, hits = result.flagged, result.severity, list(result.rules)
+    risk, score = grade(severity, result.access.level if result.access else None)
     found = sorted(
         ((t, s.distinct, s.total) for t, s in result.entities.items()), key=lambda x: (-x[1], x[0])
     )
@@ -339,6 +370,10 @@ def _row(
         notes=notes_for(distinct, types, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
         triage=decision,
         false_positive=flagged and fp_mark,
+        access=result.access,
+        risk=risk,
+        risk_score=score,
+        stale=result.stale,
     )
 
 
@@ -347,12 +382,27 @@ def _keep(data: ReportData, row: FileRow) -> None:
         data.findings.append(row)
         data.severity_counts[row.severity] += 1
         data.remediation_counts[_remediation(row.triage)] += 1
+        data.access_counts[row.level] += 1
     elif row.false_positive:
         data.false_positives.append(row)
     if row.status in GAP_STATUSES:
         data.gap_counts[(row.status, row.reason or "")] += 1
         if len(data.gaps) < GAP_ROWS:
             data.gaps.append(row)
+
+
+def _exposed_folders(findings: list[FileRow]) -> list[ExposedFolder]:
+    """Folders of findings, the most exposed first: widest access, then highest risk, then most files."""
+    by_folder: dict[str, list[FileRow]] = {}
+    for row in findings:
+        by_folder.setdefault(row.folder, []).append(row)
+    out = []
+    for name, rows in by_folder.items():
+        top = max(rows, key=lambda r: (rank(r.level), r.risk_score))
+        riskiest = max(rows, key=lambda r: r.risk_score)
+        principal = top.access.principal if top.access is not None else "–"
+        out.append(ExposedFolder(name, top.level, principal, len(rows), riskiest.risk, riskiest.risk_score))
+    return sorted(out, key=lambda f: (-rank(f.level), -f.risk_score, -f.findings, f.folder))
 
 
 def _remediation(decision: dict | None) -> str:

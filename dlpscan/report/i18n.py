@@ -227,6 +227,23 @@ EN: dict[str, str] = {
         "their archive). Owner totals group by the file owner recorded at scan time."
     ),
     # severities
+    "access.title": "Who can read the flagged files",
+    "access.intro": (
+        "Who can read each flagged file (POSIX permissions and ACLs, read permission on the file and "
+        "search permission on every folder above it; NTFS ACLs on CIFS mounts; Samba shares when "
+        "configured), and the risk: sensitivity × exposure. Folders whose flagged files are readable "
+        "most widely come first."
+    ),
+    "access.unknown_note": "The store does not know who can read these files: scan them again to find out.",
+    "access.public": "public",
+    "access.organisation": "organisation-wide",
+    "access.group": "named groups",
+    "access.owner": "owner only",
+    "access.unknown": "unknown",
+    "access.stale": "stale",
+    "col.exposure": "Readable by",
+    "col.principal": "Decided by",
+    "col.risk": "Risk",
     "sev.critical": "critical",
     "sev.high": "high",
     "sev.medium": "medium",
@@ -522,6 +539,21 @@ ZH: dict[str, str] = {
         "目录合计按最外层文件所在目录分组（压缩包成员计入其压缩包所在目录）；所有者合计按扫描时记录的文件"
         "所有者分组。"
     ),
+    "access.title": "谁能读取被标记文件",
+    "access.intro": (
+        "每个被标记文件的可读范围（POSIX 权限与 ACL：文件的读权限及其上每一级目录的执行权限；CIFS 挂载上的 "
+        "NTFS ACL；配置后的 Samba 共享），以及风险：敏感度 × 暴露面。被标记文件可读范围最广的目录排在最前。"
+    ),
+    "access.unknown_note": "结果库中没有这些文件的权限信息：重新扫描即可获得。",
+    "access.public": "公开",
+    "access.organisation": "全组织",
+    "access.group": "指定组",
+    "access.owner": "仅所有者",
+    "access.unknown": "未知",
+    "access.stale": "陈旧",
+    "col.exposure": "可读范围",
+    "col.principal": "决定主体",
+    "col.risk": "风险",
     "sev.critical": "极高",
     "sev.high": "高",
     "sev.medium": "中",

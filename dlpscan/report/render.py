@@ -136,6 +136,10 @@ def _charts(data: ReportData, t) -> dict[str, Markup]:
         out["severity"] = Markup(
             charts.severity_chart(data.severity_counts, lambda s: t(f"sev.{s}"), t("chart.flagged_files"))
         )
+    if data.access_known:
+        out["access"] = Markup(
+            charts.access_chart(data.access_counts, lambda lv: t(f"access.{lv}"), t("chart.flagged_files"))
+        )
     for name, groups in (("folders", data.folders), ("owners", data.owners)):
         top = [g for g in groups if g.people][:TOP_CHART]
         if top:

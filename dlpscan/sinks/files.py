@@ -42,12 +42,13 @@ class CsvWriter:
 
     LEADING = ("path", "status", "media_type", "flagged", "severity", "records")
     TRAILING = ("rules", "reason", "owner", "mtime", "size", "confidence", "locations")
+    EXPOSURE = ("exposure", "exposure_principal", "risk", "risk_score", "stale")
 
     def __init__(self, stream: IO[str], types: EntityTypes) -> None:
         self._stream = stream
         self._types = tuple(types)
         self._csv = csv.writer(stream)
-        self._csv.writerow((*self.LEADING, *self._types, *self.TRAILING))
+        self._csv.writerow((*self.LEADING, *self._types, *self.TRAILING, *self.EXPOSURE))
 
     def write(self, result: FileResult) -> None:
         line = report_line(result, include_fingerprints=False)
@@ -68,6 +69,11 @@ class CsvWriter:
                 line.get("size", ""),
                 _per_type(line, lambda e: e["confidence"]),
                 _per_type(line, lambda e: ", ".join(e.get("locations", ()))),
+                line.get("exposure", {}).get("level", ""),
+                line.get("exposure", {}).get("principal", ""),
+                line["risk"],
+                line["risk_score"],
+                str(line["stale"]).lower(),
             )
         )
         self._stream.flush()

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from dlpscan.access import UNKNOWN, rank
 from dlpscan.entities import EntityTypes
 
 from .db import read
 from .schema import files, fingerprints, scan_files, scans
 
 UNKNOWN_OWNER = "(unknown)"
+GROUPINGS = ("owner", "folder", "access")
 
 
 @dataclass(slots=True)
@@ -72,14 +74,21 @@ class ExposureMixin:
     types: EntityTypes
 
     def exposure(self, by: str, scan_id: Scope | None = None, top: int | None = None) -> list[Exposure]:
-        """Exposure per owner or per folder (of the outermost file), most people first.
+        """Exposure per owner, per folder (of the outermost file), most people first; or per access
+        (`public other`, `group group:hr`: who can read the files), widest first.
 
         `per_type` counts distinct fingerprints across all files of the group; `people` is the largest
         of those over the person-key types.
         """
-        if by not in ("owner", "folder"):
-            raise ValueError("by must be 'owner' or 'folder'")
-        key = sa.func.coalesce(files.c.owner, UNKNOWN_OWNER) if by == "owner" else files.c.folder
+        if by not in GROUPINGS:
+            raise ValueError(f"by must be one of {', '.join(GROUPINGS)}")
+        key = {
+            "owner": sa.func.coalesce(files.c.owner, UNKNOWN_OWNER),
+            "folder": files.c.folder,
+            "access": sa.func.coalesce(files.c.access_level, UNKNOWN, type_=sa.Text)
+            + sa.literal(" ")
+            + sa.func.coalesce(files.c.access_principal, "", type_=sa.Text),
+        }[by]
         with read(self._engine) as conn:
             sid = scope(conn, scan_id)
             if sid is None:
@@ -107,7 +116,12 @@ class ExposureMixin:
             groups[k].per_type[etype] = n
         for g in groups.values():
             g.people = self.types.people(g.per_type)
-        ranked = sorted(groups.values(), key=lambda g: (-g.people, -g.flagged_files, -g.files, g.key))
+
+        def order(g: Exposure) -> tuple:
+            widest = -rank(g.key.split(" ", 1)[0]) if by == "access" else 0
+            return (widest, -g.people, -g.flagged_files, -g.files, g.key)
+
+        ranked = sorted(groups.values(), key=order)
         return ranked[:top] if top is not None else ranked
 
     def distinct_people(self, scan_id: Scope | None = None) -> int:

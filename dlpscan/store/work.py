@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from .db import read, upsert, write
 from .schema import PENDING_ONLY, alerts, events, queue
 
-QUEUE_EVENTS = ("created", "modified", "moved", "deleted")
+QUEUE_EVENTS = ("created", "modified", "moved", "deleted", "attrib")  # attrib: a folder's permissions
 KEEP_EVENTS = 10_000
 
 

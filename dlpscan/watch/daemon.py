@@ -254,7 +254,9 @@ class Daemon:
             options={"settle": o.watch.settle_seconds, "polling": o.watch.polling, "jobs": o.config.jobs},
             kind="watch",
         )
-        return Versions(scan_id, detector, o.policy.version, o.settings.content_hash)
+        return Versions(
+            scan_id, detector, o.policy.version, o.settings.content_hash, o.policy, o.config.stale_days
+        )
 
     def _new_pool(self) -> WorkerPool:
         c = self.options.config

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from dlpscan.model import FileResult, Status
-from dlpscan.runner import entry_result, keyed, stamp, unchanged
+from dlpscan.access import rank
+from dlpscan.model import Access, FileResult, Status
+from dlpscan.policy import Policy
+from dlpscan.runner import assess, entry_result, keyed, reassessed, reported, stamp, unchanged
 from dlpscan.store import Store, StoredFile
 from dlpscan.walk import Entry, display_path, store_key, walk
 from dlpscan.watch.alerts import AlertOutbox
@@ -53,6 +55,8 @@ class Versions:
     detector: str
     policy: str
     content_hash: bool = False  # `unchanged` also compares a SHA-256 of the file
+    rules: Policy | None = None  # the policy itself: decisions that depend on who can read a file
+    stale_days: int = 365
 
 
 class Sweep:
@@ -78,13 +82,26 @@ class Work:
     row: int | None = None  # the queue row to remove once recorded
     sweep: Sweep | None = None
     results: list[FileResult] = field(default_factory=list)
+    carried: bool = False  # `results` are stored ones whose exposure changed: not read again
     scan_id: int = 0
     alert: str | None = None  # the file version to alert on, if a result is flagged
     recorded: bool = True
 
 
-def _version(entry: Entry) -> tuple[int, float, int]:
-    return entry.size, entry.mtime, entry.inode
+def _version(entry: Entry) -> tuple[int, float, int, Access | None]:
+    """A file version as this process handles it: its content's version and who can read it."""
+    return entry.size, entry.mtime, entry.inode, entry.access
+
+
+def _newly_exposed(before: FileResult, now: FileResult) -> bool:
+    """A flagged file that was not flagged, or is now readable more widely than before (files stored
+    before exposure was known do not alert again for it)."""
+    if not now.flagged or now.is_container:
+        return False
+    if not before.flagged:
+        return True
+    was, is_ = before.access, now.access
+    return was is not None and is_ is not None and rank(is_.level) > rank(was.level)
 
 
 def shallow_entries(directory: str, roots: Roots, since: float | None) -> Iterator[Entry]:
@@ -139,7 +156,7 @@ class Dispatcher:
         self._inflight: dict[int, Work] = {}
         self._waiting: dict[str, float] = {}  # path -> first seen unsettled
         # path -> the version this process is reading or has recorded: a sweep skips it without a lookup
-        self._known: OrderedDict[str, tuple[int, float, int]] = OrderedDict()
+        self._known: OrderedDict[str, tuple[int, float, int, Access | None]] = OrderedDict()
         self._pruned = time.time()
         self._hints: list[float] = []  # not_before of rows this process queued
         self._hints_lock = threading.Lock()
@@ -198,6 +215,7 @@ class Dispatcher:
             return
         work = self._inflight.pop(task.task_id)
         stamp(results, work.entry)
+        self._assess(results)
         if same_version(work.entry, self.roots.options.follow_symlinks):
             work.alert = version_key(work.entry)
         else:  # changed while it was read: the result is kept, the alert waits for a settled version
@@ -358,7 +376,9 @@ class Dispatcher:
         entry = work.entry
         if entry.error or entry.skip_reason:
             status = Status.ERROR if entry.error else Status.SKIPPED
-            work.results = keyed([entry_result(entry, status, entry.error or entry.skip_reason or "")], entry)
+            line = entry_result(entry, status, entry.error or entry.skip_reason or "")
+            self._assess([line])
+            work.results = keyed([line], entry)
             return Action.RECORD, 0.0
         since = self._waiting.setdefault(entry.path, now)
         again = recheck_at(entry.mtime, now, self.settle, since, self.max_wait)
@@ -371,10 +391,18 @@ class Dispatcher:
         stored = previous.get(entry.key)
         v = self.versions
         if stored is not None and unchanged(stored, entry, v.detector, v.policy, v.content_hash):
-            if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
-                self.outbox.add(stored.result, version_key(entry))
             self.stats["unchanged"] += 1
             self._remember(entry)
+            lines = reported(stored, entry)
+            self._assess(lines)
+            if reassessed(stored, lines):  # a chmod, a setfacl: who can read it changed, not its content
+                self.stats["reassessed"] += 1
+                work.results, work.carried = keyed(lines, entry), True
+                if _newly_exposed(stored.result, lines[0]):
+                    work.alert = f"{version_key(entry)}:{lines[0].access.level if lines[0].access else ''}"
+                return Action.RECORD, 0.0
+            if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
+                self.outbox.add(stored.result, version_key(entry))
             return Action.NOTHING, 0.0
         self._remember(entry)
         return Action.SCAN, 0.0
@@ -395,6 +423,10 @@ class Dispatcher:
             self.stats[str(r.status)] += 1
             self.stats["flagged"] += r.flagged and not r.is_container
         self.recorder.submit(work, self._beat)
+
+    def _assess(self, results: list[FileResult]) -> None:
+        if self.versions.rules is not None:
+            assess(results, self.versions.rules, self.versions.stale_days, time.time())
 
     def _done(self, row: int) -> None:
         self.guard.call(self.store.done, row)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from watchdog.events import (
+    DirAttribEvent,
     DirCreatedEvent,
     DirDeletedEvent,
     DirMovedEvent,
@@ -47,6 +48,7 @@ EVENT_TYPES = [
     FileClosedEvent,
     FileDeletedEvent,
     FileMovedEvent,
+    DirAttribEvent,
     DirCreatedEvent,
     DirDeletedEvent,
     DirMovedEvent,
@@ -56,7 +58,7 @@ OUT_OF_WATCHES = (errno.ENOSPC, errno.EMFILE)
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    event: str  # created | modified | moved | deleted (the queue's vocabulary)
+    event: str  # created | modified | moved | deleted | attrib (the queue's vocabulary)
     path: str
     is_dir: bool
     seen: float = 0.0  # when the event arrived (0: unknown)
@@ -73,6 +75,8 @@ def changes(event: FileSystemEvent, seen: float = 0.0) -> list[Change]:
         return [Change("deleted", src, is_dir, seen)]
     if isinstance(event, DirCreatedEvent | FileCreatedEvent):
         return [Change("created", src, is_dir, seen)]
+    if isinstance(event, DirAttribEvent):  # a folder's chmod/setfacl: who can reach every file below
+        return [Change("attrib", src, True, seen)]
     if is_dir:
         return []  # a directory's own modification says nothing about its files
     return [Change("modified", src, False, seen)]

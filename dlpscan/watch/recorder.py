@@ -119,18 +119,18 @@ class Recorder(threading.Thread):
                 for r in w.results:
                     if r.flagged and not r.is_container:
                         self.outbox.add(r, w.alert)
-        by_scan: dict[int, list[FileResult]] = {}
+        by_scan: dict[tuple[int, bool], list[FileResult]] = {}
         for w in works:
-            by_scan.setdefault(w.scan_id, []).extend(w.results)
-        for scan_id, results in by_scan.items():
-            self._record_results(scan_id, results)
+            by_scan.setdefault((w.scan_id, w.carried), []).extend(w.results)
+        for (scan_id, carried), results in by_scan.items():
+            self._record_results(scan_id, results, carried)
         for w in works:
             if w.row is not None:
                 self.guard.call(self.store.done, w.row)
 
-    def _record_results(self, scan_id: int, results: list[FileResult]) -> None:
+    def _record_results(self, scan_id: int, results: list[FileResult], carried: bool = False) -> None:
         try:
-            self.guard.call(self.store.record_results, scan_id, results)
+            self.guard.call(self.store.record_results, scan_id, results, carried=carried)
         except (ValueError, TypeError) as exc:  # one bad result must not cost the others
             log.error(
                 "could not record a batch of results (%s); recording them one by one", type(exc).__name__

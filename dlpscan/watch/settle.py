@@ -35,7 +35,7 @@ class Pending:
     Bounded: past `limit` entries nothing more is remembered and every event is written.
     """
 
-    RECURSIVE = ("created", "moved")
+    RECURSIVE = ("created", "moved", "attrib")  # of a folder: everything below it is looked at
 
     def __init__(self, limit: int = 200_000) -> None:
         self._known: dict[str, tuple[str, float | None]] = {}
