@@ -34,18 +34,24 @@ class Accounts:
     organisation_min_members: int = 0  # 0: a group's size alone never makes it organisation-wide
     _members: dict[int, frozenset[str]] = field(default_factory=dict)
     _primary: dict[int, set[str]] | None = None
+    _users: dict[int, str] = field(default_factory=dict)
+    _groups: dict[int, str] = field(default_factory=dict)
 
     def user(self, uid: int) -> str:
-        try:
-            return pwd.getpwuid(uid).pw_name
-        except KeyError:
-            return str(uid)
+        if uid not in self._users:
+            try:
+                self._users[uid] = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                self._users[uid] = str(uid)
+        return self._users[uid]
 
     def group(self, gid: int) -> str:
-        try:
-            return grp.getgrgid(gid).gr_name
-        except KeyError:
-            return str(gid)
+        if gid not in self._groups:
+            try:
+                self._groups[gid] = grp.getgrgid(gid).gr_name
+            except KeyError:
+                self._groups[gid] = str(gid)
+        return self._groups[gid]
 
     def uid(self, name: str) -> int | None:
         try:

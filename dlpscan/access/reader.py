@@ -53,6 +53,7 @@ class AccessReader:
         self.accounts = Accounts(frozenset(options.organisation_groups), options.organisation_min_members)
         self._cifs = cifs_devices()
         self._chains: dict[str, Audience] = {}
+        self._described: dict[tuple[Audience, int, str], Access] = {}  # files alike share one answer
 
     def read(self, path: str, key: str, st: os.stat_result) -> Access:
         """Exposure of a regular file at `path` (stat `st`; `key`: its resolved path, for shares)."""
@@ -98,6 +99,14 @@ class AccessReader:
 
     def describe(self, audience: Audience, owner_uid: int, via: str) -> Access:
         """The level of an audience, the principal that decided it and how many accounts it holds."""
+        key = (audience, owner_uid, via)
+        if key not in self._described:
+            if len(self._described) >= CHAIN_CACHE:
+                self._described.clear()
+            self._described[key] = self._describe(audience, owner_uid, via)
+        return self._described[key]
+
+    def _describe(self, audience: Audience, owner_uid: int, via: str) -> Access:
         if audience.everyone:
             return Access("public", "other", None, via)
         a = self.accounts
