@@ -562,3 +562,14 @@ def test_db_exposure_by_access_and_the_report_put_the_widest_first(tree: Path, t
         "1",
         "low 12",
     ]
+
+
+def test_the_scan_listing_shows_exposure_and_risk():
+    from dlpscan.listing import exposure_text
+    from dlpscan.model import FileResult, Status
+
+    result = FileResult("a.csv", Status.SCANNED, severity="high", risk="medium", risk_score=37, stale=True)
+    result.access = Access("group", "group:hr", 12, "acl")
+    assert exposure_text(result) == "exposure group (group:hr, 12 accounts) · risk medium 37 · stale"
+    result.access, result.stale = Access("public", "other", None, "mode"), False
+    assert exposure_text(result) == "exposure public (other) · risk medium 37"
