@@ -143,6 +143,7 @@ class Watch:
         self.notify: Notify | None = None
         self.runs = 0
         self.killed: set[int] = set()
+        self.preamble = ""  # Python run in the daemon before the CLI (fault injection)
 
     def write_config(self, top: dict[str, object] | None = None, **changes: object) -> None:
         self.top |= top or {}
@@ -166,9 +167,10 @@ class Watch:
         self.notify = Notify(self.base / f"notify{self.runs}.sock")
         environ = {**os.environ, "NOTIFY_SOCKET": str(self.notify.path), **env}
         self.stderr = self.base / f"daemon{self.runs}.log"
+        command = [sys.executable, "-c", f"{self.preamble}\nfrom dlpscan.cli import main\nmain()"]
         with open(self.stderr, "wb") as err:
             self.proc = subprocess.Popen(
-                [DLPSCAN, "--config", str(self.config), "watch"],
+                [*(command if self.preamble else [DLPSCAN]), "--config", str(self.config), "watch"],
                 stdout=subprocess.DEVNULL,
                 stderr=err,
                 env=environ,
@@ -222,7 +224,14 @@ class Watch:
         lines = [
             line for log in logs if log.exists() for line in log.read_text(errors="replace").splitlines()
         ]
-        return [line for line in lines if "Traceback" in line or re.search(r"ERROR: (?!reload failed)", line)]
+        return [
+            line
+            for line in lines
+            if "Traceback" in line
+            or re.search(
+                r"ERROR: (?!reload failed|cannot store the result of|the results store refused a batch)", line
+            )
+        ]
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -555,6 +564,47 @@ def test_postgresql_store(watch_factory) -> None:
         assert w.stop() == 0
         assert [a["path"] for a in w.alerts()] == [str(w.root / "bulk.csv")]
         assert w.queue_empty() and w.outbox_empty()
+
+
+REFUSE_ONE = """
+from dlpscan.store import codec
+rows = codec.entity_rows
+def refuse(file_id, result):  # as the codec refuses an unmasked sample
+    if result.path.endswith("refused.csv") and result.entities:
+        raise ValueError("CN_MOBILE: a sample is not masked; not stored")
+    return rows(file_id, result)
+codec.entity_rows = refuse
+"""
+
+
+def test_a_result_the_store_refuses_is_stored_as_an_error_and_costs_no_other(watch_factory) -> None:
+    """The daemon stores results with the scan's recorder: the batch is stored file by file."""
+    w = watch_factory(settle_seconds=1.0)
+    w.preamble = REFUSE_ONE
+    people = People(7)
+    files = [w.root / "refused.csv", w.root / "kept.csv", w.root / "notes.txt"]
+    w.start()
+    files[0].write_text(people.bulk(), encoding="utf-8")
+    files[1].write_text(people.bulk(), encoding="utf-8")
+    files[2].write_text(clean(3), encoding="utf-8")
+    stored = wait_for("three files recorded", lambda: len(s := w.stored(files)) == 3 and s)
+    wait_for("the queue drained", w.queue_empty)
+    assert w.stop() == 0
+    refused, kept, notes = (stored[str(p)] for p in files)
+    assert refused.result.status == "error" and refused.result.entities == {}
+    assert refused.result.error == (
+        "the results store refused this file's result (ValueError: CN_MOBILE: a sample is not masked; not stored)"
+    )
+    assert kept.result.status == "scanned" and kept.result.entities["CN_RESIDENT_ID"].distinct == 60
+    assert notes.result.status == "scanned" and not notes.result.flagged
+    events = [e["message"] for e in w.events() if e["kind"] == "file-error"]
+    assert (
+        f"{files[0]}: the results store refused it (ValueError: CN_MOBILE: a sample is not masked; not stored)"
+        in events
+    )
+    log = w.stderr.read_text()
+    assert f"ERROR: cannot store the result of {files[0]}: ValueError" in log
+    assert not [v for v in people.raw if v in log]
 
 
 def test_unreachable_store_waits_and_stops_cleanly(watch_factory, tmp_path: Path) -> None:
