@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -564,6 +565,61 @@ def test_postgresql_store(watch_factory) -> None:
         assert w.stop() == 0
         assert [a["path"] for a in w.alerts()] == [str(w.root / "bulk.csv")]
         assert w.queue_empty() and w.outbox_empty()
+
+
+def limit_file_size(pid: int, size: int | None) -> None:
+    """A full disk for the daemon's files beyond `size` bytes (RLIMIT_FSIZE: a write is cut at the
+    limit, the next one fails with EFBIG; Python ignores SIGXFSZ). None lifts the limit."""
+    _, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY if size is None else size, hard))
+
+
+def test_a_full_disk_under_the_alert_log_leaves_every_line_whole(watch_factory) -> None:
+    """A write cut short by a full disk is truncated away; the retried alert is one whole line."""
+    w = watch_factory(alert_retry_initial=0.2, alert_retry_max=0.4)
+    padding = json.dumps({"type": "padding", "text": "x" * (8 << 20)}) + "\n"  # above the store's size
+    w.alert_log.write_text(padding, encoding="utf-8")
+    w.start()
+    limit_file_size(w.proc.pid, len(padding) + 300)  # an alert line is longer: it is cut
+    people = People(11)
+    (w.root / "a.csv").write_text(people.bulk(), encoding="utf-8")
+    failing = "alert delivery to log failing (cannot write the alert log: File too large)"
+    wait_for("the failing delivery", lambda: failing in w.stderr.read_text())
+    time.sleep(1.0)  # a few retries on the full disk
+    assert w.alert_log.stat().st_size == len(padding)  # nothing of the cut line is left
+    limit_file_size(w.proc.pid, None)
+    wait_for("the alert", lambda: len(w.alerts()) == 2)
+    assert w.stop() == 0
+    lines = w.alert_log.read_text(encoding="utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) == 3  # each line whole, newline-terminated
+    alerts = [json.loads(line) for line in lines[1:-1]]
+    assert [a["path"] for a in alerts] == [str(w.root / "a.csv")]
+    assert w.outbox_empty()
+
+
+def test_a_full_store_disk_is_one_outage_in_the_log(watch_factory) -> None:
+    """With the SQLite files unable to grow, reads and small writes still succeed: that must not be
+    logged as the store coming and going a dozen times a minute."""
+    w = watch_factory(settle_seconds=0.2)
+    w.start()
+    people = People(13)
+    (w.root / "first.csv").write_text(people.bulk(), encoding="utf-8")
+    wait_for("the first file recorded", lambda: w.stored([w.root / "first.csv"]))
+    files = [w.root / f"f{i:03d}.csv" for i in range(150)]
+    store_files = [Path(f"{w.db}{suffix}") for suffix in ("", "-wal")]
+    limit_file_size(w.proc.pid, max(p.stat().st_size for p in store_files) + 4096)
+    for n, path in enumerate(files):
+        path.write_text(people.bulk(20) if n % 3 == 0 else clean(n), encoding="utf-8")
+        time.sleep(0.1)
+    time.sleep(5.0)
+    limit_file_size(w.proc.pid, None)
+    wait_for("every file recorded", lambda: len(w.stored(files)) == len(files) and w.queue_empty(), 60)
+    assert w.stop() == 0
+    changes = [line for line in w.stderr.read_text().splitlines() if "results store" in line]
+    assert [c.split(" (")[0].split(" after ")[0] for c in changes] == [
+        "dlpscan: WARNING: results store unavailable",
+        "dlpscan: WARNING: results store available again",
+    ]
 
 
 REFUSE_ONE = """
