@@ -567,6 +567,44 @@ def test_postgresql_store(watch_factory) -> None:
         assert w.queue_empty() and w.outbox_empty()
 
 
+def test_a_removed_sink_leaves_no_backlog_and_a_new_sink_starts_from_now(watch_factory) -> None:
+    hook = Webhook(failures=10**6)  # never accepts: its alerts stay undelivered
+    w = watch_factory(webhook_url=hook.url, webhook_secret=SECRET, alert_retry_initial=0.2)
+    people = People(17)
+    old = w.root / "old.csv"
+    old.write_text(people.bulk(), encoding="utf-8")
+    try:
+        w.start()
+        wait_for("the alert log line", lambda: len(w.alerts()) == 1)
+        wait_for("a failed webhook delivery", lambda: hook.requests)
+        assert w.stop() == 0
+    finally:
+        hook.close()
+    syslog = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    syslog.bind(("127.0.0.1", 0))
+    syslog.settimeout(0.05)
+    del w.watch["webhook_url"], w.watch["webhook_secret"]
+    w.write_config(syslog=f"udp://127.0.0.1:{syslog.getsockname()[1]}")
+    w.start()
+    new = w.root / "new.csv"
+    new.write_text(people.bulk(), encoding="utf-8")
+    wait_for("the new file's alert", lambda: len(w.alerts()) == 2)
+    wait_for("the outbox drained", w.outbox_empty)
+    datagrams = []
+    with contextlib.suppress(TimeoutError):
+        while len(datagrams) < 2:
+            datagrams.append(syslog.recv(65535))
+    syslog.close()
+    assert w.stop() == 0
+    assert [json.loads(SYSLOG_RE.match(d).group(5))["path"] for d in datagrams] == [str(new)]
+    status = subprocess.run(
+        [DLPSCAN, "--config", str(w.config), "status"], capture_output=True, text=True, timeout=60
+    )
+    assert "alerts: 0 undelivered (0 retrying)" in status.stdout
+    withdrawn = "1 undelivered alert(s) to webhook withdrawn: the sink is no longer configured"
+    assert withdrawn in [e["message"] for e in w.events()]
+
+
 def limit_file_size(pid: int, size: int | None) -> None:
     """A full disk for the daemon's files beyond `size` bytes (RLIMIT_FSIZE: a write is cut at the
     limit, the next one fails with EFBIG; Python ignores SIGXFSZ). None lifts the limit."""

@@ -84,6 +84,16 @@ class AlertOutbox:
             log.info("flagged %s (%s); alert %s queued", result.path, result.severity, body["alert_id"])
             self._wake.set()
 
+    def owe(self, result: FileResult, version: str) -> None:
+        """A flagged file version found unchanged in the store (recorded by `dlpscan scan`, or before a
+        restart): alerted unless it was alerted already. A sink added since starts from now."""
+        if self.sinks and not self.guard.read(self.store.alerted, result.path, version):
+            self.add(result, version)
+
+    def withdraw_removed(self) -> dict[str, int]:
+        """Withdraw the undelivered alerts of sinks no longer configured; how many, by sink."""
+        return self.guard.call(self.store.withdraw_alerts, self.sinks)
+
 
 # ---- sinks ------------------------------------------------------------------------------------
 
