@@ -402,7 +402,7 @@ class Dispatcher:
                     work.alert = f"{version_key(entry)}:{lines[0].access.level if lines[0].access else ''}"
                 return Action.RECORD, 0.0
             if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
-                self.outbox.add(stored.result, version_key(entry))
+                self.outbox.owe(stored.result, version_key(entry))
             return Action.NOTHING, 0.0
         self._remember(entry)
         return Action.SCAN, 0.0
