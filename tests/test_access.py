@@ -5,6 +5,7 @@ ones (root, daemon, nobody, nogroup, ssl-cert), so nothing is added to the syste
 
 from __future__ import annotations
 
+import csv
 import grp
 import json
 import os
@@ -143,6 +144,20 @@ def test_a_group_that_cannot_search_the_folder_does_not_read(tree: Path):
     d = folder(tree / "hr", 0o750, group=grp.getgrnam("ssl-cert").gr_gid)
     f = make(d / "a.csv", 0o640, group=65534)  # nogroup may read the file, not enter the folder
     assert access_of(f) == Access("owner", "user:root", 1, "mode")
+
+
+def test_without_pylibacl_mode_bits_decide_and_an_acl_makes_it_unknown(tree: Path, monkeypatch):
+    from dlpscan.access import posix
+
+    plain = make(tree / "plain.csv", 0o640, group=65534)
+    shared = make(tree / "shared.csv", 0o600)
+    setfacl("-m", "u:daemon:r", str(shared))
+    with_acl = access_of(plain)
+    monkeypatch.setattr(posix, "posix1e", None)
+    assert access_of(plain) == with_acl
+    assert access_of(shared) == Access(
+        "unknown", "cannot read permissions: a POSIX ACL, and pylibacl is not installed", None, "mode"
+    )
 
 
 def test_permissions_that_cannot_be_read_are_unknown(tree: Path):
@@ -539,6 +554,13 @@ def test_db_exposure_by_access_and_the_report_put_the_widest_first(tree: Path, t
         for r in json.loads(result.output)
     ]
     assert rows == [("public", "other", 2, 1, 60), ("owner", "user:root", 1, 1, 60)]
+    result = runner.invoke(main, ["db", "files", "--db", db, "--json", "--exposure", "organisation"])
+    assert [json.loads(x)["exposure"]["level"] for x in result.output.splitlines()] == ["public"]
+    result = runner.invoke(main, ["db", "files", "--db", db, "--json", "--all", "--by-risk"])
+    ranked = [
+        (Path(x["path"]).parent.name, x["risk_score"]) for x in map(json.loads, result.output.splitlines())
+    ]
+    assert ranked == [("open", 50), ("closed", 12), ("open", 0)]  # the note is neither flagged nor at risk
     with Store.open(db) as store:
         data = collect(store, Options())
     assert dict(data.access_counts) == {"public": 1, "owner": 1}
@@ -546,6 +568,15 @@ def test_db_exposure_by_access_and_the_report_put_the_widest_first(tree: Path, t
         (str(open_folder), "public", "other", 1, "high"),
         (str(closed), "owner", "user:root", 1, "low"),
     ]
+    out = tmp_path / "files.csv"
+    result = runner.invoke(main, ["report", "--db", db, "--format", "csv", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        exported = {Path(r["path"]).parent.name + "/" + Path(r["path"]).name: r for r in csv.DictReader(f)}
+    assert [exported["open/export.csv"][c] for c in ("exposure", "exposure_principal", "risk", "risk_score")] == [
+        "public", "other", "high", "50"
+    ]  # fmt: skip
+    assert exported["closed/export.csv"]["exposure_readers"] == "1"
     page = render_html(data, "en")
     assert 'id="chart-access"' in page and 'id="access-folders"' in page
     table = re.search(r'id="access-folders".*?<tbody>(.*?)</tbody>', page, re.S).group(1)

@@ -9,18 +9,30 @@ bits but granted by `other` is rare and counted as a reader).
 
 from __future__ import annotations
 
+import errno
 import os
-
-import posix1e
+import stat
 
 from .principals import EVERYONE, Audience, Principal
 
+try:
+    import posix1e
+except ImportError:  # not installed (pylibacl is a dependency on Linux only): mode bits alone
+    posix1e = None
+
 READ = "read"
 SEARCH = "execute"
+_MODE_BITS = {
+    READ: (stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH),
+    SEARCH: (stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH),
+}
+ACL_XATTR = "system.posix_acl_access"
 
 
 def holders(path: str, st: os.stat_result, permission: str) -> tuple[Audience, bool]:
     """(audience holding `permission` on the object, whether it has an extended ACL)."""
+    if posix1e is None:
+        return _mode_holders(path, st, permission), False
     entries = [(e.tag_type, e) for e in posix1e.ACL(file=path)]
     mask = next((e.permset for tag, e in entries if tag == posix1e.ACL_MASK), None)
     masked = mask is None or getattr(mask, permission)
@@ -39,3 +51,19 @@ def holders(path: str, st: os.stat_result, permission: str) -> tuple[Audience, b
         elif tag == posix1e.ACL_GROUP and masked:
             found.add(("g", e.qualifier))
     return Audience(principals=frozenset(found)), mask is not None
+
+
+def _mode_holders(path: str, st: os.stat_result, permission: str) -> Audience:
+    """Without pylibacl: the mode bits; an object with an extended ACL cannot be judged (OSError)."""
+    try:
+        os.getxattr(path, ACL_XATTR)
+    except OSError as exc:
+        if exc.errno not in (errno.ENODATA, errno.ENOTSUP):
+            raise
+    else:
+        raise OSError(errno.ENOTSUP, "a POSIX ACL, and pylibacl is not installed")
+    user, group, other = (bool(st.st_mode & bit) for bit in _MODE_BITS[permission])
+    if other:
+        return EVERYONE
+    found = {("u", st.st_uid)} if user else set()
+    return Audience(principals=frozenset(found | ({("g", st.st_gid)} if group else set())))

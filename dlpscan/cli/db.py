@@ -103,6 +103,12 @@ def db_scans(ctx: click.Context, db_url: str | None, limit: int, as_json: bool) 
 @click.option("--folder", help="Only files under this folder (as scanned, or its absolute path).")
 @click.option("--owner", help="Only files of this owner ('(unknown)': files without one).")
 @click.option("--all", "everything", is_flag=True, help="Also files that are not flagged.")
+@click.option(
+    "--exposure",
+    type=click.Choice(["owner", "group", "organisation", "public"]),
+    help="Only files readable at least this widely (docs/exposure.md).",
+)
+@click.option("--by-risk", is_flag=True, help="Highest risk (severity x exposure) first.")
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="0: all.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON report line per file (no fingerprints).")
 @click.pass_context
@@ -114,6 +120,8 @@ def db_files(
     folder: str | None,
     owner: str | None,
     everything: bool,
+    exposure: str | None,
+    by_risk: bool,
     limit: int,
     as_json: bool,
 ) -> None:
@@ -125,6 +133,7 @@ def db_files(
       dlpscan db files --severity high
       dlpscan db files --folder /srv/share/hr --owner alice --all
       dlpscan db files --scan 12 --json > scan-12.jsonl
+      dlpscan db files --exposure organisation --by-risk
     """
     from dlpscan.listing import file_block
     from dlpscan.sinks.report_line import report_line
@@ -138,6 +147,8 @@ def db_files(
         folders=(folder, os.path.abspath(folder), root_key(folder)) if folder else (),
         owner=owner,
         flagged_only=not everything,
+        min_exposure=exposure,
+        by_risk=by_risk,
         limit=limit or None,
     )
     with open_store(config) as store:

@@ -43,6 +43,7 @@ class FileTable:
             "judicial_2017_level", "judicial_2017_weighted_sum", "judicial_2017_rules", "legal_notes",
             "triage_status", "triage_note", "triage_who", "triage_at", "triage_applies",
             "confidence", "locations",
+            "exposure", "exposure_principal", "exposure_readers", "risk", "risk_score", "stale",
         ]  # fmt: skip
 
     def values(self, row: FileRow) -> list[Any]:
@@ -79,6 +80,12 @@ class FileTable:
             triage.get("applies", ""),
             "; ".join(f"{t}: {conf}" for t, conf, _ in row.where),
             "; ".join(f"{t}: {', '.join(locs)}" for t, _, locs in row.where if locs),
+            row.level,
+            row.access.principal if row.access else "",
+            row.access.readers if row.access and row.access.readers is not None else "",
+            row.risk,
+            row.risk_score,
+            row.stale,
         ]
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dlpscan.access import LEVELS
 from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult
 from dlpscan.policy import SEVERITY_ORDER
@@ -27,6 +28,8 @@ class FileQuery:
     folders: tuple[str, ...] = ()  # under any of these folders (a path as typed and its absolute form)
     owner: str | None = None  # UNKNOWN_OWNER: files without a known owner
     flagged_only: bool = True
+    min_exposure: str | None = None  # readable at least this widely (docs/exposure.md)
+    by_risk: bool = False  # highest risk score first, instead of most severe first
     limit: int | None = None
 
 
@@ -44,6 +47,8 @@ class ListingMixin:
             where.append(files.c.flagged)
         if query.min_severity is not None:
             where.append(files.c.severity.in_(SEVERITY_ORDER[SEVERITY_ORDER.index(query.min_severity) :]))
+        if query.min_exposure is not None:
+            where.append(files.c.access_level.in_(LEVELS[LEVELS.index(query.min_exposure) :]))
         if query.owner == UNKNOWN_OWNER:
             where.append(files.c.owner.is_(None))
         elif query.owner is not None:
@@ -75,7 +80,12 @@ class ListingMixin:
                     sa.select(files)
                     .select_from(source)
                     .where(*where)
-                    .order_by(rank.desc(), sa.func.coalesce(people, 0).desc(), files.c.path)
+                    .order_by(
+                        *([files.c.risk_score.desc()] if query.by_risk else []),
+                        rank.desc(),
+                        sa.func.coalesce(people, 0).desc(),
+                        files.c.path,
+                    )
                     .limit(query.limit)
                 )
                 .mappings()
