@@ -220,6 +220,7 @@ def _open_scan(job: ScanJob, store: Store | None) -> _Opened:
         policy_version=job.policy.version,
         detector_version=job.settings.detector_version(),
         options={"full": job.full, "jobs": job.jobs, "engine": job.settings.backend},
+        edm=job.settings.edm.describe() if job.settings.edm is not None else None,
     )
     return _Opened(scan_id)
 
