@@ -101,12 +101,18 @@ def print_exposure(
     table.add_column(by, overflow="fold", min_width=16)
     for col in ("files", "flagged", "people"):
         table.add_column(col, justify="right", no_wrap=True)
+    edm = any(r.edm_rows for r in rows)
+    if edm:
+        table.add_column("customers (EDM)", justify="right", no_wrap=True)
     table.add_column("distinct by type", overflow="fold")
     table.add_column("policy rules", overflow="fold")
     for r in rows:
         types = "\n".join(f"{t} {n:,}" for t, n in sorted(r.per_type.items(), key=lambda kv: -kv[1]))
         rules = "\n".join(f"{h.rule} ({h.severity})" for h in hits.get(r.key, []))
-        table.add_row(Text(r.key), f"{r.files:,}", f"{r.flagged_files:,}", f"{r.people:,}", types, rules)
+        counts = [f"{r.files:,}", f"{r.flagged_files:,}", f"{r.people:,}"]
+        if edm:
+            counts.append(f"{r.edm_rows:,} ({r.edm_high:,} high)")
+        table.add_row(Text(r.key), *counts, types, rules)
     (console or Console()).print(table)
 
 
