@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from dlpscan import __version__
 from dlpscan.aggregate import DocumentAggregate
+from dlpscan.config import ConfigError
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.ocr import OcrTally
 from dlpscan.detect.registry import definitions_version, load_definitions
@@ -28,7 +29,6 @@ from dlpscan.entities import EntityTypes
 from dlpscan.extract import open_documents
 from dlpscan.extract.errors import ExtractError
 from dlpscan.extract.limits import Limits
-from dlpscan.config import ConfigError
 from dlpscan.model import Document, FileResult, Status
 from dlpscan.policy import Policy, evaluate, load_policy
 
@@ -58,7 +58,9 @@ class ScanSettings:
         edm = None
         if config.edm:
             try:
-                edm = EdmSettings.open(config.edm, config.edm_key, config.edm_key_file, config.fingerprint_key)
+                edm = EdmSettings.open(
+                    config.edm, config.edm_key, config.edm_key_file, config.fingerprint_key
+                )
             except EdmError as exc:
                 raise ConfigError(str(exc)) from None
         return cls(

@@ -78,6 +78,9 @@ def print_summary(summary: ScanSummary, console: Console | None = None) -> None:
             return
     table = Table(title=f"dlpscan: scan {summary.scan_id or '(not stored)'}", show_header=False)
     table.add_row("files", f"{summary.files:,} ({summary.unchanged:,} unchanged, not re-read)")
+    if summary.edm_refreshed:
+        again = f"{summary.edm_refreshed:,} unchanged files matched again with the rebuilt index"
+        table.add_row("EDM", again)
     table.add_row("data", f"{summary.bytes / 1e6:,.1f} MB in {summary.seconds:,.1f} s")
     table.add_row("status", ", ".join(f"{k} {v:,}" for k, v in sorted(summary.statuses.items())))
     flagged = ", ".join(f"{s} {summary.severities[s]:,}" for s in _SEVERITIES if summary.severities[s])

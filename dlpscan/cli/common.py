@@ -100,7 +100,8 @@ SHARED_OPTIONS = (
         "in the config). Reports per file the distinct customers (master rows) found; docs/edm.md.",
     ),
     click.option(
-        "--edm-key-file", help="File holding the key the --edm index was built with (also DLPSCAN_EDM_KEY_FILE)."
+        "--edm-key-file",
+        help="File holding the key the --edm index was built with (also DLPSCAN_EDM_KEY_FILE).",
     ),
     click.option(
         "--policy", help="Policy name (default, judicial-2017, bank, telecom, courier) or YAML file."

@@ -79,7 +79,8 @@ EN: dict[str, str] = {
     "scope.key_id": "Fingerprint key id",
     "scope.edm": "Exact data match index",
     "scope.edm_detail": (
-        "EDM key id {key_id}, built {built}, {rows} master rows, schema {schema}; {files} files matched with it"
+        "EDM key id {key_id}, built {built}, {rows} master rows, schema {schema}; "
+        "{files} files matched with it"
     ),
     "col.edm": "Customers (EDM)",
     "edm.high_n": "{n} high",
@@ -405,7 +406,9 @@ ZH: dict[str, str] = {
     "scope.recognisers": "识别规则版本",
     "scope.key_id": "指纹密钥标识",
     "scope.edm": "精确数据匹配索引",
-    "scope.edm_detail": "EDM 密钥标识 {key_id}，构建于 {built}，主表 {rows} 行，模式 {schema}；{files} 个文件据此匹配",
+    "scope.edm_detail": (
+        "EDM 密钥标识 {key_id}，构建于 {built}，主表 {rows} 行，模式 {schema}；{files} 个文件据此匹配"
+    ),
     "col.edm": "本单位客户（EDM）",
     "edm.high_n": "高置信 {n}",
     "scope.policy": "策略",

@@ -284,6 +284,20 @@ class ResultsMixin:
         for c in containers:
             c.members.sort(key=lambda m: m.path)
 
+    def edm_evidence(self, paths: list[str]) -> dict[str, bytes]:
+        """The stored EDM evidence of these paths (keyed digests and positions; see docs/edm.md).
+        A path scanned with an index but absent here held no value of the index's types."""
+        found: dict[str, bytes] = {}
+        for chunk in chunks(list(dict.fromkeys(paths)), PAGE):
+            with read(self._engine) as conn:
+                rows = conn.execute(
+                    sa.select(files.c.path, edm_evidence.c.evidence)
+                    .join(edm_evidence, edm_evidence.c.file_id == files.c.id)
+                    .where(one_of(conn, files.c.path, chunk))
+                ).all()
+            found |= {path: bytes(data) for path, data in rows}
+        return found
+
     def has_unadopted(self) -> bool:
         """Whether files stored before migration 0004 (under the path as typed) may wait for `adopt`."""
         with read(self._engine) as conn:
