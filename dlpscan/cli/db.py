@@ -49,7 +49,9 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
         p = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store.types)
         rows = store.exposure(by, top=top)
     scoped = by in ("owner", "folder")
-    hits = {r.key: evaluate_scope(p, by, r.key, r.people, r.per_type) if scoped else [] for r in rows}
+    hits = {
+        r.key: evaluate_scope(p, by, r.key, r.people, r.per_type, r.edm_rows) if scoped else [] for r in rows
+    }
     if as_json:
         click.echo(
             json.dumps(
@@ -60,6 +62,8 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
                         "flagged_files": r.flagged_files,
                         "people": r.people,
                         "per_type": r.per_type,
+                        "edm_rows": r.edm_rows,
+                        "edm_high": r.edm_high,
                         "rules": [h.rule for h in hits[r.key]],
                     }
                     | ({} if scoped else dict(zip(("level", "principal"), r.key.split(" ", 1), strict=True)))

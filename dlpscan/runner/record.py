@@ -37,7 +37,8 @@ class ScanSummary:
     bytes: int = 0
     flagged: int = 0
     unchanged: int = 0
-    reassessed: int = 0  # unchanged files whose exposure, risk or staleness changed (stored, not re-read)
+    edm_refreshed: int = 0  # of the unchanged: matched again with a rebuilt EDM index, not read
+    reassessed: int = 0  # of the unchanged: exposure, risk or staleness changed (stored, not read)
     statuses: Counter[str] = field(default_factory=Counter)
     severities: Counter[str] = field(default_factory=Counter)
     interrupted: bool = False
@@ -100,6 +101,18 @@ class Recorder:
             self._due()
         self._progress()
 
+    def refreshed(self, lines: list[FileResult], entry: Entry) -> None:
+        """An unchanged file matched again with a rebuilt EDM index (`runner.refresh`): its `lines`
+        are reported and stored anew, not read."""
+        self.summary.unchanged += 1
+        self.summary.edm_refreshed += 1
+        for r in lines:
+            self._count(r)
+        if self.storing:
+            self.pending.extend(keyed(lines, entry))
+            self._due()
+        self._progress()
+
     def resumed(self, lines: list[FileResult], carried: bool) -> None:
         """A file the interrupted part of this scan recorded: reported and counted, stored already."""
         self.summary.unchanged += carried
@@ -156,7 +169,7 @@ class Recorder:
         """Store unchanged files whose exposure changed; if the store refuses, carry them forward."""
         assert self.store is not None and self.scan_id is not None
         try:
-            self.store.record_results(self.scan_id, self.rewritten, carried=True)
+            self.store.reassess(self.scan_id, self.rewritten)
         except TRANSIENT:
             raise
         except Exception as exc:

@@ -21,13 +21,8 @@ from dlpscan.store.db import TRANSIENT, describe
 log = logging.getLogger(__name__)
 
 
-def _direct(fn: Callable[..., Any], *args: object, **kwargs: object) -> Any:
-    return fn(*args, **kwargs)
-
-
-def _carried(carried: bool) -> dict[str, bool]:
-    """`record_results` keywords, given only when set (wrappers taking (scan_id, results) keep working)."""
-    return {"carried": True} if carried else {}
+def _direct(fn: Callable[..., Any], *args: object) -> Any:
+    return fn(*args)
 
 
 def stand_in(result: FileResult, why: str) -> FileResult:
@@ -56,25 +51,24 @@ class ResultRecorder:
         self.store, self._call, self._on_refused = store, call, on_refused
         self._outages = TRANSIENT + outages
 
-    def record(self, scan_id: int, results: list[FileResult], carried: bool = False) -> None:
+    def record(self, scan_id: int, results: list[FileResult]) -> None:
         """Store `results`, consuming the list: on an outage it still holds exactly the results not
-        stored yet (so the caller can keep them for later), and the outage is raised. `carried`:
-        stored results not read again (their exposure changed; `Store.record_results`)."""
+        stored yet (so the caller can keep them for later), and the outage is raised."""
         if not results:
             return
         try:
-            self._call(self.store.record_results, scan_id, results, **_carried(carried))
+            self._call(self.store.record_results, scan_id, results)
         except self._outages:
             raise
         except Exception as exc:
             log.error("the results store refused a batch (%s); storing its files one by one", describe(exc))
-            self._one_by_one(scan_id, results, carried)
+            self._one_by_one(scan_id, results)
         results.clear()
 
-    def _one_by_one(self, scan_id: int, results: list[FileResult], carried: bool) -> None:
+    def _one_by_one(self, scan_id: int, results: list[FileResult]) -> None:
         for n, result in enumerate(results):
             try:
-                self._call(self.store.record_results, scan_id, [result], **_carried(carried))
+                self._call(self.store.record_results, scan_id, [result])
             except self._outages:
                 del results[:n]  # the rest waits for the store to come back
                 raise

@@ -137,8 +137,11 @@ class Recorder(threading.Thread):
                 self.guard.call(self.store.done, w.row)
 
     def _record_results(self, scan_id: int, results: list[FileResult], carried: bool = False) -> None:
+        if carried:  # stored results whose exposure changed: not read again, only that is stored
+            self.guard.call(self.store.reassess, scan_id, results)
+            return
         errors = [r for r in results if r.status is Status.ERROR]
-        self._results.record(scan_id, list(results), carried=carried)
+        self._results.record(scan_id, list(results))
         if errors:
             first = errors[0]
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
