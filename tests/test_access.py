@@ -604,3 +604,24 @@ def test_the_scan_listing_shows_exposure_and_risk():
     assert exposure_text(result) == "exposure group (group:hr, 12 accounts) · risk medium 37 · stale"
     result.access, result.stale = Access("public", "other", None, "mode"), False
     assert exposure_text(result) == "exposure public (other) · risk medium 37"
+
+
+def test_a_chmod_keeps_the_files_edm_matches(tree: Path):
+    """Exposure changes are stored without touching counts, fingerprints or EDM matches."""
+    from test_edm_scan import Setup
+
+    setup = Setup(tree)
+    first, _ = setup.scan(report="first.jsonl")
+    (setup.share / "customers.csv").chmod(0o600)
+    second, _ = setup.scan(report="second.jsonl")
+    before, after = first["customers.csv"], second["customers.csv"]
+    assert (before["exposure"]["level"], after["exposure"]["level"]) == ("public", "owner")
+    assert after["edm"] == before["edm"] and after["entities"] == before["entities"]
+    with Store.open(str(setup.db)) as store:
+        (stats,) = [s["stats"] for s in store.scans(1)]
+        stored = store.previous(str(setup.share / "customers.csv"))
+        assert (stats["unchanged"], stats["reassessed"]) == (3, 1)
+        assert stored.result.access.level == "owner" and stored.result.edm.high == before["edm"]["high"]
+        with store._engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT count(*) FROM edm_rows")).scalar_one()
+    assert rows == sum(r["edm"]["rows"] for r in first.values())
