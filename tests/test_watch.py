@@ -510,6 +510,16 @@ def test_reload_and_vanished_root(watch_factory) -> None:
     w.write_config(settle_seconds="oops")  # an invalid config is refused; the daemon keeps running
     w.proc.send_signal(signal.SIGHUP)
     wait_for("the refused reload", lambda: any(e["kind"] == "error" for e in w.events()))
+    broken = w.base / "recognizers"  # so is a broken recognizer folder, naming the file
+    broken.mkdir()
+    (broken / "employee.yaml").write_text("entity: [EMPLOYEE_NO\npatterns: []\n", encoding="utf-8")
+    w.write_config(top={"recognizer_dirs": [str(broken)]}, settle_seconds=0.5)
+    w.proc.send_signal(signal.SIGHUP)
+    wait_for(
+        "the refused recognizer folder",
+        lambda: any(e["kind"] == "error" and "employee.yaml" in e["message"] for e in w.events()),
+    )
+    del w.top["recognizer_dirs"]
 
     second_log = w.base / "alerts-2.jsonl"
     w.write_config(settle_seconds=0.5, alert_log=str(second_log))
