@@ -23,8 +23,10 @@ Exit codes:
   2    usage, configuration or environment error (a missing folder, an unwritable file ...)
   3    the results store could not be written (the scan's report is complete)
   4    internal error: a bug in dlpscan (rerun with --log-level debug and report it)
+  5    the cluster's scheduler was lost mid-scan (finished files are stored; --resume continues)
   130  interrupted (the store stays consistent; `dlpscan scan --resume` continues)"""
 INTERNAL_ERROR = 4
+CLUSTER_LOST = 5
 INTERRUPTED = 130
 
 
