@@ -43,6 +43,7 @@ class Task:
     display: str
     retry: bool = False  # a second attempt after the first worker died
     skip: tuple[str, ...] = ()  # documents (archive members) that killed a worker: not read again
+    size: int = 0  # bytes, as walked: a cluster sizes its batches of files by it
 
 
 class Executor(Protocol):

@@ -12,6 +12,7 @@ from dlpscan.cli.common import (
     CLUSTER_LOST,
     EXIT_CODES,
     UsageProblem,
+    check_cluster,
     cli_config,
     glob_flags,
     open_store,
@@ -41,12 +42,6 @@ from dlpscan.policy import PolicyError, load_policy
 )
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress, no summary, no report on stdout unless --output -."
-)
-@click.option(
-    "--cluster",
-    metavar="ADDRESS",
-    help="Read the files on a Dask cluster: its scheduler's address, e.g. tcp://host:8786 (needs the "
-    "`cluster` extra and a PostgreSQL --db; docs/cluster.md).",
 )
 @shared_options
 @click.pass_context
@@ -91,8 +86,7 @@ def scan(
         raise UsageProblem(f"unknown --format {fmt!r}; known: {', '.join(known_formats())}")
     glob_flags(flags)
     config = cli_config(ctx, flags)
-    if config.cluster and not no_store:
-        _cluster_store(config.db)
+    check_cluster(config, storing=not no_store)
     try:
         store_types = entity_types(Path(d) for d in config.recognizer_dirs)
         policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store_types)
@@ -147,27 +141,13 @@ def scan(
         ctx.exit(1)
 
 
-def _cluster_store(db: str | None) -> None:
-    """Workers on many hosts report to one client, whose store every later scan must find: a
-    SQLite file on one host is refused (a PostgreSQL URL is the store of a cluster)."""
-    from dlpscan.store.db import resolve_url
-
-    if resolve_url(db).get_backend_name() != "postgresql":
-        raise UsageProblem(
-            "--cluster needs a PostgreSQL store: give --db postgresql://user@host/db "
-            "(or --no-store), not a SQLite file"
-        )
-
-
 def _cluster_executor(stack: ExitStack, job: Any, config: Any, quiet: bool) -> Any:
     """Connect to the cluster's scheduler and hand the scan's settings to its workers."""
-    try:
-        from dlpscan.cluster import ClusterError, DaskExecutor, WorkerLimits
-    except ImportError:
-        raise UsageProblem("--cluster needs the cluster extra: pip install 'dlpscan[cluster]'") from None
+    from dlpscan.cluster import ClusterError, DaskExecutor, WorkerLimits
+
     limits = WorkerLimits(job.settings, job.file_timeout, job.worker_memory_bytes, job.nice)
     try:
-        executor = DaskExecutor(config.cluster, limits)
+        executor = DaskExecutor(config.cluster, limits, config.cluster_batch_seconds)
     except ClusterError as exc:
         raise UsageProblem(str(exc)) from None
     stack.callback(executor.close)

@@ -1,8 +1,10 @@
 """The client side of `dlpscan scan --cluster`: file tasks in batches on a Dask distributed cluster.
 
-Batches are sized from the measured time per file so that each takes about BATCH_SECONDS on a
-worker: the scheduler then handles a few tasks per second per worker thread, whatever the files
-(a task costs the scheduler about a millisecond; see bench/README.md). Only a window of batches
+Batches are sized from the measured reading time so that each takes about `batch_seconds` (2 s) on a
+worker: the scheduler then handles a task every few seconds per worker thread, whatever the files
+(a task costs the scheduler about a millisecond; see bench/README.md). A file's cost is estimated
+as its size plus FILE_COST bytes (opening, sniffing, the round trip to the child process), so a
+batch holds a few large files or many small ones. Only a window of batches
 is in flight at once, so the walk, the store lookups and the client's memory stay ahead of the
 workers by a bounded amount. A worker that dies mid-batch has the batch rerun elsewhere by the
 scheduler; each batch's result reaches the client once, so each file is recorded once.
@@ -14,6 +16,8 @@ import logging
 import os
 import secrets
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
 from dataclasses import replace
@@ -24,8 +28,8 @@ from dlpscan.workers import Task, WorkerStartError
 
 log = logging.getLogger(__name__)
 
-BATCH_SECONDS = 2.0  # aimed-for wall time of one batch on a worker
 MAX_BATCH = 500  # files in one batch
+FILE_COST = 4096  # what reading a file costs besides its bytes, in bytes (about 5 ms per file)
 BATCH_WAIT = 0.1  # seconds a batch waits for more files from a slow task source (the watch daemon)
 WINDOW_PER_THREAD = 2  # batches in flight per worker thread: one running, one queued
 RETRIES = 2  # a batch that raises is tried again (a worker that dies is rescheduled anyway)
@@ -44,10 +48,12 @@ class ClusterLost(Exception):
 class DaskExecutor:
     """Runs file tasks on the cluster whose scheduler listens at `address` (`tcp://host:8786`)."""
 
-    def __init__(self, address: str, limits: WorkerLimits) -> None:
+    def __init__(self, address: str, limits: WorkerLimits, batch_seconds: float = 2.0) -> None:
         from distributed import Client
 
-        self.address = address
+        if not log.isEnabledFor(logging.DEBUG):  # its reconnect tracebacks: ClusterLost says it in a line
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        self.address, self._batch_seconds = address, batch_seconds
         try:
             self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -55,7 +61,9 @@ class DaskExecutor:
         self._version = limits.settings.detector_version()
         self._plugin = ScanPlugin(f"dlpscan-scan-{secrets.token_hex(8)}", limits)
         self._in_flight: dict[str, tuple[object, dict[int, Task]]] = {}
-        self._per_file: float | None = None  # seconds per file on a warm worker, smoothed
+        self._per_byte: float | None = None  # seconds per byte of cost on a warm worker, smoothed
+        self._largest = 1  # files in the largest batch finished so far
+        self._carry: Task | None = None  # taken from the source, waiting for the next batch
         self._threads, self._threads_at = 0, 0.0
         self.stopping = False
         try:
@@ -67,11 +75,16 @@ class DaskExecutor:
 
     @property
     def dashboard(self) -> str | None:
-        """The scheduler's dashboard, when it serves one."""
+        """The scheduler's dashboard, when it serves one (it needs bokeh on the scheduler): asked
+        with HEAD, which bokeh's pages refuse (405) and a scheduler without them does not know (404)."""
+        link = self.client.dashboard_link
         try:
-            return self.client.dashboard_link if self.client.scheduler_info().get("services") else None
-        except Exception:
+            urllib.request.urlopen(urllib.request.Request(link, method="HEAD"), timeout=5).close()
+        except urllib.error.HTTPError as exc:
+            return link if exc.code != 404 else None
+        except (OSError, ValueError):
             return None
+        return link
 
     def describe(self) -> str:
         workers = self.client.scheduler_info().get("workers", {})
@@ -109,7 +122,7 @@ class DaskExecutor:
             if not self.stopping and not exhausted:
                 batches = []
                 for _ in range(max(2, WINDOW_PER_THREAD * self.threads()) - len(self._in_flight)):
-                    batch, exhausted = self._take(tasks, self._batch_size())
+                    batch, exhausted = self._take(tasks)
                     if batch:
                         batches.append(batch)
                     if exhausted:
@@ -123,16 +136,28 @@ class DaskExecutor:
             for future, result in done.next_batch(block=True):
                 yield from self._finished(future, result)
 
-    def _take(self, tasks: Iterator[Task], size: int) -> tuple[list[Task], bool]:
-        """Up to `size` tasks (absolute paths: workers do not share the client's working folder);
-        fewer when the source is slow. True: the source is exhausted."""
+    def _take(self, tasks: Iterator[Task]) -> tuple[list[Task], bool]:
+        """Tasks for one batch (absolute paths: workers do not share the client's working folder);
+        fewer when the source is slow. True: the source is exhausted.
+
+        A batch holds up to twice as many files as the largest one finished so far (estimates from
+        a few files are rough), and a file that would take it over its time budget waits for the next.
+        """
         batch: list[Task] = []
+        budget = 0.0 if self._per_byte is None else self._batch_seconds / self._per_byte
+        most = min(MAX_BATCH, 2 * self._largest)
+        cost = 0
         started = time.monotonic()
-        while len(batch) < size:
-            task = next(tasks, None)
+        while len(batch) < most:
+            task = self._carry or next(tasks, None)
+            self._carry = None
             if task is None:
                 return batch, True
+            if batch and cost + task.size + FILE_COST > budget:
+                self._carry = task
+                break
             batch.append(replace(task, path=os.path.abspath(task.path)))
+            cost += task.size + FILE_COST
             if time.monotonic() - started > BATCH_WAIT:
                 break
         return batch, False
@@ -149,11 +174,6 @@ class DaskExecutor:
             self._in_flight[future.key] = (future, {t.task_id: t for t in batch})
         return futures
 
-    def _batch_size(self) -> int:
-        if self._per_file is None:
-            return 1  # nothing measured yet: spread the first files over every worker
-        return max(1, min(MAX_BATCH, int(BATCH_SECONDS / max(self._per_file, 1e-4))))
-
     def _finished(self, future: object, result: object) -> Iterator[tuple[Task, list[FileResult]]]:
         _, batch = self._in_flight.pop(future.key)  # type: ignore[attr-defined]
         if isinstance(result, BatchResult):
@@ -162,9 +182,10 @@ class DaskExecutor:
                     f"a cluster worker runs dlpscan {result.version}, this client {self._version}: "
                     "install the same dlpscan and recognizers on every host"
                 )
-            if result.warm and result.files:
-                per_file = result.seconds / len(result.files)
-                self._per_file = per_file if self._per_file is None else 0.7 * self._per_file + 0.3 * per_file
+            self._largest = max(self._largest, len(batch))
+            if result.warm:  # the first batch of a child includes its start: a file at a time till then
+                rate = result.seconds / sum(t.size + FILE_COST for t in batch.values())
+                self._per_byte = rate if self._per_byte is None else 0.7 * self._per_byte + 0.3 * rate
             for task_id, lines in result.files:
                 yield batch.pop(task_id), lines
             return

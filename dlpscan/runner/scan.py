@@ -141,7 +141,7 @@ def run_scan(
                 else:
                     task_id = next(counter)
                     entries_by_task[task_id] = entry
-                    yield Task(task_id, entry.path, entry.display)
+                    yield Task(task_id, entry.path, entry.display, size=entry.size)
 
     pool = executor or WorkerPool(job.jobs, job.settings, job.file_timeout, job.worker_memory_bytes, job.nice)
     completed = False

@@ -37,7 +37,7 @@ from dlpscan.watch.paths import Roots
 from dlpscan.watch.recorder import Recorder
 from dlpscan.watch.retry import TRANSIENT, StoreGuard, StoreUnavailable, backoff, describe
 from dlpscan.watch.settle import Pending
-from dlpscan.workers import WorkerPool
+from dlpscan.workers import Executor, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -256,8 +256,16 @@ class Daemon:
         )
         return Versions(scan_id, detector, o.policy.version, o.settings.content_hash)
 
-    def _new_pool(self) -> WorkerPool:
+    def _new_pool(self) -> Executor:
+        """The local pool, or the Dask cluster of `cluster` (its files need the same mount paths)."""
         c = self.options.config
+        if c.cluster:
+            from dlpscan.cluster import DaskExecutor, WorkerLimits
+
+            limits = WorkerLimits(
+                self.options.settings, c.file_timeout, c.worker_memory_mb * 1024 * 1024, c.nice
+            )
+            return DaskExecutor(c.cluster, limits, c.cluster_batch_seconds)
         return WorkerPool(
             c.jobs, self.options.settings, c.file_timeout, c.worker_memory_mb * 1024 * 1024, c.nice
         )
@@ -277,8 +285,9 @@ class Daemon:
                 self._finish_scan()
                 self.versions = self._begin_scan()
                 self.dispatcher.new_versions(self.versions)
-            pool = self._new_pool()
+            pool: Executor | None = None
             try:
+                pool = self._new_pool()  # a cluster that cannot be reached is tried again, as below
                 for task, results in pool.run(self.dispatcher.tasks()):
                     self.dispatcher.handle(task, results)
                     self.health.beat("MainThread")
@@ -293,7 +302,8 @@ class Daemon:
                 self.dispatcher.requeue_inflight()
                 self._stop.wait(backoff(errors, 1.0, 60.0))
             finally:
-                pool.close()
+                if pool is not None:
+                    pool.close()
 
     def _announce(self, not_before: float) -> None:
         self.dispatcher.announce(not_before)
