@@ -380,3 +380,35 @@ def test_a_lost_scheduler_stops_the_scan_with_its_own_exit_code_and_resume_conti
     assert len(lines(rest)) == 211
     assert pg_rows(pg, "SELECT id, status FROM scans") == [(scan_id, "completed")]
     assert pg_rows(pg, "SELECT count(*), count(DISTINCT file_id) FROM scan_files") == [(211, 211)]
+
+
+def test_the_children_of_an_abandoned_scan_end_once_idle(tmp_path: Path) -> None:
+    """A client killed mid-scan never unregisters its plugin: its children end after IDLE_SECONDS."""
+    import asyncio
+    import threading
+
+    from dlpscan.cluster.worker import IDLE_SECONDS, ScanPlugin, WorkerLimits
+    from dlpscan.pipeline import ScanSettings
+    from dlpscan.workers import Task
+
+    sample = tmp_path / "a.csv"
+    write_csv(sample, make_people(5, seed=1))
+    plugin = ScanPlugin("dlpscan-scan-test", WorkerLimits(ScanSettings(key=b"k"), 60.0))
+
+    async def scenario() -> None:
+        plugin.setup(None)
+        with plugin.pool() as (pool, warm):
+            [(_, results)] = list(pool.run(iter([Task(0, str(sample), "a.csv")])))
+        assert not warm and results[0].status == "scanned" and results[0].records == 5
+        child = pool._workers[0].process
+        plugin._reap()
+        assert child.is_alive()  # used just now
+        plugin._used[threading.get_ident()] -= IDLE_SECONDS + 1
+        plugin._reap()
+        assert not child.is_alive()
+        with plugin.pool() as (_, warm):
+            assert not warm  # work for the scan again: a new child
+        plugin.teardown(None)
+        assert not plugin._pools
+
+    asyncio.run(scenario())

@@ -11,14 +11,18 @@ them nor task arguments on its dashboard; task keys are `scan_batch-<random>`.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import multiprocessing as mp
 import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from distributed import WorkerPlugin, get_worker
+from tornado.ioloop import PeriodicCallback
 
 from dlpscan.model import FileResult, Status
 from dlpscan.pipeline import ScanSettings
@@ -43,6 +47,9 @@ class BatchResult:
     files: list[tuple[int, list[FileResult]]]
 
 
+IDLE_SECONDS = 600.0  # a child left unused this long ends: a client killed mid-scan never unregisters
+
+
 class ScanPlugin(WorkerPlugin):
     """One scan's settings on every worker, and one child process per worker thread."""
 
@@ -58,23 +65,48 @@ class ScanPlugin(WorkerPlugin):
         self.version = self.limits.settings.detector_version()
         self._lock = threading.Lock()
         self._pools: dict[int, WorkerPool] = {}
+        self._used: dict[int, float] = {}  # thread -> when its pool last finished a batch (inf: now)
+        self._closed = False
+        self._reaper = PeriodicCallback(self._reap, IDLE_SECONDS * 1000 / 10)  # ms
+        self._reaper.start()
 
-    def pool(self) -> tuple[WorkerPool, bool]:
+    @contextlib.contextmanager
+    def pool(self) -> Iterator[tuple[WorkerPool, bool]]:
         """This thread's pool (one child process), and whether it existed before."""
+        thread = threading.get_ident()
         with self._lock:
-            pool = self._pools.get(threading.get_ident())
-            if pool is not None:
-                return pool, True
-            lim = self.limits
-            pool = WorkerPool(1, lim.settings, lim.file_timeout, lim.memory_bytes, lim.nice)
-            self._pools[threading.get_ident()] = pool
-            return pool, False
+            pool = self._pools.get(thread)
+            warm = pool is not None
+            if pool is None:
+                lim = self.limits
+                pool = WorkerPool(1, lim.settings, lim.file_timeout, lim.memory_bytes, lim.nice)
+                self._pools[thread] = pool
+            self._used[thread] = math.inf
+        try:
+            yield pool, warm
+        finally:
+            with self._lock:
+                self._used[thread] = time.monotonic()
+            if self._closed:  # the scan ended while this batch ran
+                self._reap()
 
-    def teardown(self, worker: object) -> None:
+    def _reap(self) -> None:
+        """End the children of threads that have not run a batch for IDLE_SECONDS (all idle ones once
+        the scan has ended)."""
+        now = time.monotonic()
         with self._lock:
-            pools, self._pools = list(self._pools.values()), {}
+            idle = [t for t, used in self._used.items() if used < math.inf]
+            idle = [t for t in idle if self._closed or now - self._used[t] > IDLE_SECONDS]
+            pools = [self._pools.pop(t) for t in idle]
+            for t in idle:
+                del self._used[t]
         for pool in pools:
             pool.close()
+
+    def teardown(self, worker: object) -> None:
+        self._closed = True
+        self._reaper.stop()
+        self._reap()
 
 
 def scan_batch(plugin: str, files: tuple[Task, ...]) -> BatchResult:
@@ -90,8 +122,8 @@ def scan_batch(plugin: str, files: tuple[Task, ...]) -> BatchResult:
             readable.append(task)
         else:
             out.append((task.task_id, [FileResult(task.display, Status.ERROR, error=_not_found())]))
-    pool, warm = scan.pool()
-    out += [(task.task_id, results) for task, results in pool.run(iter(readable))]
+    with scan.pool() as (pool, warm):
+        out += [(task.task_id, results) for task, results in pool.run(iter(readable))]
     return BatchResult(scan.version, time.monotonic() - started, warm, out)
 
 
