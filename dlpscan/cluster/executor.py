@@ -52,7 +52,7 @@ class DaskExecutor:
         from distributed import Client
 
         if not log.isEnabledFor(logging.DEBUG):  # its reconnect tracebacks: ClusterLost says it in a line
-            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            _quiet("distributed")
         self.address, self._batch_seconds = address, batch_seconds
         try:
             self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
@@ -211,6 +211,13 @@ class DaskExecutor:
         finally:
             self._in_flight.clear()
             self.client.close()
+
+
+def _quiet(prefix: str) -> None:
+    """Silence a library's loggers below CRITICAL; its configuration sets levels on several of them."""
+    names = [n for n in logging.root.manager.loggerDict if n == prefix or n.startswith(prefix + ".")]
+    for name in [prefix, *names]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _why(exc: BaseException) -> str:
