@@ -287,6 +287,29 @@ def test_resume_after_the_client_is_killed(tmp_path: Path, cluster: dict, pg: st
     assert pg_rows(pg, "SELECT count(*), count(DISTINCT file_id) FROM scan_files") == [(211, 211)]
 
 
+def test_the_watch_daemon_reads_changed_files_on_the_cluster(tmp_path: Path, cluster: dict, pg: str) -> None:
+    from test_watch import People, Watch, clean
+
+    root = tmp_path / "share"
+    root.mkdir()
+    w = Watch(tmp_path, root)
+    w.db = pg  # type: ignore[assignment]
+    w.write_config(top={"cluster": cluster["address"]})
+    try:
+        w.start()
+        (root / "bulk.csv").write_text(People(5).bulk(), encoding="utf-8")
+        (root / "notes.txt").write_text(clean(1), encoding="utf-8")
+        wait_for(lambda: len(w.stored([root / "bulk.csv", root / "notes.txt"])) == 2, "both files recorded")
+        plugins = cluster["client"].run(lambda dask_worker: sorted(dask_worker.plugins))
+        assert all(any(p.startswith("dlpscan-scan-") for p in names) for names in plugins.values())
+        wait_for(w.alerts, "the alert")
+        assert w.stop() == 0
+        assert [a["path"] for a in w.alerts()] == [str(root / "bulk.csv")]
+        assert w.internal_errors() == []
+    finally:
+        w.close()
+
+
 def unshare_works() -> bool:
     try:
         return subprocess.run(["unshare", "-m", "true"], capture_output=True, timeout=10).returncode == 0
