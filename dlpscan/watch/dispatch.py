@@ -23,6 +23,7 @@ from dlpscan.access import rank
 from dlpscan.model import Access, FileResult, Status
 from dlpscan.policy import Policy
 from dlpscan.runner import assess, entry_result, keyed, reassessed, reported, stamp, unchanged
+from dlpscan.runner.refresh import CARRY, READ, REFRESHED, EdmRefresh
 from dlpscan.store import Store, StoredFile
 from dlpscan.walk import Entry, display_path, root_key, store_key, walk
 from dlpscan.watch.alerts import AlertOutbox
@@ -55,6 +56,7 @@ class Versions:
     detector: str
     policy: str
     content_hash: bool = False  # `unchanged` also compares a SHA-256 of the file
+    refresh: EdmRefresh | None = field(default=None, compare=False)  # a rebuilt EDM index (runner.refresh)
     rules: Policy | None = None  # the policy itself: decisions that depend on who can read a file
     stale_days: int = 365
 
@@ -413,22 +415,27 @@ class Dispatcher:
             return Action.NOTHING, 0.0
         stored = previous.get(entry.key)
         v = self.versions
+        outcome = READ
         if stored is not None and unchanged(stored, entry, v.detector, v.policy, v.content_hash):
-            self.stats["unchanged"] += 1
-            self._remember(entry)
-            lines = reported(stored, entry)
-            self._assess(lines)
-            if reassessed(stored, lines):  # a chmod, a setfacl: who can read it changed, not its content
-                self.stats["reassessed"] += 1
-                work.results, work.carried = keyed(lines, entry), True
-                if _newly_exposed(stored.result, lines[0]):
-                    work.alert = f"{version_key(entry)}:{lines[0].access.level if lines[0].access else ''}"
-                return Action.RECORD, 0.0
-            if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
-                self.outbox.owe(stored.result, version_key(entry))
-            return Action.NOTHING, 0.0
+            outcome = v.refresh.check(stored) if v.refresh is not None else CARRY
         self._remember(entry)
-        return Action.SCAN, 0.0
+        if stored is None or outcome == READ:
+            return Action.SCAN, 0.0
+        self.stats["unchanged"] += 1
+        lines = reported(stored, entry)
+        self._assess(lines)
+        if outcome == REFRESHED:  # matched again with a rebuilt EDM index (runner.refresh), not read
+            work.results = keyed(lines, entry)
+            return Action.RECORD, 0.0
+        if reassessed(stored, lines):  # a chmod, a setfacl: who can read it changed, not its content
+            self.stats["reassessed"] += 1
+            work.results, work.carried = keyed(lines, entry), True
+            if _newly_exposed(stored.result, lines[0]):
+                work.alert = f"{version_key(entry)}:{lines[0].access.level if lines[0].access else ''}"
+            return Action.RECORD, 0.0
+        if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
+            self.outbox.owe(stored.result, version_key(entry))
+        return Action.NOTHING, 0.0
 
     def _close_sweeps(self) -> None:
         for sweep in [s for s in self._sweeps if s.exhausted and s.outstanding == 0]:
