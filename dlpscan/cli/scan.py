@@ -65,6 +65,7 @@ def scan(
       dlpscan scan repo/ --new-only --format sarif -o dlpscan.sarif
     """
     from dlpscan.cli.output import ScanOutput
+    from dlpscan.detect.categories import data_categories
     from dlpscan.detect.registry import DefinitionError, entity_types
     from dlpscan.pipeline import ScanSettings
     from dlpscan.runner import ScanJob, run_scan
@@ -78,7 +79,8 @@ def scan(
     config = cli_config(ctx, flags)
     try:
         store_types = entity_types(Path(d) for d in config.recognizer_dirs)
-        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store_types)
+        categories = data_categories(Path(d) for d in config.recognizer_dirs)
+        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store_types, categories)
         key, explicit_key = resolve_key(config, persist=not no_store)
     except (PolicyError, ConfigError, DefinitionError) as exc:
         raise UsageProblem(str(exc)) from None
