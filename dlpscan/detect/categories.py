@@ -161,9 +161,11 @@ def _load_file(path: Path) -> CategoryDef:
         return CategoryDef.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        where = "".join(
+            f"{p}: " if i == len(first["loc"]) - 1 else f"{p}." for i, p in enumerate(first["loc"])
+        )
         message = str((first.get("ctx") or {}).get("error", first["msg"]))
-        raise CategoryError(f"{path}: {where}: {message}") from None
+        raise CategoryError(f"{path}: {where}{message}") from None
 
 
 def category_files(extra_dirs: Iterable[Path] = ()) -> list[Path]:

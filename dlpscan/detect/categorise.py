@@ -197,7 +197,9 @@ class Categoriser:
                 if not 0 <= r < len(rows):
                     continue
                 row = rows[r]
-                if any(all(any(c < len(row) and _filled(row[c]) for c in cols) for cols in s) for s in wanted):
+                if any(
+                    all(any(c < len(row) and _filled(row[c]) for c in cols) for cols in s) for s in wanted
+                ):
                     where = "\x1f".join(row[c] for c in position if c < len(row)) if position else ""
                     records.append(CategoryRecord(identity, "\x1f".join(row), where))
             if records:

@@ -53,7 +53,11 @@ def weighted_sum(spec: WeightedSum, counts: Counts) -> Fraction:
     return sum(
         (
             Fraction(
-                max(0, max(counts.source(s) for s in cat.count) - max((counts.source(s) for s in cat.minus), default=0)),
+                max(
+                    0,
+                    max(counts.source(s) for s in cat.count)
+                    - max((counts.source(s) for s in cat.minus), default=0),
+                ),
                 cat.threshold,
             )
             for cat in spec.categories.values()
