@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from dlpscan.detect.backends import make_scanner
@@ -29,7 +29,7 @@ CONTENT_SHARE = 0.8  # share of sampled cells a column without a known header mu
 _EMPTY = frozenset({"", "-", "--", "/", "null", "none", "nan", "n/a", "无", "空"})
 _SEPARATORS = re.compile(r"[\s_\-:：()（）\[\]【】/\\#.]+")
 _TOKEN = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-_PARAGRAPH = re.compile(r"\n[ \t\r]*\n")
+PARAGRAPH_LINES = 60  # a longer paragraph is a list, not one person's record: its lines are spans
 _Rank = tuple[bool, bool, int]  # (not a person key, not a direct identifier, type order): lowest is strongest
 
 
@@ -140,14 +140,13 @@ class Categoriser:
         )
 
     def block(self, block: Block, findings: list[Finding]) -> list[BlockCategory]:
-        identities = self._identities(findings)
-        if not identities or not self._categories:
+        if not findings or not self._categories:
             return []
         if isinstance(block, TableBlock):
-            return self._table(block, identities)
-        return self._text(block.text, identities)
+            return self._table(block, findings)
+        return self._text(block.text, findings)
 
-    def _identities(self, findings: list[Finding]) -> dict[int, tuple[_Rank, str]]:
+    def _identities(self, findings: Iterable[Finding]) -> dict[int, tuple[_Rank, str]]:
         """Record index -> (rank, 'TYPE value') of its strongest identifier, for records that have one."""
         best: dict[int, tuple[_Rank, str]] = {}
         rank = self._rank
@@ -161,7 +160,7 @@ class Categoriser:
         return best
 
     # -- tables -----------------------------------------------------------------------------
-    def _table(self, block: TableBlock, identities: dict[int, tuple[_Rank, str]]) -> list[BlockCategory]:
+    def _table(self, block: TableBlock, findings: list[Finding]) -> list[BlockCategory]:
         header = tuple(block.header)
         plans = self._plans.get(header)
         if plans is None:
@@ -171,7 +170,7 @@ class Categoriser:
             self._plans[header] = plans
         rows = block.rows
         width = max([len(header), *(len(r) for r in rows[:SAMPLE])], default=0)
-        out = []
+        found = []  # (category, columns per field, satisfied sets, basis per field)
         for category, by_header in zip(self._categories, plans, strict=True):
             columns: dict[str, list[int]] = defaultdict(list)
             basis: dict[str, str] = {}
@@ -188,8 +187,13 @@ class Categoriser:
                         columns[name].append(c)
                         basis.setdefault(name, f"content:{name}")
             sets = [s for s in category.d.requires if all(name in columns for name in s)]
-            if not sets:
-                continue
+            if sets:
+                found.append((category, columns, sets, basis))
+        if not found:  # most tables: decided by the header row and a sample, no row is read
+            return []
+        identities = self._identities(findings)
+        out = []
+        for category, columns, sets, basis in found:
             wanted = [[columns[name] for name in s] for s in sets]
             position = [c for name in category.d.track for c in columns.get(name, ())]
             records = []
@@ -197,9 +201,7 @@ class Categoriser:
                 if not 0 <= r < len(rows):
                     continue
                 row = rows[r]
-                if any(
-                    all(any(c < len(row) and _filled(row[c]) for c in cols) for cols in s) for s in wanted
-                ):
+                if any(all(any(_filled_at(row, c) for c in cols) for cols in s) for s in wanted):
                     where = "\x1f".join(row[c] for c in position if c < len(row)) if position else ""
                     records.append(CategoryRecord(identity, "\x1f".join(row), where))
             if records:
@@ -208,59 +210,106 @@ class Categoriser:
         return out
 
     # -- text -------------------------------------------------------------------------------
-    def _text(self, text: str, identities: dict[int, tuple[_Rank, str]]) -> list[BlockCategory]:
+    def _text(self, text: str, findings: list[Finding]) -> list[BlockCategory]:
+        """Evidence first (one compiled scan); identities only for the spans around evidence."""
         if self._scanner is None:
             return []
         starts, ids = self._scanner.candidates(text)
-        if not starts:
-            return []
-        newlines = [m.start() for m in re.finditer("\n", text)]
         seen: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))  # line -> cat -> names
+        offsets: dict[int, int] = {}  # line -> an offset on it
+        line, last = 0, 0
         for start, idx in zip(starts, ids, strict=True):
             i, name, regex = self._evidence[idx]
             if regex.match(text, start) is not None:
-                seen[bisect.bisect_left(newlines, start)][i].add(name)
+                line += text.count("\n", last, start)
+                last = start
+                seen[line][i].add(name)
+                offsets.setdefault(line, start)
         if not seen:
             return []
         found: dict[int, BlockCategory] = {}
-        for lines, identity in self._spans(text, newlines, identities):
+        for (lo, hi), lines, identity in self._spans(text, offsets, findings):
             evidence: dict[int, set[str]] = defaultdict(set)
-            for line in lines:
-                for i, names in seen.get(line, {}).items():
+            for n in lines:
+                for i, names in seen.get(n, {}).items():
                     evidence[i] |= names
             for i, names in evidence.items():
                 category = self._categories[i]
                 assert category.d.text is not None
                 if len(names) < category.d.text.min_evidence:
                     continue
-                lo = newlines[lines[0] - 1] + 1 if lines[0] > 0 else 0
-                hi = newlines[lines[-1]] if lines[-1] < len(newlines) else len(text)
-                record = CategoryRecord(identity, text[lo:hi].strip())
                 hit = found.setdefault(i, BlockCategory(category.d.category, (), []))
-                hit.records.append(record)
+                hit.records.append(CategoryRecord(identity, text[lo:hi].strip()))
                 hit.basis = tuple(dict.fromkeys((*hit.basis, *sorted(names))))
         return [found[i] for i in sorted(found)]
 
     def _spans(
-        self, text: str, newlines: list[int], identities: dict[int, tuple[_Rank, str]]
-    ) -> list[tuple[list[int], str]]:
-        """Record spans as (line numbers, identity): a paragraph whose strongest identifier is one
-        value (a form, a case note about one person) is one span; otherwise each identified line."""
-        breaks = [bisect.bisect_left(newlines, m.start()) for m in _PARAGRAPH.finditer(text)]
-        by_paragraph: dict[int, list[int]] = defaultdict(list)
-        for line in sorted(identities):
-            by_paragraph[bisect.bisect_left(breaks, line)].append(line)
-        out = []
-        for p, lines in by_paragraph.items():
-            strongest = min(identities[line][0] for line in lines)
-            people = {identities[line][1] for line in lines if identities[line][0] == strongest}
-            if len(people) == 1:
-                first = breaks[p - 1] + 1 if p > 0 else 0
-                last = breaks[p] if p < len(breaks) else len(newlines)
-                out.append((list(range(first, last + 1)), people.pop()))
-            else:
-                out.extend(([line], identities[line][1]) for line in lines)
+        self, text: str, offsets: dict[int, int], findings: list[Finding]
+    ) -> list[tuple[tuple[int, int], range, str]]:
+        """Record spans around lines with evidence, as ((start, end), lines, identity): a short
+        paragraph whose strongest identifier is one value (a case note, a form about one person) is
+        one span; otherwise each line that identifies a person is its own."""
+        out: list[tuple[tuple[int, int], range, str]] = []
+        done: set[int] = set()
+        for line, at in sorted(offsets.items()):
+            lo, hi = text.rfind("\n", 0, at) + 1, _line_end(text, at)
+            paragraph = _paragraph(text, lo, hi, line)
+            if paragraph is not None:
+                (p_lo, p_hi), first, last = paragraph
+                if first in done:
+                    continue
+                done.add(first)
+                people = self._identities(_on_lines(findings, first, last))
+                strongest = min((r for r, _ in people.values()), default=None)
+                named = {who for r, who in people.values() if r == strongest}
+                if len(named) == 1:
+                    out.append(((p_lo, p_hi), range(first, last + 1), named.pop()))
+                    continue
+            people = self._identities(_on_lines(findings, line, line))
+            if line in people:
+                out.append(((lo, hi), range(line, line + 1), people[line][1]))
         return out
+
+
+def _line_end(text: str, at: int) -> int:
+    end = text.find("\n", at)
+    return len(text) if end < 0 else end
+
+
+def _paragraph(text: str, lo: int, hi: int, line: int) -> tuple[tuple[int, int], int, int] | None:
+    """The paragraph (between blank lines) holding the line text[lo:hi] (number `line`), as
+    ((start, end), first line, last line); None when it is longer than PARAGRAPH_LINES."""
+    first, start = line, lo
+    while start > 0:
+        prev = text.rfind("\n", 0, start - 1) + 1
+        if not text[prev : start - 1].strip():
+            break
+        first, start = first - 1, prev
+        if line - first >= PARAGRAPH_LINES:
+            return None
+    last, end = line, hi
+    while end < len(text):
+        nxt = _line_end(text, end + 1)
+        if not text[end + 1 : nxt].strip():
+            break
+        last, end = last + 1, nxt
+        if last - first >= PARAGRAPH_LINES:
+            return None
+    return (start, end), first, last
+
+
+def _on_lines(findings: list[Finding], first: int, last: int) -> list[Finding]:
+    """The findings on lines first..last (text findings come in text order)."""
+    lo = bisect.bisect_left(findings, first, key=_record)
+    return findings[lo : bisect.bisect_right(findings, last, lo=lo, key=_record)]
+
+
+def _record(f: Finding) -> int:
+    return f.record
+
+
+def _filled_at(row: tuple[str, ...], column: int) -> bool:
+    return column < len(row) and _filled(row[column])
 
 
 def _share(rows: list[tuple[str, ...]], column: int, f: FieldDef) -> float:
