@@ -115,6 +115,13 @@ class CategoryDef(_Strict):
     track: tuple[str, ...] = ()  # position fields: rows count as track points
     text: TextDef | None = None
 
+    @field_validator("category")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v == "any":
+            raise ValueError("'any' is reserved (policies count the people of all categories as people:any)")
+        return v
+
     @field_validator("sensitive")
     @classmethod
     def _known_kind(cls, v: str | None) -> str | None:

@@ -9,7 +9,15 @@ from fractions import Fraction
 from dlpscan.aggregate import KEY_BYTES
 from dlpscan.model import CategoryStats, FileResult, RuleHit
 from dlpscan.policy.load import Policy
-from dlpscan.policy.schema import ANY_CATEGORY, DATA_PREFIXES, NOTE_PREFIX, RECORDS, Rule, WeightedSum
+from dlpscan.policy.schema import (
+    ANY_CATEGORY,
+    DATA_PREFIXES,
+    NOTE_PREFIX,
+    RECORDS,
+    Category,
+    Rule,
+    WeightedSum,
+)
 
 SEVERITY_ORDER = ("none", "low", "medium", "high", "critical")
 CUMULATIVE_SCOPES = ("folder", "owner")
@@ -51,19 +59,14 @@ def category_counts(categories: Mapping[str, CategoryStats]) -> dict[str, int]:
 def weighted_sum(spec: WeightedSum, counts: Counts) -> Fraction:
     """Σ count/threshold over categories; a category counts its largest source (people, not values)."""
     return sum(
-        (
-            Fraction(
-                max(
-                    0,
-                    max(counts.source(s) for s in cat.count)
-                    - max((counts.source(s) for s in cat.minus), default=0),
-                ),
-                cat.threshold,
-            )
-            for cat in spec.categories.values()
-        ),
-        Fraction(0),
+        (Fraction(term_count(cat, counts), cat.threshold) for cat in spec.categories.values()), Fraction(0)
     )
+
+
+def term_count(cat: Category, counts: Counts) -> int:
+    """The count of one weighted-sum term: its largest source less its largest `minus`, at least 0."""
+    less = max((counts.source(s) for s in cat.minus), default=0)
+    return max(0, max(counts.source(s) for s in cat.count) - less)
 
 
 def matches(rule: Rule, counts: Counts) -> bool:

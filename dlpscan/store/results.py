@@ -18,7 +18,16 @@ from dlpscan.model import FileResult
 from . import codec
 from .db import bulk_insert, chunks, one_of, read, refresh_statistics, write
 from .exposure import Scope, count_people, in_scope, scope
-from .schema import entity_counts, files, fingerprints, scan_files, scans, triage
+from .schema import (
+    category_counts,
+    category_keys,
+    entity_counts,
+    files,
+    fingerprints,
+    scan_files,
+    scans,
+    triage,
+)
 
 SCAN_KINDS = ("scan", "watch")
 FINISH_STATUSES = ("completed", "interrupted", "failed")
@@ -191,23 +200,26 @@ class ResultsMixin:
         conn: Connection, scan_id: int, by_id: dict[int, FileResult], known: list[int]
     ) -> None:
         """Write the details of each file, first removing what `known` (previously stored) files had."""
-        ents, fps, seen = [], [], []
+        ents, fps, seen, cats, cat_keys = [], [], [], [], []
         for file_id, result in by_id.items():
             ents += codec.entity_rows(file_id, result)
             fps += codec.fingerprint_rows(file_id, result)
             seen.append({"scan_id": scan_id, "file_id": file_id} | codec.scan_file_values(result))
+            cats += codec.category_rows(file_id, result)
+            cat_keys += codec.category_key_rows(file_id, result)
         if known:
-            for table in (entity_counts, fingerprints):
+            for table in (entity_counts, fingerprints, category_counts, category_keys):
                 conn.execute(sa.delete(table).where(one_of(conn, table.c.file_id, known)))
             conn.execute(
                 sa.delete(scan_files).where(
                     scan_files.c.scan_id == scan_id, one_of(conn, scan_files.c.file_id, known)
                 )
             )
-        for table, rows in ((entity_counts, ents), (scan_files, seen)):
+        for table, rows in ((entity_counts, ents), (scan_files, seen), (category_counts, cats)):
             if rows:
                 conn.execute(sa.insert(table), rows)
         bulk_insert(conn, fingerprints, fps)
+        bulk_insert(conn, category_keys, cat_keys)
 
     def paths_done(self, scan_id: int) -> dict[str, bool]:
         """Paths already recorded (or carried forward) in this scan, for --resume: path -> carried."""
@@ -365,6 +377,28 @@ class ResultsMixin:
             last = rows[-1]["path"]
 
     @staticmethod
+    def _load_categories(
+        conn: Connection, ids: list[int]
+    ) -> tuple[dict[int, list], dict[int, dict[tuple[str, str], list[bytes]]]]:
+        """The category counts and digests of the files `ids`."""
+        cats: dict[int, list] = defaultdict(list)
+        keys: dict[int, dict[tuple[str, str], list[bytes]]] = defaultdict(lambda: defaultdict(list))
+        if not ids:
+            return cats, keys
+        for c in conn.execute(
+            sa.select(category_counts)
+            .where(one_of(conn, category_counts.c.file_id, ids))
+            .order_by(category_counts.c.file_id, category_counts.c.category)
+        ).mappings():
+            cats[c["file_id"]].append(c)
+        if cats:
+            for file_id, category, kind, digest in conn.execute(
+                sa.select(category_keys).where(one_of(conn, category_keys.c.file_id, list(cats)))
+            ):
+                keys[file_id][(category, kind)].append(bytes(digest))
+        return cats, keys
+
+    @staticmethod
     def _load(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, StoredFile]:
         """Rebuild StoredFiles for `files` rows (at most a few hundred: used inside IN lists)."""
         ids = [r["id"] for r in rows]
@@ -385,6 +419,7 @@ class ResultsMixin:
                     .order_by(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
                 ):
                     fps[file_id][etype].append(codec.fp_from_db(fp))
+        cats, keys = ResultsMixin._load_categories(conn, ids)
         return {
             r["path"]: StoredFile(
                 path=r["path"],
@@ -397,7 +432,12 @@ class ResultsMixin:
                 policy_version=r["policy_version"],
                 last_scan_id=r["last_scan_id"],
                 deleted=r["deleted"],
-                result=codec.rebuild(r, ents.get(r["id"], ()), fps.get(r["id"], {})),
+                result=codec.rebuild(
+                    r,
+                    ents.get(r["id"], ()),
+                    fps.get(r["id"], {}),
+                    codec.rebuild_categories(cats.get(r["id"], ()), keys.get(r["id"], {})),
+                ),
             )
             for r in rows
         }
