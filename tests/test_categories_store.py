@@ -117,6 +117,10 @@ def test_registers_split_across_files_are_serious_for_the_folder(tmp_path: Path)
     assert hotel["rules"][:2] == ["serious-lodging-500", "serious-mixed"]
     assert "serious-other-5000" not in hotel["rules"]
 
+    listed = run("db", "files", "--db", db, "--all", "--json", env_dir=tmp_path).stdout.splitlines()
+    stored = {Path(x["path"]).name: x for x in map(json.loads, listed)}
+    assert stored["register_b.csv"]["categories"] == lines["register_b.csv"]["categories"]
+
     by_category = json.loads(
         run("db", "exposure", "--by", "category", "--db", db, "--json", env_dir=tmp_path).stdout
     )
