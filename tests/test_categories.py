@@ -265,3 +265,18 @@ def test_user_category_is_detected(tmp_path: Path) -> None:
     block = TableBlock(("姓名", "手机", "纹身图案"), [("张伟", "13812345678", "龙")])
     hits = Categoriser(defs, entity_types(), backend="re").block(block, Engine().scan(block))
     assert [(h.category, h.basis) for h in hits] == [("tattoos", ("header:纹身图案",))]
+
+
+def test_terminal_listing_names_the_category_and_why(scanned: dict[str, FileResult]) -> None:
+    from rich.console import Console
+
+    from dlpscan.listing import file_block
+
+    console = Console(width=200, record=True, color_system=None)
+    console.print(file_block(scanned["gps_tracks.csv"], "gps_tracks.csv", entity_types()))
+    text = console.export_text()
+    assert (
+        "trajectory: 5 people · 45 records (65 rows) · header:longitude, header:latitude, header:dataTime"
+        in text
+    )
+    assert "rule insider-serious-half, tenth-of-serious" in text
