@@ -87,6 +87,8 @@ def _last_key(header: str) -> str:
 
 
 def _filled(cell: str) -> bool:
+    if len(cell) > 6:  # longer than any empty marker: filled unless blank
+        return not cell.isspace()
     return cell.strip().lower() not in _EMPTY
 
 
@@ -148,7 +150,7 @@ class Categoriser:
 
     def _identities(self, findings: Iterable[Finding]) -> dict[int, tuple[_Rank, str]]:
         """Record index -> (rank, 'TYPE value') of its strongest identifier, for records that have one."""
-        best: dict[int, tuple[_Rank, str]] = {}
+        best: dict[int, tuple[_Rank, Finding]] = {}
         rank = self._rank
         for f in findings:
             r = rank.get(f.entity_type)
@@ -156,8 +158,8 @@ class Categoriser:
                 continue
             held = best.get(f.record)
             if held is None or r < held[0]:
-                best[f.record] = (r, f"{f.entity_type} {f.value}")
-        return best
+                best[f.record] = (r, f)
+        return {record: (r, f"{f.entity_type} {f.value}") for record, (r, f) in best.items()}
 
     # -- tables -----------------------------------------------------------------------------
     def _table(self, block: TableBlock, findings: list[Finding]) -> list[BlockCategory]:
@@ -198,10 +200,8 @@ class Categoriser:
             position = [c for name in category.d.track for c in columns.get(name, ())]
             records = []
             for r, (_, identity) in identities.items():
-                if not 0 <= r < len(rows):
-                    continue
-                row = rows[r]
-                if any(all(any(_filled_at(row, c) for c in cols) for cols in s) for s in wanted):
+                if 0 <= r < len(rows) and _holds(rows[r], wanted):
+                    row = rows[r]
                     where = "\x1f".join(row[c] for c in position if c < len(row)) if position else ""
                     records.append(CategoryRecord(identity, "\x1f".join(row), where))
             if records:
@@ -308,8 +308,20 @@ def _record(f: Finding) -> int:
     return f.record
 
 
-def _filled_at(row: tuple[str, ...], column: int) -> bool:
-    return column < len(row) and _filled(row[column])
+def _holds(row: tuple[str, ...], wanted: list[list[list[int]]]) -> bool:
+    """Does the row fill some set of fields (a field: any of its columns)? Plain loops: this runs
+    for every identified row of a category table."""
+    width = len(row)
+    for fields in wanted:
+        for columns in fields:
+            for c in columns:
+                if c < width and _filled(row[c]):
+                    break
+            else:
+                break  # this field is empty
+        else:
+            return True
+    return False
 
 
 def _share(rows: list[tuple[str, ...]], column: int, f: FieldDef) -> float:
