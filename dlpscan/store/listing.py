@@ -96,7 +96,9 @@ class ListingMixin:
                 ).mappings():
                     categories[c["file_id"]].append(c)
         return [
-            codec.rebuild(r, entities[r["id"]], {}, codec.rebuild_categories(categories[r["id"]], {}))
+            codec.rebuild(
+                r, entities[r["id"]], {}, categories=codec.rebuild_categories(categories[r["id"]], {})
+            )
             for r in rows
         ], total
 
