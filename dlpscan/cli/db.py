@@ -61,7 +61,10 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
         else:
             print_category_exposure(totals)
         return
-    hits = {r.key: evaluate_scope(p, by, r.key, r.people, r.per_type, r.category_counts()) for r in rows}
+    hits = {
+        r.key: evaluate_scope(p, by, r.key, r.people, r.per_type, r.edm_rows, categories=r.category_counts())
+        for r in rows
+    }
     if as_json:
         click.echo(
             json.dumps(
@@ -72,6 +75,8 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
                         "flagged_files": r.flagged_files,
                         "people": r.people,
                         "per_type": r.per_type,
+                        "edm_rows": r.edm_rows,
+                        "edm_high": r.edm_high,
                         "categories": {
                             c: {"people": people, "records": records, "basis": r.basis.get(c, [])}
                             for c, (people, records) in r.categories.items()

@@ -14,7 +14,7 @@ from fractions import Fraction
 from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult, RuleHit
 from dlpscan.policy import Policy, evaluate, evaluate_scope
-from dlpscan.policy.evaluate import Counts, category_counts, term_count
+from dlpscan.policy.evaluate import Counts, file_counts, term_count
 from dlpscan.policy.schema import Category
 
 from .i18n import LIST_SEP, translator
@@ -103,15 +103,8 @@ class Grader:
     def file(self, result: FileResult) -> Grading:
         if not (result.entities or result.records or result.notes or result.masked or result.categories):
             return self.nothing
-        counts = Counts(
-            records=result.records,
-            distinct={t: s.distinct for t, s in result.entities.items()},
-            notes=result.notes,
-            noncompliant={t: m.noncompliant for t, m in result.masked.items()},
-            categories=category_counts(result.categories),
-        )
         basis = {name: tuple(c.basis) for name, c in result.categories.items()}
-        return self._grade(counts, lambda: evaluate(self.policy, result)[2], basis)
+        return self._grade(file_counts(result), lambda: evaluate(self.policy, result)[2], basis)
 
     def group(
         self,
@@ -119,14 +112,15 @@ class Grader:
         key: str,
         people: int,
         per_type: dict[str, int],
+        edm_rows: int = 0,
         categories: Mapping[str, int] | None = None,
         basis: Mapping[str, list[str]] | None = None,
     ) -> Grading:
         """`categories`: the group's data-category count sources, `basis` what decided each."""
-        counts = Counts(records=people, distinct=per_type, categories=categories or {})
+        counts = Counts(records=people, distinct=per_type, edm_rows=edm_rows, categories=categories or {})
         return self._grade(
             counts,
-            lambda: evaluate_scope(self.policy, scope, key, people, per_type, categories),
+            lambda: evaluate_scope(self.policy, scope, key, people, per_type, edm_rows, categories),
             {name: tuple(b) for name, b in (basis or {}).items()},
         )
 

@@ -21,6 +21,9 @@ from .exposure import Scope, count_people, in_scope, scope
 from .schema import (
     category_counts,
     category_keys,
+    edm_evidence,
+    edm_indexes,
+    edm_rows,
     entity_counts,
     files,
     fingerprints,
@@ -78,8 +81,11 @@ class ResultsMixin:
         detector_version: str,
         options: dict,
         kind: str = "scan",
+        edm: dict | None = None,
     ) -> int:
-        """Start a scan (kind `scan` or `watch`) and return its id; status is `running` until finished."""
+        """Start a scan (kind `scan` or `watch`) and return its id; status is `running` until finished.
+
+        `edm`: the EDM index used (`EdmSettings.describe()`), kept in `edm_indexes` and the options."""
         values = {
             "kind": _choose(kind, SCAN_KINDS, "kind"),
             "roots": list(roots),
@@ -89,9 +95,13 @@ class ResultsMixin:
             "policy": policy,
             "policy_version": policy_version,
             "detector_version": detector_version,
-            "options": options,
+            "options": options | ({"edm": edm["version"]} if edm else {}),
         }
         with write(self._engine) as conn:
+            if edm is not None:
+                known = sa.select(edm_indexes.c.version).where(edm_indexes.c.version == edm["version"])
+                if conn.execute(known).first() is None:
+                    conn.execute(sa.insert(edm_indexes).values(edm | {"first_used": values["started"]}))
             return conn.execute(sa.insert(scans).values(values).returning(scans.c.id)).scalar_one()
 
     def finish_scan(self, scan_id: int, *, status: str, stats: dict) -> None:
@@ -200,25 +210,41 @@ class ResultsMixin:
         conn: Connection, scan_id: int, by_id: dict[int, FileResult], known: list[int]
     ) -> None:
         """Write the details of each file, first removing what `known` (previously stored) files had."""
-        ents, fps, seen, cats, cat_keys = [], [], [], [], []
+        ents, fps, seen, rows, evidence, cats, cat_keys = [], [], [], [], [], [], []
         for file_id, result in by_id.items():
             ents += codec.entity_rows(file_id, result)
             fps += codec.fingerprint_rows(file_id, result)
             seen.append({"scan_id": scan_id, "file_id": file_id} | codec.scan_file_values(result))
+            rows += codec.edm_row_tuples(file_id, result.edm)
+            if result.edm is not None and result.edm.evidence is not None:
+                evidence.append({"file_id": file_id, "evidence": result.edm.evidence})
             cats += codec.category_rows(file_id, result)
             cat_keys += codec.category_key_rows(file_id, result)
         if known:
-            for table in (entity_counts, fingerprints, category_counts, category_keys):
+            for table in (
+                entity_counts,
+                fingerprints,
+                edm_rows,
+                edm_evidence,
+                category_counts,
+                category_keys,
+            ):
                 conn.execute(sa.delete(table).where(one_of(conn, table.c.file_id, known)))
             conn.execute(
                 sa.delete(scan_files).where(
                     scan_files.c.scan_id == scan_id, one_of(conn, scan_files.c.file_id, known)
                 )
             )
-        for table, rows in ((entity_counts, ents), (scan_files, seen), (category_counts, cats)):
-            if rows:
-                conn.execute(sa.insert(table), rows)
+        for table, values in (
+            (entity_counts, ents),
+            (scan_files, seen),
+            (edm_evidence, evidence),
+            (category_counts, cats),
+        ):
+            if values:
+                conn.execute(sa.insert(table), values)
         bulk_insert(conn, fingerprints, fps)
+        bulk_insert(conn, edm_rows, rows)
         bulk_insert(conn, category_keys, cat_keys)
 
     def paths_done(self, scan_id: int) -> dict[str, bool]:
@@ -274,6 +300,20 @@ class ResultsMixin:
             level = next_level
         for c in containers:
             c.members.sort(key=lambda m: m.path)
+
+    def edm_evidence(self, paths: list[str]) -> dict[str, bytes]:
+        """The stored EDM evidence of these paths (keyed digests and positions; see docs/edm.md).
+        A path scanned with an index but absent here held no value of the index's types."""
+        found: dict[str, bytes] = {}
+        for chunk in chunks(list(dict.fromkeys(paths)), PAGE):
+            with read(self._engine) as conn:
+                rows = conn.execute(
+                    sa.select(files.c.path, edm_evidence.c.evidence)
+                    .join(edm_evidence, edm_evidence.c.file_id == files.c.id)
+                    .where(one_of(conn, files.c.path, chunk))
+                ).all()
+            found |= {path: bytes(data) for path, data in rows}
+        return found
 
     def has_unadopted(self) -> bool:
         """Whether files stored before migration 0004 (under the path as typed) may wait for `adopt`."""
@@ -419,6 +459,11 @@ class ResultsMixin:
                     .order_by(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
                 ):
                     fps[file_id][etype].append(codec.fp_from_db(fp))
+        versions = {r["edm_version"] for r in rows if r["edm_version"] is not None}
+        indexes = {}
+        if versions:
+            query = sa.select(edm_indexes).where(edm_indexes.c.version.in_(sorted(versions)))
+            indexes = {i["version"]: i for i in conn.execute(query).mappings()}
         cats, keys = ResultsMixin._load_categories(conn, ids)
         return {
             r["path"]: StoredFile(
@@ -436,6 +481,7 @@ class ResultsMixin:
                     r,
                     ents.get(r["id"], ()),
                     fps.get(r["id"], {}),
+                    indexes.get(r["edm_version"]),
                     codec.rebuild_categories(cats.get(r["id"], ()), keys.get(r["id"], {})),
                 ),
             )
