@@ -2,14 +2,14 @@
 digests of each category's people and records (`category_keys`) for distinct counts across files.
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
