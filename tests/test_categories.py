@@ -177,6 +177,8 @@ def test_header_words_short_pinyin_match_only_whole_words() -> None:
     assert found(("fjbh", "rzrq"), ("1203", "2024-03-01")) == ["lodging"]
     assert found(("MZHM",), ("MZ20240301001",)) == ["health"]
     assert found(("科室",), ("心内科",)) == []  # a hospital's staff list is not health data
+    assert found(("来电号码", "通话时长"), ("13912345678", "125")) == ["call_records"]  # a call centre log
+    assert found(("登记时间", "被访房间号"), ("2024-03-01 09:00", "1203")) == []  # visitors, not guests
 
 
 def test_text_needs_a_person_on_the_span() -> None:
