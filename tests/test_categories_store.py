@@ -135,3 +135,9 @@ def test_registers_split_across_files_are_serious_for_the_folder(tmp_path: Path)
     )
     assert "Lodging records <b>300</b> / 500" in page
     assert "whereabouts (Art. 28)" in page
+    table = tmp_path / "audit.csv"
+    run("--config", str(config), "report", "--db", db, "--format", "csv", "-o", str(table), env_dir=tmp_path)
+    rows = {Path(r["path"]).name: r for r in csv.DictReader(table.open(encoding="utf-8-sig"))}
+    assert rows["register_a.csv"]["judicial_2017_categories"] == (
+        "lodging 300/500 (header:rzsj, header:fjbh, header:tfsj)"
+    )
