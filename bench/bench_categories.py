@@ -4,9 +4,11 @@ Inputs (generated): dense customer text (bench_detect's generator, a record ever
 worst case for text, every line names someone), a 200,000-row call-detail table in blocks of 1,000
 rows (every row is a category record), and a 200,000-row customer table with no category headers
 (the common case: decided by the header row). For each, CPU seconds of `Engine.scan` over the
-blocks and of `Categoriser.block` over the same blocks and findings, and their ratio.
+blocks and of `Categoriser.block` over the same blocks and findings, and their ratio. Then the
+whole per-file path (`FileScanner.scan_path`) on a file (default: the dense text, written to a
+temporary file) with the shipped categories and with none, best of 3 CPU seconds each.
 
-    python bench/bench_categories.py [--quick]
+    python bench/bench_categories.py [--quick] [--file PATH]
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +32,7 @@ from dlpscan.detect.categorise import Categoriser
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.registry import entity_types
 from dlpscan.model import Block, TableBlock, TextBlock
+from dlpscan.pipeline import FileScanner, ScanSettings
 
 BLOCK_ROWS = 1_000
 TEXT_BLOCK = 1_000_000  # characters per text block, like the text extractor's chunks
@@ -72,6 +76,7 @@ def cpu(run: Callable[[], object]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs, a smoke run")
+    parser.add_argument("--file", type=Path, help="the file for the whole-path comparison")
     args = parser.parse_args()
     rows = 20_000 if args.quick else 200_000
     engine = Engine()
@@ -97,6 +102,26 @@ def main() -> None:
         )
         records = sum(len(h.records) for block in hits for h in block)
         print(f"| {name} | {t_engine:.2f} | {t_cat:.3f} | {t_cat / t_engine:.1%} | {records:,} |")
+    whole_path(args.file, 1_000_000 if args.quick else 4_000_000)
+
+
+def whole_path(path: Path | None, size: int) -> None:
+    """CPU seconds of FileScanner.scan_path with the shipped categories and with none."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if path is None:
+            path = Path(tmp) / "dense.txt"
+            path.write_text(generate(size, every=DENSE), encoding="utf-8")
+        with_categories = FileScanner(ScanSettings(key=b"k"))
+        without = FileScanner(ScanSettings(key=b"k"))
+        without.categoriser = Categoriser((), entity_types())
+        best = {"with": float("inf"), "without": float("inf")}
+        for _ in range(3):
+            for name, scanner in (("without", without), ("with", with_categories)):
+                best[name] = min(best[name], cpu(lambda scanner=scanner: scanner.scan_path(path, path.name)))
+    print(
+        f"\nscan_path {path.name}: {best['with']:.2f} s with categories, {best['without']:.2f} s without "
+        f"({best['with'] / best['without'] - 1:+.1%})"
+    )
 
 
 if __name__ == "__main__":
