@@ -282,3 +282,16 @@ def test_terminal_listing_names_the_category_and_why(scanned: dict[str, FileResu
         in text
     )
     assert "rule insider-serious-half, tenth-of-serious" in text
+
+
+def test_recognizers_categories_lists_thresholds_and_requirements() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "dlpscan.cli", "recognizers", "categories"], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(ART5)
+    assert (
+        "lodging                 500 sensitive=whereabouts  住宿信息  requires: check_in+room | check_out+room | "
+        "check_in+check_out | check_in+lodging | room+lodging"
+    ) in lines
