@@ -33,8 +33,9 @@ from dlpscan.policy import PolicyError
 def watch(ctx: click.Context, roots: tuple[str, ...], no_catch_up: bool, **flags: Any) -> None:
     """Watch folders and scan files as they are written; alert on flagged ones.
 
-    Runs until SIGTERM (finishes the files in progress, exits 0); SIGHUP reloads the config and
-    policies. Uses the same pipeline, store and policies as `scan`; see docs/watch.md.
+    Runs until SIGTERM (finishes the files in progress, exits 0, or 3 with the results store
+    unavailable); SIGHUP reloads the config and policies. Uses the same pipeline, store and
+    policies as `scan`; see docs/watch.md.
 
     \b
     Examples:

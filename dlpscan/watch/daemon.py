@@ -41,7 +41,10 @@ from dlpscan.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
-STOP_GRACE = 30.0  # seconds to keep trying a failing store while stopping
+STOP_GRACE = 30.0  # seconds to keep trying a store that fails while stopping
+STOP_GRACE_DOWN = 2.0  # ... and one that was already unavailable when the stop was asked for
+STORE_UNAVAILABLE = 3  # exit codes, as `dlpscan --help` lists them
+INTERNAL_ERROR = 4
 FINAL_DELIVERY = 2.0  # seconds spent delivering alerts of the last files before exiting
 SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while another waits
 
@@ -75,8 +78,13 @@ class Daemon:
                 raise KeyboardInterrupt
             log.warning("stopping (signal %d): finishing the files in progress", signum)
             self._stop.set()
-            self.guard.give_up_at(time.monotonic() + STOP_GRACE)  # a store outage must not block the stop
+            self.guard.give_up_at(time.monotonic() + self._grace())  # an outage must not block the stop
         self._wake.set()
+
+    def _grace(self) -> float:
+        """How long a stop waits for the store: a restart may end in seconds; an outage that was there
+        before the stop is not waited out (nothing is lost: the next start's catch-up finds it)."""
+        return STOP_GRACE if self.guard.up else STOP_GRACE_DOWN
 
     def _interrupted(self) -> bool:
         """Asked by the dispatcher between files: stop, or end the pool's run for a new one.
@@ -438,7 +446,7 @@ class Daemon:
 
     def _shutdown(self) -> int:
         systemd.notify("STOPPING=1")
-        self.guard.give_up_at(time.monotonic() + STOP_GRACE)
+        self.guard.give_up_at(time.monotonic() + self._grace())
         code = 0
         steps: list[tuple[str, Callable[[], object]]] = [
             ("observers", self.observers.stop),
@@ -452,14 +460,14 @@ class Daemon:
             try:
                 step()
             except StoreUnavailable:
-                code = 1
+                code = code or STORE_UNAVAILABLE
                 log.error("stopping: the results store is unavailable (%s); nothing is lost that the "
                           "catch-up pass of the next start cannot find", name)  # fmt: skip
             except Exception as exc:
-                code = 1
+                code = INTERNAL_ERROR
                 log.error("stopping (%s): %s", name, type(exc).__name__)
         if self.intake.failure is not None and not self.buffer.empty():
-            code = 1
+            code = code or STORE_UNAVAILABLE
         self._event("stop", f"stopped: {self._status_line()}")
         if self.watchdog is not None:
             self.watchdog.stop()
