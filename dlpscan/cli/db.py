@@ -21,36 +21,55 @@ def db() -> None:
 @db.command("exposure")
 @click.option(
     "--by",
-    type=click.Choice(["owner", "folder", "access"]),
+    type=click.Choice(["owner", "folder", "access", "category"]),
     required=True,
-    help="Group files by owner, by folder, or by who can read them (access level and principal).",
+    help="Group files by owner, by folder, by who can read them (access level and principal), or by "
+    "legal data category.",
 )
 @click.option("--db", "db_url", help="Results store (default: per-user SQLite).")
 @click.option("--top", type=int, default=20, show_default=True, help="Show the N most exposed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_json: bool) -> None:
-    """Distinct people per owner, folder or access across all files of the latest scan.
+    """Distinct people per owner, folder or access across all files of the latest scan, or distinct
+    people and records per legal data category (lodging, call records, credit …).
 
     The law counts records cumulatively: 40 files of 30 people each in one folder are 1,200
-    people. Policy scope rules (folder/owner) are applied to these totals. `--by access` groups
-    files by who can read them (`public other`, `organisation group:users`, …), widest first.
+    people. Policy scope rules (folder/owner) are applied to these totals, the categories'
+    distinct people and records included. `--by access` groups files by who can read them
+    (`public other`, `organisation group:users`, …), widest first.
 
     \b
-    Example:
+    Examples:
       dlpscan db exposure --by folder --top 10
       dlpscan db exposure --by access
+      dlpscan db exposure --by category
     """
     from dlpscan.policy import evaluate_scope
-    from dlpscan.ui import print_exposure
+    from dlpscan.ui import print_category_exposure, print_exposure
 
     config = cli_config(ctx, {"db": db_url})
     with open_store(config) as store:
-        p = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store.types)
-        rows = store.exposure(by, top=top)
+        if by == "category":
+            totals = store.category_exposure()[:top]
+        else:
+            p = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store.types)
+            rows = store.exposure(by, top=top)
+    if by == "category":
+        if as_json:
+            keys = ("category", "files", "people", "records")
+            click.echo(
+                json.dumps([dict(zip(keys, t, strict=True)) for t in totals], ensure_ascii=False, indent=2)
+            )
+        else:
+            print_category_exposure(totals)
+        return
     scoped = by in ("owner", "folder")
     hits = {
-        r.key: evaluate_scope(p, by, r.key, r.people, r.per_type, r.edm_rows) if scoped else [] for r in rows
+        r.key: evaluate_scope(p, by, r.key, r.people, r.per_type, r.edm_rows, categories=r.category_counts())
+        if scoped
+        else []
+        for r in rows
     }
     if as_json:
         click.echo(
@@ -64,6 +83,11 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
                         "per_type": r.per_type,
                         "edm_rows": r.edm_rows,
                         "edm_high": r.edm_high,
+                        "categories": {
+                            c: {"people": people, "records": records, "basis": r.basis.get(c, [])}
+                            for c, (people, records) in r.categories.items()
+                            if c != "any"
+                        },
                         "rules": [h.rule for h in hits[r.key]],
                     }
                     | ({} if scoped else dict(zip(("level", "principal"), r.key.split(" ", 1), strict=True)))
