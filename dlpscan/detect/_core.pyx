@@ -11,10 +11,12 @@ Python functions the reference uses.
 
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
+import functools
 import gc
 
-from dlpscan.detect import validators
+from dlpscan.detect import tables, text as _text, validators
 from dlpscan.detect.scoring import CONTEXT_REACH as _CONTEXT_REACH
 from dlpscan.detect.scoring import DAMAGE_CHECKS, Finding, _hidden, label_evidence
 
@@ -22,14 +24,19 @@ cdef enum Validator:
     V_PYTHON = 0
     V_BANK_CARD = 1
     V_MOBILE = 2
+    V_RESIDENT_ID = 3
+    V_USCC = 4
+    V_ADDRESS = 5
+    V_NAME = 6
 
 cdef enum Normaliser:
     N_PYTHON = 0
     N_DIGITS = 1
     N_UPPER_ALNUM = 2
     N_MOBILE = 3
+    N_NO_SPACE = 4
 
-_NORMALISERS = {"digits": N_DIGITS, "upper_alnum": N_UPPER_ALNUM, "mobile": N_MOBILE}
+_NORMALISERS = {"digits": N_DIGITS, "upper_alnum": N_UPPER_ALNUM, "mobile": N_MOBILE, "no_space": N_NO_SPACE}
 
 
 cdef inline unsigned int _slot(Py_UCS4 c):
@@ -97,6 +104,7 @@ cdef class _Entry:
     cdef double score, threshold, header_boost, boost
     cdef int priority, window, negative_window, normaliser, validator
     cdef _Words positive, negative
+    cdef _NameCheck name_check
 
     def __init__(self, d, labels, pattern):
         self.d, self.labels, self.pattern = d, labels, pattern
@@ -115,14 +123,20 @@ cdef class _Entry:
         self.normaliser = _NORMALISERS.get(d.normaliser, N_PYTHON)
         self.normalise = d.normalise
         self.validate = labels.validate
-        self.validator = (
-            V_BANK_CARD if self.validate is validators.cn_bank_card
-            else V_MOBILE if self.validate is validators.cn_mobile
-            else V_PYTHON
-        )
+        self.name_check = _name_check(self.validate)
+        self.validator = _C_VALIDATORS.get(self.validate, V_NAME if self.name_check is not None else V_PYTHON)
         self.damage = DAMAGE_CHECKS.get(d.validator or "")
         self.positive = _Words(d.context.words)
         self.negative = _Words(d.negative_context.words)
+
+
+_C_VALIDATORS = {
+    validators.cn_bank_card: V_BANK_CARD,
+    validators.cn_mobile: V_MOBILE,
+    validators.cn_resident_id: V_RESIDENT_ID,
+    validators.cn_uscc: V_USCC,
+    validators.cn_address: V_ADDRESS,
+}
 
 
 cdef inline bint _is_cased_wide(Py_UCS4 c):
@@ -243,6 +257,10 @@ cdef str _normalise(_Entry e, str raw):
                 elif u'a' <= c <= u'z':
                     buf[k] = <Py_UCS4> (<unsigned int> c - 32)
                     k += 1
+            elif e.normaliser == N_NO_SPACE:
+                if not Py_UNICODE_ISSPACE(c):
+                    buf[k] = c
+                    k += 1
             elif Py_UNICODE_ISDECIMAL(c):
                 buf[k] = c
                 k += 1
@@ -294,11 +312,372 @@ cdef double _bank_card(str value):
     return validators.card_issuer_confidence(value)
 
 
-cdef double _mobile(str value):
-    """validators.cn_mobile: the shape here, the segment table in Python."""
+cdef double _mobile(str value) except -1:
+    """validators.cn_mobile."""
     if len(value) != 11 or not _all_digits(value):
         return 0.0
-    return validators.mobile_segment_confidence(value)
+    return _mobile_segment(value, validators.mobile_segment_confidence)
+
+
+# ---- validators in C -----------------------------------------------------------------------------
+# Each is the Python function in validators.py, decided alike; a value holding a character the C code
+# does not handle (a non-ASCII digit from the `digits` normaliser) goes to the Python function.
+# The reference tables (division codes, mobile prefixes) are read into C arrays once per process.
+
+cdef short *_DIVISION = NULL  # 6-digit code -> last year; _UNKNOWN_CODE absent; _NO_LAST_YEAR current
+cdef enum:
+    _UNKNOWN_CODE = -32768
+    _NO_LAST_YEAR = 32767
+cdef unsigned char *_PREFIX[8]  # _PREFIX[n][int(value[:n])] -> number length (0: not a prefix)
+cdef int _PREFIX_LENGTHS[8]  # the prefix lengths of the table, longest first (as validators._prefix_lengths)
+cdef int _N_PREFIX_LENGTHS = 0
+cdef bint _TABLES_READ = False
+cdef bint _TABLES_USABLE = False
+
+
+cdef bint _digits_only(str s):
+    cdef Py_UCS4 c
+    for c in s:
+        if not (u'0' <= c <= u'9'):
+            return False
+    return True
+
+
+cdef void _read_tables() except *:
+    """Division codes and mobile prefixes as C arrays; unusual tables (codes that are not digits,
+    prefixes of more than 6 digits) leave _TABLES_USABLE false and the Python validators decide."""
+    global _DIVISION, _N_PREFIX_LENGTHS, _TABLES_READ, _TABLES_USABLE
+    cdef Py_ssize_t i, size, k
+    cdef int n
+    _TABLES_READ = True
+    divisions = tables.divisions()
+    prefixes = tables.mobile_prefixes()
+    lengths = validators._prefix_lengths()
+    if not all(len(c) == 6 and _digits_only(c) for c in divisions):
+        return
+    if not all(1 <= len(p) <= 6 and _digits_only(p) and 0 < v < 256 for p, v in prefixes.items()):
+        return
+    if any(d.last_year is not None and not (-32000 < d.last_year < 32000) for d in divisions.values()):
+        return
+    _DIVISION = <short *> malloc(1000000 * sizeof(short))
+    if _DIVISION == NULL:
+        raise MemoryError()
+    for i in range(1000000):
+        _DIVISION[i] = _UNKNOWN_CODE
+    for code, d in divisions.items():
+        _DIVISION[int(code)] = _NO_LAST_YEAR if d.last_year is None else d.last_year
+    _N_PREFIX_LENGTHS = len(lengths)
+    for i, n in enumerate(lengths):
+        _PREFIX_LENGTHS[i] = n
+        size = 1
+        for k in range(n):
+            size *= 10
+        _PREFIX[n] = <unsigned char *> malloc(size)
+        if _PREFIX[n] == NULL:
+            raise MemoryError()
+        for k in range(size):
+            _PREFIX[n][k] = 0
+    for p, v in prefixes.items():
+        _PREFIX[len(p)][int(p)] = v
+    _TABLES_USABLE = True
+
+
+cdef bint _tables() except -1:
+    if not _TABLES_READ:
+        _read_tables()
+    return _TABLES_USABLE
+
+
+cdef inline int _digit(str s, Py_ssize_t i):
+    return <int> (<unsigned int> s[i]) - 48
+
+
+cdef long _number(str s, Py_ssize_t lo, Py_ssize_t hi):
+    cdef long v = 0
+    cdef Py_ssize_t i
+    for i in range(lo, hi):
+        v = v * 10 + _digit(s, i)
+    return v
+
+
+cdef long _today_number() except -1:
+    return int(validators._today())
+
+
+cdef int _DAYS[13]
+_DAYS[:] = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+cdef bint _plausible_birth(long year, long month, long day, long today):
+    """validators._plausible_birth over the digits of YYYYMMDD."""
+    if not (1 <= month <= 12 and 1 <= day <= _DAYS[month]):
+        return False
+    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        return False
+    return 19000101 <= year * 10000 + month * 100 + day <= today
+
+
+
+cdef double _resident_id(str value, object python) except -1:
+    """validators.cn_resident_id."""
+    cdef Py_ssize_t n = len(value), i
+    cdef long acc = 0, check, year, month, day, code
+    cdef short last
+    cdef double confidence
+    cdef Py_UCS4 c
+    if not _tables():
+        return python(value)
+    for i in range(n):
+        c = value[i]
+        if not (u'0' <= c <= u'9' or u'A' <= c <= u'Z'):
+            return python(value)
+    if n == 18:
+        for i in range(17):
+            if not (u'0' <= value[i] <= u'9'):
+                return 0.0
+            acc = (acc * 13 + _digit(value, i)) % 11
+        check = ((1 - 2 * acc) % 11 + 11) % 11
+        c = value[17]
+        if (check == 10 and c != u'X') or (check != 10 and <long> (<unsigned int> c) != 48 + check):
+            return 0.0
+        year, month, day = _number(value, 6, 10), _number(value, 10, 12), _number(value, 12, 14)
+    elif n == 15 and _digits_only(value):
+        year, month, day = 1900 + _number(value, 6, 8), _number(value, 8, 10), _number(value, 10, 12)
+    else:
+        return 0.0
+    if not _plausible_birth(year, month, day, _today_number()):
+        return 0.0
+    code = _number(value, 0, 6)
+    if (code // 10000) not in _PROVINCE_NUMBERS:
+        return 0.0
+    last = _DIVISION[code]
+    if last == _UNKNOWN_CODE:
+        confidence = 0.7
+    elif last != _NO_LAST_YEAR and year > last + 1:
+        confidence = 0.2
+    else:
+        confidence = 1.0
+    if value in validators.SAMPLE_IDS:
+        confidence = min(confidence, 0.3)
+    return confidence
+
+
+_PROVINCE_NUMBERS = frozenset(int(p) for p in validators.PROVINCES)
+
+
+cdef double _mobile_segment(str value, object python) except -1:
+    """validators.mobile_segment_confidence for 11 digits."""
+    cdef int i, n, length = 0
+    cdef Py_UCS4 first
+    if not (_tables() and _digits_only(value)):
+        return python(value)
+    for i in range(_N_PREFIX_LENGTHS):
+        n = _PREFIX_LENGTHS[i]
+        length = _PREFIX[n][_number(value, 0, n)]
+        if length:
+            break
+    if length != 11:
+        return 0.0
+    first = value[3]
+    for i in range(4, 11):
+        if value[i] != first:
+            break
+    else:
+        return 0.4
+    if value in validators.PLACEHOLDER_MOBILES:
+        return 0.4
+    return 1.0
+
+
+cdef signed char _USCC_INDEX[128]
+for _i in range(128):
+    _USCC_INDEX[_i] = -1
+for _i, _c in enumerate(validators._USCC_ALPHABET):
+    _USCC_INDEX[ord(_c)] = _i
+_USCC_WEIGHTS_C = validators._USCC_WEIGHTS
+_USCC_CATEGORIES_C = validators._USCC_CATEGORIES
+_USCC_REGIONS = frozenset(int(p) for p in validators.PROVINCES | {"10"})
+
+
+cdef double _uscc(str value) except -1:
+    """validators.cn_uscc."""
+    cdef Py_ssize_t i
+    cdef long total = 0, k
+    cdef Py_UCS4 c
+    cdef bint digits = True
+    if len(value) != 18:
+        return 0.0
+    for i in range(18):
+        c = value[i]
+        if c >= 128 or _USCC_INDEX[c] < 0:
+            return 0.0
+        if not (u'0' <= c <= u'9'):
+            digits = False
+    if value[1] not in _USCC_CATEGORIES_C.get(value[0], ""):
+        return 0.0
+    if not (u'0' <= value[2] <= u'9' and u'0' <= value[3] <= u'9') or _number(value, 2, 4) not in _USCC_REGIONS:
+        return 0.0
+    for i in range(17):
+        total += _USCC_INDEX[value[i]] * <long> _USCC_WEIGHTS_C[i]
+    k = (31 - total % 31) % 31
+    if _USCC_INDEX[value[17]] != k:
+        return 0.0
+    return 0.3 if digits else 1.0
+
+
+cdef double _address(str value):
+    """validators.cn_address: an administrative unit (省|自治区|市|区|县|旗|州|盟|镇|乡|街道) and a
+    street, number or building component (\\d(?:号|栋|幢|座|室|弄|组|层|楼|户|单元)|[路街巷道弄村])."""
+    cdef Py_ssize_t n = len(value), i
+    cdef Py_UCS4 c, nxt
+    cdef bint admin = False, unit = False
+    if n < 6:
+        return 0.0
+    for i in range(n):
+        c = value[i]
+        if c == u'*':
+            return 0.0
+        nxt = value[i + 1] if i + 1 < n else 0
+        if c in u'省市区县旗州盟镇乡' or (c == u'街' and nxt == u'道'):
+            admin = True
+        if c in u'路街巷道弄村':
+            unit = True
+        elif Py_UNICODE_ISDECIMAL(c) and nxt != 0 and (
+            nxt in u'号栋幢座室弄组层楼户' or (nxt == u'单' and i + 2 < n and value[i + 2] == u'元')
+        ):
+            unit = True
+    return 1.0 if admin and unit else 0.0
+
+
+cdef class _NameCheck:
+    """validators.cn_name bound to the loaded definitions' label words."""
+
+    cdef frozenset labels, stopwords, single, compound
+
+    def __init__(self, labels):
+        self.labels = frozenset(labels)
+        self.stopwords = tables.name_stopwords()
+        self.single, self.compound = tables.surnames()
+
+    cdef double check(self, str value) except -1:
+        cdef Py_ssize_t n = len(value), i, run = 0, k
+        cdef Py_UCS4 c
+        cdef bint dotted = False
+        if n < 2:
+            return 0.0
+        for i in range(n):  # _HAN_NAME.fullmatch
+            c = value[i]
+            if _han(c):
+                run += 1
+                if run > 8:
+                    return 0.0
+            elif c == u'\u00b7' and run > 0 and i + 1 < n:
+                dotted = True
+                run = 0
+            else:
+                return 0.0
+        if not dotted and n > 4:
+            return 0.0
+        if value in self.labels or value.endswith(_ORG_SUFFIXES):
+            return 0.0
+        if value in self.stopwords or value.endswith(_HONORIFICS):
+            return 0.0
+        for k in range(2, n):
+            if value[:k] in self.labels:
+                return 0.0
+        if dotted:
+            return 0.8
+        if n >= 3 and value[:2] in self.compound:
+            return 1.0
+        if value[:1] in self.single:
+            return 1.0
+        return 0.0
+
+
+_ORG_SUFFIXES = validators._ORG_SUFFIXES
+_HONORIFICS = validators._HONORIFICS
+
+
+cdef object _name_check(object validate):
+    """A _NameCheck when `validate` is validators.cn_name bound by validators.bind, else None."""
+    if isinstance(validate, functools.partial) and validate.func is validators.cn_name and not validate.args:
+        if set(validate.keywords) == {"labels"}:
+            return _NameCheck(validate.keywords["labels"])
+    return None
+
+
+def validate(str name, str value, labels=frozenset()):
+    """The C version of validators.<name> (tests compare it with the Python one)."""
+    if name == "cn_resident_id":
+        return _resident_id(value, validators.cn_resident_id)
+    if name == "cn_mobile":
+        return _mobile(value)
+    if name == "mobile_segment_confidence":
+        return _mobile_segment(value, validators.mobile_segment_confidence)
+    if name == "cn_uscc":
+        return _uscc(value)
+    if name == "cn_address":
+        return _address(value)
+    if name == "cn_bank_card":
+        return _bank_card(value)
+    if name == "cn_name":
+        return (<_NameCheck> _NameCheck(labels)).check(value)
+    raise KeyError(name)
+
+
+# ---- folding -------------------------------------------------------------------------------------
+
+cdef unsigned char _FOLD_TO[65536]  # text._FOLD as a table: 0 where a character is not folded
+for _i in range(65536):
+    _FOLD_TO[_i] = 0
+for _k, _v in _text._FOLD.items():
+    if not (_k < 65536 and len(_v) == 1 and 0 < ord(_v) < 128):
+        raise ImportError("text._FOLD maps outside the BMP or to non-ASCII: the compiled fold does not apply")
+    _FOLD_TO[_k] = ord(_v)
+
+
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object o)
+    void *PyUnicode_DATA(object o)
+
+
+def fold(str text):
+    """text.fold: full-width forms, dashes, spaces and mask glyphs to ASCII, one char for one char."""
+    cdef Py_ssize_t n = len(text), i, first = -1
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef unsigned char *b1
+    cdef unsigned short *b2
+    cdef Py_UCS4 *b4
+    cdef Py_UCS4 c
+    cdef char *buf
+    for i in range(n):
+        c = text[i]
+        if c < 65536 and _FOLD_TO[c]:
+            first = i
+            break
+    if first < 0:
+        return text
+    buf = <char *> malloc(n * kind if n else 1)
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        memcpy(buf, data, n * kind)
+        b1, b2, b4 = <unsigned char *> buf, <unsigned short *> buf, <Py_UCS4 *> buf
+        for i in range(first, n):
+            c = text[i]
+            if c < 65536 and _FOLD_TO[c]:
+                if kind == 1:
+                    b1[i] = _FOLD_TO[c]
+                elif kind == 2:
+                    b2[i] = _FOLD_TO[c]
+                else:
+                    b4[i] = _FOLD_TO[c]
+        return PyUnicode_FromKindAndData(kind, buf, n)
+    finally:
+        free(buf)
+
+
 
 
 cdef inline double _score_boost(_Entry e, int evidence, double header_boost):
@@ -333,6 +712,14 @@ cdef object _evaluate(_Entry e, object m, str text, Py_ssize_t floor, int header
         confidence = _bank_card(value)
     elif e.validator == V_MOBILE:
         confidence = _mobile(value)
+    elif e.validator == V_RESIDENT_ID:
+        confidence = _resident_id(value, e.validate)
+    elif e.validator == V_USCC:
+        confidence = _uscc(value)
+    elif e.validator == V_ADDRESS:
+        confidence = _address(value)
+    elif e.validator == V_NAME:
+        confidence = e.name_check.check(value)
     else:
         confidence = e.validate(value)
     if confidence <= 0:
@@ -526,6 +913,7 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
     cdef object f
     cdef Py_ssize_t n = len(text), lo, hi, first, s, e, end, run, wlo, whi, k
     cdef bint overlaps
+    cdef _NameCheck name_check = _name_check(is_name)
     for f in findings:
         on_line = by_line.get(f.record)
         if on_line is None:
@@ -564,7 +952,7 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
                     overlaps = k < len(spans) and spans[k][0] < end
                     if not overlaps:
                         token = text[s:end]
-                        if is_name(token) > 0:
+                        if (name_check.check(token) if name_check is not None else is_name(token)) > 0:
                             out.append(Finding("CN_NAME", token, s, end, 0.6, False, False, 0, line, None,
                                                False))
                 s = run if run > s else s + 1

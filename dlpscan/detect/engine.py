@@ -69,6 +69,7 @@ class Engine:
         ]
         self._core = compiled_core.core(compiled)
         self._plan = self._core.Plan(self._entries) if self._core is not None else None
+        self._fold: Callable[[str], str] = self._core.fold if self._core is not None else fold
         self.compiled = self._plan is not None
 
     # -- text -----------------------------------------------------------------------------
@@ -76,7 +77,7 @@ class Engine:
         return self.scan_table(block) if isinstance(block, TableBlock) else self.scan_text(block.text)
 
     def scan_text(self, text: str) -> list[Finding]:
-        folded = fold(text)
+        folded = self._fold(text)
         findings = self._scan_folded(folded)
         if decoded.hinted(folded):
             found = self._decoded_findings(folded, findings)
@@ -105,7 +106,7 @@ class Engine:
         newlines: list[int] | None = None
         out = []
         for offset, view in decoded.regions(text):
-            for f in self._scan_folded(fold(view.text)):
+            for f in self._scan_folded(self._fold(view.text)):
                 start, end = view.original_span(f.start, f.end)
                 start, end = start + offset, end + offset
                 if (f.entity_type, start, end) in seen:
@@ -211,7 +212,7 @@ class Engine:
                 line = line.replace("\n", " ")
             lines.append(line)
             offset = row_start + len(line) + 1
-        text = fold("\n".join(lines))
+        text = self._fold("\n".join(lines))
 
         def cell_of(pos: int) -> tuple[int, int, int]:
             i = bisect.bisect_right(cell_starts, pos) - 1
