@@ -5,12 +5,15 @@ This is where raw values stop: what leaves here is counts, HMAC-SHA256 fingerpri
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import heapq
 import hmac
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+from dlpscan.detect import compiled
 from dlpscan.detect.registry import RecognizerDef
 from dlpscan.detect.scoring import Finding
 from dlpscan.detect.validators import minor_age
@@ -35,6 +38,14 @@ class Fingerprinter:
         padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+        native = compiled.native()  # the same pads in C (OpenSSL), where built
+        self._native = native.Fingerprints(key) if native is not None else None
+
+    def sorted_hex_digests(self, values: Iterable[str]) -> list[str]:
+        """hex_digests, sorted."""
+        if self._native is not None:
+            return self._native.sorted_hex(values)
+        return sorted(self.hex_digests(values))
 
     def hex_digests(self, values: Iterable[str]) -> list[str]:
         inner_copy, outer_copy = self._inner.copy, self._outer.copy
@@ -97,15 +108,15 @@ class DocumentAggregate:
     def entities(self, with_fingerprints: bool) -> dict[str, EntityStats]:
         out: dict[str, EntityStats] = {}
         for etype in sorted(self._values):
-            values = sorted(self._values[etype])
+            values = self._values[etype]
             fps = None
             if with_fingerprints and self._types[etype].fingerprint:
-                fps = sorted(self._fingerprints.hex_digests(values))
+                fps = self._fingerprints.sorted_hex_digests(values)
             out[etype] = EntityStats(
                 distinct=len(values),
                 total=self._totals[etype],
                 fingerprints=fps,
-                samples=[self._types[etype].mask(v) for v in values[:SAMPLES_PER_TYPE]],
+                samples=[self._types[etype].mask(v) for v in heapq.nsmallest(SAMPLES_PER_TYPE, values)],
                 confirmed=len(self._confirmed[etype]),
                 locations=list(self._locations[etype]),
             )
@@ -115,7 +126,8 @@ class DocumentAggregate:
         return dict(sorted(self._masked.items()))
 
     def final_notes(self) -> dict[str, int]:
-        minors = sum(1 for v in self._values.get("CN_RESIDENT_ID", ()) if minor_age(v))
+        today = dt.date.today()
+        minors = sum(1 for v in self._values.get("CN_RESIDENT_ID", ()) if minor_age(v, today))
         if minors:
             self.notes["minors"] = minors
         return dict(self.notes)

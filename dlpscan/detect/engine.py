@@ -55,7 +55,8 @@ class Engine:
         self._entries.sort(key=lambda entry: -entry[0].priority)
         self._priority = {d.entity: d.priority for d in self.definitions}
         self._direct = frozenset(d.entity for d in self.definitions if d.direct_identifier)
-        self._scanner = make_scanner([p.scan_regex for _, _, p in self._entries], backend)
+        native = False if compiled is False else None  # the pure loop runs with the pure scanner
+        self._scanner = make_scanner([p.scan_regex for _, _, p in self._entries], backend, native)
         self.backend = self._scanner.name
         self._cell_defs = [d for d in self.definitions if d.cell_detector]
         self._names = next((d for d in self.definitions if d.entity == "CN_NAME"), None)

@@ -16,7 +16,7 @@ from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult
 
 from . import codec
-from .db import bulk_insert, chunks, one_of, read, refresh_statistics, write
+from .db import chunks, insert_fingerprints, one_of, read, refresh_statistics, write
 from .exposure import Scope, count_people, in_scope, scope
 from .schema import entity_counts, files, fingerprints, scan_files, scans, triage
 
@@ -194,7 +194,7 @@ class ResultsMixin:
         ents, fps, seen = [], [], []
         for file_id, result in by_id.items():
             ents += codec.entity_rows(file_id, result)
-            fps += codec.fingerprint_rows(file_id, result)
+            fps += codec.fingerprint_groups(file_id, result)
             seen.append({"scan_id": scan_id, "file_id": file_id} | codec.scan_file_values(result))
         if known:
             for table in (entity_counts, fingerprints):
@@ -207,7 +207,7 @@ class ResultsMixin:
         for table, rows in ((entity_counts, ents), (scan_files, seen)):
             if rows:
                 conn.execute(sa.insert(table), rows)
-        bulk_insert(conn, fingerprints, fps)
+        insert_fingerprints(conn, fingerprints, fps)
 
     def paths_done(self, scan_id: int) -> dict[str, bool]:
         """Paths already recorded (or carried forward) in this scan, for --resume: path -> carried."""
