@@ -6,6 +6,7 @@ tests/test_native.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -53,8 +54,11 @@ def compile_in_place(root: Path) -> dict[str, Path]:
     try:
         for module, (source, libraries) in MODULES.items():
             try:
+                digest = hashlib.sha256((root / source).read_bytes()).hexdigest()
+                # the source it was built from: dlpscan.detect.compiled ignores a build of another source
+                macros = [("DLPSCAN_SOURCE_DIGEST", f'"{digest}"')]
                 extensions = cythonize(
-                    [Extension(module, [source], libraries=libraries)],
+                    [Extension(module, [source], libraries=libraries, define_macros=macros)],
                     compiler_directives={"language_level": "3"},
                     quiet=True,
                 )

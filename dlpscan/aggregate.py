@@ -6,6 +6,7 @@ This is where raw values stop: what leaves here is counts, HMAC-SHA256 fingerpri
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import heapq
 import hmac
@@ -76,6 +77,21 @@ class DocumentAggregate:
 
     def add_block(self, findings: list[Finding], block: Block | None = None) -> None:
         """Count one block's findings; `block` (where they were found) feeds the location sample."""
+        where = functools.partial(location, block) if block is not None else None
+        core = compiled.core()
+        if core is not None:  # the same loop compiled
+            self.records += core.tally(
+                findings,
+                self._values,
+                self._totals,
+                self._confirmed,
+                self._locations,
+                self._personal,
+                where,
+                self._add_unexposed,
+                LOCATIONS_PER_TYPE,
+            )
+            return
         per_record: dict[int, int] = defaultdict(int)
         values, totals, confirmed, personal = self._values, self._totals, self._confirmed, self._personal
         for f in findings:
@@ -87,10 +103,10 @@ class DocumentAggregate:
             totals[etype] += 1
             if f.confirmed:
                 confirmed[etype].add(f.value)
-            if block is not None:
+            if where is not None:
                 places = self._locations[etype]
                 if len(places) < LOCATIONS_PER_TYPE:
-                    places[location(block, f.record)] = None
+                    places[where(f.record)] = None
             if etype in personal:
                 per_record[f.record] += 1
         self.records += sum(1 for n in per_record.values() if n >= 2)
@@ -126,8 +142,9 @@ class DocumentAggregate:
         return dict(sorted(self._masked.items()))
 
     def final_notes(self) -> dict[str, int]:
-        today = dt.date.today()
-        minors = sum(1 for v in self._values.get("CN_RESIDENT_ID", ()) if minor_age(v, today))
+        today, ids = dt.date.today(), self._values.get("CN_RESIDENT_ID", ())
+        core = compiled.core()
+        minors = core.count_minors(ids, today) if core is not None else sum(minor_age(v, today) for v in ids)
         if minors:
             self.notes["minors"] = minors
         return dict(self.notes)

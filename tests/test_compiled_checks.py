@@ -189,3 +189,78 @@ def test_compiled_fold_equals_python_fold():
     ]
     assert [t for t in texts if core.fold(t) != fold(t)] == []
     assert core.fold("abc：") == "abc:" and core.fold("abc：").isascii()  # narrowed like a Python str
+
+
+def cards(rng: random.Random) -> list[str]:
+    bins = sorted(tables.bank_bins())
+    out = []
+    for _ in range(3000):
+        head = rng.choice(bins) if rng.random() < 0.8 else str(rng.randint(100, 999999))
+        out.append(head + "".join(rng.choice("0123456789") for _ in range(rng.randint(16, 19) - len(head))))
+    return [*out, "", "62", "6"]
+
+
+def test_compiled_card_issuer_decides_like_python():
+    cases = cards(random.Random(11))
+    assert {validators.card_issuer_confidence(v) for v in cases} == {0.3, 1.0}
+    assert [
+        v for v in cases if core.validate("card_issuer_confidence", v) != validators.card_issuer_confidence(v)
+    ] == []
+
+
+def test_compiled_minor_count_equals_python():
+    today = dt.date(2026, 3, 1)
+    rng = random.Random(2)
+    cases = ["110101201203010012", "110101201203020012", "110101201202290012", "110101201602290012"]
+    cases += ["110101120301001", "110101000002290012", "11010120120001001X", "1101012012٣301001X", "1101"]
+    cases += [
+        f"110101{rng.randint(1995, 2026)}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}0012"
+        for _ in range(3000)
+    ]
+    expected = sum(validators.minor_age(v, today) for v in cases)
+    assert 100 < expected < len(cases) - 100
+    assert core.count_minors(cases, today) == expected
+    assert [v for v in cases if core.count_minors([v], today) != validators.minor_age(v, today)] == []
+
+
+def test_compiled_tally_aggregates_like_python(monkeypatch):
+    from test_differential import mixed_text
+
+    from dlpscan.aggregate import DocumentAggregate
+    from dlpscan.detect.engine import Engine
+    from dlpscan.model import TableBlock, TextBlock
+
+    defs = load_definitions()
+    engine = Engine(defs)
+    blocks = [TextBlock(mixed_text(seed, 400), "notes.txt lines 1-400") for seed in range(3)]
+    blocks.append(
+        TableBlock(("姓名", "身份证号", "手机"), [("张三", "11010519491231002X", "138****8000")] * 3)
+    )
+    found = [(engine.scan(b), b) for b in blocks] + [(engine.scan(blocks[0]), None)]
+
+    def aggregate(pure: str) -> tuple:
+        monkeypatch.setenv("DLPSCAN_PURE_PYTHON", pure)
+        agg = DocumentAggregate(defs, b"k")
+        for findings, block in found:
+            agg.add_block(findings, block)
+        return agg.entities(with_fingerprints=True), agg.masked(), agg.records, agg.final_notes()
+
+    python, compiled = aggregate("1"), aggregate("0")
+    assert python[2] > 100 and python[1] and set(python[0]) >= {"CN_RESIDENT_ID", "CN_MOBILE", "CN_NAME"}
+    assert compiled == python
+
+
+def test_a_build_of_another_source_is_not_used(monkeypatch):
+    from dlpscan.detect import compiled
+
+    monkeypatch.delenv("DLPSCAN_PURE_PYTHON", raising=False)
+    compiled._stale.cache_clear()
+    assert compiled.core() is core
+    monkeypatch.setattr(core, "SOURCE_DIGEST", "0" * 64)  # as if the .pyx changed after the build
+    compiled._stale.cache_clear()
+    assert compiled.core() is None
+    with pytest.raises(ImportError, match="another version"):
+        compiled.core(required=True)
+    monkeypatch.undo()
+    compiled._stale.cache_clear()
+    assert compiled.core() is core

@@ -20,6 +20,12 @@ from dlpscan.detect import tables, text as _text, validators
 from dlpscan.detect.scoring import CONTEXT_REACH as _CONTEXT_REACH
 from dlpscan.detect.scoring import DAMAGE_CHECKS, Finding, _hidden, label_evidence
 
+
+cdef extern from *:
+    const char *DLPSCAN_SOURCE_DIGEST  # SHA-256 of this file, set by hatch_build.py
+
+SOURCE_DIGEST = DLPSCAN_SOURCE_DIGEST.decode("ascii")
+
 cdef enum Validator:
     V_PYTHON = 0
     V_BANK_CARD = 1
@@ -282,7 +288,7 @@ cdef bint _all_digits(str value):
     return True
 
 
-cdef double _bank_card(str value):
+cdef double _bank_card(str value) except -1:
     """validators.cn_bank_card: shape, Luhn and distinct digits here, the BIN table in Python."""
     cdef Py_ssize_t n = len(value), i
     cdef long total = 0, d
@@ -309,7 +315,28 @@ cdef double _bank_card(str value):
                 break
     if distinct <= 2:
         return 0.0
-    return validators.card_issuer_confidence(value)
+    return _card_issuer(value)
+
+
+cdef dict _BINS = None
+cdef tuple _BIN_LENGTHS = None
+
+
+cdef double _card_issuer(str value) except -1:
+    """validators.card_issuer_confidence."""
+    global _BINS, _BIN_LENGTHS
+    cdef object issuer = None
+    if _BINS is None:
+        _BINS, _BIN_LENGTHS = tables.bank_bins(), tables.bin_lengths()
+    for n in _BIN_LENGTHS:
+        issuer = _BINS.get(value[:n])
+        if issuer is not None:
+            break
+    else:
+        return 0.3
+    if issuer.lengths and len(value) not in issuer.lengths:
+        return 0.3  # a length the issuer does not use: as doubtful as an unknown BIN
+    return 1.0
 
 
 cdef double _mobile(str value) except -1:
@@ -622,7 +649,90 @@ def validate(str name, str value, labels=frozenset()):
         return _bank_card(value)
     if name == "cn_name":
         return (<_NameCheck> _NameCheck(labels)).check(value)
+    if name == "card_issuer_confidence":
+        return _card_issuer(value)
     raise KeyError(name)
+
+
+def tally(list findings, values, totals, confirmed, locations, frozenset personal, object where,
+          object unexposed, Py_ssize_t max_places):
+    """aggregate.DocumentAggregate.add_block's loop over one block's findings; returns the block's
+    records (rows or lines with two or more personal-data findings). `values`, `totals`, `confirmed`
+    and `locations` are the aggregate's defaultdicts, `where(record)` a finding's location (None: no
+    locations), `unexposed(f)` takes damaged and masked findings."""
+    cdef dict per_type = {}, per_record = {}
+    cdef list entry
+    cdef object f, etype, value, record
+    cdef dict places
+    cdef Py_ssize_t records = 0
+    for f in findings:
+        if f.damaged or f.masked:
+            unexposed(f)
+            continue
+        etype = f.entity_type
+        entry = per_type.get(etype)
+        if entry is None:
+            entry = per_type[etype] = [values[etype], None, locations[etype] if where is not None else None,
+                                       etype in personal, 0]
+        value = f.value
+        (<set> entry[0]).add(value)
+        entry[4] += 1
+        if f.confirmed:
+            if entry[1] is None:
+                entry[1] = confirmed[etype]
+            (<set> entry[1]).add(value)
+        record = f.record
+        if where is not None:
+            places = <dict> entry[2]
+            if len(places) < max_places:
+                places[where(record)] = None
+        if entry[3]:
+            per_record[record] = per_record.get(record, 0) + 1
+    for etype, entry in per_type.items():
+        totals[etype] += entry[4]
+    for count in per_record.values():
+        if count >= 2:
+            records += 1
+    return records
+
+
+def count_minors(values, today):
+    """sum(validators.minor_age(v, today) for v in values), the birth date read in C where it is
+    ASCII digits (elsewhere minor_age decides)."""
+    cdef long n = 0
+    cdef int minor, ty = today.year, tm = today.month, td = today.day
+    cdef str value
+    for value in values:
+        minor = _minor(value, ty, tm, td)
+        n += validators.minor_age(value, today) if minor < 0 else minor
+    return n
+
+
+cdef int _minor(str value, int ty, int tm, int td):
+    """validators.minor_age: 1 or 0; -1 when the birth digits are not all ASCII digits."""
+    cdef Py_ssize_t n = len(value), lo, hi, i
+    cdef long year, month, day, days
+    if n == 18:
+        lo, hi = 6, 14
+    elif n >= 12:
+        lo, hi = 6, 12
+    else:
+        return -1
+    for i in range(lo, hi):
+        if not (u'0' <= value[i] <= u'9'):
+            return -1
+    if n == 18:
+        year, month, day = _number(value, 6, 10), _number(value, 10, 12), _number(value, 12, 14)
+    else:
+        year, month, day = 1900 + _number(value, 6, 8), _number(value, 8, 10), _number(value, 10, 12)
+    if not (1 <= year and 1 <= month <= 12):  # datetime.date refuses it: not a minor
+        return 0
+    days = _DAYS[month]
+    if month == 2 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        days = 28
+    if not 1 <= day <= days:
+        return 0
+    return 1 if ty - year - (1 if (tm, td) < (month, day) else 0) < 14 else 0
 
 
 # ---- folding -------------------------------------------------------------------------------------
@@ -684,10 +794,10 @@ cdef inline double _score_boost(_Entry e, int evidence, double header_boost):
     return (e.boost if evidence > 0 else 0.0) + header_boost
 
 
-cdef object _evaluate(_Entry e, object m, str text, Py_ssize_t floor, int header, Py_ssize_t record,
-                      object column):
+cdef object _evaluate(_Entry e, object m, Py_ssize_t mstart, Py_ssize_t mend, str text, Py_ssize_t floor,
+                      int header, Py_ssize_t record, object column):
     """scoring.evaluate for one confirmed match."""
-    cdef Py_ssize_t start, end, mstart
+    cdef Py_ssize_t start, end
     cdef double header_boost, confidence, total
     cdef int seen
     cdef str raw, value
@@ -696,8 +806,7 @@ cdef object _evaluate(_Entry e, object m, str text, Py_ssize_t floor, int header
     if e.has_group:
         start, end = m.span(e.group)
     else:
-        start, end = m.span()
-    mstart = m.start()
+        start, end = mstart, mend
     raw = text[start:end]
     header_boost = e.header_boost if header > 0 else 0.0
     if e.masked:
@@ -773,7 +882,7 @@ cdef class Plan:
                         object cell_pos):
         cdef list found = []
         cdef Py_ssize_t n = len(starts), i = 0, j, pos = 0, start, idx, prev_idx, best_end
-        cdef Py_ssize_t floor = 0, row = 0, line = 0, counted = 0, c
+        cdef Py_ssize_t floor = 0, row = 0, line = 0, counted = 0, c, mstart, mend
         cdef Py_ssize_t ncells = len(cell_starts) if cell_starts is not None else 0
         cdef int best_priority = 0, header
         cdef _Entry e
@@ -806,9 +915,10 @@ cdef class Plan:
                 if m is None:
                     continue
                 header = header_rel.get((e.entity, col), 0) if table else 0
-                f = _evaluate(e, m, text, floor, header, row, col)
+                mstart, mend = m.span()
+                f = _evaluate(e, m, mstart, mend, text, floor, header, row, col)
                 if f is not None and (best is None or _outranks(f, e.priority, best, best_priority)):
-                    best, best_end, best_priority = f, m.end(), e.priority
+                    best, best_end, best_priority = f, mend, e.priority
             i = j
             if best is not None:
                 if not table:

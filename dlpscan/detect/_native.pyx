@@ -14,6 +14,12 @@ from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy
 
 
+
+cdef extern from *:
+    const char *DLPSCAN_SOURCE_DIGEST  # SHA-256 of this file, set by hatch_build.py
+
+SOURCE_DIGEST = DLPSCAN_SOURCE_DIGEST.decode("ascii")
+
 cdef extern from "hs/hs.h" nogil:
     ctypedef struct hs_database_t:
         pass

@@ -8,9 +8,15 @@ decides exactly alike.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
+import logging
 import os
+from pathlib import Path
 from types import ModuleType
+
+log = logging.getLogger(__name__)
 
 PURE_PYTHON_ENV = "DLPSCAN_PURE_PYTHON"
 
@@ -30,8 +36,26 @@ def _module(name: str, required: bool | None) -> ModuleType | None:
     if required is False or (required is None and os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0")):
         return None
     try:
-        return importlib.import_module(f"dlpscan.detect.{name}")
+        module = importlib.import_module(f"dlpscan.detect.{name}")
     except ImportError:
         if required:
             raise
         return None
+    if _stale(module):
+        if required:
+            raise ImportError(f"dlpscan.detect.{name} was built from another version of {name}.pyx")
+        return None
+    return module
+
+
+@functools.cache
+def _stale(module: ModuleType) -> bool:
+    """Built from another version of its source (a checkout changed the .pyx since `pip install`)? Then
+    it is not used: its decisions may differ from the Python code beside it."""
+    source = Path(__file__).with_name(f"{module.__name__.rsplit('.', 1)[1]}.pyx")
+    if not source.is_file():  # installed without its source
+        return False
+    if hashlib.sha256(source.read_bytes()).hexdigest() == getattr(module, "SOURCE_DIGEST", None):
+        return False
+    log.warning("%s is out of date (rebuild: pip install -e .); the pure-Python path runs", module.__name__)
+    return True
