@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from dlpscan.model import FileResult, Status
 from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import load_policy
 from dlpscan.runner import ScanJob, run_scan
@@ -143,3 +144,50 @@ def test_workers_that_cannot_start_stop_the_pool_with_the_reason(tmp_path: Path)
             list(pool.run(iter([Task(0, str(tmp_path / "a.txt"), "a.txt")])))
     finally:
         pool.close()
+
+
+class Scripted:
+    """A real store that refuses every batch of more than one result (as a bad result makes the
+    whole transaction fail), refuses the result of `bad`, and is down for `down` while `outage`."""
+
+    def __init__(self, store: Store, bad: str, down: str) -> None:
+        self._store, self.bad, self.down, self.outage = store, bad, down, True
+
+    def record_results(self, scan_id, results):
+        if len(results) > 1:
+            raise ValueError("one of the batch cannot be stored")
+        (r,) = results
+        if r.path == self.bad and r.status is not Status.ERROR:
+            raise ValueError("CN_MOBILE: a sample is not masked; not stored")
+        if r.path == self.down and self.outage:
+            raise OSError(28, "No space left on device")
+        return self._store.record_results(scan_id, results)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def test_the_recorder_scan_and_watch_share_keeps_what_an_outage_interrupts(tmp_path: Path):
+    from dlpscan.runner.storing import ResultRecorder
+
+    refused: list[tuple[str, str]] = []
+    with Store.open(str(tmp_path / "s.sqlite")) as real:
+        scan_id = real.begin_scan(
+            ["/r"], policy="default", policy_version="1", detector_version="d", options={}
+        )
+        store = Scripted(real, bad="/r/b", down="/r/c")
+        recorder = ResultRecorder(store, on_refused=lambda path, why: refused.append((path, why)))
+        pending = [FileResult(f"/r/{n}", Status.SCANNED, size=1) for n in "abcd"]
+        with pytest.raises(OSError):
+            recorder.record(scan_id, pending)
+        assert [r.path for r in pending] == ["/r/c", "/r/d"]  # a and b's stand-in are stored
+        store.outage = False
+        recorder.record(scan_id, pending)
+        assert pending == []
+        stored = {r.path: r for r in real.file_results(scan_id)}
+    assert refused == [("/r/b", "ValueError: CN_MOBILE: a sample is not masked; not stored")]
+    assert sorted(stored) == ["/r/a", "/r/b", "/r/c", "/r/d"]
+    assert [p for p, r in stored.items() if r.status == "error"] == ["/r/b"]
+    assert stored["/r/b"].error == (
+        "the results store refused this file's result (ValueError: CN_MOBILE: a sample is not masked; not stored)"
+    )

@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -143,6 +144,7 @@ class Watch:
         self.notify: Notify | None = None
         self.runs = 0
         self.killed: set[int] = set()
+        self.preamble = ""  # Python run in the daemon before the CLI (fault injection)
 
     def write_config(self, top: dict[str, object] | None = None, **changes: object) -> None:
         self.top |= top or {}
@@ -166,9 +168,10 @@ class Watch:
         self.notify = Notify(self.base / f"notify{self.runs}.sock")
         environ = {**os.environ, "NOTIFY_SOCKET": str(self.notify.path), **env}
         self.stderr = self.base / f"daemon{self.runs}.log"
+        command = [sys.executable, "-c", f"{self.preamble}\nfrom dlpscan.cli import main\nmain()"]
         with open(self.stderr, "wb") as err:
             self.proc = subprocess.Popen(
-                [DLPSCAN, "--config", str(self.config), "watch"],
+                [*(command if self.preamble else [DLPSCAN]), "--config", str(self.config), "watch"],
                 stdout=subprocess.DEVNULL,
                 stderr=err,
                 env=environ,
@@ -222,7 +225,14 @@ class Watch:
         lines = [
             line for log in logs if log.exists() for line in log.read_text(errors="replace").splitlines()
         ]
-        return [line for line in lines if "Traceback" in line or re.search(r"ERROR: (?!reload failed)", line)]
+        return [
+            line
+            for line in lines
+            if "Traceback" in line
+            or re.search(
+                r"ERROR: (?!reload failed|cannot store the result of|the results store refused a batch)", line
+            )
+        ]
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -555,6 +565,140 @@ def test_postgresql_store(watch_factory) -> None:
         assert w.stop() == 0
         assert [a["path"] for a in w.alerts()] == [str(w.root / "bulk.csv")]
         assert w.queue_empty() and w.outbox_empty()
+
+
+def test_a_removed_sink_leaves_no_backlog_and_a_new_sink_starts_from_now(watch_factory) -> None:
+    hook = Webhook(failures=10**6)  # never accepts: its alerts stay undelivered
+    w = watch_factory(webhook_url=hook.url, webhook_secret=SECRET, alert_retry_initial=0.2)
+    people = People(17)
+    old = w.root / "old.csv"
+    old.write_text(people.bulk(), encoding="utf-8")
+    try:
+        w.start()
+        wait_for("the alert log line", lambda: len(w.alerts()) == 1)
+        wait_for("a failed webhook delivery", lambda: hook.requests)
+        assert w.stop() == 0
+    finally:
+        hook.close()
+    syslog = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    syslog.bind(("127.0.0.1", 0))
+    syslog.settimeout(0.05)
+    del w.watch["webhook_url"], w.watch["webhook_secret"]
+    w.write_config(syslog=f"udp://127.0.0.1:{syslog.getsockname()[1]}")
+    w.start()
+    new = w.root / "new.csv"
+    new.write_text(people.bulk(), encoding="utf-8")
+    wait_for("the new file's alert", lambda: len(w.alerts()) == 2)
+    wait_for("the outbox drained", w.outbox_empty)
+    datagrams = []
+    with contextlib.suppress(TimeoutError):
+        while len(datagrams) < 2:
+            datagrams.append(syslog.recv(65535))
+    syslog.close()
+    assert w.stop() == 0
+    assert [json.loads(SYSLOG_RE.match(d).group(5))["path"] for d in datagrams] == [str(new)]
+    status = subprocess.run(
+        [DLPSCAN, "--config", str(w.config), "status"], capture_output=True, text=True, timeout=60
+    )
+    assert "alerts: 0 undelivered (0 retrying)" in status.stdout
+    withdrawn = "1 undelivered alert(s) to webhook withdrawn: the sink is no longer configured"
+    assert withdrawn in [e["message"] for e in w.events()]
+
+
+def limit_file_size(pid: int, size: int | None) -> None:
+    """A full disk for the daemon's files beyond `size` bytes (RLIMIT_FSIZE: a write is cut at the
+    limit, the next one fails with EFBIG; Python ignores SIGXFSZ). None lifts the limit."""
+    _, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY if size is None else size, hard))
+
+
+def test_a_full_disk_under_the_alert_log_leaves_every_line_whole(watch_factory) -> None:
+    """A write cut short by a full disk is truncated away; the retried alert is one whole line."""
+    w = watch_factory(alert_retry_initial=0.2, alert_retry_max=0.4)
+    padding = json.dumps({"type": "padding", "text": "x" * (8 << 20)}) + "\n"  # above the store's size
+    w.alert_log.write_text(padding, encoding="utf-8")
+    w.start()
+    limit_file_size(w.proc.pid, len(padding) + 300)  # an alert line is longer: it is cut
+    people = People(11)
+    (w.root / "a.csv").write_text(people.bulk(), encoding="utf-8")
+    failing = "alert delivery to log failing (cannot write the alert log: File too large)"
+    wait_for("the failing delivery", lambda: failing in w.stderr.read_text())
+    time.sleep(1.0)  # a few retries on the full disk
+    assert w.alert_log.stat().st_size == len(padding)  # nothing of the cut line is left
+    limit_file_size(w.proc.pid, None)
+    wait_for("the alert", lambda: len(w.alerts()) == 2)
+    assert w.stop() == 0
+    lines = w.alert_log.read_text(encoding="utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) == 3  # each line whole, newline-terminated
+    alerts = [json.loads(line) for line in lines[1:-1]]
+    assert [a["path"] for a in alerts] == [str(w.root / "a.csv")]
+    assert w.outbox_empty()
+
+
+def test_a_full_store_disk_is_one_outage_in_the_log(watch_factory) -> None:
+    """With the SQLite files unable to grow, reads and small writes still succeed: that must not be
+    logged as the store coming and going a dozen times a minute."""
+    w = watch_factory(settle_seconds=0.2)
+    w.start()
+    people = People(13)
+    (w.root / "first.csv").write_text(people.bulk(), encoding="utf-8")
+    wait_for("the first file recorded", lambda: w.stored([w.root / "first.csv"]))
+    files = [w.root / f"f{i:03d}.csv" for i in range(150)]
+    store_files = [Path(f"{w.db}{suffix}") for suffix in ("", "-wal")]
+    limit_file_size(w.proc.pid, max(p.stat().st_size for p in store_files) + 4096)
+    for n, path in enumerate(files):
+        path.write_text(people.bulk(20) if n % 3 == 0 else clean(n), encoding="utf-8")
+        time.sleep(0.1)
+    time.sleep(5.0)
+    limit_file_size(w.proc.pid, None)
+    wait_for("every file recorded", lambda: len(w.stored(files)) == len(files) and w.queue_empty(), 60)
+    assert w.stop() == 0
+    changes = [line for line in w.stderr.read_text().splitlines() if "results store" in line]
+    assert [c.split(" (")[0].split(" after ")[0] for c in changes] == [
+        "dlpscan: WARNING: results store unavailable",
+        "dlpscan: WARNING: results store available again",
+    ]
+
+
+REFUSE_ONE = """
+from dlpscan.store import codec
+rows = codec.entity_rows
+def refuse(file_id, result):  # as the codec refuses an unmasked sample
+    if result.path.endswith("refused.csv") and result.entities:
+        raise ValueError("CN_MOBILE: a sample is not masked; not stored")
+    return rows(file_id, result)
+codec.entity_rows = refuse
+"""
+
+
+def test_a_result_the_store_refuses_is_stored_as_an_error_and_costs_no_other(watch_factory) -> None:
+    """The daemon stores results with the scan's recorder: the batch is stored file by file."""
+    w = watch_factory(settle_seconds=1.0)
+    w.preamble = REFUSE_ONE
+    people = People(7)
+    files = [w.root / "refused.csv", w.root / "kept.csv", w.root / "notes.txt"]
+    w.start()
+    files[0].write_text(people.bulk(), encoding="utf-8")
+    files[1].write_text(people.bulk(), encoding="utf-8")
+    files[2].write_text(clean(3), encoding="utf-8")
+    stored = wait_for("three files recorded", lambda: len(s := w.stored(files)) == 3 and s)
+    wait_for("the queue drained", w.queue_empty)
+    assert w.stop() == 0
+    refused, kept, notes = (stored[str(p)] for p in files)
+    assert refused.result.status == "error" and refused.result.entities == {}
+    assert refused.result.error == (
+        "the results store refused this file's result (ValueError: CN_MOBILE: a sample is not masked; not stored)"
+    )
+    assert kept.result.status == "scanned" and kept.result.entities["CN_RESIDENT_ID"].distinct == 60
+    assert notes.result.status == "scanned" and not notes.result.flagged
+    events = [e["message"] for e in w.events() if e["kind"] == "file-error"]
+    assert (
+        f"{files[0]}: the results store refused it (ValueError: CN_MOBILE: a sample is not masked; not stored)"
+        in events
+    )
+    log = w.stderr.read_text()
+    assert f"ERROR: cannot store the result of {files[0]}: ValueError" in log
+    assert not [v for v in people.raw if v in log]
 
 
 def test_unreachable_store_waits_and_stops_cleanly(watch_factory, tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
 """The batch scan's results: counted, written to the report, stored in batches (one transaction each).
 
-The store never stops a scan. A batch it refuses is recorded file by file, so one result the store
-cannot take (it reports which) costs neither the others nor a retry of the whole batch after every
-later file. While the store is unavailable (a full disk, a database restarting) results wait, retried
-with backoff, up to MAX_PENDING of them; the report keeps every line, and the scan ends with exit 3.
+The store never stops a scan. Results are stored by the recorder the watch daemon uses too
+(`storing.ResultRecorder`): a result the store refuses is reported, and costs neither the others
+nor a retry of the whole batch after every later file. While the store is unavailable (a full disk,
+a database restarting) results wait, retried with backoff, up to MAX_PENDING of them; the report
+keeps every line, and the scan ends with exit 3.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dlpscan.model import FileResult, Status
+from dlpscan.model import FileResult
 from dlpscan.runner.lines import keyed, reported
+from dlpscan.runner.storing import ResultRecorder
 from dlpscan.sinks.files import ReportWriter
 from dlpscan.store import Store, StoredFile
 from dlpscan.store.db import TRANSIENT, describe
@@ -64,6 +66,7 @@ class Recorder:
         self.carried: list[str] = []
         self._failures = 0  # consecutive attempts that found the store unavailable
         self._retry_at = 0.0
+        self._storer = None if store is None else ResultRecorder(store, on_refused=self._refused)
 
     @property
     def storing(self) -> bool:
@@ -134,43 +137,11 @@ class Recorder:
         self.summary.store_error, self._failures, self._retry_at = None, 0, 0.0
 
     def _record_pending(self) -> None:
-        if not self.pending:
-            return
-        assert self.store is not None and self.scan_id is not None
-        try:
-            self.store.record_results(self.scan_id, self.pending)
-        except TRANSIENT:
-            raise
-        except Exception as exc:
-            log.error("the results store refused a batch (%s); storing its files one by one", describe(exc))
-            self._record_one_by_one()
-        self.pending.clear()
+        assert self.scan_id is not None and self._storer is not None
+        self._storer.record(self.scan_id, self.pending)
 
-    def _record_one_by_one(self) -> None:
-        assert self.store is not None and self.scan_id is not None
-        for n, result in enumerate(self.pending):
-            try:
-                self.store.record_results(self.scan_id, [result])
-            except TRANSIENT:
-                del self.pending[:n]  # the rest waits for the store to come back
-                raise
-            except Exception as exc:
-                self._refused(result, describe(exc))
-
-    def _refused(self, result: FileResult, why: str) -> None:
-        """Report a result the store cannot take, and store an error line in its place if it can."""
-        log.error("cannot store the result of %s: %s", result.path, why)
-        self.summary.unstored.append(f"{result.path}: {why}")
-        stand_in = FileResult(
-            result.path, Status.ERROR, size=result.size, mtime=result.mtime, owner=result.owner
-        )
-        stand_in.inode, stand_in.device = result.inode, result.device
-        stand_in.error = f"the results store refused this file's result ({why})"
-        try:
-            assert self.store is not None and self.scan_id is not None
-            self.store.record_results(self.scan_id, [stand_in])
-        except Exception as exc:  # the report line is complete; the store only misses this file
-            log.debug("cannot store a stand-in for %s: %s", result.path, describe(exc))
+    def _refused(self, path: str, why: str) -> None:
+        self.summary.unstored.append(f"{path}: {why}")
 
     def _unavailable(self, exc: BaseException) -> None:
         if self.summary.store_error is None:

@@ -157,7 +157,7 @@ alerts = sa.Table(
     sa.Column("version_key", sa.Text, nullable=False),
     sa.Column("sink", sa.String(64), nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # pending|sent
+    sa.Column("state", sa.String(16), nullable=False),  # pending|sent|withdrawn (its sink was removed)
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_try", sa.Float, nullable=False),
     sa.Column("last_error", sa.Text),

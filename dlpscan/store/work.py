@@ -158,6 +158,28 @@ class WorkMixin:
                 .values(attempts=alerts.c.attempts + 1, next_try=next_try, last_error=error)
             )
 
+    def alerted(self, path: str, version_key: str) -> bool:
+        """Whether an alert on this file version was ever queued, for any sink."""
+        with read(self._engine) as conn:
+            found = conn.execute(
+                sa.select(alerts.c.id)
+                .where(alerts.c.path == path, alerts.c.version_key == version_key)
+                .limit(1)
+            ).first()
+        return found is not None
+
+    def withdraw_alerts(self, keep: list[str]) -> dict[str, int]:
+        """Undelivered alerts of the sinks not in `keep` (removed from the configuration) are
+        withdrawn: never sent, no longer in the backlog. Returns how many, by sink."""
+        with write(self._engine) as conn:
+            pending = (alerts.c.state == "pending") & alerts.c.sink.not_in(keep)
+            rows = conn.execute(
+                sa.select(alerts.c.sink, sa.func.count()).where(pending).group_by(alerts.c.sink)
+            ).all()
+            if rows:
+                conn.execute(sa.update(alerts).where(pending).values(state="withdrawn"))
+        return {sink: n for sink, n in rows}
+
     def alert_backlog(self) -> dict:
         """Undelivered alerts: {'pending': n, 'retrying': failed at least once, 'by_sink': {sink: n}}."""
         with read(self._engine) as conn:

@@ -10,6 +10,7 @@ or a unix socket) and a webhook (HTTP POST, body signed with HMAC-SHA256 in `X-D
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -83,6 +84,16 @@ class AlertOutbox:
             log.info("flagged %s (%s); alert %s queued", result.path, result.severity, body["alert_id"])
             self._wake.set()
 
+    def owe(self, result: FileResult, version: str) -> None:
+        """A flagged file version found unchanged in the store (recorded by `dlpscan scan`, or before a
+        restart): alerted unless it was alerted already. A sink added since starts from now."""
+        if self.sinks and not self.guard.read(self.store.alerted, result.path, version):
+            self.add(result, version)
+
+    def withdraw_removed(self) -> dict[str, int]:
+        """Withdraw the undelivered alerts of sinks no longer configured; how many, by sink."""
+        return self.guard.call(self.store.withdraw_alerts, self.sinks)
+
 
 # ---- sinks ------------------------------------------------------------------------------------
 
@@ -96,7 +107,11 @@ class Sink(Protocol):
 
 
 class LogSink:
-    """Appends one JSON object per line; opened per write, so logrotate's `create` needs no signal."""
+    """Appends one JSON object per line; opened per write, so logrotate's `create` needs no signal.
+
+    A line is written whole or not at all: a write cut short (a full disk) is truncated away, and a
+    partial line left by a crash is removed before the next one is appended, so every line parses.
+    """
 
     name = "log"
 
@@ -104,14 +119,17 @@ class LogSink:
         self.path = path
 
     def send(self, alert: dict[str, Any]) -> None:
-        line = json.dumps(alert, ensure_ascii=False, sort_keys=True) + "\n"
+        line = (json.dumps(alert, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
         try:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
         except OSError as exc:
             raise DeliveryError(f"cannot write the alert log: {exc.strerror or type(exc).__name__}") from None
+        try:
+            _append_line(fd, line)
+        except OSError as exc:
+            raise DeliveryError(f"cannot write the alert log: {exc.strerror or type(exc).__name__}") from None
+        finally:
+            os.close(fd)
 
     def written_ids(self) -> set[str]:
         """Alert ids in the last MiB of the log: written just before a crash, not yet marked sent."""
@@ -131,6 +149,37 @@ class LogSink:
 
     def close(self) -> None:
         pass
+
+
+def _line_end(fd: int, size: int) -> int:
+    """Where the last complete line of the file ends (0 if it holds none)."""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - 4096)
+        chunk = os.pread(fd, pos - start, start)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            return start + newline + 1
+        pos = start
+    return 0
+
+
+def _append_line(fd: int, line: bytes) -> None:
+    """Append `line` to the file open on `fd` (O_APPEND), or leave the file as it was and raise."""
+    size = os.fstat(fd).st_size
+    end = _line_end(fd, size) if size and os.pread(fd, 1, size - 1) != b"\n" else size
+    if end != size:
+        log.warning("alert log: removing an incomplete last line (%d bytes)", size - end)
+        os.ftruncate(fd, end)
+    try:
+        written = 0
+        while written < len(line):
+            written += os.write(fd, line[written:])
+        os.fsync(fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, end)
+        raise
 
 
 def syslog_message(alert: dict[str, Any], facility: int, host: str, when: float | None = None) -> bytes:

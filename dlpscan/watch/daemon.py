@@ -171,6 +171,7 @@ class Daemon:
         alert_wake = threading.Event()
         sinks = o.sinks()
         self.outbox = AlertOutbox(store, self.guard, [s.name for s in sinks], alert_wake)
+        self._withdraw_removed_sinks()
         self.recorder = Recorder(store, self.guard, self.outbox, lambda: self.health.beat("recorder"))
         self.deliverer = Deliverer(
             store,
@@ -328,6 +329,12 @@ class Daemon:
         log.warning("%s: %s", root, message)
         self._event("root", f"{root}: {message}")
 
+    def _withdraw_removed_sinks(self) -> None:
+        for sink, n in self.outbox.withdraw_removed().items():
+            message = f"{n} undelivered alert(s) to {sink} withdrawn: the sink is no longer configured"
+            log.warning("%s", message)
+            self._event("sink", message)
+
     def _episode(self, sink: str, message: str) -> None:
         log.warning("%s", message)
         self._event("sink", message)
@@ -398,6 +405,7 @@ class Daemon:
         self.intake.since_margin = since_margin(new)
         sinks = new.sinks()
         self.outbox.sinks = [s.name for s in sinks]
+        self._withdraw_removed_sinks()
         self.deliverer.retry = (new.watch.alert_retry_initial, new.watch.alert_retry_max)
         self.deliverer.replace_sinks(sinks)
         self.dispatcher.settle, self.dispatcher.max_wait = (

@@ -372,7 +372,7 @@ class Dispatcher:
         v = self.versions
         if stored is not None and unchanged(stored, entry, v.detector, v.policy, v.content_hash):
             if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
-                self.outbox.add(stored.result, version_key(entry))
+                self.outbox.owe(stored.result, version_key(entry))
             self.stats["unchanged"] += 1
             self._remember(entry)
             return Action.NOTHING, 0.0

@@ -1,8 +1,10 @@
 """Recording finished files on a thread of its own, so the workers never wait for the database.
 
 For each batch, in this order (every step can be redone after kill -9): alerts into the outbox,
-results into the store (one transaction), then the queue rows removed. The inbox is bounded: when
-the store is slow or down, the dispatcher waits instead of piling results up in memory.
+results into the store (one transaction, by the recorder `dlpscan scan` uses: a result the store
+refuses is stored as an error line and logged, the others are stored), then the queue rows removed.
+The inbox is bounded: when the store is slow or down, the dispatcher waits instead of piling results
+up in memory.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dlpscan.model import FileResult, Status
+from dlpscan.runner.storing import ResultRecorder
 from dlpscan.store import Store
 from dlpscan.watch.alerts import AlertOutbox
 from dlpscan.watch.retry import StoreGuard, StoreUnavailable
@@ -44,6 +47,11 @@ class Recorder(threading.Thread):
         self._unfinished = 0
         self._idle = threading.Condition()
         self.failure: StoreUnavailable | None = None
+        self._results = ResultRecorder(store, guard.call, (StoreUnavailable,), self._refused)
+
+    def _refused(self, path: str, why: str) -> None:
+        message = f"{path}: the results store refused it ({why})"
+        self.guard.call(self.store.record_event, "file-error", message)
 
     def submit(self, work: Work, beat: Callable[[], None]) -> None:
         with self._idle:
@@ -129,22 +137,8 @@ class Recorder(threading.Thread):
                 self.guard.call(self.store.done, w.row)
 
     def _record_results(self, scan_id: int, results: list[FileResult]) -> None:
-        try:
-            self.guard.call(self.store.record_results, scan_id, results)
-        except (ValueError, TypeError) as exc:  # one bad result must not cost the others
-            log.error(
-                "could not record a batch of results (%s); recording them one by one", type(exc).__name__
-            )
-            for r in results:
-                try:
-                    self.guard.call(self.store.record_results, scan_id, [r])
-                except (ValueError, TypeError) as one:
-                    bad = FileResult(
-                        r.path, Status.ERROR, size=r.size, mtime=r.mtime, owner=r.owner, inode=r.inode
-                    )
-                    bad.error = f"internal error while recording: {type(one).__name__}: {str(one)[:200]}"
-                    self.guard.call(self.store.record_results, scan_id, [bad])
         errors = [r for r in results if r.status is Status.ERROR]
+        self._results.record(scan_id, list(results))
         if errors:
             first = errors[0]
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

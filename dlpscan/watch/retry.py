@@ -52,7 +52,16 @@ class StoreGuard:
 
     `beat` is called while waiting, so a thread waiting out an outage still counts as alive.
     `on_change(up, message)` is told when an outage starts and ends (once each).
+
+    A full disk lets reads and some small writes through: a read answered ends only an outage that a
+    read started, and a store that keeps failing again soon after it recovered (within FLAP_WINDOW)
+    is reported with backoff (FLAP_HOLD, doubling up to FLAP_HOLD_MAX), the outages in between
+    counted in the next message, instead of a dozen messages a minute.
     """
+
+    FLAP_WINDOW = 300.0
+    FLAP_HOLD = 60.0
+    FLAP_HOLD_MAX = 3600.0
 
     def __init__(
         self,
@@ -65,8 +74,14 @@ class StoreGuard:
         self._initial, self._maximum = initial, maximum
         self._lock = threading.Lock()
         self._down_since: float | None = None
+        self._down_on_write = False
         self._deadline: float | None = None
         self._turns = FairLock()
+        self._announced = False  # the current outage was logged
+        self._last_up: float | None = None  # when the last outage ended
+        self._last_report = float("-inf")
+        self._hold = self.FLAP_HOLD
+        self._unreported = 0  # short outages not logged since the last message
 
     @property
     def up(self) -> bool:
@@ -93,11 +108,11 @@ class StoreGuard:
                 else:
                     result = fn(*args, **kwargs)
             except TRANSIENT as exc:
-                self._failed(exc)
+                self._failed(exc, write)
                 self._wait(backoff(attempts, self._initial, self._maximum), exc)
                 attempts += 1
                 continue
-            self._recovered()
+            self._recovered(write)
             return result
 
     def _wait(self, pause: float, exc: BaseException) -> None:
@@ -111,23 +126,40 @@ class StoreGuard:
             self._beat()
             time.sleep(min(1.0, until - now))
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, write: bool) -> None:
         with self._lock:
             if self._down_since is not None:
+                self._down_on_write |= write
                 return
-            self._down_since = time.monotonic()
-        message = f"results store unavailable ({describe(exc)}); events are kept and retried with backoff"
+            now = time.monotonic()
+            self._down_since, self._down_on_write = now, write
+            flapping = self._last_up is not None and now - self._last_up < self.FLAP_WINDOW
+            if flapping and now - self._last_report < self._hold:
+                self._announced = False
+                self._unreported += 1
+                return
+            self._hold = min(self.FLAP_HOLD_MAX, 2 * self._hold) if flapping else self.FLAP_HOLD
+            self._announced, self._last_report = True, now
+            unreported, self._unreported = self._unreported, 0
+        again = f" again ({unreported + 1} outages in the last minutes)" if unreported else ""
+        message = (
+            f"results store unavailable{again} ({describe(exc)}); events are kept and retried with backoff"
+        )
         log.warning("%s", message)
         self._on_change(False, message)
 
-    def _recovered(self) -> None:
-        if self._down_since is None:
+    def _recovered(self, write: bool) -> None:
+        if self._down_since is None or (self._down_on_write and not write):
             return
         with self._lock:
             if self._down_since is None:
                 return
-            seconds = time.monotonic() - self._down_since
-            self._down_since = None
+            now = time.monotonic()
+            seconds = now - self._down_since
+            self._down_since, self._last_up = None, now
+            if not self._announced:
+                return
+            self._last_report = now
         message = f"results store available again after {seconds:.0f} s"
         log.warning("%s", message)
         self._on_change(True, message)
