@@ -152,6 +152,11 @@ cdef inline bint _is_cased_wide(Py_UCS4 c):
 
 
 cdef extern from "Python.h":
+    int PyUnicode_KIND(object o)
+    void *PyUnicode_DATA(object o)
+    Py_UCS4 PyUnicode_READ(int kind, void *data, Py_ssize_t index)
+    Py_ssize_t PyUnicode_FindChar(object text, Py_UCS4 ch, Py_ssize_t start, Py_ssize_t end,
+                                  int direction) except -2
     bint Py_UNICODE_ISUPPER(Py_UCS4 ch)
     bint Py_UNICODE_ISLOWER(Py_UCS4 ch)
     bint Py_UNICODE_ISTITLE(Py_UCS4 ch)
@@ -159,6 +164,11 @@ cdef extern from "Python.h":
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch)
     bint Py_UNICODE_ISDIGIT(Py_UCS4 ch)
     Py_UCS4 Py_UNICODE_TOLOWER(Py_UCS4 ch)
+
+
+cdef inline Py_UCS4 _at(str text, Py_ssize_t i):
+    """text[i] for 0 <= i < len(text), without the bounds checks of an index."""
+    return PyUnicode_READ(PyUnicode_KIND(text), PyUnicode_DATA(text), i)
 
 
 cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
@@ -170,7 +180,7 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
     if words.count == 0:
         return -1
     while p < hi:
-        c = Py_UNICODE_TOLOWER(text[p])
+        c = Py_UNICODE_TOLOWER(_at(text, p))
         hit = False
         if words.first[_slot(c)]:
             for i in range(words.count):
@@ -179,7 +189,7 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
                 if n == 0 or p + n > hi or w[0] != c:
                     continue
                 for k in range(1, n):
-                    if Py_UNICODE_TOLOWER(text[p + k]) != w[k]:
+                    if Py_UNICODE_TOLOWER(_at(text, p + k)) != w[k]:
                         break
                 else:
                     hit = True
@@ -195,7 +205,7 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
 cdef bint _window_exact(str text, Py_ssize_t lo, Py_ssize_t hi):
     cdef Py_ssize_t i
     for i in range(lo, hi):
-        if _is_cased_wide(text[i]):
+        if _is_cased_wide(_at(text, i)):
             return False
     return True
 
@@ -214,16 +224,14 @@ cdef int _evidence(_Entry e, str text, Py_ssize_t start, Py_ssize_t floor):
     return 1 if pos_at >= 0 else 0
 
 
-cdef Py_ssize_t _rfind_nl(str text, Py_ssize_t lo, Py_ssize_t hi):
-    cdef Py_ssize_t i = hi - 1
-    while i >= lo:
-        if text[i] == u'\n':
-            return i
-        i -= 1
-    return -1
+cdef Py_ssize_t _rfind_nl(str text, Py_ssize_t lo, Py_ssize_t hi) except -2:
+    """text.rfind("\\n", lo, hi)."""
+    if hi <= lo:
+        return -1
+    return PyUnicode_FindChar(text, u'\n', lo, hi, -1)
 
 
-cdef Py_ssize_t _line_bounds(str text, Py_ssize_t start, Py_ssize_t floor):
+cdef Py_ssize_t _line_bounds(str text, Py_ssize_t start, Py_ssize_t floor) except -2:
     """scoring.line_bounds: looks back at most CONTEXT_REACH characters (linear on one long line)."""
     cdef Py_ssize_t reach = _CONTEXT_REACH
     cdef Py_ssize_t lo = max(floor, start - reach)
@@ -234,7 +242,7 @@ cdef Py_ssize_t _line_bounds(str text, Py_ssize_t start, Py_ssize_t floor):
     if line_start > lo:
         blank = True
         for i in range(line_start, start):
-            if not Py_UNICODE_ISSPACE(text[i]):
+            if not Py_UNICODE_ISSPACE(_at(text, i)):
                 blank = False
                 break
         if blank:
@@ -746,11 +754,6 @@ for _k, _v in _text._FOLD.items():
     _FOLD_TO[_k] = ord(_v)
 
 
-cdef extern from "Python.h":
-    int PyUnicode_KIND(object o)
-    void *PyUnicode_DATA(object o)
-
-
 def fold(str text):
     """text.fold: full-width forms, dashes, spaces and mask glyphs to ASCII, one char for one char."""
     cdef Py_ssize_t n = len(text), i, first = -1
@@ -934,8 +937,10 @@ cdef class Plan:
 
 cdef Py_ssize_t _count_nl(str text, Py_ssize_t lo, Py_ssize_t hi):
     cdef Py_ssize_t i, n = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
     for i in range(lo, hi):
-        if text[i] == u'\n':
+        if PyUnicode_READ(kind, data, i) == u'\n':
             n += 1
     return n
 
@@ -1041,22 +1046,23 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
             hi = n
         spans = []  # (start, end) of findings written with Han characters: names, addresses, plates
         for f in on_line:
-            if not (<str> text[f.start:f.end]).isascii():
-                spans.append((f.start, f.end))
+            s, e = f.start, f.end
+            if not _ascii_span(text, s, e):
+                spans.append((s, e))
         spans.sort()
         k = 0  # tokens come in text order and findings do not overlap: one pointer, not a scan per token
         for wlo, whi in _windows(anchors, lo, hi, window):
             s = wlo
             while s < whi:
-                if not _han(text[s]) or (s > 0 and _han_or_dot(text[s - 1])):
+                if not _han(_at(text, s)) or (s > 0 and _han_or_dot(_at(text, s - 1))):
                     s += 1
                     continue
                 run = s
-                while run < whi and _han(text[run]):
+                while run < whi and _han(_at(text, run)):
                     run += 1
                 # the token is the whole run when it has 2-4 characters and no '·' follows it
                 end = run
-                if 2 <= end - s <= 4 and not (end < whi and text[end] == u'\u00b7'):
+                if 2 <= end - s <= 4 and not (end < whi and _at(text, end) == u'\u00b7'):
                     while k < len(spans) and spans[k][1] <= s:
                         k += 1
                     overlaps = k < len(spans) and spans[k][0] < end
@@ -1073,7 +1079,7 @@ cdef list _windows(list anchors, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t window
     """evidence._windows."""
     cdef list merged = []
     cdef Py_ssize_t start, end, last
-    for a in sorted(anchors, key=_start_of):
+    for a in (anchors if _by_start(anchors) else sorted(anchors, key=_start_of)):
         start, end = max(lo, a.start - window), min(hi, a.end + window)
         last = len(merged) - 1  # no negative indexing: wraparound is off
         if last >= 0 and start <= merged[last][1]:
@@ -1085,3 +1091,44 @@ cdef list _windows(list anchors, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t window
 
 def _start_of(f):
     return f.start
+
+
+cdef bint _by_start(list items):
+    """Are the items' starts ascending (as sorted(items, key=start) would leave them)?"""
+    cdef Py_ssize_t i, previous = -1, start
+    for i in range(len(items)):
+        start = items[i].start
+        if start < previous:
+            return False
+        previous = start
+    return True
+
+
+cdef bint _ascii_span(str text, Py_ssize_t lo, Py_ssize_t hi):
+    """text[lo:hi].isascii()."""
+    cdef Py_ssize_t i
+    if PyUnicode_KIND(text) == 1 and (<str> text).isascii():
+        return True
+    for i in range(max(lo, 0), min(hi, len(text))):
+        if _at(text, i) >= 128:
+            return False
+    return True
+
+
+def merge_by_start(list first, list second):
+    """sorted(first + second, key=start) for two lists already in that order (stable: `first`'s
+    items before `second`'s at the same start)."""
+    cdef list out = []
+    cdef Py_ssize_t i = 0, j = 0, n = len(first), m = len(second)
+    if not (_by_start(first) and _by_start(second)):
+        return sorted(first + second, key=_start_of)
+    while i < n and j < m:
+        if second[j].start < first[i].start:
+            out.append(second[j])
+            j += 1
+        else:
+            out.append(first[i])
+            i += 1
+    out.extend(first[i:])
+    out.extend(second[j:])
+    return out

@@ -95,9 +95,10 @@ class Engine:
             is_name = self._labels["CN_NAME"].validate
             if self._core is not None:
                 names = self._core.companion_names(folded, findings, self._direct, is_name, COMPANION_WINDOW)
+                findings = self._core.merge_by_start(findings, names)
             else:
                 names = companion_names(folded, findings, self._direct, is_name)
-            findings = sorted(findings + names, key=lambda f: f.start)
+                findings = sorted(findings + names, key=lambda f: f.start)
         return findings
 
     def _decoded_findings(self, text: str, found: list[Finding]) -> list[Finding]:
