@@ -95,6 +95,15 @@ SHARED_OPTIONS = (
         "`key_file`) is used for the store only.",
     ),
     click.option(
+        "--edm",
+        help="Exact data match: an index of the company's customers (`dlpscan edm build`; also `edm` "
+        "in the config). Reports per file the distinct customers (master rows) found; docs/edm.md.",
+    ),
+    click.option(
+        "--edm-key-file",
+        help="File holding the key the --edm index was built with (also DLPSCAN_EDM_KEY_FILE).",
+    ),
+    click.option(
         "--policy", help="Policy name (default, judicial-2017, bank, telecom, courier) or YAML file."
     ),
     click.option(

@@ -85,7 +85,10 @@ def scan(
     for p in paths:
         if not Path(p).exists() and not Path(p).is_symlink():
             raise UsageProblem(f"no such file or directory: {p}")
-    settings = ScanSettings.from_config(config, key, explicit_key)
+    try:
+        settings = ScanSettings.from_config(config, key, explicit_key)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
     job = ScanJob(
         roots=list(paths),
         walk=WalkOptions.from_config(config),

@@ -8,12 +8,13 @@ under its detected header row; rows above the header are handed on as text.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterable, Iterator
 from itertools import chain, repeat
 
 import python_calamine as calamine
 
-from dlpscan.extract import cfb, sniff
+from dlpscan.extract import biff, cfb, sniff
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import EncryptedError, ExtractError, LimitExceeded
 from dlpscan.extract.source import Source
@@ -58,6 +59,9 @@ def _open_calamine(src: Source) -> calamine.CalamineWorkbook:
     problem = cfb.allocation_problem(src)
     if problem is not None:
         raise ValueError(problem)  # calamine would abort the process: take the fallback reader
+    safe = biff.sanitized(src) if src.head(8) == cfb.MAGIC else None
+    if safe is not None:  # records calamine would size a sheet from, neutralised in a copy
+        return calamine.CalamineWorkbook.from_filelike(io.BytesIO(safe))
     if src.path is not None:
         return calamine.CalamineWorkbook.from_path(str(src.path))
     with src.open() as f:

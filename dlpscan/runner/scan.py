@@ -21,6 +21,7 @@ from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import Policy
 from dlpscan.runner.lines import entry_result, stamp, unchanged
 from dlpscan.runner.record import Recorder, ScanSummary
+from dlpscan.runner.refresh import EdmRefresh
 from dlpscan.sinks.files import ReportWriter
 from dlpscan.store import Store, StoredFile
 from dlpscan.store.db import describe
@@ -112,6 +113,7 @@ def run_scan(
     summary.scan_id = opened.scan_id
     recorder = Recorder(summary, list(writers), store, opened.scan_id, on_progress)
     lookup = _Lookup(store, adopt=not job.full)
+    refresh = EdmRefresh(job.settings, job.policy, store)
     detector_version = job.settings.detector_version()
     done = opened.done or {}
     entries_by_task: dict[int, Entry] = {}
@@ -133,7 +135,11 @@ def run_scan(
                 elif stored is not None and unchanged(
                     stored, entry, detector_version, job.policy.version, job.settings.content_hash
                 ):
-                    recorder.carried_forward(stored, entry)
+                    if refresh.needed(stored):
+                        refresh.apply(stored)
+                        recorder.refreshed(stored, entry)
+                    else:
+                        recorder.carried_forward(stored, entry)
                 else:
                     task_id = next(counter)
                     entries_by_task[task_id] = entry
@@ -220,6 +226,7 @@ def _open_scan(job: ScanJob, store: Store | None) -> _Opened:
         policy_version=job.policy.version,
         detector_version=job.settings.detector_version(),
         options={"full": job.full, "jobs": job.jobs, "engine": job.settings.backend},
+        edm=job.settings.edm.describe() if job.settings.edm is not None else None,
     )
     return _Opened(scan_id)
 
@@ -230,6 +237,7 @@ def _stats(summary: ScanSummary) -> dict:
         "bytes": summary.bytes,
         "flagged": summary.flagged,
         "unchanged": summary.unchanged,
+        "edm_refreshed": summary.edm_refreshed,
         "statuses": dict(summary.statuses),
         "severities": dict(summary.severities),
         "seconds": round(summary.seconds, 3),

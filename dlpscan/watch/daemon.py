@@ -254,6 +254,7 @@ class Daemon:
             detector_version=detector,
             options={"settle": o.watch.settle_seconds, "polling": o.watch.polling, "jobs": o.config.jobs},
             kind="watch",
+            edm=o.settings.edm.describe() if o.settings.edm is not None else None,
         )
         return Versions(scan_id, detector, o.policy.version, o.settings.content_hash)
 

@@ -7,8 +7,12 @@ against an ordinary file of the same size (fuzz/seeds.normal).
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+from collections.abc import Callable
 
+from dlpscan.extract import biff, cfb
+from dlpscan.extract.source import BytesSource
 from fuzz import seeds
 
 
@@ -86,6 +90,61 @@ def docx_broken_part(size: int) -> bytes:
     return out.getvalue()
 
 
+def edit_workbook(xls: bytes, edit: Callable[[bytearray, int], None]) -> bytes:
+    """`xls` with its Workbook stream changed in place by `edit(stream, first sheet offset)`."""
+    stream = cfb.stream(BytesSource(xls, "a.xls"), biff.WORKBOOK_STREAMS)
+    assert stream is not None
+    changed = bytearray(stream.data)
+    edit(changed, next(biff._sheets(stream.data))[1])
+    out = bytearray(xls)
+    for i, (old, new) in enumerate(zip(stream.data, changed, strict=True)):
+        if old != new:
+            out[stream.file_offset(i)] = new
+    return bytes(out)
+
+
+def first_sheet_records(stream: bytes, sheet: int, types: set[int]) -> list[int]:
+    """Offsets of the records of `types` in the sheet at `sheet`, up to its EOF."""
+    found = []
+    for at, typ, _, _ in biff._records(stream, sheet):
+        if typ == 0x000A:
+            break
+        if typ in types:
+            found.append(at)
+    return found
+
+
+def _wrap_dimensions(stream: bytearray, sheet: int) -> None:
+    for at in first_sheet_records(stream, sheet, {0x0200}):
+        struct.pack_into("<II", stream, at + 4, 141, 1)  # last row before the first: 2**32 - 141 rows
+
+
+def _far_column(stream: bytearray, sheet: int) -> None:
+    last = first_sheet_records(stream, sheet, {0x00FD, 0x0203, 0x027E})[-1]
+    struct.pack_into("<HH", stream, last + 4, 65_535, 65_535)  # 65,536 x 65,536 cells from A1
+
+
+def _overlapping_sheets(stream: bytearray, sheet: int) -> None:
+    """Every XF record of the globals becomes a BoundSheet record naming the first sheet again."""
+    for at, typ, _, length in biff._records(bytes(stream), 0):
+        if typ == 0x000A:
+            break
+        if typ == 0x00E0 and length >= 9:
+            struct.pack_into("<HHIBBBBB", stream, at, 0x0085, length, sheet, 0, 0, 1, 0, ord("x"))
+
+
+def xls_dimensions_wrapping(size: int) -> bytes:
+    return edit_workbook(seeds.normal("xls", size), _wrap_dimensions)
+
+
+def xls_far_column(size: int) -> bytes:
+    return edit_workbook(seeds.normal("xls", size), _far_column)
+
+
+def xls_overlapping_sheets(size: int) -> bytes:
+    return edit_workbook(seeds.normal("xls", size), _overlapping_sheets)
+
+
 # name -> (fuzz target kind, generator)
 HOSTILE = {
     "address cell of digits": ("csv", address_digits),
@@ -102,4 +161,7 @@ HOSTILE = {
     "records with keys of their own": ("json", json_records_of_distinct_keys),
     "records with tags of their own": ("xml", xml_records_of_distinct_tags),
     "docx with a malformed part": ("docx", docx_broken_part),
+    "Dimensions with the last row before the first": ("xls", xls_dimensions_wrapping),
+    "a cell at column 65,536": ("xls", xls_far_column),
+    "sheets pointing at one sheet": ("xls", xls_overlapping_sheets),
 }

@@ -1,16 +1,19 @@
-"""Fuzz every reader and the detection engine through the real pipeline, in one process.
+"""Fuzz every reader and the detection engine through the real pipeline.
 
-    .venv/bin/python tests/fuzz/run.py --seconds 60                 # the short run the test suite does
-    nice -n 19 .venv/bin/python tests/fuzz/run.py --seconds 3600 --keep-going \\
-        --corpus fuzz-corpus --artifacts fuzz-artifacts            # a long run for maintainers
+    .venv/bin/python tests/fuzz/run.py --engine mutate --runs 5200      # the suite's short run
+    nice -n 19 .venv/bin/python tests/fuzz/run.py --engine mutate --seconds 3600 --keep-going \\
+        --artifacts fuzz-artifacts                                    # a long plain-mutation run
+    nice -n 19 .venv/bin/python tests/fuzz/run.py --restart --corpus fuzz-corpus \\
+        --artifacts fuzz-artifacts                                    # a long coverage-guided run
 
-With atheris installed the run is coverage-guided (libFuzzer): one corpus for all targets, the
-first byte of an input chooses the target. Without it, a plain mutation loop runs over the same
-seeds. A failure (see targets.Failure: exception, memory, stdout, slow) stops the run with exit
-code 1 and leaves the input in --artifacts; with --keep-going it is saved and the run goes on.
-libFuzzer's own -rss_limit_mb and -timeout stop a run on an input that takes too much memory or
-hangs (artifacts oom-* and timeout-*); `--keep-going` restarts it. Execution counts per target
-accumulate in <artifacts>/stats.json.
+With atheris installed the run is coverage-guided (libFuzzer, in process): one corpus for all
+targets, the first byte of an input chooses the target; libFuzzer's -rss_limit_mb and -timeout
+stop it on an input that takes too much memory, hangs or aborts (artifacts oom-*, timeout-*,
+crash-*), and `--restart` starts it again. Without atheris (or with --engine mutate) a plain
+mutation loop runs over the same seeds, each input in a child process that may die (fuzz.child):
+a native abort is recorded like any other failure. A failure (see targets.Failure) stops the run
+with exit code 1 and leaves the input in --artifacts; with --keep-going it is saved and the run
+goes on. Execution counts per target accumulate in <artifacts>/stats.json.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import hashlib
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -183,35 +185,34 @@ def mutate(rnd: random.Random, data: bytes, corpus: list[bytes]) -> bytes:
 
 
 def run_mutation(args, kinds, all_kinds, recorder, budget) -> int:
-    """Plain mutation (no coverage feedback) over the seeds, round robin over the targets."""
-    from fuzz import seeds
+    """Plain mutation (no coverage feedback) over the seeds, round robin over the targets, each
+    input run in a child process. The inputs depend only on --seed, never on the outcomes."""
+    from fuzz import seeds, targets
+    from fuzz.child import Child
 
     rnd = random.Random(args.seed)
     corpora = {k: seeds.seeds(k) for k in kinds}
-    target = one_input(recorder, kinds, all_kinds, budget)
+    targets.scanner()  # loaded once here, inherited by every child
+    child = Child(budget, args.rss_mb, args.as_mb, args.timeout)
     deadline = time.monotonic() + args.seconds
-    limit_kb = args.rss_mb * 1024
-    n = 0
-    while time.monotonic() < deadline and (not args.runs or n < args.runs):
-        kind = kinds[n % len(kinds)]
-        data = mutate(rnd, rnd.choice(corpora[kind]), corpora[kind])
-        payload = bytes([all_kinds.index(kind)]) + data
-        (args.artifacts / "current").write_bytes(payload)  # a native crash leaves its input here
-        try:
-            target(payload)
-        except Exception:
-            recorder.save()
-            return 1
-        n += 1
-        if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > limit_kb:
-            from fuzz.targets import Failure
-
-            recorder.failed(kind, Failure("memory", f"peak RSS above {args.rss_mb} MB"), data)
-            recorder.save()
-            return 1
-    recorder.save()
+    n, code = 0, 0
+    try:
+        while time.monotonic() < deadline and (not args.runs or n < args.runs):
+            kind = kinds[n % len(kinds)]
+            data = mutate(rnd, rnd.choice(corpora[kind]), corpora[kind])
+            failure = child.run(kind, data)
+            recorder.executed(kind)
+            n += 1
+            if failure is not None:
+                recorder.failed(kind, failure, data)
+                code = 1
+                if not args.keep_going:
+                    break
+    finally:
+        child.stop()
+        recorder.save()
     print(f"Done {n} runs (plain mutation)", file=sys.stderr)
-    return 0
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--artifacts", type=Path, default=None, help="failing inputs and stats.json")
     p.add_argument("--keep-going", action="store_true", help="save failing inputs and go on")
     p.add_argument("--rss-mb", type=int, default=2048, help="peak RSS bound for the fuzz process")
+    p.add_argument(
+        "--as-mb",
+        type=int,
+        default=4096,
+        help="address-space cap of the mutation child (the worker's default)",
+    )
     p.add_argument("--timeout", type=float, default=60.0, help="seconds before an input counts as a hang")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--budget-per-byte", type=float, default=targets.Budget().seconds_per_byte)

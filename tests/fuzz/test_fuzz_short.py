@@ -1,10 +1,10 @@
 """The short fuzz run of the test suite: every reader and the engine, about a minute in total.
 
-It runs tests/fuzz/run.py in a child process (plain mutation, a fixed seed: the same inputs
-on every run) and fails on any exception escaping the pipeline, any input slower than the
-per-byte budget, anything printed to stdout, or a peak RSS above the bound. Failing inputs
-are kept in the artifacts folder named in the failure message. The coverage-guided long run
-(atheris) is described in docs/hostile-input.md.
+It runs tests/fuzz/run.py (plain mutation, a fixed seed and a fixed number of inputs: the same
+inputs on every run, each in a child process that may die) and fails on any exception escaping
+the pipeline, any input slower than the per-byte budget, anything printed to stdout, a peak RSS
+above the bound, or a native abort. Failing inputs are kept in the artifacts folder named in the
+failure message. The long runs are described in docs/hostile-input.md.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 from fuzz.targets import KINDS
 
 RUN = Path(__file__).with_name("run.py")
-SECONDS = 60
+RUNS_PER_TARGET = 200  # about a minute on the 2-core CI machine under load
+SECONDS = 900  # a safety stop only: the run ends after its inputs long before
 RSS_MB = 2048
 
 
@@ -29,6 +30,8 @@ def test_short_fuzz_run_over_every_reader(tmp_path):
             str(RUN),
             "--engine",
             "mutate",
+            "--runs",
+            str(RUNS_PER_TARGET * len(KINDS)),
             "--seconds",
             str(SECONDS),
             "--seed",
@@ -40,11 +43,10 @@ def test_short_fuzz_run_over_every_reader(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=SECONDS * 5,
+        timeout=SECONDS + 120,
     )
     stats = json.loads((artifacts / "stats.json").read_text())
-    kept = sorted(p.name for p in artifacts.iterdir() if p.name not in ("stats.json", "current"))
+    kept = sorted(p.name for p in artifacts.iterdir() if p.name != "stats.json")
     assert proc.returncode == 0, f"fuzz failures {stats['failures']}, inputs {kept}:\n{proc.stderr[-2000:]}"
     assert stats["failures"] == {}
-    assert set(stats["execs"]) == set(KINDS)
-    assert min(stats["execs"].values()) >= 3
+    assert stats["execs"] == dict.fromkeys(KINDS, RUNS_PER_TARGET)
