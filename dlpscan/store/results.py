@@ -373,6 +373,36 @@ class ResultsMixin:
                 sa.update(files).where(scope, sa.not_(files.c.deleted)).values(deleted=True, deleted_at=when)
             )
 
+    def present_under(self, folder: str, after: str, limit: int) -> list[tuple[str, bool]]:
+        """(path, is_container) of the files (not archive members) stored as present below `folder`,
+        in path order after `after`: one page of the comparison with what is on disk."""
+        below = folder.rstrip("/") + "/"
+        query = (
+            sa.select(files.c.path, files.c.is_container)
+            .where(
+                files.c.path > max(below, after),
+                files.c.path < below[:-1] + "0",  # "0" follows "/": the range of `folder/...` keys
+                files.c.parent.is_(None),
+                sa.not_(files.c.deleted),
+            )
+            .order_by(files.c.path)
+            .limit(limit)
+        )
+        with read(self._engine) as conn:
+            return [(path, bool(container)) for path, container in conn.execute(query)]
+
+    def mark_gone(self, paths: list[tuple[str, bool]], when: float) -> None:
+        """Mark deleted the files (path, is_container) no longer on disk, archives with their members."""
+        if not paths:
+            return
+        scope = [files.c.path.in_([p for p, _ in paths])]
+        for path, container in paths:  # '"' follows '!': the range of `archive!...` member keys
+            if container:
+                scope.append((files.c.path > path + codec.MEMBER_SEP) & (files.c.path < path + '"'))
+        gone = sa.update(files).where(sa.or_(*scope), sa.not_(files.c.deleted))
+        with write(self._engine) as conn:
+            conn.execute(gone.values(deleted=True, deleted_at=when))
+
     def file_results(
         self, scan_id: Scope | None = None, *, flagged_only: bool = False
     ) -> Iterator[FileResult]:
