@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from dlpscan.cli.common import UsageProblem, cli_config, glob_flags, open_store, shared_options
+from dlpscan.cli.common import (
+    UsageProblem,
+    check_cluster,
+    cli_config,
+    glob_flags,
+    open_store,
+    shared_options,
+)
 from dlpscan.config import ConfigError
 from dlpscan.policy import PolicyError
 
@@ -57,7 +64,7 @@ def watch(ctx: click.Context, roots: tuple[str, ...], no_catch_up: bool, **flags
     watch_flags["roots"] = list(roots) or None
     watch_flags["catch_up"] = False if no_catch_up else None
     glob_flags(flags)
-    cli_config(ctx, flags)
+    check_cluster(cli_config(ctx, flags))
     try:
         code = run_daemon(ctx.find_root().params.get("config"), flags, watch_flags)
     except (ConfigError, PolicyError) as exc:

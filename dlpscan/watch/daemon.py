@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from dlpscan.config import ConfigError
 from dlpscan.detect.registry import entity_types
 from dlpscan.logs import setup_logging
+from dlpscan.runner.refresh import EdmRefresh
 from dlpscan.store import Store
 from dlpscan.watch import systemd
 from dlpscan.watch.alerts import AlertOutbox, Deliverer
@@ -37,7 +38,7 @@ from dlpscan.watch.paths import Roots
 from dlpscan.watch.recorder import Recorder
 from dlpscan.watch.retry import TRANSIENT, StoreGuard, StoreUnavailable, backoff, describe
 from dlpscan.watch.settle import Pending
-from dlpscan.workers import WorkerPool
+from dlpscan.workers import Executor, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -264,10 +265,19 @@ class Daemon:
             kind="watch",
             edm=o.settings.edm.describe() if o.settings.edm is not None else None,
         )
-        return Versions(scan_id, detector, o.policy.version, o.settings.content_hash)
+        refresh = EdmRefresh(o.settings, o.policy, self.store)
+        return Versions(scan_id, detector, o.policy.version, o.settings.content_hash, refresh)
 
-    def _new_pool(self) -> WorkerPool:
+    def _new_pool(self) -> Executor:
+        """The local pool, or the Dask cluster of `cluster` (its files need the same mount paths)."""
         c = self.options.config
+        if c.cluster:
+            from dlpscan.cluster import DaskExecutor, WorkerLimits
+
+            limits = WorkerLimits(
+                self.options.settings, c.file_timeout, c.worker_memory_mb * 1024 * 1024, c.nice
+            )
+            return DaskExecutor(c.cluster, limits, c.cluster_batch_seconds)
         return WorkerPool(
             c.jobs, self.options.settings, c.file_timeout, c.worker_memory_mb * 1024 * 1024, c.nice
         )
@@ -287,8 +297,9 @@ class Daemon:
                 self._finish_scan()
                 self.versions = self._begin_scan()
                 self.dispatcher.new_versions(self.versions)
-            pool = self._new_pool()
+            pool: Executor | None = None
             try:
+                pool = self._new_pool()  # a cluster that cannot be reached is tried again, as below
                 for task, results in pool.run(self.dispatcher.tasks()):
                     self.dispatcher.handle(task, results)
                     self.health.beat("MainThread")
@@ -303,7 +314,8 @@ class Daemon:
                 self.dispatcher.requeue_inflight()
                 self._stop.wait(backoff(errors, 1.0, 60.0))
             finally:
-                pool.close()
+                if pool is not None:
+                    pool.close()
 
     def _announce(self, not_before: float) -> None:
         self.dispatcher.announce(not_before)
