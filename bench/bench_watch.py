@@ -4,6 +4,7 @@ against `dlpscan scan` on the same files. Prints a Markdown table (bench/README.
     .venv/bin/python bench/bench_watch.py                  # two 10,000-file bursts, about 3 minutes
     .venv/bin/python bench/bench_watch.py --files 2000     # quicker
     .venv/bin/python bench/bench_watch.py --workdir /dev/shm/w   # the store on tmpfs (no fsync cost)
+    .venv/bin/python bench/bench_watch.py --files 50000 --storms 4 --latency-files 5   # memory over storms
 
 Everything runs in real processes: the daemon with a SQLite store and a JSON-lines alert log in
 `--workdir`, told apart from the writer only by the filesystem.
@@ -134,6 +135,7 @@ def main() -> None:
     ap.add_argument("--settle", type=float, default=1.0, help="watch.settle_seconds")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--workdir", help="where the tree, store and logs go (default: a temp folder)")
+    ap.add_argument("--storms", type=int, default=0, help="more bursts into new folders: RSS after each")
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-watch-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -166,6 +168,11 @@ def main() -> None:
             path.write_text(bulk(rng) if kind == "bulk" else clean(i), encoding="utf-8")
         new_folder = burst(daemon, staging, root / "burst-new", args.files, existing=False)
         existing = burst(daemon, staging, root / "burst-existing", args.files, existing=True)
+        storms = []
+        for k in range(args.storms):
+            storms.append(burst(daemon, staging, root / f"storm{k}", args.files, existing=False))
+            time.sleep(5)  # idle again: what the daemon keeps, not what a storm needs while it runs
+            storms[-1]["settled"] = daemon.rss_mb()
         stop_seconds = daemon.stop()
     finally:
         if daemon.proc.poll() is None:
@@ -195,6 +202,9 @@ def main() -> None:
     print(f"| `dlpscan scan` without its start-up ({startup:.1f} s, one file) | "
           f"{scan - startup:.1f} s (**{n / (scan - startup):,.0f} files/s**) |")  # fmt: skip
     print(f"| daemon stop (SIGTERM → exit 0) | {stop_seconds:.1f} s |")
+    for k, b in enumerate(storms, 1):
+        print(f"| storm {k + 2} ({n:,} more files): peak RSS / settled after it, daemon / with workers | "
+              f"{b['rss'][0]:,.0f} / {b['rss'][1]:,.0f} MB; {b['settled'][0]:,.0f} / {b['settled'][1]:,.0f} MB |")  # fmt: skip
 
 
 def burst(daemon: Daemon, staging: Path, target: Path, files: int, existing: bool) -> dict:

@@ -76,6 +76,9 @@ class Config(_Section):
     edm_key: str | None = None  # the key the index was built with (never the fingerprint key)
     edm_key_file: str | None = None
     jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # `scan --cluster`: a Dask scheduler (tcp://host:8786), and the time one batch of files should take
+    cluster: str | None = Field(None, pattern=r"^([a-z]+://)?[^\s/]+:\d+$")
+    cluster_batch_seconds: float = Field(2.0, gt=0)
     file_timeout: float = Field(300.0, gt=0)
     max_file_mb: int = Field(2048, gt=0)
     worker_memory_mb: int = Field(4096, ge=0)

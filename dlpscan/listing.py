@@ -66,6 +66,9 @@ def file_block(result: FileResult, path: str, types: EntityTypes) -> RenderableT
     facts = (
         f"{n:,} {'person' if n == 1 else 'people'} · {result.records:,} records · rule {rules_text(result)}"
     )
+    if result.edm is not None and result.edm.matched:
+        e = result.edm
+        facts += f" · {e.matched:,} customers of {e.index} ({e.high:,} high, {e.medium:,} medium)"
     if result.status is not Status.SCANNED:
         facts = f"{result.status}: {result.reason or result.error or 'not read'} · " + facts
     samples = dict(pick_samples(result, len(result.entities), types))

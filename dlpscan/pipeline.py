@@ -19,9 +19,12 @@ from typing import TYPE_CHECKING
 
 from dlpscan import __version__
 from dlpscan.aggregate import DocumentAggregate
+from dlpscan.config import ConfigError
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.ocr import OcrTally
 from dlpscan.detect.registry import definitions_version, load_definitions
+from dlpscan.edm import EdmError
+from dlpscan.edm.scan import EdmScanner, EdmSettings
 from dlpscan.entities import EntityTypes
 from dlpscan.extract import open_documents
 from dlpscan.extract.errors import ExtractError
@@ -47,9 +50,19 @@ class ScanSettings:
     recognizer_dirs: tuple[str, ...] = ()
     policy_dirs: tuple[str, ...] = ()
     content_hash: bool = False  # also hash each file, so rescans can tell changes that keep size and mtime
+    edm: EdmSettings | None = None  # exact data match against a customer index (docs/edm.md)
 
     @classmethod
     def from_config(cls, config: Config, key: bytes, explicit_key: bool) -> ScanSettings:
+        """Raises ConfigError (one line) when the EDM index or its key do not fit."""
+        edm = None
+        if config.edm:
+            try:
+                edm = EdmSettings.open(
+                    config.edm, config.edm_key, config.edm_key_file, config.fingerprint_key
+                )
+            except EdmError as exc:
+                raise ConfigError(str(exc)) from None
         return cls(
             key=key,
             include_fingerprints=explicit_key,
@@ -59,18 +72,23 @@ class ScanSettings:
             recognizer_dirs=tuple(config.recognizer_dirs),
             policy_dirs=tuple(config.policy_dirs),
             content_hash=config.content_hash,
+            edm=edm,
         )
 
     def detector_version(self) -> str:
-        """Changes whenever a rescan could give a different answer: code, definitions, key."""
+        """Changes whenever a rescan could give a different answer: code, definitions, key, and the
+        EDM evidence collected (its key and types; not the index build, see `runner.refresh`)."""
         key_id = hashlib.sha256(b"dlpscan-key-id" + self.key).hexdigest()[:8]
         defs = definitions_version([Path(d) for d in self.recognizer_dirs])
-        return f"{__version__}-{code_version()}+{defs}+{key_id}"
+        version = f"{__version__}-{code_version()}+{defs}+{key_id}"
+        if self.edm is not None:
+            version += "+" + hashlib.sha256(self.edm.evidence_tag.encode()).hexdigest()[:8]
+        return version
 
 
 # The code that decides findings: reading files, detecting, aggregating (not reports or the store).
 _PACKAGE = Path(__file__).resolve().parent
-_FINDING_CODE = ("detect", "extract", "aggregate.py", "entities.py", "model.py", "pipeline.py")
+_FINDING_CODE = ("detect", "extract", "aggregate.py", "entities.py", "model.py", "pipeline.py", "edm")
 
 
 @functools.cache
@@ -97,6 +115,7 @@ class FileScanner:
         self.engine = Engine(self.definitions, backend=settings.backend)
         types = EntityTypes(d.entity_type for d in self.definitions)
         self.policy: Policy = load_policy(settings.policy, [Path(d) for d in settings.policy_dirs], types)
+        self.edm = EdmScanner(settings.edm) if settings.edm is not None else None
 
     def scan_path(
         self,
@@ -152,12 +171,16 @@ class FileScanner:
             return result
         aggregate = DocumentAggregate(self.definitions, self.settings.key)
         ocr = OcrTally(self.definitions)
+        evidence = self.edm.collector() if self.edm is not None else None
         blocks_read = 0
         try:
             for block in document.blocks:
                 if self._deadline_passed:  # the alarm's exception was swallowed
                     raise FileDeadline  # (e.g. by a finalizer that ran when it fired): stop here
-                aggregate.add_block(ocr.filter(block, self.engine.scan(block)), block)
+                findings = ocr.filter(block, self.engine.scan(block))
+                aggregate.add_block(findings, block)
+                if evidence is not None:
+                    evidence.add_block(findings, block)
                 blocks_read += 1
         except ExtractError as exc:
             _set_stopped(result, exc.status, str(exc) or type(exc).__name__, blocks_read)
@@ -173,6 +196,8 @@ class FileScanner:
         result.masked = aggregate.masked()
         result.records = aggregate.records
         result.notes = {**document.notes, **aggregate.final_notes(), **ocr.notes()}
+        if evidence is not None and self.edm is not None and not document.is_container:
+            result.edm = self.edm.finish(evidence)
         if not document.is_container:
             result.flagged, result.severity, result.rules = evaluate(self.policy, result)
         return result

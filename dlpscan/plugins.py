@@ -8,7 +8,7 @@ or an output for its SIEM from its own package, without forking dlpscan:
     [project.entry-points."dlpscan.extractors"]   "application/x-acme-ledger" = "acme_dlp:read_ledger"
     [project.entry-points."dlpscan.formats"]      siem = "acme_dlp:SiemWriter"
 
-CONTRIBUTING.md documents each interface with a worked example. A plugin that fails to import is
+docs/extending.md documents each interface with a worked example. A plugin that fails to import is
 skipped with one warning naming it (never the scan's data); a built-in name cannot be replaced.
 """
 

@@ -78,6 +78,9 @@ def print_summary(summary: ScanSummary, console: Console | None = None) -> None:
             return
     table = Table(title=f"dlpscan: scan {summary.scan_id or '(not stored)'}", show_header=False)
     table.add_row("files", f"{summary.files:,} ({summary.unchanged:,} unchanged, not re-read)")
+    if summary.edm_refreshed:
+        again = f"{summary.edm_refreshed:,} unchanged files matched again with the rebuilt index"
+        table.add_row("EDM", again)
     table.add_row("data", f"{summary.bytes / 1e6:,.1f} MB in {summary.seconds:,.1f} s")
     table.add_row("status", ", ".join(f"{k} {v:,}" for k, v in sorted(summary.statuses.items())))
     flagged = ", ".join(f"{s} {summary.severities[s]:,}" for s in _SEVERITIES if summary.severities[s])
@@ -101,12 +104,18 @@ def print_exposure(
     table.add_column(by, overflow="fold", min_width=16)
     for col in ("files", "flagged", "people"):
         table.add_column(col, justify="right", no_wrap=True)
+    edm = any(r.edm_rows for r in rows)
+    if edm:
+        table.add_column("customers (EDM)", justify="right", no_wrap=True)
     table.add_column("distinct by type", overflow="fold")
     table.add_column("policy rules", overflow="fold")
     for r in rows:
         types = "\n".join(f"{t} {n:,}" for t, n in sorted(r.per_type.items(), key=lambda kv: -kv[1]))
         rules = "\n".join(f"{h.rule} ({h.severity})" for h in hits.get(r.key, []))
-        table.add_row(Text(r.key), f"{r.files:,}", f"{r.flagged_files:,}", f"{r.people:,}", types, rules)
+        counts = [f"{r.files:,}", f"{r.flagged_files:,}", f"{r.people:,}"]
+        if edm:
+            counts.append(f"{r.edm_rows:,} ({r.edm_high:,} high)")
+        table.add_row(Text(r.key), *counts, types, rules)
     (console or Console()).print(table)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Protocol
 
 from dlpscan.model import FileResult, Status
 from dlpscan.pipeline import FileScanner, ScanSettings
@@ -42,6 +43,20 @@ class Task:
     display: str
     retry: bool = False  # a second attempt after the first worker died
     skip: tuple[str, ...] = ()  # documents (archive members) that killed a worker: not read again
+    size: int = 0  # bytes, as walked: a cluster sizes its batches of files by it
+
+
+class Executor(Protocol):
+    """Where file tasks run: this module's local pool, or a Dask cluster (`dlpscan.cluster`).
+
+    `run` pulls tasks from the generator only when it has room for them and yields each file's
+    lines once, in completion order; `stop` (safe from a signal handler) hands out no more tasks."""
+
+    def run(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, list[FileResult]]]: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 # A worker stops reading a file at this share of the per-file time limit and reports it `partial`,
@@ -112,7 +127,8 @@ class _Worker:
 
 
 class WorkerPool:
-    """`run(tasks)` yields (task, results) as files finish, in completion order."""
+    """`run(tasks)` yields (task, results) as files finish, in completion order. Workers started by
+    one `run` serve the next ones too (a Dask worker runs one batch of files after another)."""
 
     def __init__(
         self, jobs: int, settings: ScanSettings, file_timeout: float, memory_bytes: int = 0, nice: int = 0
@@ -141,6 +157,7 @@ class WorkerPool:
         for w in self._workers:
             w.process.join(2)
             w.kill()
+        self._workers = []
 
     def run(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, list[FileResult]]]:
         first = next(tasks, None)
@@ -148,7 +165,9 @@ class WorkerPool:
             return
         pending = itertools.chain([first], tasks)
         self._retries: collections.deque[Task] = collections.deque()
-        self._workers = [self._spawn() for _ in range(self._jobs)]
+        self._workers = self._workers or [self._spawn() for _ in range(self._jobs)]
+        for w in [w for w in self._workers if not w.process.is_alive()]:  # died while idle
+            self._replace(w)
         exhausted = False
         while True:
             if not self.stopping and not exhausted:

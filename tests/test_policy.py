@@ -145,7 +145,7 @@ def test_several_problems_in_one_line(tmp_path):
         "4 problems: rules[0] (two).scope[1]: 'everywhere' is not allowed; use 'file', 'folder' or 'owner'; "
         "rules[0] (two).min_records: must be ≥ 1, got 0; "
         "rules[0] (two).weighted_sum.categories.a.count[0]: unknown count source 'record' "
-        "(did you mean 'records'?); use 'records', an entity type, 'category:<legal category>' or 'note:<code>'; "
+        "(did you mean 'records'?); use 'records', 'edm_rows', an entity type, 'category:<legal category>' or 'note:<code>'; "
         "rules[0] (two).weighted_sum.categories.a.count[1]: unknown note 'minor' (did you mean 'minors'?); "
         "known notes: minors, card_with_cvv_or_expiry, excel_float_damaged, health_records, "
         "lodging_records, call_records, transaction_records, ocr_id_cards, ocr_bank_cards"
@@ -170,7 +170,7 @@ def test_several_problems_in_one_line(tmp_path):
         ),
         (
             "name: x\nrules:\n  - {name: a, severity: low}\n",
-            "rules[0] (a): no condition; give at least one of min_records, min_distinct, "
+            "rules[0] (a): no condition; give at least one of min_records, min_edm_rows, min_distinct, "
             "min_distinct_any, weighted_sum, min_masked_noncompliant, requires_notes, min_notes",
         ),
         (

@@ -461,6 +461,43 @@ def test_a_broken_recognizer_folder_is_refused_by_scan_and_watch(tmp_path: Path)
     assert "employee.yaml: " in one_line_error(field, 2)
 
 
+REFUSE = """
+from dlpscan.store import codec
+rows = codec.entity_rows
+def refuse(file_id, result):  # as the codec refuses an unmasked sample
+    if result.path.endswith("refused.csv") and result.entities:
+        raise ValueError("CN_MOBILE: a sample is not masked; not stored")
+    return rows(file_id, result)
+codec.entity_rows = refuse
+from dlpscan.cli import main
+main()
+"""
+
+
+def test_a_result_the_store_refuses_is_named_and_the_scan_exits_3(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    share = tmp_path / "share"
+    share.mkdir()
+    for name in ("refused.csv", "kept.csv"):
+        rows = "".join(f"客户{i},{make_id(rng)}\n" for i in range(60))
+        (share / name).write_text("姓名,身份证号\n" + rows, encoding="utf-8")
+    env = {**os.environ, "DLPSCAN_KEY_FILE": str(KEY_DIR / "fingerprint.key")}
+    report, db = tmp_path / "r.jsonl", tmp_path / "s.sqlite"
+    proc = subprocess.run(
+        [sys.executable, "-c", REFUSE, "scan", str(share), "--db", str(db), "-o", str(report)],
+        capture_output=True, text=True, env=env, timeout=240,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert (
+        f"dlpscan: error: the results store refused 1 result(s): {share / 'refused.csv'}: "
+        "ValueError: CN_MOBILE: a sample is not masked; not stored"
+    ) in proc.stderr.splitlines()
+    assert sorted(lines(report)) == sorted([str(share / "kept.csv"), str(share / "refused.csv")])
+    with sqlite3.connect(db) as conn:
+        stored = dict(conn.execute("SELECT path, status FROM files"))
+    assert stored == {str(share / "kept.csv"): "scanned", str(share / "refused.csv"): "error"}
+
+
 def test_environment_problems_exit_2_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "share").mkdir()
     (tmp_path / "share" / "a.txt").write_text("会议纪要\n", encoding="utf-8")

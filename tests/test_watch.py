@@ -230,7 +230,8 @@ class Watch:
             for line in lines
             if "Traceback" in line
             or re.search(
-                r"ERROR: (?!reload failed|cannot store the result of|the results store refused a batch)", line
+                r"ERROR: (?!reload failed|cannot store the result of|the results store refused a batch|stopping: the results store)",
+                line,
             )
         ]
 
@@ -509,6 +510,16 @@ def test_reload_and_vanished_root(watch_factory) -> None:
     w.write_config(settle_seconds="oops")  # an invalid config is refused; the daemon keeps running
     w.proc.send_signal(signal.SIGHUP)
     wait_for("the refused reload", lambda: any(e["kind"] == "error" for e in w.events()))
+    broken = w.base / "recognizers"  # so is a broken recognizer folder, naming the file
+    broken.mkdir()
+    (broken / "employee.yaml").write_text("entity: [EMPLOYEE_NO\npatterns: []\n", encoding="utf-8")
+    w.write_config(top={"recognizer_dirs": [str(broken)]}, settle_seconds=0.5)
+    w.proc.send_signal(signal.SIGHUP)
+    wait_for(
+        "the refused recognizer folder",
+        lambda: any(e["kind"] == "error" and "employee.yaml" in e["message"] for e in w.events()),
+    )
+    del w.top["recognizer_dirs"]
 
     second_log = w.base / "alerts-2.jsonl"
     w.write_config(settle_seconds=0.5, alert_log=str(second_log))
@@ -605,6 +616,38 @@ def test_a_removed_sink_leaves_no_backlog_and_a_new_sink_starts_from_now(watch_f
     assert withdrawn in [e["message"] for e in w.events()]
 
 
+def test_files_of_a_root_deleted_and_re_created_are_marked_deleted(watch_factory) -> None:
+    """A vanished root is not a deletion; but when it comes back, what is no longer in it is."""
+    w = watch_factory(root_check_seconds=0.3)
+    people = People(19)
+    (w.root / "sub").mkdir()
+    old = [w.root / "a.csv", w.root / "sub" / "b.txt", w.root / "sub" / "kept.txt"]
+    old[0].write_text(people.bulk(), encoding="utf-8")
+    old[1].write_text(clean(1), encoding="utf-8")
+    old[2].write_text(clean(2), encoding="utf-8")
+    w.start()
+    wait_for("the catch-up pass", lambda: len(w.stored(old)) == 3 and w.queue_empty())
+    w.root.rename(w.base / "share.old")  # the share goes away with its files ...
+    wait_for("the root detached", lambda: "watched root is not available" in w.stderr.read_text())
+    assert not any(s.deleted for s in w.stored(old).values())
+    (w.root / "sub").mkdir(parents=True)  # ... and another one, with one file kept, comes back
+    shutil.copy2(w.base / "share.old" / "sub" / "kept.txt", old[2])
+    new = w.root / "c.txt"
+    new.write_text(clean(3), encoding="utf-8")
+    stored = wait_for(
+        "the old files marked deleted, the others recorded",
+        lambda: (
+            (s := w.stored([*old, new]))
+            and len(s) == 4
+            and s[str(old[0])].deleted
+            and s[str(old[1])].deleted
+            and s
+        ),
+    )
+    assert w.stop() == 0
+    assert not stored[str(old[2])].deleted and not stored[str(new)].deleted
+
+
 def limit_file_size(pid: int, size: int | None) -> None:
     """A full disk for the daemon's files beyond `size` bytes (RLIMIT_FSIZE: a write is cut at the
     limit, the next one fails with EFBIG; Python ignores SIGXFSZ). None lifts the limit."""
@@ -699,6 +742,77 @@ def test_a_result_the_store_refuses_is_stored_as_an_error_and_costs_no_other(wat
     log = w.stderr.read_text()
     assert f"ERROR: cannot store the result of {files[0]}: ValueError" in log
     assert not [v for v in people.raw if v in log]
+
+
+class Link:
+    """A TCP path to PostgreSQL that the test can cut (the server keeps running for everyone else)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self._conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            server = socket.create_connection(self.target)
+            self._conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.up = False
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        self._conns.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+def test_sigterm_with_postgresql_down_exits_promptly_with_code_3(watch_factory) -> None:
+    """Nothing is lost (the queue and the catch-up pass find the files), so the stop does not wait."""
+    with pg_schema_url() as url:
+        link = Link(("127.0.0.1", 5432))
+        try:
+            w = watch_factory(settle_seconds=0.3)
+            w.db = url.replace("127.0.0.1:5432", f"127.0.0.1:{link.port}")
+            w.write_config()
+            w.start()
+            first, second = w.root / "first.txt", w.root / "second.txt"
+            first.write_text(clean(1), encoding="utf-8")
+            wait_for("the first file recorded", lambda: w.stored([first]))
+            link.cut()
+            second.write_text(clean(2), encoding="utf-8")
+            wait_for("the outage noticed", lambda: "results store unavailable" in w.stderr.read_text())
+            assert w.stop(timeout=15) == 3
+            assert "stopping: the results store is unavailable" in w.stderr.read_text()
+            link.up = True
+            w.start()
+            wait_for("the second file recorded after the restart", lambda: w.stored([second]))
+            assert w.stop() == 0
+        finally:
+            link.close()
 
 
 def test_unreachable_store_waits_and_stops_cleanly(watch_factory, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import click
 
 from dlpscan import __version__
 from dlpscan.cli.admin import config_group, policy, recognizers
+from dlpscan.cli.cluster import cluster
 from dlpscan.cli.common import EXIT_CODES, Main, UsageProblem
 from dlpscan.cli.db import db, triage
 from dlpscan.cli.edm import edm
@@ -61,7 +62,7 @@ def _version(ctx: click.Context) -> None:
     ctx.exit()
 
 
-for command in (scan, watch, status, report, db, triage, policy, config_group, recognizers, edm):
+for command in (scan, watch, status, report, db, triage, policy, config_group, recognizers, edm, cluster):
     main.add_command(command)
 
 __all__ = ["UsageProblem", "main"]

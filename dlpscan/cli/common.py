@@ -23,8 +23,10 @@ Exit codes:
   2    usage, configuration or environment error (a missing folder, an unwritable file ...)
   3    the results store could not be written (the scan's report is complete)
   4    internal error: a bug in dlpscan (rerun with --log-level debug and report it)
+  5    the cluster's scheduler was lost mid-scan (finished files are stored; --resume continues)
   130  interrupted (the store stays consistent; `dlpscan scan --resume` continues)"""
 INTERNAL_ERROR = 4
+CLUSTER_LOST = 5
 INTERRUPTED = 130
 
 
@@ -85,6 +87,24 @@ def open_store(config: Config, create: bool = False):
         raise UsageProblem(f"cannot open the results store: {type(exc).__name__}: {exc}") from None
 
 
+def check_cluster(config: Config, storing: bool = True) -> None:
+    """`--cluster` needs the `cluster` extra, and a store that every later scan can find: results of
+    workers on many hosts go to one PostgreSQL database, never to a SQLite file on one of them."""
+    from dlpscan.store.db import resolve_url
+
+    if not config.cluster:
+        return
+    try:
+        import dlpscan.cluster  # noqa: F401
+    except ImportError:
+        raise UsageProblem("--cluster needs the cluster extra: pip install 'dlpscan[cluster]'") from None
+    if storing and resolve_url(config.db).get_backend_name() != "postgresql":
+        raise UsageProblem(
+            "--cluster needs a PostgreSQL store: give --db postgresql://user@host/db "
+            "(or --no-store), not a SQLite file"
+        )
+
+
 # ---- options shared by `scan` and `watch` ------------------------------------------------------
 
 SHARED_OPTIONS = (
@@ -95,12 +115,27 @@ SHARED_OPTIONS = (
         "`key_file`) is used for the store only.",
     ),
     click.option(
+        "--edm",
+        help="Exact data match: an index of the company's customers (`dlpscan edm build`; also `edm` "
+        "in the config). Reports per file the distinct customers (master rows) found; docs/edm.md.",
+    ),
+    click.option(
+        "--edm-key-file",
+        help="File holding the key the --edm index was built with (also DLPSCAN_EDM_KEY_FILE).",
+    ),
+    click.option(
         "--policy", help="Policy name (default, judicial-2017, bank, telecom, courier) or YAML file."
     ),
     click.option(
         "--db", help="Results store: a SQLite path or postgresql://... URL (default: per-user SQLite)."
     ),
     click.option("-j", "--jobs", type=int, help="Worker processes (default: number of CPUs)."),
+    click.option(
+        "--cluster",
+        metavar="ADDRESS",
+        help="Read the files on a Dask cluster instead: its scheduler's address, e.g. tcp://host:8786 "
+        "(needs the `cluster` extra and a PostgreSQL --db; docs/cluster.md).",
+    ),
     click.option(
         "--file-timeout", type=float, help="Seconds allowed per file before it is skipped (default 300)."
     ),

@@ -43,7 +43,7 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
     with open_store(config) as store:
         p = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store.types)
         rows = store.exposure(by, top=top)
-    hits = {r.key: evaluate_scope(p, by, r.key, r.people, r.per_type) for r in rows}
+    hits = {r.key: evaluate_scope(p, by, r.key, r.people, r.per_type, r.edm_rows) for r in rows}
     if as_json:
         click.echo(
             json.dumps(
@@ -54,6 +54,8 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
                         "flagged_files": r.flagged_files,
                         "people": r.people,
                         "per_type": r.per_type,
+                        "edm_rows": r.edm_rows,
+                        "edm_high": r.edm_high,
                         "rules": [h.rule for h in hits[r.key]],
                     }
                     for r in rows

@@ -8,7 +8,16 @@ from typing import Any
 
 import click
 
-from dlpscan.cli.common import EXIT_CODES, UsageProblem, cli_config, glob_flags, open_store, shared_options
+from dlpscan.cli.common import (
+    CLUSTER_LOST,
+    EXIT_CODES,
+    UsageProblem,
+    check_cluster,
+    cli_config,
+    glob_flags,
+    open_store,
+    shared_options,
+)
 from dlpscan.cli.output import FORMAT_HELP, known_formats
 from dlpscan.config import ConfigError, resolve_key
 from dlpscan.policy import PolicyError, load_policy
@@ -63,6 +72,7 @@ def scan(
       dlpscan scan /srv/share --exclude '*.iso' -j 8 --policy courier --format csv -o share.csv
       dlpscan scan exports/ --fingerprint-key "$KEY" --fail-on-flag --quiet
       dlpscan scan repo/ --new-only --format sarif -o dlpscan.sarif
+      dlpscan scan /mnt/share --cluster tcp://10.0.0.5:8786 --db postgresql://dlp@db/dlpscan
     """
     from dlpscan.cli.output import ScanOutput
     from dlpscan.detect.registry import DefinitionError, entity_types
@@ -76,6 +86,7 @@ def scan(
         raise UsageProblem(f"unknown --format {fmt!r}; known: {', '.join(known_formats())}")
     glob_flags(flags)
     config = cli_config(ctx, flags)
+    check_cluster(config, storing=not no_store)
     try:
         store_types = entity_types(Path(d) for d in config.recognizer_dirs)
         policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store_types)
@@ -85,7 +96,10 @@ def scan(
     for p in paths:
         if not Path(p).exists() and not Path(p).is_symlink():
             raise UsageProblem(f"no such file or directory: {p}")
-    settings = ScanSettings.from_config(config, key, explicit_key)
+    try:
+        settings = ScanSettings.from_config(config, key, explicit_key)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
     job = ScanJob(
         roots=list(paths),
         walk=WalkOptions.from_config(config),
@@ -97,6 +111,7 @@ def scan(
         nice=config.nice,
         full=full,
         resume=resume,
+        cluster=config.cluster,
     )
     report = ScanOutput(fmt, output, quiet, explicit_key, (new_only, since_scan))
     with ExitStack() as stack:
@@ -106,11 +121,17 @@ def scan(
         except OSError as exc:
             why = exc.strerror or type(exc).__name__
             raise UsageProblem(f"cannot write --output {output}: {why}") from None
+        executor = _cluster_executor(stack, job, config, quiet) if config.cluster else None
         with ScanProgress(not quiet, report.progress_console) as progress:
             try:
-                summary = run_scan(job, store, writers, progress.update if progress.active else None)
+                summary = run_scan(
+                    job, store, writers, progress.update if progress.active else None, executor
+                )
             except WorkerStartError as exc:
                 raise UsageProblem(str(exc)) from None
+            except Exception as exc:
+                _cluster_failed(ctx, exc)
+                raise
         report.finish(summary)
     if summary.interrupted:
         ctx.exit(130)
@@ -121,6 +142,38 @@ def scan(
         ctx.exit(3)
     if fail_on_flag and report.flagged(summary):
         ctx.exit(1)
+
+
+def _cluster_executor(stack: ExitStack, job: Any, config: Any, quiet: bool) -> Any:
+    """Connect to the cluster's scheduler and hand the scan's settings to its workers."""
+    from dlpscan.cluster import ClusterError, DaskExecutor, WorkerLimits
+
+    limits = WorkerLimits(job.settings, job.file_timeout, job.worker_memory_bytes, job.nice)
+    try:
+        executor = DaskExecutor(config.cluster, limits, config.cluster_batch_seconds)
+    except ClusterError as exc:
+        raise UsageProblem(str(exc)) from None
+    stack.callback(executor.close)
+    if not quiet:
+        dashboard = executor.dashboard
+        where = f"; dashboard {dashboard}" if dashboard else ""
+        click.echo(f"dlpscan: cluster {config.cluster}: {executor.describe()}{where}", err=True)
+    return executor
+
+
+def _cluster_failed(ctx: click.Context, exc: Exception) -> None:
+    """A cluster lost mid-scan (its own exit code) or unusable (2); the store holds what finished."""
+    try:
+        from dlpscan.cluster import ClusterError, ClusterLost
+    except ImportError:
+        return
+    if isinstance(exc, ClusterLost):
+        click.echo(
+            f"dlpscan: error: {exc}; finished files are stored, rerun with --resume to continue", err=True
+        )
+        ctx.exit(CLUSTER_LOST)
+    if isinstance(exc, ClusterError):
+        raise UsageProblem(f"{exc}; finished files are stored, rerun with --resume to continue") from None
 
 
 def _store_problems(summary: Any) -> list[str]:

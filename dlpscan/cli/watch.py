@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from dlpscan.cli.common import UsageProblem, cli_config, glob_flags, open_store, shared_options
+from dlpscan.cli.common import (
+    UsageProblem,
+    check_cluster,
+    cli_config,
+    glob_flags,
+    open_store,
+    shared_options,
+)
 from dlpscan.config import ConfigError
 from dlpscan.policy import PolicyError
 
@@ -33,8 +40,9 @@ from dlpscan.policy import PolicyError
 def watch(ctx: click.Context, roots: tuple[str, ...], no_catch_up: bool, **flags: Any) -> None:
     """Watch folders and scan files as they are written; alert on flagged ones.
 
-    Runs until SIGTERM (finishes the files in progress, exits 0); SIGHUP reloads the config and
-    policies. Uses the same pipeline, store and policies as `scan`; see docs/watch.md.
+    Runs until SIGTERM (finishes the files in progress, exits 0, or 3 with the results store
+    unavailable); SIGHUP reloads the config and policies. Uses the same pipeline, store and
+    policies as `scan`; see docs/watch.md.
 
     \b
     Examples:
@@ -56,7 +64,7 @@ def watch(ctx: click.Context, roots: tuple[str, ...], no_catch_up: bool, **flags
     watch_flags["roots"] = list(roots) or None
     watch_flags["catch_up"] = False if no_catch_up else None
     glob_flags(flags)
-    cli_config(ctx, flags)
+    check_cluster(cli_config(ctx, flags))
     try:
         code = run_daemon(ctx.find_root().params.get("config"), flags, watch_flags)
     except (ConfigError, PolicyError) as exc:

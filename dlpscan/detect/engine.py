@@ -9,13 +9,13 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 
 from dlpscan.detect import columns, decoded
 from dlpscan.detect import compiled as compiled_core
 from dlpscan.detect.backends import make_scanner
-from dlpscan.detect.decide import rank, whole_cell_types
+from dlpscan.detect.decide import rank, walk, whole_cell_types
 from dlpscan.detect.evidence import (
     COMPANION_WINDOW,
     cell_finding,
@@ -123,14 +123,10 @@ class Engine:
         header_rel: dict[tuple[str, int], int] | None = None,
         cell_of: Callable[[int], tuple[int, int, int]] | None = None,
     ) -> list[Finding]:
-        found: list[Finding] = []
         cursor = self._scanner.cursor(text)
-        pos = 0
-        while (hit := cursor.next_start(pos)) is not None:
-            start, ids = hit
-            floor, row, col = 0, 0, None
-            if cell_of is not None:
-                floor, row, col = cell_of(start)
+
+        def best_at(start: int, ids: Sequence[int]) -> tuple[Finding, int] | None:
+            floor, row, col = cell_of(start) if cell_of is not None else (0, 0, None)
             best: Finding | None = None
             best_end = start
             for idx in ids:
@@ -148,12 +144,9 @@ class Engine:
                     best is None or rank(f, d.priority) > rank(best, self._priority[best.entity_type])
                 ):
                     best, best_end = f, m.end()
-            if best is not None:
-                found.append(best)
-                pos = max(best_end, start + 1)
-            else:
-                pos = start + 1
-        return found
+            return None if best is None else (best, best_end)
+
+        return walk(cursor.next_start, best_at)
 
     # -- tables ---------------------------------------------------------------------------
     def scan_table(self, block: TableBlock) -> list[Finding]:

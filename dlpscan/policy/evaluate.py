@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from dlpscan.model import FileResult, RuleHit
 from dlpscan.policy.load import Policy
-from dlpscan.policy.schema import NOTE_PREFIX, RECORDS, Rule, WeightedSum
+from dlpscan.policy.schema import EDM_ROWS, NOTE_PREFIX, RECORDS, Rule, WeightedSum
 
 SEVERITY_ORDER = ("none", "low", "medium", "high", "critical")
 CUMULATIVE_SCOPES = ("folder", "owner")
@@ -22,10 +22,13 @@ class Counts:
     distinct: Mapping[str, int]
     notes: Mapping[str, int] = field(default_factory=dict)
     noncompliant: Mapping[str, int] = field(default_factory=dict)
+    edm_rows: int = 0  # distinct master-list rows matched (high and medium)
 
     def source(self, name: str) -> int:
         if name == RECORDS:
             return self.records
+        if name == EDM_ROWS:
+            return self.edm_rows
         if name.startswith(NOTE_PREFIX):
             return self.notes.get(name.removeprefix(NOTE_PREFIX), 0)
         return self.distinct.get(name, 0)
@@ -47,6 +50,7 @@ def matches(rule: Rule, counts: Counts) -> bool:
     distinct = counts.distinct
     return (
         (rule.min_records is None or counts.records >= rule.min_records)
+        and (rule.min_edm_rows is None or counts.edm_rows >= rule.min_edm_rows)
         and all(distinct.get(t, 0) >= n for t, n in rule.min_distinct.items())
         and all(max(distinct.get(t, 0) for t in g.types) >= g.count for g in rule.min_distinct_any)
         and (
@@ -59,14 +63,19 @@ def matches(rule: Rule, counts: Counts) -> bool:
     )
 
 
-def evaluate(policy: Policy, result: FileResult) -> tuple[bool, str, list[RuleHit]]:
-    """(flagged, severity, hits) for one file: severity is the highest of all matching rules."""
-    counts = Counts(
+def file_counts(result: FileResult) -> Counts:
+    return Counts(
         records=result.records,
         distinct={t: s.distinct for t, s in result.entities.items()},
         notes=result.notes,
         noncompliant={t: m.noncompliant for t, m in result.masked.items()},
+        edm_rows=result.edm.matched if result.edm is not None else 0,
     )
+
+
+def evaluate(policy: Policy, result: FileResult) -> tuple[bool, str, list[RuleHit]]:
+    """(flagged, severity, hits) for one file: severity is the highest of all matching rules."""
+    counts = file_counts(result)
     hits: list[RuleHit] = []
     flagged = False
     for rule in policy.file_rules:
@@ -77,16 +86,17 @@ def evaluate(policy: Policy, result: FileResult) -> tuple[bool, str, list[RuleHi
 
 
 def evaluate_scope(
-    policy: Policy, scope: str, key: str, people: int, per_type: dict[str, int]
+    policy: Policy, scope: str, key: str, people: int, per_type: dict[str, int], edm_rows: int = 0
 ) -> list[RuleHit]:
     """Hits of the policy's cumulative rules for one folder or owner (`key`, for the caller's records).
 
     `people` is the number of distinct people across the files, `per_type` the distinct values per
-    entity type across the files. Every hit is a finding (scope rules cannot be `flag: false`).
+    entity type across the files, `edm_rows` the distinct master-list rows matched across the files.
+    Every hit is a finding (scope rules cannot be `flag: false`).
     """
     if scope not in CUMULATIVE_SCOPES:
         raise ValueError(f"scope must be one of {', '.join(CUMULATIVE_SCOPES)}, not {scope!r}")
-    counts = Counts(records=people, distinct=per_type)
+    counts = Counts(records=people, distinct=per_type, edm_rows=edm_rows)
     return [
         RuleHit(policy.name, rule.name, rule.severity, scope)
         for rule in policy.scope_rules(scope)

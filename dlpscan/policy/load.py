@@ -37,6 +37,11 @@ class Policy:
     def scope_rules(self, scope: str) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if scope in r.scope)
 
+    @property
+    def uses_edm(self) -> bool:
+        """Whether decisions depend on exact data match counts: a rebuilt index re-evaluates files."""
+        return any(r.uses_edm for r in self.rules)
+
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""

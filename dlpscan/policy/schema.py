@@ -35,6 +35,7 @@ NOTES = {
 SEVERITIES = ("low", "medium", "high", "critical")
 SCOPES = ("file", "folder", "owner")
 RECORDS = "records"
+EDM_ROWS = "edm_rows"  # distinct master-list rows an exact data match found (docs/edm.md)
 NOTE_PREFIX = "note:"
 CATEGORY_PREFIX = "category:"  # every entity type of that legal category (dlpscan.entities)
 
@@ -66,18 +67,18 @@ def _note(value: str) -> str:
 
 
 def _source(value: str, info: ValidationInfo) -> str:
-    """A count source: 'records', an entity type (distinct values) or 'note:<code>'."""
-    if value == RECORDS:
+    """A count source: 'records', 'edm_rows', an entity type (distinct values) or 'note:<code>'."""
+    if value in (RECORDS, EDM_ROWS):
         return value
     if value.startswith(NOTE_PREFIX):
         _note(value.removeprefix(NOTE_PREFIX))
         return value
     known = tuple(_known_types(info))
     if value not in known:
-        choices = [RECORDS, *known, *(NOTE_PREFIX + n for n in NOTES)]
+        choices = [RECORDS, EDM_ROWS, *known, *(NOTE_PREFIX + n for n in NOTES)]
         raise ValueError(
             f"unknown count source {value!r}{did_you_mean(value, choices)}; "
-            "use 'records', an entity type, 'category:<legal category>' or 'note:<code>'"
+            "use 'records', 'edm_rows', an entity type, 'category:<legal category>' or 'note:<code>'"
         )
     return value
 
@@ -147,6 +148,7 @@ class WeightedSum(_Strict):
 
 _CONDITIONS = (
     "min_records",
+    "min_edm_rows",
     "min_distinct",
     "min_distinct_any",
     "weighted_sum",
@@ -165,6 +167,7 @@ class Rule(_Strict):
     scope: Annotated[tuple[Scope, ...], Field(min_length=1), BeforeValidator(_one_or_many)] = ("file",)
     flag: Annotated[bool, Field(strict=True)] = True
     min_records: Count | None = None
+    min_edm_rows: Count | None = None  # distinct master-list rows matched (scans with --edm only)
     min_distinct: dict[EntityType, Count] = Field(default_factory=dict)
     min_distinct_any: Annotated[list[DistinctAny], BeforeValidator(_one_or_many)] = Field(
         default_factory=list
@@ -206,6 +209,12 @@ class Rule(_Strict):
     @property
     def cumulative(self) -> bool:
         return any(s != "file" for s in self.scope)
+
+    @property
+    def uses_edm(self) -> bool:
+        """Whether the rule's outcome depends on exact data match counts."""
+        sums = self.weighted_sum.categories.values() if self.weighted_sum else ()
+        return self.min_edm_rows is not None or any(EDM_ROWS in c.count for c in sums)
 
 
 class PolicySpec(_Strict):

@@ -70,6 +70,7 @@ class FileRow:
     notes: list[Note]
     triage: dict | None
     false_positive: bool  # flagged, and a false-positive mark still applies
+    edm: tuple[int, int] | None = None  # (high, medium) master-list rows matched; None: scanned without EDM
 
     @property
     def finding(self) -> bool:
@@ -88,6 +89,7 @@ class GroupRow:
     hits: list[RuleHit]
     grading: Grading
     notes: list[Note]
+    edm: tuple[int, int] = (0, 0)  # distinct master-list rows matched (EDM), of which high
 
     @property
     def listed(self) -> bool:
@@ -124,6 +126,11 @@ class ReportData:
     triage: list[dict] = field(default_factory=list)  # every decision, with `in_scan`
     folders: list[GroupRow] = field(default_factory=list)
     owners: list[GroupRow] = field(default_factory=list)
+    edm_indexes: list[dict] = field(default_factory=list)  # EDM index versions the scope was matched with
+
+    @property
+    def edm(self) -> bool:
+        return bool(self.edm_indexes)
 
     @property
     def roots(self) -> list[str]:
@@ -205,6 +212,7 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
         recognisers=load_definitions(options.recognizer_dirs),
         types=store.types,
         sessions=[x | {"items": recorded.get(x["id"], 0)} for x in sessions],
+        edm_indexes=store.edm_indexes(scope),
     )
     decisions = {t["path"]: t for t in store.triage_all()}
     grader = Grader(judicial)
@@ -339,6 +347,7 @@ def _row(
         notes=notes_for(distinct, types, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
         triage=decision,
         false_positive=flagged and fp_mark,
+        edm=(result.edm.high, result.edm.medium) if result.edm is not None else None,
     )
 
 
@@ -375,8 +384,9 @@ def _groups(
             flagged=flagged[e.key],
             people=e.people,
             per_type=e.per_type,
-            hits=evaluate_scope(policy, by, e.key, e.people, e.per_type),
-            grading=grader.group(by, e.key, e.people, e.per_type),
+            hits=evaluate_scope(policy, by, e.key, e.people, e.per_type, e.edm_rows),
+            grading=grader.group(by, e.key, e.people, e.per_type, e.edm_rows),
+            edm=(e.edm_rows, e.edm_high),
             notes=notes_for(e.per_type, store.types),
         )
         for e in store.exposure(by, scan_id)

@@ -77,6 +77,13 @@ EN: dict[str, str] = {
     "scope.scanner": "Scanner version",
     "scope.recognisers": "Recogniser definitions version",
     "scope.key_id": "Fingerprint key id",
+    "scope.edm": "Exact data match index",
+    "scope.edm_detail": (
+        "EDM key id {key_id}, built {built}, {rows} master rows, schema {schema}; "
+        "{files} files matched with it"
+    ),
+    "col.edm": "Customers (EDM)",
+    "edm.high_n": "{n} high",
     "scope.policy": "Policy",
     "scope.policy_recorded": "as recorded by the scan",
     "scope.policy_reevaluated": (
@@ -398,6 +405,12 @@ ZH: dict[str, str] = {
     "scope.scanner": "扫描器版本",
     "scope.recognisers": "识别规则版本",
     "scope.key_id": "指纹密钥标识",
+    "scope.edm": "精确数据匹配索引",
+    "scope.edm_detail": (
+        "EDM 密钥标识 {key_id}，构建于 {built}，主表 {rows} 行，模式 {schema}；{files} 个文件据此匹配"
+    ),
+    "col.edm": "本单位客户（EDM）",
+    "edm.high_n": "高置信 {n}",
     "scope.policy": "策略",
     "scope.policy_recorded": "沿用扫描时的判定",
     "scope.policy_reevaluated": "本报告按此策略重新评估各文件（扫描时使用 {name} {version}）",

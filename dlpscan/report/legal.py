@@ -14,7 +14,7 @@ from fractions import Fraction
 from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult, RuleHit
 from dlpscan.policy import Policy, evaluate, evaluate_scope
-from dlpscan.policy.evaluate import Counts
+from dlpscan.policy.evaluate import Counts, file_counts
 from dlpscan.policy.schema import Category
 
 from .i18n import LIST_SEP, translator
@@ -99,17 +99,15 @@ class Grader:
     def file(self, result: FileResult) -> Grading:
         if not (result.entities or result.records or result.notes or result.masked):
             return self.nothing
-        counts = Counts(
-            records=result.records,
-            distinct={t: s.distinct for t, s in result.entities.items()},
-            notes=result.notes,
-            noncompliant={t: m.noncompliant for t, m in result.masked.items()},
-        )
-        return self._grade(counts, lambda: evaluate(self.policy, result)[2])
+        return self._grade(file_counts(result), lambda: evaluate(self.policy, result)[2])
 
-    def group(self, scope: str, key: str, people: int, per_type: dict[str, int]) -> Grading:
-        counts = Counts(records=people, distinct=per_type)
-        return self._grade(counts, lambda: evaluate_scope(self.policy, scope, key, people, per_type))
+    def group(
+        self, scope: str, key: str, people: int, per_type: dict[str, int], edm_rows: int = 0
+    ) -> Grading:
+        counts = Counts(records=people, distinct=per_type, edm_rows=edm_rows)
+        return self._grade(
+            counts, lambda: evaluate_scope(self.policy, scope, key, people, per_type, edm_rows)
+        )
 
     def _grade(self, counts: Counts, evaluate_hits: Callable[[], list[RuleHit]]) -> Grading:
         cats = [

@@ -42,7 +42,7 @@ class FileTable:
             *(f"{t}_distinct" for t in self.types), "other_types", "masked_samples",
             "judicial_2017_level", "judicial_2017_weighted_sum", "judicial_2017_rules", "legal_notes",
             "triage_status", "triage_note", "triage_who", "triage_at", "triage_applies",
-            "confidence", "locations",
+            "confidence", "locations", "edm_customers", "edm_customers_high",
         ]  # fmt: skip
 
     def values(self, row: FileRow) -> list[Any]:
@@ -79,6 +79,8 @@ class FileTable:
             triage.get("applies", ""),
             "; ".join(f"{t}: {conf}" for t, conf, _ in row.where),
             "; ".join(f"{t}: {', '.join(locs)}" for t, _, locs in row.where if locs),
+            "" if row.edm is None else row.edm[0] + row.edm[1],  # empty: scanned without an EDM index
+            "" if row.edm is None else row.edm[0],
         ]
 
 

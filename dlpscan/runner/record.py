@@ -37,6 +37,7 @@ class ScanSummary:
     bytes: int = 0
     flagged: int = 0
     unchanged: int = 0
+    edm_refreshed: int = 0  # of the unchanged: matched again with a rebuilt EDM index, not read
     statuses: Counter[str] = field(default_factory=Counter)
     severities: Counter[str] = field(default_factory=Counter)
     interrupted: bool = False
@@ -88,6 +89,18 @@ class Recorder:
             self._count(r)
         if self.storing:
             self.carried += [stored.path, *(m.path for m in stored.members)]
+            self._due()
+        self._progress()
+
+    def refreshed(self, stored: StoredFile, entry: Entry) -> None:
+        """An unchanged file matched again with a rebuilt EDM index (`runner.refresh`): reported and
+        stored anew, not read."""
+        self.summary.unchanged += 1
+        self.summary.edm_refreshed += 1
+        for r in reported(stored, entry):
+            self._count(r)
+        if self.storing:
+            self.pending += [stored.result, *(m.result for m in stored.members)]
             self._due()
         self._progress()
 

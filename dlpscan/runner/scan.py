@@ -21,11 +21,12 @@ from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import Policy
 from dlpscan.runner.lines import entry_result, stamp, unchanged
 from dlpscan.runner.record import Recorder, ScanSummary
+from dlpscan.runner.refresh import READ, REFRESHED, EdmRefresh
 from dlpscan.sinks.files import ReportWriter
 from dlpscan.store import Store, StoredFile
 from dlpscan.store.db import describe
 from dlpscan.walk import Entry, WalkOptions, root_key, walk
-from dlpscan.workers import Task, WorkerPool
+from dlpscan.workers import Executor, Task, WorkerPool
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,6 +45,7 @@ class ScanJob:
     nice: int = 0
     full: bool = False
     resume: bool = False
+    cluster: str | None = None  # the Dask scheduler the executor runs tasks on (recorded with the scan)
 
 
 @dataclass
@@ -98,11 +100,14 @@ def run_scan(
     store: Store | None,
     writers: Iterable[ReportWriter],
     on_progress: Callable[[ScanSummary, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> ScanSummary:
     """Run a whole scan; `on_progress(summary, bytes_done)` is called after every file.
 
-    With a progress callback the roots are also counted in the background, for an ETA.
-    Raises `workers.WorkerStartError` when worker processes cannot start.
+    Files are read by `executor` (default: a local `WorkerPool` of `job.jobs` processes), which the
+    scan closes. With a progress callback the roots are also counted in the background, for an ETA.
+    Raises `workers.WorkerStartError` when worker processes cannot start, and what the executor
+    raises when it is lost (`cluster.ClusterLost`): the scan is then recorded as interrupted.
     """
     summary = ScanSummary()
     if on_progress is not None:
@@ -112,6 +117,7 @@ def run_scan(
     summary.scan_id = opened.scan_id
     recorder = Recorder(summary, list(writers), store, opened.scan_id, on_progress)
     lookup = _Lookup(store, adopt=not job.full)
+    refresh = EdmRefresh(job.settings, job.policy, store)
     detector_version = job.settings.detector_version()
     done = opened.done or {}
     entries_by_task: dict[int, Entry] = {}
@@ -130,16 +136,23 @@ def run_scan(
                     recorder.results([entry_result(entry, Status.ERROR, entry.error)], entry)
                 elif entry.skip_reason:
                     recorder.results([entry_result(entry, Status.SKIPPED, entry.skip_reason)], entry)
-                elif stored is not None and unchanged(
-                    stored, entry, detector_version, job.policy.version, job.settings.content_hash
+                elif (
+                    stored is not None
+                    and unchanged(
+                        stored, entry, detector_version, job.policy.version, job.settings.content_hash
+                    )
+                    and (outcome := refresh.check(stored)) != READ
                 ):
-                    recorder.carried_forward(stored, entry)
+                    if outcome == REFRESHED:
+                        recorder.refreshed(stored, entry)
+                    else:
+                        recorder.carried_forward(stored, entry)
                 else:
                     task_id = next(counter)
                     entries_by_task[task_id] = entry
-                    yield Task(task_id, entry.path, entry.display)
+                    yield Task(task_id, entry.path, entry.display, size=entry.size)
 
-    pool = WorkerPool(job.jobs, job.settings, job.file_timeout, job.worker_memory_bytes, job.nice)
+    pool = executor or WorkerPool(job.jobs, job.settings, job.file_timeout, job.worker_memory_bytes, job.nice)
     completed = False
     try:
         with _Interrupt(pool.stop) as interrupt:
@@ -219,7 +232,9 @@ def _open_scan(job: ScanJob, store: Store | None) -> _Opened:
         policy=job.policy.name,
         policy_version=job.policy.version,
         detector_version=job.settings.detector_version(),
-        options={"full": job.full, "jobs": job.jobs, "engine": job.settings.backend},
+        options={"full": job.full, "jobs": job.jobs, "engine": job.settings.backend}
+        | ({"cluster": job.cluster} if job.cluster else {}),
+        edm=job.settings.edm.describe() if job.settings.edm is not None else None,
     )
     return _Opened(scan_id)
 
@@ -230,6 +245,7 @@ def _stats(summary: ScanSummary) -> dict:
         "bytes": summary.bytes,
         "flagged": summary.flagged,
         "unchanged": summary.unchanged,
+        "edm_refreshed": summary.edm_refreshed,
         "statuses": dict(summary.statuses),
         "severities": dict(summary.severities),
         "seconds": round(summary.seconds, 3),

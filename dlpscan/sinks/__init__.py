@@ -1,7 +1,7 @@
 """Where results go: JSONL (the stable report contract), CSV, and outputs installed packages add.
 
 `report_formats()` maps a `--format` name to a writer factory `factory(stream, options)`; a package
-adds one through the entry point group `dlpscan.formats` (see CONTRIBUTING.md).
+adds one through the entry point group `dlpscan.formats` (see docs/extending.md).
 """
 
 from __future__ import annotations

@@ -40,6 +40,15 @@ def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any
         }
     if result.notes:
         line["notes"] = result.notes
+    if result.edm is not None:
+        e = result.edm
+        line["edm"] = {
+            "index": e.index,
+            "version": e.version,
+            "rows": e.matched,
+            "high": e.high,
+            "medium": e.medium,
+        }
     if result.is_container:
         line["container"] = True
     for name in ("size", "owner"):

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dlpscan.findings import shown_locations
-from dlpscan.model import EntityStats, FileResult, MaskedStats, RuleHit, Status
+from dlpscan.model import EdmMatch, EntityStats, FileResult, MaskedStats, RuleHit, Status
 
 MEMBER_SEP = "!"
 MASK_CHAR = "*"
@@ -84,6 +84,9 @@ def file_values(result: FileResult, content_hash: str | None) -> dict[str, Any]:
         "masked": {k: [m.total, m.noncompliant] for k, m in result.masked.items()} or None,
         "rules": [[r.policy, r.rule, r.severity, r.scope] for r in result.rules] or None,
         "notes": dict(result.notes) or None,
+        "edm_version": result.edm.version if result.edm is not None else None,
+        "edm_high": result.edm.high if result.edm is not None else None,
+        "edm_medium": result.edm.medium if result.edm is not None else None,
     }
 
 
@@ -125,10 +128,35 @@ def fingerprint_rows(file_id: int, result: FileResult) -> list[tuple[int, str, b
     ]
 
 
+def edm_row_tuples(file_id: int, match: EdmMatch | None) -> list[tuple[int, bytes, bool]]:
+    """(file_id, row_key, high) tuples of `edm_rows`: 8-byte keyed row keys, nothing else."""
+    if match is None or not match.row_keys:
+        return []
+    if len(match.row_keys) % 8 or len(match.high_keys) % 8:
+        raise ValueError("EDM row keys are not 8-byte digests; not stored")
+    high = {match.high_keys[i : i + 8] for i in range(0, len(match.high_keys), 8)}
+    keys = (match.row_keys[i : i + 8] for i in range(0, len(match.row_keys), 8))
+    return [(file_id, k, k in high) for k in keys]
+
+
+def edm_of(row: Mapping[str, Any], index: Mapping[str, Any] | None) -> EdmMatch | None:
+    """The stored match counts (row keys and evidence are read only where needed)."""
+    if row["edm_version"] is None:
+        return None
+    return EdmMatch(
+        index=index["name"] if index else "",
+        version=row["edm_version"],
+        key_id=index["key_id"] if index else "",
+        high=row["edm_high"] or 0,
+        medium=row["edm_medium"] or 0,
+    )
+
+
 def rebuild(
     row: Mapping[str, Any],
     entities: Iterable[Mapping[str, Any]],
     fps: Mapping[str, list[str]],
+    edm_index: Mapping[str, Any] | None = None,
 ) -> FileResult:
     """A FileResult from stored rows. Fingerprint lists come back sorted."""
     return FileResult(
@@ -161,4 +189,5 @@ def rebuild(
         device=inode_from_db(row["device"]),
         is_container=row["is_container"],
         notes=dict(row["notes"] or {}),
+        edm=edm_of(row, edm_index),
     )

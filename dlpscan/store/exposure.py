@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from dlpscan.entities import EntityTypes
 
 from .db import read
-from .schema import files, fingerprints, scan_files, scans
+from .schema import edm_indexes, edm_rows, files, fingerprints, scan_files, scans
 
 UNKNOWN_OWNER = "(unknown)"
 
@@ -29,6 +29,8 @@ class Exposure:
     flagged_files: int = 0
     people: int = 0
     per_type: dict[str, int] = field(default_factory=dict)  # entity type -> distinct fingerprints
+    edm_rows: int = 0  # distinct master-list rows an exact data match found across the files
+    edm_high: int = 0  # of those, rows found with a corroborating field in at least one file
 
 
 # One scan, or several (a scan and watch sessions) whose files are taken together.
@@ -75,7 +77,7 @@ class ExposureMixin:
         """Exposure per owner or per folder (of the outermost file), most people first.
 
         `per_type` counts distinct fingerprints across all files of the group; `people` is the largest
-        of those over the person-key types.
+        of those over the person-key types; `edm_rows` the distinct master rows matched (EDM).
         """
         if by not in ("owner", "folder"):
             raise ValueError("by must be 'owner' or 'folder'")
@@ -102,13 +104,49 @@ class ExposureMixin:
                     sid,
                 ).group_by(key, fingerprints.c.entity_type)
             ).all()
+            edm = conn.execute(
+                in_scope(
+                    sa.select(
+                        key,
+                        sa.func.count(sa.distinct(edm_rows.c.row_key)),
+                        sa.func.count(sa.distinct(sa.case((edm_rows.c.high, edm_rows.c.row_key)))),
+                    )
+                    .select_from(edm_rows)
+                    .join(files, files.c.id == edm_rows.c.file_id),
+                    sid,
+                ).group_by(key)
+            ).all()
         groups = {k: Exposure(key=k, files=n, flagged_files=int(flagged)) for k, n, flagged in counts}
         for k, etype, n in distinct:
             groups[k].per_type[etype] = n
+        for k, rows, high in edm:
+            groups[k].edm_rows, groups[k].edm_high = rows, high
         for g in groups.values():
             g.people = self.types.people(g.per_type)
         ranked = sorted(groups.values(), key=lambda g: (-g.people, -g.flagged_files, -g.files, g.key))
         return ranked[:top] if top is not None else ranked
+
+    def edm_indexes(self, scan_id: Scope | None = None) -> list[dict]:
+        """The EDM index versions the files of a scan were matched with, newest build first, each with
+        its name, key id, schema hash, row count, build date and the number of files matched with it."""
+        with read(self._engine) as conn:
+            sid = scope(conn, scan_id)
+            if sid is None:
+                return []
+            used = conn.execute(
+                in_scope(
+                    sa.select(files.c.edm_version, sa.func.count()).where(files.c.edm_version.is_not(None)),
+                    sid,
+                ).group_by(files.c.edm_version)
+            ).all()
+            if not used:
+                return []
+            n = dict(used)
+            rows = conn.execute(sa.select(edm_indexes).where(edm_indexes.c.version.in_(list(n)))).mappings()
+            found = [dict(r) | {"files": n[r["version"]]} for r in rows]
+        for r in found:
+            del r["first_used"]
+        return sorted(found, key=lambda r: (r["build_date"], r["version"]), reverse=True)
 
     def distinct_people(self, scan_id: Scope | None = None) -> int:
         """Distinct people (lower bound) across all files of a scan (default: latest completed)."""

@@ -18,7 +18,17 @@ from dlpscan.model import FileResult
 from . import codec
 from .db import bulk_insert, chunks, one_of, read, refresh_statistics, write
 from .exposure import Scope, count_people, in_scope, scope
-from .schema import entity_counts, files, fingerprints, scan_files, scans, triage
+from .schema import (
+    edm_evidence,
+    edm_indexes,
+    edm_rows,
+    entity_counts,
+    files,
+    fingerprints,
+    scan_files,
+    scans,
+    triage,
+)
 
 SCAN_KINDS = ("scan", "watch")
 FINISH_STATUSES = ("completed", "interrupted", "failed")
@@ -69,8 +79,11 @@ class ResultsMixin:
         detector_version: str,
         options: dict,
         kind: str = "scan",
+        edm: dict | None = None,
     ) -> int:
-        """Start a scan (kind `scan` or `watch`) and return its id; status is `running` until finished."""
+        """Start a scan (kind `scan` or `watch`) and return its id; status is `running` until finished.
+
+        `edm`: the EDM index used (`EdmSettings.describe()`), kept in `edm_indexes` and the options."""
         values = {
             "kind": _choose(kind, SCAN_KINDS, "kind"),
             "roots": list(roots),
@@ -80,9 +93,13 @@ class ResultsMixin:
             "policy": policy,
             "policy_version": policy_version,
             "detector_version": detector_version,
-            "options": options,
+            "options": options | ({"edm": edm["version"]} if edm else {}),
         }
         with write(self._engine) as conn:
+            if edm is not None:
+                known = sa.select(edm_indexes.c.version).where(edm_indexes.c.version == edm["version"])
+                if conn.execute(known).first() is None:
+                    conn.execute(sa.insert(edm_indexes).values(edm | {"first_used": values["started"]}))
             return conn.execute(sa.insert(scans).values(values).returning(scans.c.id)).scalar_one()
 
     def finish_scan(self, scan_id: int, *, status: str, stats: dict) -> None:
@@ -191,23 +208,27 @@ class ResultsMixin:
         conn: Connection, scan_id: int, by_id: dict[int, FileResult], known: list[int]
     ) -> None:
         """Write the details of each file, first removing what `known` (previously stored) files had."""
-        ents, fps, seen = [], [], []
+        ents, fps, seen, rows, evidence = [], [], [], [], []
         for file_id, result in by_id.items():
             ents += codec.entity_rows(file_id, result)
             fps += codec.fingerprint_rows(file_id, result)
             seen.append({"scan_id": scan_id, "file_id": file_id} | codec.scan_file_values(result))
+            rows += codec.edm_row_tuples(file_id, result.edm)
+            if result.edm is not None and result.edm.evidence is not None:
+                evidence.append({"file_id": file_id, "evidence": result.edm.evidence})
         if known:
-            for table in (entity_counts, fingerprints):
+            for table in (entity_counts, fingerprints, edm_rows, edm_evidence):
                 conn.execute(sa.delete(table).where(one_of(conn, table.c.file_id, known)))
             conn.execute(
                 sa.delete(scan_files).where(
                     scan_files.c.scan_id == scan_id, one_of(conn, scan_files.c.file_id, known)
                 )
             )
-        for table, rows in ((entity_counts, ents), (scan_files, seen)):
-            if rows:
-                conn.execute(sa.insert(table), rows)
+        for table, values in ((entity_counts, ents), (scan_files, seen), (edm_evidence, evidence)):
+            if values:
+                conn.execute(sa.insert(table), values)
         bulk_insert(conn, fingerprints, fps)
+        bulk_insert(conn, edm_rows, rows)
 
     def paths_done(self, scan_id: int) -> dict[str, bool]:
         """Paths already recorded (or carried forward) in this scan, for --resume: path -> carried."""
@@ -262,6 +283,20 @@ class ResultsMixin:
             level = next_level
         for c in containers:
             c.members.sort(key=lambda m: m.path)
+
+    def edm_evidence(self, paths: list[str]) -> dict[str, bytes]:
+        """The stored EDM evidence of these paths (keyed digests and positions; see docs/edm.md).
+        A path scanned with an index but absent here held no value of the index's types."""
+        found: dict[str, bytes] = {}
+        for chunk in chunks(list(dict.fromkeys(paths)), PAGE):
+            with read(self._engine) as conn:
+                rows = conn.execute(
+                    sa.select(files.c.path, edm_evidence.c.evidence)
+                    .join(edm_evidence, edm_evidence.c.file_id == files.c.id)
+                    .where(one_of(conn, files.c.path, chunk))
+                ).all()
+            found |= {path: bytes(data) for path, data in rows}
+        return found
 
     def has_unadopted(self) -> bool:
         """Whether files stored before migration 0004 (under the path as typed) may wait for `adopt`."""
@@ -338,6 +373,36 @@ class ResultsMixin:
                 sa.update(files).where(scope, sa.not_(files.c.deleted)).values(deleted=True, deleted_at=when)
             )
 
+    def present_under(self, folder: str, after: str, limit: int) -> list[tuple[str, bool]]:
+        """(path, is_container) of the files (not archive members) stored as present below `folder`,
+        in path order after `after`: one page of the comparison with what is on disk."""
+        below = folder.rstrip("/") + "/"
+        query = (
+            sa.select(files.c.path, files.c.is_container)
+            .where(
+                files.c.path > max(below, after),
+                files.c.path < below[:-1] + "0",  # "0" follows "/": the range of `folder/...` keys
+                files.c.parent.is_(None),
+                sa.not_(files.c.deleted),
+            )
+            .order_by(files.c.path)
+            .limit(limit)
+        )
+        with read(self._engine) as conn:
+            return [(path, bool(container)) for path, container in conn.execute(query)]
+
+    def mark_gone(self, paths: list[tuple[str, bool]], when: float) -> None:
+        """Mark deleted the files (path, is_container) no longer on disk, archives with their members."""
+        if not paths:
+            return
+        scope = [files.c.path.in_([p for p, _ in paths])]
+        for path, container in paths:  # '"' follows '!': the range of `archive!...` member keys
+            if container:
+                scope.append((files.c.path > path + codec.MEMBER_SEP) & (files.c.path < path + '"'))
+        gone = sa.update(files).where(sa.or_(*scope), sa.not_(files.c.deleted))
+        with write(self._engine) as conn:
+            conn.execute(gone.values(deleted=True, deleted_at=when))
+
     def file_results(
         self, scan_id: Scope | None = None, *, flagged_only: bool = False
     ) -> Iterator[FileResult]:
@@ -385,6 +450,11 @@ class ResultsMixin:
                     .order_by(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
                 ):
                     fps[file_id][etype].append(codec.fp_from_db(fp))
+        versions = {r["edm_version"] for r in rows if r["edm_version"] is not None}
+        indexes = {}
+        if versions:
+            query = sa.select(edm_indexes).where(edm_indexes.c.version.in_(sorted(versions)))
+            indexes = {i["version"]: i for i in conn.execute(query).mappings()}
         return {
             r["path"]: StoredFile(
                 path=r["path"],
@@ -397,7 +467,9 @@ class ResultsMixin:
                 policy_version=r["policy_version"],
                 last_scan_id=r["last_scan_id"],
                 deleted=r["deleted"],
-                result=codec.rebuild(r, ents.get(r["id"], ()), fps.get(r["id"], {})),
+                result=codec.rebuild(
+                    r, ents.get(r["id"], ()), fps.get(r["id"], {}), indexes.get(r["edm_version"])
+                ),
             )
             for r in rows
         }

@@ -64,6 +64,10 @@ files = sa.Table(
     sa.Column("last_seen", sa.Float, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("deleted_at", sa.Float),
+    # exact data match (migration 0006): the index version matched with; NULL when scanned without one
+    sa.Column("edm_version", sa.Text),
+    sa.Column("edm_high", sa.Integer),
+    sa.Column("edm_medium", sa.Integer),
     # carry_forward rewrites last_scan_id/last_seen of every unchanged file, which stays cheap (HOT
     # updates on PostgreSQL) while no index covers those columns; `parent` finds archive members
     sa.Index("ux_files_path", "path", unique=True),
@@ -111,6 +115,39 @@ fingerprints = sa.Table(
     sa.Column("entity_type", sa.String(64), primary_key=True),
     sa.Column("fp", sa.LargeBinary(32), primary_key=True),
     sqlite_with_rowid=False,
+)
+
+# Exact data match: the master rows a file matched, as 8-byte keyed row keys (HMAC under the EDM
+# key, stable across rebuilds of the index), for distinct counts across files like `fingerprints`.
+edm_rows = sa.Table(
+    "edm_rows",
+    metadata,
+    sa.Column("file_id", sa.Integer, primary_key=True),
+    sa.Column("row_key", sa.LargeBinary(8), primary_key=True),
+    sa.Column("high", sa.Boolean, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# A file's EDM evidence (dlpscan.edm.evidence: keyed 8-byte value digests and positions, compressed):
+# a rebuilt index is applied to it without reading the file again. Absent when the file held none.
+edm_evidence = sa.Table(
+    "edm_evidence",
+    metadata,
+    sa.Column("file_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("evidence", sa.LargeBinary, nullable=False),
+)
+
+# The EDM index versions scans used (what `dlpscan edm info` shows; never a value).
+edm_indexes = sa.Table(
+    "edm_indexes",
+    metadata,
+    sa.Column("version", sa.String(32), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("schema_hash", sa.String(32), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("build_date", sa.Text, nullable=False),
+    sa.Column("first_used", sa.Float, nullable=False),
 )
 
 triage = sa.Table(

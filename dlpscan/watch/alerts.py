@@ -30,7 +30,7 @@ from dlpscan import __version__
 from dlpscan.model import FileResult
 from dlpscan.sinks.report_line import report_line
 from dlpscan.store import Store
-from dlpscan.watch.retry import StoreGuard, backoff
+from dlpscan.watch.retry import StoreGuard, StoreUnavailable, backoff
 
 log = logging.getLogger(__name__)
 
@@ -358,6 +358,8 @@ class Deliverer(threading.Thread):
             self._beat()
             try:
                 self.deliver_due()
+            except StoreUnavailable:  # stopping with the store down: the outbox keeps the alerts
+                return
             except Exception as exc:  # a bug in a sink must not end delivery for good
                 log.error("alert delivery: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
             now = time.time()

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from dlpscan.config import ConfigError
 from dlpscan.detect.registry import entity_types
 from dlpscan.logs import setup_logging
+from dlpscan.runner.refresh import EdmRefresh
 from dlpscan.store import Store
 from dlpscan.watch import systemd
 from dlpscan.watch.alerts import AlertOutbox, Deliverer
@@ -37,11 +38,14 @@ from dlpscan.watch.paths import Roots
 from dlpscan.watch.recorder import Recorder
 from dlpscan.watch.retry import TRANSIENT, StoreGuard, StoreUnavailable, backoff, describe
 from dlpscan.watch.settle import Pending
-from dlpscan.workers import WorkerPool
+from dlpscan.workers import Executor, WorkerPool
 
 log = logging.getLogger(__name__)
 
-STOP_GRACE = 30.0  # seconds to keep trying a failing store while stopping
+STOP_GRACE = 30.0  # seconds to keep trying a store that fails while stopping
+STOP_GRACE_DOWN = 2.0  # ... and one that was already unavailable when the stop was asked for
+STORE_UNAVAILABLE = 3  # exit codes, as `dlpscan --help` lists them
+INTERNAL_ERROR = 4
 FINAL_DELIVERY = 2.0  # seconds spent delivering alerts of the last files before exiting
 SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while another waits
 
@@ -75,8 +79,13 @@ class Daemon:
                 raise KeyboardInterrupt
             log.warning("stopping (signal %d): finishing the files in progress", signum)
             self._stop.set()
-            self.guard.give_up_at(time.monotonic() + STOP_GRACE)  # a store outage must not block the stop
+            self.guard.give_up_at(time.monotonic() + self._grace())  # an outage must not block the stop
         self._wake.set()
+
+    def _grace(self) -> float:
+        """How long a stop waits for the store: a restart may end in seconds; an outage that was there
+        before the stop is not waited out (nothing is lost: the next start's catch-up finds it)."""
+        return STOP_GRACE if self.guard.up else STOP_GRACE_DOWN
 
     def _interrupted(self) -> bool:
         """Asked by the dispatcher between files: stop, or end the pool's run for a new one.
@@ -254,11 +263,21 @@ class Daemon:
             detector_version=detector,
             options={"settle": o.watch.settle_seconds, "polling": o.watch.polling, "jobs": o.config.jobs},
             kind="watch",
+            edm=o.settings.edm.describe() if o.settings.edm is not None else None,
         )
-        return Versions(scan_id, detector, o.policy.version, o.settings.content_hash)
+        refresh = EdmRefresh(o.settings, o.policy, self.store)
+        return Versions(scan_id, detector, o.policy.version, o.settings.content_hash, refresh)
 
-    def _new_pool(self) -> WorkerPool:
+    def _new_pool(self) -> Executor:
+        """The local pool, or the Dask cluster of `cluster` (its files need the same mount paths)."""
         c = self.options.config
+        if c.cluster:
+            from dlpscan.cluster import DaskExecutor, WorkerLimits
+
+            limits = WorkerLimits(
+                self.options.settings, c.file_timeout, c.worker_memory_mb * 1024 * 1024, c.nice
+            )
+            return DaskExecutor(c.cluster, limits, c.cluster_batch_seconds)
         return WorkerPool(
             c.jobs, self.options.settings, c.file_timeout, c.worker_memory_mb * 1024 * 1024, c.nice
         )
@@ -278,8 +297,9 @@ class Daemon:
                 self._finish_scan()
                 self.versions = self._begin_scan()
                 self.dispatcher.new_versions(self.versions)
-            pool = self._new_pool()
+            pool: Executor | None = None
             try:
+                pool = self._new_pool()  # a cluster that cannot be reached is tried again, as below
                 for task, results in pool.run(self.dispatcher.tasks()):
                     self.dispatcher.handle(task, results)
                     self.health.beat("MainThread")
@@ -294,7 +314,8 @@ class Daemon:
                 self.dispatcher.requeue_inflight()
                 self._stop.wait(backoff(errors, 1.0, 60.0))
             finally:
-                pool.close()
+                if pool is not None:
+                    pool.close()
 
     def _announce(self, not_before: float) -> None:
         self.dispatcher.announce(not_before)
@@ -437,7 +458,7 @@ class Daemon:
 
     def _shutdown(self) -> int:
         systemd.notify("STOPPING=1")
-        self.guard.give_up_at(time.monotonic() + STOP_GRACE)
+        self.guard.give_up_at(time.monotonic() + self._grace())
         code = 0
         steps: list[tuple[str, Callable[[], object]]] = [
             ("observers", self.observers.stop),
@@ -451,14 +472,14 @@ class Daemon:
             try:
                 step()
             except StoreUnavailable:
-                code = 1
+                code = code or STORE_UNAVAILABLE
                 log.error("stopping: the results store is unavailable (%s); nothing is lost that the "
                           "catch-up pass of the next start cannot find", name)  # fmt: skip
             except Exception as exc:
-                code = 1
+                code = INTERNAL_ERROR
                 log.error("stopping (%s): %s", name, type(exc).__name__)
         if self.intake.failure is not None and not self.buffer.empty():
-            code = 1
+            code = code or STORE_UNAVAILABLE
         self._event("stop", f"stopped: {self._status_line()}")
         if self.watchdog is not None:
             self.watchdog.stop()

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from dlpscan.model import FileResult, Status
 from dlpscan.runner import entry_result, keyed, stamp, unchanged
+from dlpscan.runner.refresh import CARRY, READ, REFRESHED, EdmRefresh
 from dlpscan.store import Store, StoredFile
-from dlpscan.walk import Entry, display_path, store_key, walk
+from dlpscan.walk import Entry, display_path, root_key, store_key, walk
 from dlpscan.watch.alerts import AlertOutbox
 from dlpscan.watch.observer import Change
 from dlpscan.watch.paths import Roots, entry_for, is_dir, lstat, queue_path, same_version, version_key
@@ -53,6 +54,7 @@ class Versions:
     detector: str
     policy: str
     content_hash: bool = False  # `unchanged` also compares a SHA-256 of the file
+    refresh: EdmRefresh | None = field(default=None, compare=False)  # a rebuilt EDM index (runner.refresh)
 
 
 class Sweep:
@@ -136,6 +138,9 @@ class Dispatcher:
         self._rows: deque[Work] = deque()
         self._swept: deque[Work] = deque()
         self._sweeps: deque[Sweep] = deque()
+        self._gone: deque[tuple[str, str]] = (
+            deque()
+        )  # swept folders to compare with the store: (folder, after)
         self._inflight: dict[int, Work] = {}
         self._waiting: dict[str, float] = {}  # path -> first seen unsettled
         # path -> the version this process is reading or has recorded: a sweep skips it without a lookup
@@ -169,6 +174,7 @@ class Dispatcher:
         """Compare everything under a root with the store (catch-up pass); its globs are the scan's."""
         entries = (e for e in walk([root], self.roots.options) if not self.roots.is_own(e.path))
         self._sweeps.append(Sweep(root, entries, None))
+        self._gone.append((root, ""))
 
     def tasks(self) -> Iterator[Task]:
         """The generator for `WorkerPool.run`: it ends only when the daemon stops or reloads.
@@ -251,6 +257,9 @@ class Dispatcher:
             if sweep is not None:
                 self._advance(sweep)
                 continue
+            if self._gone:
+                self._mark_gone()
+                continue
             self._prune()
             if self._inflight:
                 self._wait(PROBE_WAIT)
@@ -315,6 +324,7 @@ class Dispatcher:
             elif row["event"] in Pending.RECURSIVE:
                 entries = (e for e in walk([path], self.roots.unfiltered) if self.roots.accepts(e.path))
                 self._sweeps.appendleft(Sweep(path, entries, row["id"]))
+                self._gone.append((path, ""))
             else:
                 entries = shallow_entries(path, self.roots, since)
                 self._sweeps.appendleft(Sweep(path, entries, row["id"]))
@@ -340,6 +350,21 @@ class Dispatcher:
             elif action is not Action.NOTHING:
                 sweep.outstanding += 1
                 (self._submit if action is Action.RECORD else self._swept.append)(work)
+
+    def _mark_gone(self) -> None:
+        """One page of the files the store holds as present below a swept folder: those no longer on
+        disk (a root deleted and re-created, files deleted while the daemon was stopped) are marked
+        deleted. A folder that is gone itself is left alone: a vanished root is not a deletion."""
+        folder, after = self._gone.popleft()
+        if not os.path.isdir(folder):
+            return
+        page = self.guard.read(self.store.present_under, root_key(folder), after, CHUNK)
+        if len(page) == CHUNK:
+            self._gone.appendleft((folder, page[-1][0]))
+        gone = [(path, container) for path, container in page if lstat(path) is None]
+        if gone:
+            self.guard.call(self.store.mark_gone, gone, time.time())
+            self.stats["deleted"] += len(gone)
 
     def _lookup(self, entries: list[Entry]) -> dict[str, StoredFile]:
         """Stored state of the entries this process has not handled in their current version."""
@@ -370,14 +395,19 @@ class Dispatcher:
             return Action.NOTHING, 0.0
         stored = previous.get(entry.key)
         v = self.versions
+        outcome = READ
         if stored is not None and unchanged(stored, entry, v.detector, v.policy, v.content_hash):
-            if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
-                self.outbox.owe(stored.result, version_key(entry))
-            self.stats["unchanged"] += 1
-            self._remember(entry)
-            return Action.NOTHING, 0.0
+            outcome = v.refresh.check(stored) if v.refresh is not None else CARRY
         self._remember(entry)
-        return Action.SCAN, 0.0
+        if stored is None or outcome == READ:
+            return Action.SCAN, 0.0
+        self.stats["unchanged"] += 1
+        if outcome == REFRESHED:  # matched again with a rebuilt EDM index (runner.refresh), not read
+            work.results = [stored.result, *(m.result for m in stored.members)]
+            return Action.RECORD, 0.0
+        if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
+            self.outbox.owe(stored.result, version_key(entry))
+        return Action.NOTHING, 0.0
 
     def _close_sweeps(self) -> None:
         for sweep in [s for s in self._sweeps if s.exhausted and s.outstanding == 0]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dlpscan.store import Store
 from dlpscan.watch.observer import Change
 from dlpscan.watch.paths import Roots, queue_key
-from dlpscan.watch.retry import StoreGuard
+from dlpscan.watch.retry import StoreGuard, StoreUnavailable
 from dlpscan.watch.settle import Pending
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,11 @@ class Intake(threading.Thread):
                     self._housekeeping()
             except Exception as exc:  # the store gave up (stopping) or a bug: the roots get swept instead
                 self.failure = exc
-                log.error("queue writer: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+                if isinstance(exc, StoreUnavailable):
+                    log.warning("queue writer: the results store is unavailable; the roots are swept instead")
+                else:
+                    debug = log.isEnabledFor(logging.DEBUG)
+                    log.error("queue writer: %s", type(exc).__name__, exc_info=debug)
                 if self.roots is not None:
                     self._on_lost({r for c in batch if (r := self.roots.root_of(c.path)) is not None})
                 if stopping:

@@ -44,7 +44,7 @@ class Options:
         """What the worker processes and the watch session depend on: a change needs new ones."""
         c = self.config
         versions = (self.settings.detector_version(), self.policy.version)
-        return (self.settings, versions, c.jobs, c.file_timeout, c.worker_memory_mb, c.nice)
+        return (self.settings, versions, c.jobs, c.file_timeout, c.worker_memory_mb, c.nice, c.cluster)
 
     def own_files(self) -> list[str]:
         """Files the daemon writes, which it must not watch."""
