@@ -4,6 +4,7 @@ a rebuilt index applied without reading unchanged files again, and no value in a
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import random
@@ -160,6 +161,13 @@ def test_customers_counted_per_file_and_confidence_and_the_policy_flags(setup: S
     assert [(g["files"], g["edm_rows"], g["edm_high"], g["rules"]) for g in groups] == [
         (3, 36, 25, ["our-customers-cumulative"])
     ]
+    table = setup.tmp / "files.csv"
+    assert run("report", "--db", str(setup.db), "--format", "csv", "-o", str(table)).returncode == 0
+    with table.open(encoding="utf-8-sig", newline="") as f:
+        exported = {
+            Path(r["path"]).name: (r["edm_customers"], r["edm_customers_high"]) for r in csv.DictReader(f)
+        }
+    assert exported == {"customers.csv": ("33", "23"), "letter.txt": ("3", "2"), "strangers.csv": ("0", "0")}
 
 
 def test_no_value_reaches_the_report_the_log_or_the_store(setup: Setup) -> None:

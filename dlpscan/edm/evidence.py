@@ -47,7 +47,7 @@ class Evidence:
         head = json.dumps({"key_id": self.key_id, "types": list(self.types), "n": len(self)}).encode()
         parts = [_MAGIC, _LENGTH.pack(len(head)), head]
         parts += [np.ascontiguousarray(getattr(self, n), dtype=t).tobytes() for n, t in _COLUMNS]
-        return zlib.compress(b"".join(parts), 6)
+        return zlib.compress(b"".join(parts), 1)  # the digests do not compress: level 1 is enough
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Evidence:
@@ -68,48 +68,50 @@ class Evidence:
 
 
 class EvidenceCollector:
-    """Collects the evidence of one document, block by block."""
+    """Collects the evidence of one document, block by block. Values are digested when the document
+    is done, once per distinct value and in one batch per type (a finding costs a filter and an
+    append while the document is read)."""
 
     def __init__(self, digester: Digester, types: Sequence[str]) -> None:
         self._digester = digester
         self._types = tuple(types)
         self._codes = {t: i for i, t in enumerate(self._types)}
-        self._cache: dict[tuple[int, str], bytes] = {}
-        self._digests: list[bytes] = []
-        self._type_codes: list[int] = []
-        self._blocks: list[int] = []
+        self._found: list[tuple[int, str]] = []  # (type code, normalised value): never leaves here
         self._places: list[int] = []
-        self._tables: list[bool] = []
+        self._blocks: list[tuple[int, int, bool]] = []  # (block number, occurrences, is a table)
         self._block = 0
 
     def add_block(self, findings: list[Finding], block: Block) -> None:
-        codes, cache, digest = self._codes, self._cache, self._digester.value_digest
+        codes = self._codes
         is_table = isinstance(block, TableBlock)
-        n = len(self._digests)
-        for f in findings:
-            code = codes.get(f.entity_type)
-            if code is None or f.masked or f.damaged:
-                continue
-            key = (code, f.value)
-            d = cache.get(key)
-            if d is None:
-                d = cache[key] = digest(f.entity_type, f.value)
-            self._digests.append(d)
-            self._type_codes.append(code)
-            self._places.append(f.record if is_table else f.start)
-        added = len(self._digests) - n
-        if added:
-            self._blocks += [self._block] * added
-            self._tables += [is_table] * added
+        kept = [
+            (code, f)
+            for f in findings
+            if (code := codes.get(f.entity_type)) is not None and not f.masked and not f.damaged
+        ]
+        if kept:
+            self._found += [(code, f.value) for code, f in kept]
+            self._places += [f.record for _, f in kept] if is_table else [f.start for _, f in kept]
+            self._blocks.append((self._block, len(kept), is_table))
         self._block += 1
 
     def evidence(self) -> Evidence:
+        by_type: list[list[str]] = [[] for _ in self._types]
+        for code, value in dict.fromkeys(self._found):
+            by_type[code].append(value)
+        digests: dict[tuple[int, str], bytes] = {}
+        for code, values in enumerate(by_type):
+            found = self._digester.value_digests(self._types[code], values)
+            digests.update(zip(((code, v) for v in values), found, strict=True))
+        blocks = np.array([b for b, _, _ in self._blocks], dtype="<u4")
+        counts = np.array([n for _, n, _ in self._blocks], dtype=np.int64)
+        tables = np.array([t for _, _, t in self._blocks], dtype="?")
         return Evidence(
             self._digester.key_id,
             self._types,
-            np.frombuffer(b"".join(self._digests), dtype="<u8"),
-            np.array(self._type_codes, dtype="u1"),
-            np.array(self._blocks, dtype="<u4"),
+            np.frombuffer(b"".join([digests[f] for f in self._found]), dtype="<u8"),
+            np.array([c for c, _ in self._found], dtype="u1"),
+            np.repeat(blocks, counts),
             np.array(self._places, dtype="<u4"),
-            np.array(self._tables, dtype="?"),
+            np.repeat(tables, counts),
         )

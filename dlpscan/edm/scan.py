@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dlpscan.edm.errors import EdmError
-from dlpscan.edm.evidence import Evidence, EvidenceCollector
-from dlpscan.edm.index import EdmIndex
+from dlpscan.edm.header import check_size, read_header
 from dlpscan.edm.keys import Digester, key_id, load_key
-from dlpscan.edm.match import match
 from dlpscan.model import EdmMatch
+
+if TYPE_CHECKING:
+    from dlpscan.edm.evidence import EvidenceCollector
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +51,14 @@ class EdmSettings:
             raise EdmError("the EDM key must not be the fingerprint key")
         if not Path(path).is_file():
             raise EdmError(f"no such EDM index: {path}")
-        index = EdmIndex(Path(path))  # the arrays too: a truncated index is refused here
+        h = read_header(Path(path))
+        check_size(Path(path), h)  # a truncated copy is refused here, not in every worker
         mine = key_id(key)
-        if index.header.key_id != mine:
+        if h.key_id != mine:
             raise EdmError(
-                f"{path} was built with another EDM key (key id {index.header.key_id}; the configured "
+                f"{path} was built with another EDM key (key id {h.key_id}; the configured "
                 f"EDM key has id {mine}): scan with the key the index was built with"
             )
-        h = index.header
         return cls(
             str(Path(path).resolve()),
             key,
@@ -88,19 +90,26 @@ class EdmSettings:
 
 
 class EdmScanner:
-    """Built once per worker: the index mapped, the digester's HMAC pads hashed."""
+    """Built once per worker: the index mapped, the digester's HMAC pads hashed. (numpy and the
+    modules that use it are imported here: a scan without an index never loads them.)"""
 
     def __init__(self, settings: EdmSettings) -> None:
+        from dlpscan.edm.index import EdmIndex
+
         self.index = EdmIndex(Path(settings.path))
         if self.index.header.version != settings.version:
             raise EdmError(f"{settings.path} was replaced while the scan started; run the scan again")
         self.digester = Digester(settings.key)
 
     def collector(self) -> EvidenceCollector:
+        from dlpscan.edm.evidence import EvidenceCollector
+
         return EvidenceCollector(self.digester, self.index.header.types)
 
     def finish(self, collector: EvidenceCollector) -> EdmMatch:
         """The document's match, with its evidence serialised for the store (None when empty)."""
+        from dlpscan.edm.match import match
+
         evidence = collector.evidence()
         result = match(evidence, self.index, self.digester)
         result.evidence = evidence.to_bytes() if len(evidence) else None
@@ -108,6 +117,9 @@ class EdmScanner:
 
     def rematch(self, stored: bytes | None) -> EdmMatch:
         """Stored evidence (None: the file held no value of the schema's types) against this index."""
+        from dlpscan.edm.evidence import Evidence
+        from dlpscan.edm.match import match
+
         if stored is None:
             h = self.index.header
             return EdmMatch(h.name, h.version, h.key_id)

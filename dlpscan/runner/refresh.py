@@ -10,11 +10,16 @@ the counts of the build it was matched with (its report line names that version)
 
 from __future__ import annotations
 
+import logging
+
 from dlpscan.edm.scan import EdmScanner
-from dlpscan.model import FileResult
 from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import Policy, evaluate
 from dlpscan.store import Store, StoredFile
+from dlpscan.store.db import describe
+
+log = logging.getLogger(__name__)
+CARRY, REFRESHED, READ = "carry", "refreshed", "read"
 
 
 class EdmRefresh:
@@ -24,24 +29,24 @@ class EdmRefresh:
         self.scanner = EdmScanner(settings.edm) if on and settings.edm is not None else None
         self.version = settings.edm.version if settings.edm is not None else None
 
-    def needed(self, stored: StoredFile) -> bool:
-        """Whether an unchanged file must be matched again: the policy uses EDM, and some line of it
-        was matched with another build of the index."""
-        if self.scanner is None:
-            return False
-        lines = [stored, *stored.members]
-        return any(s.result.edm is not None and s.result.edm.version != self.version for s in lines)
-
-    def apply(self, stored: StoredFile) -> None:
-        """Match the file (and its archive members) again from the stored evidence and re-evaluate
-        the policy; updates the stored results in place (under their store keys)."""
-        assert self.scanner is not None and self.store is not None
+    def check(self, stored: StoredFile) -> str:
+        """What to do with an unchanged file: CARRY it forward as stored; or, when the policy uses
+        EDM and some line of it was matched with another build of the index, match it again from its
+        evidence and re-evaluate the policy, updating the stored results in place (REFRESHED); READ
+        it when its evidence cannot be read (the store unavailable, the evidence damaged)."""
         lines = [s.result for s in (stored, *stored.members) if s.result.edm is not None]
-        evidence = self.store.edm_evidence([r.path for r in lines])
-        for result in lines:
-            self._rematch(result, evidence.get(result.path))
-
-    def _rematch(self, result: FileResult, evidence: bytes | None) -> None:
-        assert self.scanner is not None
-        result.edm = self.scanner.rematch(evidence)
-        result.flagged, result.severity, result.rules = evaluate(self.policy, result)
+        if self.scanner is None or all(r.edm is None or r.edm.version == self.version for r in lines):
+            return CARRY
+        assert self.store is not None
+        try:
+            evidence = self.store.edm_evidence([r.path for r in lines])
+            matched = [self.scanner.rematch(evidence.get(r.path)) for r in lines]
+        except Exception as exc:
+            log.warning(
+                "cannot match a file again from its stored EDM evidence (%s); reading it", describe(exc)
+            )
+            return READ
+        for result, edm in zip(lines, matched, strict=True):
+            result.edm = edm
+            result.flagged, result.severity, result.rules = evaluate(self.policy, result)
+        return REFRESHED

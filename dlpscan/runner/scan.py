@@ -21,7 +21,7 @@ from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import Policy
 from dlpscan.runner.lines import entry_result, stamp, unchanged
 from dlpscan.runner.record import Recorder, ScanSummary
-from dlpscan.runner.refresh import EdmRefresh
+from dlpscan.runner.refresh import READ, REFRESHED, EdmRefresh
 from dlpscan.sinks.files import ReportWriter
 from dlpscan.store import Store, StoredFile
 from dlpscan.store.db import describe
@@ -136,11 +136,14 @@ def run_scan(
                     recorder.results([entry_result(entry, Status.ERROR, entry.error)], entry)
                 elif entry.skip_reason:
                     recorder.results([entry_result(entry, Status.SKIPPED, entry.skip_reason)], entry)
-                elif stored is not None and unchanged(
-                    stored, entry, detector_version, job.policy.version, job.settings.content_hash
+                elif (
+                    stored is not None
+                    and unchanged(
+                        stored, entry, detector_version, job.policy.version, job.settings.content_hash
+                    )
+                    and (outcome := refresh.check(stored)) != READ
                 ):
-                    if refresh.needed(stored):
-                        refresh.apply(stored)
+                    if outcome == REFRESHED:
                         recorder.refreshed(stored, entry)
                     else:
                         recorder.carried_forward(stored, entry)

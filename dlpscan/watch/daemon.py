@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from dlpscan.config import ConfigError
 from dlpscan.detect.registry import entity_types
 from dlpscan.logs import setup_logging
+from dlpscan.runner.refresh import EdmRefresh
 from dlpscan.store import Store
 from dlpscan.watch import systemd
 from dlpscan.watch.alerts import AlertOutbox, Deliverer
@@ -264,7 +265,8 @@ class Daemon:
             kind="watch",
             edm=o.settings.edm.describe() if o.settings.edm is not None else None,
         )
-        return Versions(scan_id, detector, o.policy.version, o.settings.content_hash)
+        refresh = EdmRefresh(o.settings, o.policy, self.store)
+        return Versions(scan_id, detector, o.policy.version, o.settings.content_hash, refresh)
 
     def _new_pool(self) -> Executor:
         """The local pool, or the Dask cluster of `cluster` (its files need the same mount paths)."""

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from dlpscan.model import FileResult, Status
 from dlpscan.runner import entry_result, keyed, stamp, unchanged
+from dlpscan.runner.refresh import CARRY, READ, REFRESHED, EdmRefresh
 from dlpscan.store import Store, StoredFile
 from dlpscan.walk import Entry, display_path, root_key, store_key, walk
 from dlpscan.watch.alerts import AlertOutbox
@@ -53,6 +54,7 @@ class Versions:
     detector: str
     policy: str
     content_hash: bool = False  # `unchanged` also compares a SHA-256 of the file
+    refresh: EdmRefresh | None = field(default=None, compare=False)  # a rebuilt EDM index (runner.refresh)
 
 
 class Sweep:
@@ -393,14 +395,19 @@ class Dispatcher:
             return Action.NOTHING, 0.0
         stored = previous.get(entry.key)
         v = self.versions
+        outcome = READ
         if stored is not None and unchanged(stored, entry, v.detector, v.policy, v.content_hash):
-            if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
-                self.outbox.owe(stored.result, version_key(entry))
-            self.stats["unchanged"] += 1
-            self._remember(entry)
-            return Action.NOTHING, 0.0
+            outcome = v.refresh.check(stored) if v.refresh is not None else CARRY
         self._remember(entry)
-        return Action.SCAN, 0.0
+        if stored is None or outcome == READ:
+            return Action.SCAN, 0.0
+        self.stats["unchanged"] += 1
+        if outcome == REFRESHED:  # matched again with a rebuilt EDM index (runner.refresh), not read
+            work.results = [stored.result, *(m.result for m in stored.members)]
+            return Action.RECORD, 0.0
+        if stored.result.flagged:  # e.g. recorded by `dlpscan scan`: the alert is still owed once
+            self.outbox.owe(stored.result, version_key(entry))
+        return Action.NOTHING, 0.0
 
     def _close_sweeps(self) -> None:
         for sweep in [s for s in self._sweeps if s.exhausted and s.outstanding == 0]:
