@@ -11,13 +11,16 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+from dlpscan.detect.categorise import BlockCategory, Categoriser
 from dlpscan.detect.registry import RecognizerDef
 from dlpscan.detect.scoring import Finding
 from dlpscan.detect.validators import minor_age
-from dlpscan.model import Block, EntityStats, MaskedStats, TableBlock
+from dlpscan.entities import DataCategory
+from dlpscan.model import Block, CategoryStats, EntityStats, MaskedStats, TableBlock
 
 SAMPLES_PER_TYPE = 3
 LOCATIONS_PER_TYPE = 5
+KEY_BYTES = 16  # keyed digests of category people and records: enough to count distinct ones
 _RANGE = re.compile(r"(?:^|\s)(lines|rows) (\d+)-\d+$")  # an extractor's "lines 1-200" block location
 
 
@@ -47,12 +50,76 @@ class Fingerprinter:
             out.append(outer.hexdigest())
         return out
 
+    def digest(self, value: str) -> bytes:
+        """The first KEY_BYTES bytes of the value's HMAC-SHA256 (a compact key for counting)."""
+        inner = self._inner.copy()
+        inner.update(value.encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:KEY_BYTES]
+
+
+class CategoryTally:
+    """People, de-duplicated records and track points per legal data category of one document.
+
+    Records are de-duplicated by keyed digest; in a track category a point is also dropped when it
+    repeats the previous position of the same person (a parked car reporting every minute).
+    """
+
+    def __init__(self, fingerprints: Fingerprinter, categories: dict[str, DataCategory]) -> None:
+        self._fp = fingerprints
+        self._tracks = frozenset(name for name, c in categories.items() if c.tracks)
+        self._people: dict[str, set[str]] = defaultdict(set)
+        self._records: dict[str, set[bytes]] = defaultdict(set)
+        self._rows: dict[str, int] = defaultdict(int)
+        self._basis: dict[str, dict[str, None]] = defaultdict(dict)
+        self._last: dict[tuple[str, str], str] = {}  # (category, person) -> last position
+
+    def add(self, hits: list[BlockCategory]) -> None:
+        for hit in hits:
+            name = hit.category
+            people, records, track = self._people[name], self._records[name], name in self._tracks
+            self._basis[name].update(dict.fromkeys(hit.basis))
+            self._rows[name] += len(hit.records)
+            for rec in hit.records:
+                people.add(rec.identity)
+                key = self._fp.digest(rec.record)
+                if track:
+                    if key in records:
+                        continue
+                    where = rec.position or rec.record
+                    if self._last.get((name, rec.identity)) == where:
+                        continue
+                    self._last[(name, rec.identity)] = where
+                records.add(key)
+
+    def stats(self) -> dict[str, CategoryStats]:
+        return {
+            name: CategoryStats(
+                people=len(self._people[name]),
+                records=len(self._records[name]),
+                rows=rows,
+                basis=list(self._basis[name]),
+                people_keys=b"".join(sorted(self._fp.digest(p) for p in self._people[name])),
+                record_keys=b"".join(sorted(self._records[name])),
+            )
+            for name, rows in self._rows.items()
+        }
+
 
 class DocumentAggregate:
     """Accumulates findings block by block; `entities()` etc. read the totals."""
 
-    def __init__(self, definitions: Iterable[RecognizerDef], key: bytes) -> None:
+    def __init__(
+        self,
+        definitions: Iterable[RecognizerDef],
+        key: bytes,
+        categoriser: Categoriser | None = None,
+        categories: dict[str, DataCategory] | None = None,
+    ) -> None:
         self._fingerprints = Fingerprinter(key)
+        self._categoriser = categoriser
+        self._categories = CategoryTally(self._fingerprints, categories or {})
         self._types = {d.entity: d.entity_type for d in definitions}
         self._personal = frozenset(e for e, t in self._types.items() if t.personal_data)
         self._values: dict[str, set[str]] = defaultdict(set)
@@ -83,6 +150,8 @@ class DocumentAggregate:
             if etype in personal:
                 per_record[f.record] += 1
         self.records += sum(1 for n in per_record.values() if n >= 2)
+        if self._categoriser is not None and block is not None and findings:
+            self._categories.add(self._categoriser.block(block, findings))
 
     def _add_unexposed(self, f: Finding) -> None:
         """A value damaged by a spreadsheet (a note) or already masked (counted, never exposed)."""
@@ -110,6 +179,9 @@ class DocumentAggregate:
                 locations=list(self._locations[etype]),
             )
         return out
+
+    def categories(self) -> dict[str, CategoryStats]:
+        return self._categories.stats()
 
     def masked(self) -> dict[str, MaskedStats]:
         return dict(sorted(self._masked.items()))

@@ -84,6 +84,29 @@ class EntityType:
         return (self.label_zh if lang == "zh" else self.label_en) or self.label_en or self.name
 
 
+@dataclass(frozen=True, slots=True)
+class DataCategory:
+    """A legal data category (recognizers/categories/*.yaml): what a table or record span holds.
+
+    - `threshold`: the 法释〔2017〕10号 Art. 5 "serious" count for the category (50 or 500).
+    - `sensitive`: the PIPL Art. 28 kind of sensitive personal information, if any.
+    - `disputed`: why courts disagree about the category ('' when they do not).
+    - `tracks`: counted as track points (consecutive identical positions dropped), not rows.
+    """
+
+    name: str
+    label_en: str = ""
+    label_zh: str = ""
+    order: int = 1000
+    threshold: int = 5000
+    sensitive: str | None = None
+    disputed: str = ""
+    tracks: bool = False
+
+    def label(self, lang: str = "en") -> str:
+        return (self.label_zh if lang == "zh" else self.label_en) or self.label_en or self.name
+
+
 class EntityTypes(Mapping[str, EntityType]):
     """The known types in report order. A name nobody defines (an old store row) gets defaults."""
 

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from dlpscan.entities import EntityTypes
 from dlpscan.findings import confidence, pick_samples, ranked_types, shown_locations
-from dlpscan.model import FileResult, Status
+from dlpscan.model import CategoryStats, FileResult, Status
 
 SEVERITY_STYLE = {
     "critical": "bold white on red",
@@ -87,7 +87,17 @@ def file_block(result: FileResult, path: str, types: EntityTypes) -> RenderableT
             Text(where(shown_locations(stats))),
         )
     parts = [head, _indent(Text(facts, style="dim"))]
+    parts += [_indent(Text(category_line(name, c), style="dim")) for name, c in result.categories.items()]
     return Group(*parts, _indent(lines), Text("")) if result.entities else Group(*parts, Text(""))
+
+
+def category_line(name: str, c: CategoryStats) -> str:
+    """`lodging: 600 people · 600 records (601 rows) · header:rzsj, header:fjbh`: a legal data
+    category and what decided it (vocabulary words and pattern names, never values)."""
+    rows = f" ({c.rows:,} rows)" if c.rows != c.records else ""
+    basis = f" · {', '.join(c.basis)}" if c.basis else ""
+    who = "person" if c.people == 1 else "people"
+    return f"{name}: {c.people:,} {who} · {c.records:,} records{rows}{basis}"
 
 
 def _indent(renderable: RenderableType) -> RenderableType:

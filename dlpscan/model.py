@@ -106,6 +106,25 @@ class MaskedStats:
 
 
 @dataclass(slots=True)
+class CategoryStats:
+    """Per-file counts of one legal data category (recognizers/categories). Never holds raw values.
+
+    `people`: distinct people (each record's strongest identifier); `records`: records after
+    dropping exact duplicates (track categories: points, consecutive identical positions of one
+    person dropped too); `rows`: records as found. `basis`: the header words or pattern names that
+    decided it. `people_keys`/`record_keys`: sorted 16-byte keyed digests of the people and the
+    records, for counts across files (kept by the store, never reported).
+    """
+
+    people: int = 0
+    records: int = 0
+    rows: int = 0
+    basis: list[str] = field(default_factory=list)
+    people_keys: bytes = b""
+    record_keys: bytes = b""
+
+
+@dataclass(slots=True)
 class EdmMatch:
     """A file's exact data match against a customer index (docs/edm.md). Never holds a value.
 
@@ -163,3 +182,4 @@ class FileResult:
     is_container: bool = False
     notes: dict[str, int] = field(default_factory=dict)
     edm: EdmMatch | None = None  # set when scanned with an EDM index
+    categories: dict[str, CategoryStats] = field(default_factory=dict)  # legal data categories found

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 from dlpscan import __version__
 from dlpscan.aggregate import DocumentAggregate
 from dlpscan.config import ConfigError
+from dlpscan.detect.categories import load_categories
+from dlpscan.detect.categorise import Categoriser
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.ocr import OcrTally
 from dlpscan.detect.registry import definitions_version, load_definitions
@@ -114,7 +116,12 @@ class FileScanner:
         self.definitions = load_definitions([Path(d) for d in settings.recognizer_dirs])
         self.engine = Engine(self.definitions, backend=settings.backend)
         types = EntityTypes(d.entity_type for d in self.definitions)
-        self.policy: Policy = load_policy(settings.policy, [Path(d) for d in settings.policy_dirs], types)
+        category_defs = load_categories([Path(d) for d in settings.recognizer_dirs])
+        self.categories = {d.category: d.data_category for d in category_defs}
+        self.categoriser = Categoriser(category_defs, types, backend=settings.backend)
+        self.policy: Policy = load_policy(
+            settings.policy, [Path(d) for d in settings.policy_dirs], types, self.categories
+        )
         self.edm = EdmScanner(settings.edm) if settings.edm is not None else None
 
     def scan_path(
@@ -169,7 +176,7 @@ class FileScanner:
         if document.status is not Status.SCANNED:
             _set_reason(result, document.status, document.reason or "unreadable")
             return result
-        aggregate = DocumentAggregate(self.definitions, self.settings.key)
+        aggregate = DocumentAggregate(self.definitions, self.settings.key, self.categoriser, self.categories)
         ocr = OcrTally(self.definitions)
         evidence = self.edm.collector() if self.edm is not None else None
         blocks_read = 0
@@ -195,6 +202,7 @@ class FileScanner:
         result.entities = aggregate.entities(with_fingerprints=True)
         result.masked = aggregate.masked()
         result.records = aggregate.records
+        result.categories = aggregate.categories()
         result.notes = {**document.notes, **aggregate.final_notes(), **ocr.notes()}
         if evidence is not None and self.edm is not None and not document.is_container:
             result.edm = self.edm.finish(evidence)

@@ -108,14 +108,35 @@ def print_exposure(
     if edm:
         table.add_column("customers (EDM)", justify="right", no_wrap=True)
     table.add_column("distinct by type", overflow="fold")
+    table.add_column("categories (people / records)", overflow="fold")
     table.add_column("policy rules", overflow="fold")
     for r in rows:
         types = "\n".join(f"{t} {n:,}" for t, n in sorted(r.per_type.items(), key=lambda kv: -kv[1]))
+        categories = "\n".join(
+            f"{c} {people:,} / {records:,}" for c, (people, records) in r.categories.items() if c != "any"
+        )
         rules = "\n".join(f"{h.rule} ({h.severity})" for h in hits.get(r.key, []))
         counts = [f"{r.files:,}", f"{r.flagged_files:,}", f"{r.people:,}"]
         if edm:
             counts.append(f"{r.edm_rows:,} ({r.edm_high:,} high)")
-        table.add_row(Text(r.key), *counts, types, rules)
+        table.add_row(Text(r.key), *counts, types, categories, rules)
+    (console or Console()).print(table)
+
+
+def print_category_exposure(rows: list[tuple[str, int, int, int]], console: Console | None = None) -> None:
+    """`db exposure --by category`: distinct people and records of each legal data category."""
+    table = Table(
+        title="Cumulative exposure by legal data category",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("category", no_wrap=True)
+    for col in ("files", "people", "records"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for name, n_files, people, records in rows:
+        table.add_row(name, f"{n_files:,}", f"{people:,}", f"{records:,}")
     (console or Console()).print(table)
 
 

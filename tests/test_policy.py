@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dlpscan.model import EntityStats, FileResult, MaskedStats, RuleHit, Status
+from dlpscan.model import CategoryStats, EntityStats, FileResult, MaskedStats, RuleHit, Status
 from dlpscan.policy import (
     PolicyError,
     builtin_policies,
@@ -145,7 +145,8 @@ def test_several_problems_in_one_line(tmp_path):
         "4 problems: rules[0] (two).scope[1]: 'everywhere' is not allowed; use 'file', 'folder' or 'owner'; "
         "rules[0] (two).min_records: must be ≥ 1, got 0; "
         "rules[0] (two).weighted_sum.categories.a.count[0]: unknown count source 'record' "
-        "(did you mean 'records'?); use 'records', 'edm_rows', an entity type, 'category:<legal category>' or 'note:<code>'; "
+        "(did you mean 'records'?); use 'records', 'edm_rows', an entity type, 'category:<legal category>', 'note:<code>', "
+        "'records:<data category>' or 'people:<data category>'; "
         "rules[0] (two).weighted_sum.categories.a.count[1]: unknown note 'minor' (did you mean 'minors'?); "
         "known notes: minors, card_with_cvv_or_expiry, excel_float_damaged, health_records, "
         "lodging_records, call_records, transaction_records, ocr_id_cards, ocr_bank_cards"
@@ -347,7 +348,8 @@ def test_telecom_subscriber_list_and_call_records():
         "high",
         ["subscriber-list-bulk", "phone-numbers-bulk", "records-bulk", "some-subscriber-data"],
     )
-    calls = result(records=600, CN_MOBILE=40, notes={"call_records": 600})
+    calls = result(records=600, CN_MOBILE=40)
+    calls.categories = {"call_records": CategoryStats(people=40, records=600, rows=600)}
     assert decide("telecom", calls) == (
         True,
         "critical",
@@ -418,11 +420,11 @@ def test_judicial_counts_people_once_per_category_and_exactly_at_the_boundary():
 def test_judicial_other_and_sensitive_classes():
     assert decide("judicial-2017", result(CN_MOBILE=5000))[2][:2] == ["serious-other-5000", "serious-mixed"]
     assert decide("judicial-2017", result(CN_MOBILE=4999))[:2] == (True, "medium")
-    assert decide("judicial-2017", result(notes={"lodging_records": 500}))[2][:2] == [
-        "serious-sensitive-500",
-        "serious-mixed",
-    ]
-    assert decide("judicial-2017", result(CN_LICENSE_PLATE=50))[2][0] == "serious-trajectory-50"
+    lodging = result(records=500, CN_RESIDENT_ID=500)
+    lodging.categories = {"lodging": CategoryStats(people=500, records=500, rows=500)}
+    assert decide("judicial-2017", lodging)[2][:2] == ["serious-lodging-500", "serious-mixed"]
+    # a licence plate alone is other personal information; whereabouts need a time and a place
+    assert decide("judicial-2017", result(CN_LICENSE_PLATE=50))[:2] == (False, "none")
     assert decide("judicial-2017", result(CN_NAME=9000))[:2] == (False, "none")
 
 

@@ -73,3 +73,23 @@ def recognizers_list() -> None:
         click.echo(
             f"{d.entity:20} validator={d.validator or '-':20} patterns={','.join(p.name for p in d.patterns)}"
         )
+
+
+@recognizers.command("categories")
+@click.pass_context
+def recognizers_categories(ctx: click.Context) -> None:
+    """List the legal data categories (recognizers/categories and `categories/` in recognizer_dirs):
+    法释〔2017〕10号 threshold, PIPL Art. 28 kind, fields and what makes a table one (docs/categories.md)."""
+    from dlpscan.detect.categories import load_categories
+    from dlpscan.detect.registry import DefinitionError
+
+    config = cli_config(ctx, {})
+    try:
+        defs = load_categories(Path(d) for d in config.recognizer_dirs)
+    except DefinitionError as exc:
+        raise UsageProblem(str(exc)) from None
+    for d in defs:
+        sets = " | ".join("+".join(s) for s in d.requires)
+        notes = f" sensitive={d.sensitive}" if d.sensitive else ""
+        notes += " disputed" if d.disputed else ""
+        click.echo(f"{d.category:22} {d.threshold:>4}{notes}  {d.label.zh or d.label.en}  requires: {sets}")

@@ -20,30 +20,51 @@ def db() -> None:
 
 @db.command("exposure")
 @click.option(
-    "--by", type=click.Choice(["owner", "folder"]), required=True, help="Group files by owner or folder."
+    "--by",
+    type=click.Choice(["owner", "folder", "category"]),
+    required=True,
+    help="Group files by owner, folder or legal data category.",
 )
 @click.option("--db", "db_url", help="Results store (default: per-user SQLite).")
 @click.option("--top", type=int, default=20, show_default=True, help="Show the N most exposed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_json: bool) -> None:
-    """Distinct people per owner or folder across all files of the latest scan.
+    """Distinct people per owner or folder across all files of the latest scan, or distinct
+    people and records per legal data category (lodging, call records, credit …).
 
     The law counts records cumulatively: 40 files of 30 people each in one folder are 1,200
-    people. Policy scope rules (folder/owner) are applied to these totals.
+    people. Policy scope rules (folder/owner) are applied to these totals, the categories'
+    distinct people and records included.
 
     \b
-    Example:
+    Examples:
       dlpscan db exposure --by folder --top 10
+      dlpscan db exposure --by category
     """
     from dlpscan.policy import evaluate_scope
-    from dlpscan.ui import print_exposure
+    from dlpscan.ui import print_category_exposure, print_exposure
 
     config = cli_config(ctx, {"db": db_url})
     with open_store(config) as store:
-        p = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store.types)
-        rows = store.exposure(by, top=top)
-    hits = {r.key: evaluate_scope(p, by, r.key, r.people, r.per_type, r.edm_rows) for r in rows}
+        if by == "category":
+            totals = store.category_exposure()[:top]
+        else:
+            p = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store.types)
+            rows = store.exposure(by, top=top)
+    if by == "category":
+        if as_json:
+            keys = ("category", "files", "people", "records")
+            click.echo(
+                json.dumps([dict(zip(keys, t, strict=True)) for t in totals], ensure_ascii=False, indent=2)
+            )
+        else:
+            print_category_exposure(totals)
+        return
+    hits = {
+        r.key: evaluate_scope(p, by, r.key, r.people, r.per_type, r.edm_rows, categories=r.category_counts())
+        for r in rows
+    }
     if as_json:
         click.echo(
             json.dumps(
@@ -56,6 +77,11 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
                         "per_type": r.per_type,
                         "edm_rows": r.edm_rows,
                         "edm_high": r.edm_high,
+                        "categories": {
+                            c: {"people": people, "records": records, "basis": r.basis.get(c, [])}
+                            for c, (people, records) in r.categories.items()
+                            if c != "any"
+                        },
                         "rules": [h.rule for h in hits[r.key]],
                     }
                     for r in rows

@@ -75,6 +75,7 @@ def scan(
       dlpscan scan /mnt/share --cluster tcp://10.0.0.5:8786 --db postgresql://dlp@db/dlpscan
     """
     from dlpscan.cli.output import ScanOutput
+    from dlpscan.detect.categories import data_categories
     from dlpscan.detect.registry import DefinitionError, entity_types
     from dlpscan.pipeline import ScanSettings
     from dlpscan.runner import ScanJob, run_scan
@@ -89,7 +90,8 @@ def scan(
     check_cluster(config, storing=not no_store)
     try:
         store_types = entity_types(Path(d) for d in config.recognizer_dirs)
-        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store_types)
+        categories = data_categories(Path(d) for d in config.recognizer_dirs)
+        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store_types, categories)
         key, explicit_key = resolve_key(config, persist=not no_store)
     except (PolicyError, ConfigError, DefinitionError) as exc:
         raise UsageProblem(str(exc)) from None

@@ -208,9 +208,11 @@ def entity_types(extra_dirs: Iterable[Path] = ()) -> EntityTypes:
 
 
 def definitions_version(extra_dirs: Iterable[Path] = ()) -> str:
-    """A digest of every definition and data table: a change forces rescans of unchanged files."""
+    """A digest of every definition, data table and category: a change forces rescans of unchanged files."""
     h = hashlib.sha256()
-    files = definition_files(extra_dirs) + sorted((data_dir("recognizers") / "data").glob("*"))
+    dirs = [data_dir("recognizers"), *extra_dirs]
+    categories = [p for d in dirs for p in sorted((Path(d) / "categories").glob("*.yaml"))]
+    files = definition_files(extra_dirs) + sorted((data_dir("recognizers") / "data").glob("*")) + categories
     for path in files:
         h.update(path.name.encode())
         h.update(path.read_bytes())

@@ -6,9 +6,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from dlpscan.model import FileResult, RuleHit
+from dlpscan.aggregate import KEY_BYTES
+from dlpscan.model import CategoryStats, FileResult, RuleHit
 from dlpscan.policy.load import Policy
-from dlpscan.policy.schema import EDM_ROWS, NOTE_PREFIX, RECORDS, Rule, WeightedSum
+from dlpscan.policy.schema import (
+    ANY_CATEGORY,
+    DATA_PREFIXES,
+    EDM_ROWS,
+    NOTE_PREFIX,
+    RECORDS,
+    Category,
+    Rule,
+    WeightedSum,
+)
 
 SEVERITY_ORDER = ("none", "low", "medium", "high", "critical")
 CUMULATIVE_SCOPES = ("folder", "owner")
@@ -23,6 +33,7 @@ class Counts:
     notes: Mapping[str, int] = field(default_factory=dict)
     noncompliant: Mapping[str, int] = field(default_factory=dict)
     edm_rows: int = 0  # distinct master-list rows matched (high and medium)
+    categories: Mapping[str, int] = field(default_factory=dict)  # 'records:<cat>', 'people:<cat>' -> n
 
     def source(self, name: str) -> int:
         if name == RECORDS:
@@ -31,18 +42,35 @@ class Counts:
             return self.edm_rows
         if name.startswith(NOTE_PREFIX):
             return self.notes.get(name.removeprefix(NOTE_PREFIX), 0)
+        if name.startswith(DATA_PREFIXES):
+            return self.categories.get(name, 0)
         return self.distinct.get(name, 0)
+
+
+def category_counts(categories: Mapping[str, CategoryStats]) -> dict[str, int]:
+    """The count sources of a file's data categories; 'people:any' unites their people by key."""
+    out: dict[str, int] = {}
+    everyone: set[bytes] = set()
+    for name, c in categories.items():
+        out[f"records:{name}"] = c.records
+        out[f"people:{name}"] = c.people
+        keys = c.people_keys
+        everyone.update(keys[i : i + KEY_BYTES] for i in range(0, len(keys), KEY_BYTES))
+    out[f"people:{ANY_CATEGORY}"] = len(everyone) or max((c.people for c in categories.values()), default=0)
+    return out
 
 
 def weighted_sum(spec: WeightedSum, counts: Counts) -> Fraction:
     """Σ count/threshold over categories; a category counts its largest source (people, not values)."""
     return sum(
-        (
-            Fraction(max(counts.source(s) for s in cat.count), cat.threshold)
-            for cat in spec.categories.values()
-        ),
-        Fraction(0),
+        (Fraction(term_count(cat, counts), cat.threshold) for cat in spec.categories.values()), Fraction(0)
     )
+
+
+def term_count(cat: Category, counts: Counts) -> int:
+    """The count of one weighted-sum term: its largest source less its largest `minus`, at least 0."""
+    less = max((counts.source(s) for s in cat.minus), default=0)
+    return max(0, max(counts.source(s) for s in cat.count) - less)
 
 
 def matches(rule: Rule, counts: Counts) -> bool:
@@ -70,6 +98,7 @@ def file_counts(result: FileResult) -> Counts:
         notes=result.notes,
         noncompliant={t: m.noncompliant for t, m in result.masked.items()},
         edm_rows=result.edm.matched if result.edm is not None else 0,
+        categories=category_counts(result.categories),
     )
 
 
@@ -86,17 +115,24 @@ def evaluate(policy: Policy, result: FileResult) -> tuple[bool, str, list[RuleHi
 
 
 def evaluate_scope(
-    policy: Policy, scope: str, key: str, people: int, per_type: dict[str, int], edm_rows: int = 0
+    policy: Policy,
+    scope: str,
+    key: str,
+    people: int,
+    per_type: dict[str, int],
+    edm_rows: int = 0,
+    categories: Mapping[str, int] | None = None,
 ) -> list[RuleHit]:
     """Hits of the policy's cumulative rules for one folder or owner (`key`, for the caller's records).
 
     `people` is the number of distinct people across the files, `per_type` the distinct values per
-    entity type across the files, `edm_rows` the distinct master-list rows matched across the files.
-    Every hit is a finding (scope rules cannot be `flag: false`).
+    entity type across the files, `edm_rows` the distinct master-list rows matched across the files,
+    `categories` the data-category sources ('records:<cat>', 'people:<cat>', 'people:any') across
+    the files. Every hit is a finding (scope rules cannot be `flag: false`).
     """
     if scope not in CUMULATIVE_SCOPES:
         raise ValueError(f"scope must be one of {', '.join(CUMULATIVE_SCOPES)}, not {scope!r}")
-    counts = Counts(records=people, distinct=per_type, edm_rows=edm_rows)
+    counts = Counts(records=people, distinct=per_type, edm_rows=edm_rows, categories=categories or {})
     return [
         RuleHit(policy.name, rule.name, rule.severity, scope)
         for rule in policy.scope_rules(scope)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from dlpscan.entities import EntityTypes
+from dlpscan.entities import DataCategory, EntityTypes
 from dlpscan.policy.schema import KEYS, PolicySpec, Rule, did_you_mean
 from dlpscan.resources import data_dir
 
@@ -68,10 +68,13 @@ def builtin_policies() -> list[str]:
     return sorted(p.stem for p in _policy_files(data_dir("policies")))
 
 
-def check_policy_file(path: Path, types: EntityTypes | None = None) -> Policy:
+def check_policy_file(
+    path: Path, types: EntityTypes | None = None, categories: Mapping[str, DataCategory] | None = None
+) -> Policy:
     """Read and validate one policy file; raise PolicyError with a one-line explanation.
 
-    `types`: the entity types rules may name (default: those of the shipped recognizers).
+    `types`, `categories`: the entity types and data categories rules may name (default: those of
+    the shipped recognizers).
     """
     path = Path(path)
     try:
@@ -84,7 +87,11 @@ def check_policy_file(path: Path, types: EntityTypes | None = None) -> Policy:
         raise PolicyError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     data = _parse_yaml(path, text)
     try:
-        spec = PolicySpec.model_validate(data, context={"types": types or _builtin_types()})
+        context = {
+            "types": types or _builtin_types(),
+            "categories": tuple(categories if categories is not None else _builtin_categories()),
+        }
+        spec = PolicySpec.model_validate(data, context=context)
     except ValidationError as exc:
         raise PolicyError(f"{path}: {_describe(exc, data)}") from None
     return Policy(
@@ -97,18 +104,21 @@ def check_policy_file(path: Path, types: EntityTypes | None = None) -> Policy:
 
 
 def load_policy(
-    name_or_path: str, extra_dirs: Iterable[Path] = (), types: EntityTypes | None = None
+    name_or_path: str,
+    extra_dirs: Iterable[Path] = (),
+    types: EntityTypes | None = None,
+    categories: Mapping[str, DataCategory] | None = None,
 ) -> Policy:
     """A policy by file path, or by name: user folders first (in order), then the shipped policies."""
     candidate = Path(name_or_path)
     if candidate.suffix in SUFFIXES or len(candidate.parts) > 1:
-        return check_policy_file(candidate, types)
+        return check_policy_file(candidate, types, categories)
     dirs = [*(Path(d) for d in extra_dirs), data_dir("policies")]
     known: list[str] = []
     for folder in dirs:
         for path in _policy_files(folder):
             if path.stem == name_or_path:
-                return check_policy_file(path, types)
+                return check_policy_file(path, types, categories)
             known.append(path.stem)
     names = sorted(set(known))
     raise PolicyError(
@@ -121,6 +131,12 @@ def _builtin_types() -> EntityTypes:
     from dlpscan.detect.registry import entity_types
 
     return entity_types()
+
+
+def _builtin_categories() -> dict[str, DataCategory]:
+    from dlpscan.detect.categories import data_categories
+
+    return data_categories()
 
 
 def _policy_files(folder: Path) -> list[Path]:

@@ -38,6 +38,10 @@ RECORDS = "records"
 EDM_ROWS = "edm_rows"  # distinct master-list rows an exact data match found (docs/edm.md)
 NOTE_PREFIX = "note:"
 CATEGORY_PREFIX = "category:"  # every entity type of that legal category (dlpscan.entities)
+# Legal data categories (recognizers/categories): de-duplicated records (track points) or distinct
+# people holding the category; 'people:any' counts the people of all categories together.
+DATA_PREFIXES = ("records:", "people:")
+ANY_CATEGORY = "any"
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -66,19 +70,35 @@ def _note(value: str) -> str:
     return value
 
 
+def _known_categories(info: ValidationInfo) -> tuple[str, ...]:
+    """The data categories a policy may name: the loader passes them as validation context."""
+    return tuple(info.context.get("categories", ()))
+
+
 def _source(value: str, info: ValidationInfo) -> str:
-    """A count source: 'records', 'edm_rows', an entity type (distinct values) or 'note:<code>'."""
+    """A count source: 'records', 'edm_rows', an entity type (distinct values), 'note:<code>', or
+    'records:<category>' / 'people:<category>' of a legal data category."""
     if value in (RECORDS, EDM_ROWS):
         return value
     if value.startswith(NOTE_PREFIX):
         _note(value.removeprefix(NOTE_PREFIX))
+        return value
+    prefix, _, name = value.partition(":")
+    if f"{prefix}:" in DATA_PREFIXES:
+        known = _known_categories(info)
+        if name not in known and not (prefix == "people" and name == ANY_CATEGORY):
+            raise ValueError(
+                f"unknown data category {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}"
+                + (f", {ANY_CATEGORY} (people only)" if prefix == "people" else "")
+            )
         return value
     known = tuple(_known_types(info))
     if value not in known:
         choices = [RECORDS, EDM_ROWS, *known, *(NOTE_PREFIX + n for n in NOTES)]
         raise ValueError(
             f"unknown count source {value!r}{did_you_mean(value, choices)}; "
-            "use 'records', 'edm_rows', an entity type, 'category:<legal category>' or 'note:<code>'"
+            "use 'records', 'edm_rows', an entity type, 'category:<legal category>', 'note:<code>', "
+            "'records:<data category>' or 'people:<data category>'"
         )
     return value
 
@@ -109,7 +129,8 @@ class DistinctAny(_Strict):
 
 
 class Category(_Strict):
-    """One term of a weighted sum: count / threshold, where count is the largest of its sources.
+    """One term of a weighted sum: count / threshold, where count is the largest of its sources,
+    less the largest of `minus` (people already counted in a stricter category), at least 0.
 
     A source `category:<name>` stands for every entity type whose legal category is <name>, so a
     user-defined type of that category is counted without editing the policy.
@@ -117,6 +138,7 @@ class Category(_Strict):
 
     threshold: Count
     count: Annotated[list[Source], Field(min_length=1), BeforeValidator(_one_or_many)]
+    minus: Annotated[list[Source], BeforeValidator(_one_or_many)] = Field(default_factory=list)
 
     @field_validator("count", mode="before")
     @classmethod

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dlpscan.detect.registry import RecognizerDef, load_definitions
-from dlpscan.entities import EntityTypes
+from dlpscan.detect.categories import data_categories
+from dlpscan.detect.registry import DefinitionError, RecognizerDef, load_definitions
+from dlpscan.entities import DataCategory, EntityTypes
 from dlpscan.findings import confidence, pick_samples, ranked_types, shown_locations
 from dlpscan.model import FileResult, RuleHit, Status
 from dlpscan.policy import SEVERITY_ORDER, Policy, PolicyError, evaluate, evaluate_scope, load_policy
@@ -113,6 +114,7 @@ class ReportData:
     people: int
     recognisers: tuple[RecognizerDef, ...]
     types: EntityTypes
+    categories: dict[str, DataCategory] = field(default_factory=dict)  # legal data categories, by name
     sessions: list[dict] = field(
         default_factory=list
     )  # watch sessions in the scope (+ `items`), oldest first
@@ -187,8 +189,9 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
         ]
     policy, reevaluate, policy_note = _policy(scan, options, store.types)
     try:
-        judicial = load_policy(JUDICIAL_POLICY, options.policy_dirs, store.types)
-    except PolicyError as exc:
+        categories = data_categories(options.recognizer_dirs)
+        judicial = load_policy(JUDICIAL_POLICY, options.policy_dirs, store.types, categories)
+    except (PolicyError, DefinitionError) as exc:
         raise ReportError(str(exc)) from None
     stats = scan["stats"] or {}
     ends = [s["finished"] or s["started"] for s in (scan, *sessions)]
@@ -211,6 +214,7 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
         people=store.distinct_people(scope),
         recognisers=load_definitions(options.recognizer_dirs),
         types=store.types,
+        categories=categories,
         sessions=[x | {"items": recorded.get(x["id"], 0)} for x in sessions],
         edm_indexes=store.edm_indexes(scope),
     )
@@ -220,7 +224,14 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
     seen_triaged: set[str] = set()
     files = size = 0
     for result in store.file_results(scope):
-        row = _row(result, policy if reevaluate else None, grader, decisions.get(result.path), store.types)
+        row = _row(
+            result,
+            policy if reevaluate else None,
+            grader,
+            decisions.get(result.path),
+            store.types,
+            categories,
+        )
         data.items += 1
         if not row.is_container:
             files, size = files + 1, size + (row.size or 0)
@@ -237,8 +248,8 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
     data.findings.sort(key=_most_severe_first)
     data.false_positives.sort(key=_most_severe_first)
     data.triage = [t | {"in_scan": t["path"] in seen_triaged} for t in decisions.values()]
-    data.folders = _groups(store, scope, "folder", policy, grader, flagged_by["folder"])
-    data.owners = _groups(store, scope, "owner", policy, grader, flagged_by["owner"])
+    data.folders = _groups(store, scope, "folder", policy, grader, flagged_by["folder"], categories)
+    data.owners = _groups(store, scope, "owner", policy, grader, flagged_by["owner"], categories)
     return data
 
 
@@ -314,7 +325,12 @@ def _versions(detector: str) -> dict[str, str]:
 
 
 def _row(
-    result: FileResult, policy: Policy | None, grader: Grader, decision: dict | None, types: EntityTypes
+    result: FileResult,
+    policy: Policy | None,
+    grader: Grader,
+    decision: dict | None,
+    types: EntityTypes,
+    categories: Mapping[str, DataCategory],
 ) -> FileRow:
     if policy is not None:
         flagged, severity, hits = evaluate(policy, result)
@@ -344,7 +360,13 @@ def _row(
         samples=pick_samples(result, MAX_SAMPLES, types),
         where=[(t, confidence(st), shown_locations(st)[:LOCATIONS]) for t, st in ranked_types(result, types)],
         grading=grader.file(result),
-        notes=notes_for(distinct, types, result.notes, {t: m.noncompliant for t, m in result.masked.items()}),
+        notes=notes_for(
+            distinct,
+            types,
+            result.notes,
+            {t: m.noncompliant for t, m in result.masked.items()},
+            _sensitive(result.categories, categories),
+        ),
         triage=decision,
         false_positive=flagged and fp_mark,
         edm=(result.edm.high, result.edm.medium) if result.edm is not None else None,
@@ -374,8 +396,19 @@ def _most_severe_first(row: FileRow) -> tuple:
     return (-SEVERITY_ORDER.index(row.severity), -row.grading.total, -row.people, row.path)
 
 
+def _sensitive(found: Iterable[str], categories: Mapping[str, DataCategory]) -> set[str]:
+    """The PIPL Art. 28 kinds of the data categories found."""
+    return {kind for name in found if name in categories and (kind := categories[name].sensitive)}
+
+
 def _groups(
-    store: Store, scan_id: int | list[int], by: str, policy: Policy, grader: Grader, flagged: Counter
+    store: Store,
+    scan_id: int | list[int],
+    by: str,
+    policy: Policy,
+    grader: Grader,
+    flagged: Counter,
+    categories: Mapping[str, DataCategory],
 ) -> list[GroupRow]:
     return [
         GroupRow(
@@ -384,10 +417,14 @@ def _groups(
             flagged=flagged[e.key],
             people=e.people,
             per_type=e.per_type,
-            hits=evaluate_scope(policy, by, e.key, e.people, e.per_type, e.edm_rows),
-            grading=grader.group(by, e.key, e.people, e.per_type, e.edm_rows),
+            hits=evaluate_scope(
+                policy, by, e.key, e.people, e.per_type, e.edm_rows, categories=e.category_counts()
+            ),
+            grading=grader.group(
+                by, e.key, e.people, e.per_type, e.edm_rows, categories=e.category_counts(), basis=e.basis
+            ),
             edm=(e.edm_rows, e.edm_high),
-            notes=notes_for(e.per_type, store.types),
+            notes=notes_for(e.per_type, store.types, sensitive_kinds=_sensitive(e.categories, categories)),
         )
         for e in store.exposure(by, scan_id)
     ]

@@ -259,6 +259,7 @@ EN: dict[str, str] = {
     "cat.property": "property",
     "cat.trajectory": "trajectory",
     "cat.sensitive": "lodging/call/health/transaction",
+    "cat.disputed": "(category disputed between courts)",
     "cat.other": "other",
     "level.especially_serious": "Especially serious (×10)",
     "level.half_especially": "1/2 of especially serious (insider, ¶1(8))",
@@ -285,6 +286,7 @@ EN: dict[str, str] = {
     # PIPL and industry notes: short tags in tables, explained once in a legend
     "note.pipl_financial": "financial account (Art. 28)",
     "note.pipl_identity": "specific identity (Art. 28)",
+    "note.pipl_health": "medical health (Art. 28)",
     "note.pipl_trajectory": "whereabouts (Art. 28)",
     "note.pipl_minors": "{n} children under 14 (Art. 31)",
     "note.gbt_sensitive": "sensitive: {kinds}",
@@ -306,8 +308,13 @@ EN: dict[str, str] = {
         "and permit numbers as such (GB/T 45574-2025 narrows this for the ID number alone)."
     ),
     "long.pipl_trajectory": (
-        "PIPL Art. 28 lists whereabouts as sensitive. A licence plate is whereabouts data when joined with "
-        "time and place; the judicial-2017 policy conservatively counts plates in the 50 class."
+        "PIPL Art. 28 lists whereabouts as sensitive: tracks, parcel scans, travel and lodging records. A "
+        "licence plate alone is not whereabouts; joined with time and place (a GPS track) it is, and "
+        "judicial-2017 grades such track points in the 50 class."
+    ),
+    "long.pipl_health": (
+        "PIPL Art. 28 lists medical health information as sensitive: diagnoses, visits, examinations, "
+        "patient lists. Processing needs separate consent and a necessity assessment."
     ),
     "long.pipl_minors": (
         "PIPL Art. 28 makes all personal information of minors under 14 sensitive; Art. 31 requires a "
@@ -556,6 +563,7 @@ ZH: dict[str, str] = {
     "cat.property": "财产信息",
     "cat.trajectory": "行踪轨迹",
     "cat.sensitive": "住宿/通信记录/健康/交易",
+    "cat.disputed": "（类别认定存在争议）",
     "cat.other": "其他个人信息",
     "level.especially_serious": "情节特别严重（×10）",
     "level.half_especially": "特别严重标准的一半（内部人员）",
@@ -577,6 +585,7 @@ ZH: dict[str, str] = {
     "col.sum_at_least": "加权和不低于",
     "note.pipl_financial": "金融账户（第28条）",
     "note.pipl_identity": "特定身份（第28条）",
+    "note.pipl_health": "医疗健康（第28条）",
     "note.pipl_trajectory": "行踪轨迹（第28条）",
     "note.pipl_minors": "{n} 名不满14周岁儿童（第31条）",
     "note.gbt_sensitive": "敏感：{kinds}",
@@ -597,8 +606,11 @@ ZH: dict[str, str] = {
         "（GB/T 45574-2025 对单独的身份证号有所收窄）。"
     ),
     "long.pipl_trajectory": (
-        "第二十八条将行踪轨迹列为敏感个人信息。车牌号与时间、地点结合时即为行踪轨迹；"
-        "judicial-2017 策略保守地将车牌计入 50 条类别。"
+        "第二十八条将行踪轨迹列为敏感个人信息：轨迹、快件跟踪、出行与住宿记录。单独的车牌号不是行踪轨迹；"
+        "与时间、地点结合（如 GPS 轨迹）即是，judicial-2017 将此类轨迹点计入 50 条类别。"
+    ),
+    "long.pipl_health": (
+        "第二十八条将医疗健康信息列为敏感个人信息：诊断、就诊、体检、患者名单。处理需取得单独同意并说明必要性。"
     ),
     "long.pipl_minors": (
         "第二十八条规定不满十四周岁未成年人的个人信息均为敏感个人信息；第三十一条要求取得父母或其他监护人的同意，"

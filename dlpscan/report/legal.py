@@ -7,14 +7,14 @@ exactly what the policy tests. Notes are keys into the i18n tables, with their n
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult, RuleHit
 from dlpscan.policy import Policy, evaluate, evaluate_scope
-from dlpscan.policy.evaluate import Counts, file_counts
+from dlpscan.policy.evaluate import Counts, file_counts, term_count
 from dlpscan.policy.schema import Category
 
 from .i18n import LIST_SEP, translator
@@ -32,14 +32,18 @@ SENSITIVE_NOTES = {
     "financial_account": ("note.pipl_financial", "kind.property"),
     "specific_identity": ("note.pipl_identity", "kind.identity"),
     "whereabouts": ("note.pipl_trajectory", None),
+    "medical_health": ("note.pipl_health", None),
 }
 
 
 @dataclass(frozen=True, slots=True)
 class CategoryCount:
+    """One term of the grading; `basis`: what decided a data category (header words, pattern names)."""
+
     name: str
     count: int
     threshold: int
+    basis: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,23 +101,41 @@ class Grader:
         self.nothing = self._grade(Counts(records=0, distinct={}), list)  # a file without findings
 
     def file(self, result: FileResult) -> Grading:
-        if not (result.entities or result.records or result.notes or result.masked):
+        if not (result.entities or result.records or result.notes or result.masked or result.categories):
             return self.nothing
-        return self._grade(file_counts(result), lambda: evaluate(self.policy, result)[2])
+        basis = {name: tuple(c.basis) for name, c in result.categories.items()}
+        return self._grade(file_counts(result), lambda: evaluate(self.policy, result)[2], basis)
 
     def group(
-        self, scope: str, key: str, people: int, per_type: dict[str, int], edm_rows: int = 0
+        self,
+        scope: str,
+        key: str,
+        people: int,
+        per_type: dict[str, int],
+        edm_rows: int = 0,
+        categories: Mapping[str, int] | None = None,
+        basis: Mapping[str, list[str]] | None = None,
     ) -> Grading:
-        counts = Counts(records=people, distinct=per_type, edm_rows=edm_rows)
+        """`categories`: the group's data-category count sources, `basis` what decided each."""
+        counts = Counts(records=people, distinct=per_type, edm_rows=edm_rows, categories=categories or {})
         return self._grade(
-            counts, lambda: evaluate_scope(self.policy, scope, key, people, per_type, edm_rows)
+            counts,
+            lambda: evaluate_scope(self.policy, scope, key, people, per_type, edm_rows, categories),
+            {name: tuple(b) for name, b in (basis or {}).items()},
         )
 
-    def _grade(self, counts: Counts, evaluate_hits: Callable[[], list[RuleHit]]) -> Grading:
+    def _grade(
+        self,
+        counts: Counts,
+        evaluate_hits: Callable[[], list[RuleHit]],
+        basis: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> Grading:
+        """A term named like a data category shows that category's basis (why it holds)."""
+        basis = basis or {}
         cats = [
-            CategoryCount(name, n, c.threshold)
+            CategoryCount(name, n, c.threshold, basis.get(name, ()))
             for name, c in self.categories.items()
-            if (n := max(map(counts.source, c.count)))
+            if (n := term_count(c, counts))
         ]
         # Exact sum over a common denominator: one Fraction per file instead of one per category.
         total = Fraction(sum(c.count * (self._lcm // c.threshold) for c in cats), self._lcm)
@@ -130,17 +152,18 @@ def notes_for(
     types: EntityTypes,
     notes: Mapping[str, int] | None = None,
     noncompliant: Mapping[str, int] | None = None,
+    sensitive_kinds: Iterable[str] = (),
 ) -> list[Note]:
     """PIPL, GB/T 35273 and sector-standard (JR/T 0171, GB/T 41833) notes for what was found.
 
     What each type is (PIPL sensitive kind, GB/T 35273 / JR/T 0171 class) comes from its recognizer
-    definition. The 500 class of 法释〔2017〕10号 (lodging, call, health, transaction records) is not
-    a note: it is one of the categories of the grading.
+    definition; `sensitive_kinds` adds the PIPL kinds of the data categories found (health data is
+    medical health information). The categories themselves are terms of the grading, not notes.
     """
     notes = notes or {}
     noncompliant = noncompliant or {}
     found = [types.of(name) for name, n in distinct.items() if n > 0]
-    sensitive = {t.sensitive for t in found if t.sensitive}
+    sensitive = {t.sensitive for t in found if t.sensitive} | set(sensitive_kinds)
     standards = {s for t in found for s in t.standards}
     out: list[Note] = [Note(SENSITIVE_NOTES[k][0]) for k in SENSITIVE_NOTES if k in sensitive]
     if notes.get("minors"):

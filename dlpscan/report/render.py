@@ -56,6 +56,15 @@ def render_html(
     def type_label(etype: str) -> str:
         return data.types.of(etype).label(lang)
 
+    def cat_label(name: str) -> str:
+        """A grading term: a legal data category's own label, else the policy term's."""
+        known = data.categories.get(name)
+        return known.label(lang) if known is not None else t(f"cat.{name}")
+
+    def is_disputed(name: str) -> bool:
+        known = data.categories.get(name)
+        return known is not None and bool(known.disputed)
+
     return (
         _environment()
         .get_template("report.html.j2")
@@ -68,6 +77,8 @@ def render_html(
             version=__version__,
             note=lambda n: note_text(n, lang),
             type_label=type_label,
+            cat_label=cat_label,
+            is_disputed=is_disputed,
             sev=lambda s: t(f"sev.{s}"),
             charts=_charts(data, t),
             severities=[s for s in reversed(SEVERITY_ORDER) if s != "none"],

@@ -20,7 +20,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from .collect import FileRow, GroupRow, ReportData
 from .i18n import translator
-from .legal import note_text
+from .legal import Grading, note_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_576
@@ -40,7 +40,8 @@ class FileTable:
             "path", "folder", "owner", "size_bytes", "modified", "status", "reason", "media_type",
             "archive", "flagged", "false_positive", "finding", "severity", "rules", "records", "people",
             *(f"{t}_distinct" for t in self.types), "other_types", "masked_samples",
-            "judicial_2017_level", "judicial_2017_weighted_sum", "judicial_2017_rules", "legal_notes",
+            "judicial_2017_level", "judicial_2017_weighted_sum", "judicial_2017_rules",
+            "judicial_2017_categories", "legal_notes",
             "triage_status", "triage_note", "triage_who", "triage_at", "triage_applies",
             "confidence", "locations", "edm_customers", "edm_customers_high",
         ]  # fmt: skip
@@ -71,6 +72,7 @@ class FileTable:
             row.grading.level,
             round(float(row.grading.total), 4),
             "; ".join(row.grading.rules),
+            grading_terms(row.grading),
             "\n".join(note_text(n, self.lang, prefixed=True) for n in row.notes),
             triage.get("status", ""),
             triage.get("note", ""),
@@ -140,14 +142,14 @@ class XlsxExport:
             sheet,
             ["key", "files", "flagged", "people", *(f"{t_}_distinct" for t_ in self.table.types),
              "policy_rules", "judicial_2017_level", "judicial_2017_weighted_sum", "judicial_2017_rules",
-             "legal_notes"],
+             "judicial_2017_categories", "legal_notes"],
         )  # fmt: skip
         for g in groups:
             _append(
                 sheet,
                 [g.key, g.files, g.flagged, g.people, *(g.per_type.get(x, 0) for x in self.table.types),
                  "; ".join(f"{h.rule} ({h.severity})" for h in g.hits), g.grading.level,
-                 round(float(g.grading.total), 4), "; ".join(g.grading.rules),
+                 round(float(g.grading.total), 4), "; ".join(g.grading.rules), grading_terms(g.grading),
                  "\n".join(note_text(n, self.table.lang, prefixed=True) for n in g.notes)],
             )  # fmt: skip
 
@@ -215,3 +217,12 @@ def _append(sheet: WriteOnlyWorksheet, values: list[Any]) -> None:
                 v = cell
         cells.append(v)
     sheet.append(cells)
+
+
+def grading_terms(grading: Grading) -> str:
+    """`lodging 600/500 (header:rzsj, header:fjbh); other 12/5000`: each term's count / threshold
+    and, for a legal data category, what decided it."""
+    return "; ".join(
+        f"{c.name} {c.count}/{c.threshold}" + (f" ({', '.join(c.basis)})" if c.basis else "")
+        for c in grading.categories
+    )

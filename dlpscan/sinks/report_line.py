@@ -30,6 +30,11 @@ def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any
         if locations := shown_locations(stats):
             entry["locations"] = locations
         line["entities"][etype] = entry
+    if result.categories:
+        line["categories"] = {
+            name: {"people": c.people, "records": c.records, "rows": c.rows, "basis": c.basis}
+            for name, c in result.categories.items()
+        }
     if result.status is Status.ERROR:
         line["error"] = result.error or "error"
     elif result.reason:

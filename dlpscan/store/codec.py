@@ -8,13 +8,17 @@ stored. Errors name the entity type, never the value.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dlpscan.findings import shown_locations
-from dlpscan.model import EdmMatch, EntityStats, FileResult, MaskedStats, RuleHit, Status
+from dlpscan.model import CategoryStats, EdmMatch, EntityStats, FileResult, MaskedStats, RuleHit, Status
 
 MEMBER_SEP = "!"
+KEY_BYTES = 16  # category digests (dlpscan.aggregate.KEY_BYTES)
+PEOPLE, RECORDS = "p", "r"  # category_keys.kind
+_BASIS = re.compile(r"^(?:header|content|label|pattern):(?!.*\d{6}).{1,80}$")
 MASK_CHAR = "*"
 _STATUS = {s.value: s for s in Status}
 _INODE_WRAP = 1 << 64  # st_ino is unsigned 64-bit; BIGINT is signed
@@ -128,6 +132,56 @@ def fingerprint_rows(file_id: int, result: FileResult) -> list[tuple[int, str, b
     ]
 
 
+def category_rows(file_id: int, result: FileResult) -> list[dict[str, Any]]:
+    """Rows of `category_counts`; a basis entry that is not a vocabulary word or a pattern name (or
+    holds a run of six digits, as values do) is refused, naming the category only."""
+    out = []
+    for name, c in result.categories.items():
+        if not all(_BASIS.match(b) for b in c.basis):
+            raise ValueError(
+                f"category {name}: a basis entry is not a header word or a pattern name; not stored"
+            )
+        out.append(
+            {
+                "file_id": file_id,
+                "category": name,
+                "n_people": c.people,
+                "n_records": c.records,
+                "n_rows": c.rows,
+                "basis": list(c.basis),
+            }
+        )
+    return out
+
+
+def category_key_rows(file_id: int, result: FileResult) -> list[tuple[int, str, str, bytes]]:
+    """(file_id, category, kind, digest) tuples, in the column order of `category_keys`."""
+    out = []
+    for name, c in result.categories.items():
+        for kind, keys in ((PEOPLE, c.people_keys), (RECORDS, c.record_keys)):
+            if len(keys) % KEY_BYTES:
+                raise ValueError(f"category {name}: keys are not {KEY_BYTES}-byte digests; not stored")
+            out += [(file_id, name, kind, keys[i : i + KEY_BYTES]) for i in range(0, len(keys), KEY_BYTES)]
+    return out
+
+
+def rebuild_categories(
+    counts: Iterable[Mapping[str, Any]], keys: Mapping[tuple[str, str], list[bytes]]
+) -> dict[str, CategoryStats]:
+    """CategoryStats from `category_counts` rows and the file's digests by (category, kind)."""
+    return {
+        c["category"]: CategoryStats(
+            people=c["n_people"],
+            records=c["n_records"],
+            rows=c["n_rows"],
+            basis=list(c["basis"]),
+            people_keys=b"".join(sorted(keys.get((c["category"], PEOPLE), ()))),
+            record_keys=b"".join(sorted(keys.get((c["category"], RECORDS), ()))),
+        )
+        for c in counts
+    }
+
+
 def edm_row_tuples(file_id: int, match: EdmMatch | None) -> list[tuple[int, bytes, bool]]:
     """(file_id, row_key, high) tuples of `edm_rows`: 8-byte keyed row keys, nothing else."""
     if match is None or not match.row_keys:
@@ -157,6 +211,7 @@ def rebuild(
     entities: Iterable[Mapping[str, Any]],
     fps: Mapping[str, list[str]],
     edm_index: Mapping[str, Any] | None = None,
+    categories: Mapping[str, CategoryStats] | None = None,
 ) -> FileResult:
     """A FileResult from stored rows. Fingerprint lists come back sorted."""
     return FileResult(
@@ -190,4 +245,5 @@ def rebuild(
         is_container=row["is_container"],
         notes=dict(row["notes"] or {}),
         edm=edm_of(row, edm_index),
+        categories=dict(categories or {}),
     )

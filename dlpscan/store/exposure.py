@@ -14,10 +14,21 @@ from sqlalchemy.engine import Connection, Engine
 
 from dlpscan.entities import EntityTypes
 
+from .codec import PEOPLE
 from .db import read
-from .schema import edm_indexes, edm_rows, files, fingerprints, scan_files, scans
+from .schema import (
+    category_counts,
+    category_keys,
+    edm_indexes,
+    edm_rows,
+    files,
+    fingerprints,
+    scan_files,
+    scans,
+)
 
 UNKNOWN_OWNER = "(unknown)"
+ANY = "any"  # Exposure.categories: the people of all categories together
 
 
 @dataclass(slots=True)
@@ -31,6 +42,18 @@ class Exposure:
     per_type: dict[str, int] = field(default_factory=dict)  # entity type -> distinct fingerprints
     edm_rows: int = 0  # distinct master-list rows an exact data match found across the files
     edm_high: int = 0  # of those, rows found with a corroborating field in at least one file
+    # legal data category -> (distinct people, distinct records) across the files; "any": all categories
+    categories: dict[str, tuple[int, int]] = field(default_factory=dict)
+    basis: dict[str, list[str]] = field(default_factory=dict)  # category -> what decided it, in any file
+
+    def category_counts(self) -> dict[str, int]:
+        """The policy count sources of the group's categories ('records:<c>', 'people:<c>', 'people:any')."""
+        out = {}
+        for name, (people, records) in self.categories.items():
+            out[f"people:{name}"] = people
+            if name != ANY:
+                out[f"records:{name}"] = records
+        return out
 
 
 # One scan, or several (a scan and watch sessions) whose files are taken together.
@@ -116,15 +139,27 @@ class ExposureMixin:
                     sid,
                 ).group_by(key)
             ).all()
+            categories = _category_totals(conn, key, sid)
         groups = {k: Exposure(key=k, files=n, flagged_files=int(flagged)) for k, n, flagged in counts}
         for k, etype, n in distinct:
             groups[k].per_type[etype] = n
         for k, rows, high in edm:
             groups[k].edm_rows, groups[k].edm_high = rows, high
+        for k, (totals, basis) in categories.items():
+            groups[k].categories, groups[k].basis = totals, basis
         for g in groups.values():
             g.people = self.types.people(g.per_type)
         ranked = sorted(groups.values(), key=lambda g: (-g.people, -g.flagged_files, -g.files, g.key))
         return ranked[:top] if top is not None else ranked
+
+    def category_exposure(self, scan_id: Scope | None = None) -> list[tuple[str, int, int, int]]:
+        """Per legal data category across all files of the scan: (category, files, distinct people,
+        distinct records), most records first."""
+        with read(self._engine) as conn:
+            sid = scope(conn, scan_id)
+            if sid is None:
+                return []
+            return _by_category(conn, sid)
 
     def edm_indexes(self, scan_id: Scope | None = None) -> list[dict]:
         """The EDM index versions the files of a scan were matched with, newest build first, each with
@@ -202,3 +237,62 @@ class ExposureMixin:
             }
             for sid, kind, started, finished, status, people, n, n_flagged, n_bytes, n_records in totals
         ]
+
+
+def _category_totals(
+    conn: Connection, key: sa.ColumnElement, sid: Scope
+) -> dict[str, tuple[dict[str, tuple[int, int]], dict[str, list[str]]]]:
+    """Per group key: category -> (distinct people, distinct records), with ANY for all categories,
+    and category -> the vocabulary words and pattern names that decided it in any of its files."""
+    joined = sa.select().select_from(category_keys).join(files, files.c.id == category_keys.c.file_id)
+    digests = sa.func.count(sa.distinct(category_keys.c.digest))
+    per_category = conn.execute(
+        in_scope(
+            joined.add_columns(key, category_keys.c.category, category_keys.c.kind, digests),
+            sid,
+        ).group_by(key, category_keys.c.category, category_keys.c.kind)
+    ).all()
+    anyone = conn.execute(
+        in_scope(joined.add_columns(key, digests), sid).where(category_keys.c.kind == PEOPLE).group_by(key)
+    ).all()
+    bases = conn.execute(
+        in_scope(
+            sa.select(key, category_counts.c.category, category_counts.c.basis)
+            .select_from(category_counts)
+            .join(files, files.c.id == category_counts.c.file_id),
+            sid,
+        )
+    ).all()
+    out: dict[str, tuple[dict[str, tuple[int, int]], dict[str, list[str]]]] = {}
+    for k, category, kind, n in per_category:
+        totals = out.setdefault(k, ({}, {}))[0]
+        people, records = totals.get(category, (0, 0))
+        totals[category] = (n, records) if kind == PEOPLE else (people, n)
+    for k, n in anyone:
+        out.setdefault(k, ({}, {}))[0][ANY] = (n, 0)
+    for k, category, basis in bases:
+        seen = out.setdefault(k, ({}, {}))[1].setdefault(category, [])
+        seen.extend(b for b in basis if b not in seen)
+    return out
+
+
+def _by_category(conn: Connection, sid: Scope) -> list[tuple[str, int, int, int]]:
+    joined = sa.select().select_from(category_keys).join(files, files.c.id == category_keys.c.file_id)
+    rows = conn.execute(
+        in_scope(
+            joined.add_columns(
+                category_keys.c.category,
+                category_keys.c.kind,
+                sa.func.count(sa.distinct(category_keys.c.digest)),
+                sa.func.count(sa.distinct(category_keys.c.file_id)),
+            ),
+            sid,
+        ).group_by(category_keys.c.category, category_keys.c.kind)
+    ).all()
+    totals: dict[str, list[int]] = {}
+    for category, kind, n, n_files in rows:
+        entry = totals.setdefault(category, [0, 0, 0])
+        entry[0] = max(entry[0], n_files)
+        entry[1 if kind == PEOPLE else 2] = n
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1][2], -kv[1][1], kv[0]))
+    return [(name, f, p, r) for name, (f, p, r) in ranked]

@@ -15,7 +15,7 @@ from dlpscan.policy import SEVERITY_ORDER
 from . import codec
 from .db import chunks, one_of, read
 from .exposure import UNKNOWN_OWNER
-from .schema import entity_counts, files, fingerprints, scan_files
+from .schema import category_counts, entity_counts, files, fingerprints, scan_files
 
 
 @dataclass(slots=True)
@@ -37,7 +37,7 @@ class ListingMixin:
     def find_files(self, query: FileQuery) -> tuple[list[FileResult], int]:
         """(the first `limit` matching files, most severe and most people first; how many match).
 
-        The results carry counts, samples and locations but no fingerprints.
+        The results carry counts, samples, locations and data categories but no fingerprints or digests.
         """
         where = [sa.not_(files.c.deleted)]
         if query.flagged_only:
@@ -81,7 +81,7 @@ class ListingMixin:
                 .mappings()
                 .all()
             )
-            entities = defaultdict(list)
+            entities, categories = defaultdict(list), defaultdict(list)
             for ids in chunks(list(rows)):
                 for e in conn.execute(
                     sa.select(entity_counts)
@@ -89,7 +89,18 @@ class ListingMixin:
                     .order_by(entity_counts.c.file_id, entity_counts.c.entity_type)
                 ).mappings():
                     entities[e["file_id"]].append(e)
-        return [codec.rebuild(r, entities[r["id"]], {}) for r in rows], total
+                for c in conn.execute(
+                    sa.select(category_counts)
+                    .where(one_of(conn, category_counts.c.file_id, [r["id"] for r in ids]))
+                    .order_by(category_counts.c.file_id, category_counts.c.category)
+                ).mappings():
+                    categories[c["file_id"]].append(c)
+        return [
+            codec.rebuild(
+                r, entities[r["id"]], {}, categories=codec.rebuild_categories(categories[r["id"]], {})
+            )
+            for r in rows
+        ], total
 
     def baseline_counts(self, scan_id: int) -> dict[str, dict[str, int]]:
         """Per file seen in the scan: the distinct values per entity type that scan recorded."""

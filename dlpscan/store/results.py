@@ -19,6 +19,8 @@ from . import codec
 from .db import bulk_insert, chunks, one_of, read, refresh_statistics, write
 from .exposure import Scope, count_people, in_scope, scope
 from .schema import (
+    category_counts,
+    category_keys,
     edm_evidence,
     edm_indexes,
     edm_rows,
@@ -208,7 +210,7 @@ class ResultsMixin:
         conn: Connection, scan_id: int, by_id: dict[int, FileResult], known: list[int]
     ) -> None:
         """Write the details of each file, first removing what `known` (previously stored) files had."""
-        ents, fps, seen, rows, evidence = [], [], [], [], []
+        ents, fps, seen, rows, evidence, cats, cat_keys = [], [], [], [], [], [], []
         for file_id, result in by_id.items():
             ents += codec.entity_rows(file_id, result)
             fps += codec.fingerprint_rows(file_id, result)
@@ -216,19 +218,34 @@ class ResultsMixin:
             rows += codec.edm_row_tuples(file_id, result.edm)
             if result.edm is not None and result.edm.evidence is not None:
                 evidence.append({"file_id": file_id, "evidence": result.edm.evidence})
+            cats += codec.category_rows(file_id, result)
+            cat_keys += codec.category_key_rows(file_id, result)
         if known:
-            for table in (entity_counts, fingerprints, edm_rows, edm_evidence):
+            for table in (
+                entity_counts,
+                fingerprints,
+                edm_rows,
+                edm_evidence,
+                category_counts,
+                category_keys,
+            ):
                 conn.execute(sa.delete(table).where(one_of(conn, table.c.file_id, known)))
             conn.execute(
                 sa.delete(scan_files).where(
                     scan_files.c.scan_id == scan_id, one_of(conn, scan_files.c.file_id, known)
                 )
             )
-        for table, values in ((entity_counts, ents), (scan_files, seen), (edm_evidence, evidence)):
+        for table, values in (
+            (entity_counts, ents),
+            (scan_files, seen),
+            (edm_evidence, evidence),
+            (category_counts, cats),
+        ):
             if values:
                 conn.execute(sa.insert(table), values)
         bulk_insert(conn, fingerprints, fps)
         bulk_insert(conn, edm_rows, rows)
+        bulk_insert(conn, category_keys, cat_keys)
 
     def paths_done(self, scan_id: int) -> dict[str, bool]:
         """Paths already recorded (or carried forward) in this scan, for --resume: path -> carried."""
@@ -430,6 +447,28 @@ class ResultsMixin:
             last = rows[-1]["path"]
 
     @staticmethod
+    def _load_categories(
+        conn: Connection, ids: list[int]
+    ) -> tuple[dict[int, list], dict[int, dict[tuple[str, str], list[bytes]]]]:
+        """The category counts and digests of the files `ids`."""
+        cats: dict[int, list] = defaultdict(list)
+        keys: dict[int, dict[tuple[str, str], list[bytes]]] = defaultdict(lambda: defaultdict(list))
+        if not ids:
+            return cats, keys
+        for c in conn.execute(
+            sa.select(category_counts)
+            .where(one_of(conn, category_counts.c.file_id, ids))
+            .order_by(category_counts.c.file_id, category_counts.c.category)
+        ).mappings():
+            cats[c["file_id"]].append(c)
+        if cats:
+            for file_id, category, kind, digest in conn.execute(
+                sa.select(category_keys).where(one_of(conn, category_keys.c.file_id, list(cats)))
+            ):
+                keys[file_id][(category, kind)].append(bytes(digest))
+        return cats, keys
+
+    @staticmethod
     def _load(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, StoredFile]:
         """Rebuild StoredFiles for `files` rows (at most a few hundred: used inside IN lists)."""
         ids = [r["id"] for r in rows]
@@ -455,6 +494,7 @@ class ResultsMixin:
         if versions:
             query = sa.select(edm_indexes).where(edm_indexes.c.version.in_(sorted(versions)))
             indexes = {i["version"]: i for i in conn.execute(query).mappings()}
+        cats, keys = ResultsMixin._load_categories(conn, ids)
         return {
             r["path"]: StoredFile(
                 path=r["path"],
@@ -468,7 +508,11 @@ class ResultsMixin:
                 last_scan_id=r["last_scan_id"],
                 deleted=r["deleted"],
                 result=codec.rebuild(
-                    r, ents.get(r["id"], ()), fps.get(r["id"], {}), indexes.get(r["edm_version"])
+                    r,
+                    ents.get(r["id"], ()),
+                    fps.get(r["id"], {}),
+                    indexes.get(r["edm_version"]),
+                    codec.rebuild_categories(cats.get(r["id"], ()), keys.get(r["id"], {})),
                 ),
             )
             for r in rows

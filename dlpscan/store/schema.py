@@ -150,6 +150,31 @@ edm_indexes = sa.Table(
     sa.Column("first_used", sa.Float, nullable=False),
 )
 
+# Legal data categories per file (recognizers/categories): counts, and what decided them
+# (vocabulary words and pattern names, never values).
+category_counts = sa.Table(
+    "category_counts",
+    metadata,
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("category", sa.String(64), primary_key=True),
+    sa.Column("n_people", sa.Integer, nullable=False),
+    sa.Column("n_records", sa.Integer, nullable=False),
+    sa.Column("n_rows", sa.Integer, nullable=False),
+    sa.Column("basis", sa.JSON, nullable=False),
+)
+
+# Keyed 16-byte digests of each category's people (kind 'p') and records (kind 'r'), for distinct
+# counts across the files of a folder or an owner. No foreign key, like `fingerprints`.
+category_keys = sa.Table(
+    "category_keys",
+    metadata,
+    sa.Column("file_id", sa.Integer, primary_key=True),
+    sa.Column("category", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(1), primary_key=True),
+    sa.Column("digest", sa.LargeBinary(16), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
 triage = sa.Table(
     "triage",
     metadata,

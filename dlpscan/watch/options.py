@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dlpscan.config import Config, ConfigError, WatchConfig, load_config, resolve_key
+from dlpscan.detect.categories import data_categories
 from dlpscan.detect.registry import DefinitionError, entity_types
 from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import Policy, PolicyError, load_policy
@@ -85,7 +86,8 @@ def load_options(config_path: str | None, flags: dict[str, Any], watch_flags: di
     _check_targets(watch)
     try:
         types = entity_types(Path(d) for d in config.recognizer_dirs)
-        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], types)
+        categories = data_categories(Path(d) for d in config.recognizer_dirs)
+        policy = load_policy(config.policy, [Path(d) for d in config.policy_dirs], types, categories)
     except (PolicyError, DefinitionError) as exc:
         raise ConfigError(str(exc)) from None
     key, explicit = resolve_key(config)
