@@ -1,9 +1,12 @@
-"""Build hook: compile the candidate loop (dlpscan/detect/_core.pyx) with Cython when a C compiler is
-present. It is optional: if it cannot be built the wheel is pure Python and dlpscan runs the
-reference loop, which decides exactly alike (tests/test_differential.py)."""
+"""Build hook: compile the candidate loop (dlpscan/detect/_core.pyx) and the direct calls into Hyperscan
+and OpenSSL (dlpscan/detect/_native.pyx) with Cython when a C compiler is present. Both are optional:
+what cannot be built (no compiler; for _native, no libhyperscan-dev or libssl-dev) is left out and
+dlpscan runs the pure-Python reference, which decides exactly alike (tests/test_differential.py,
+tests/test_native.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -11,8 +14,11 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-MODULE = "dlpscan.detect._core"
-SOURCE = "dlpscan/detect/_core.pyx"
+# module -> (source, C libraries it links)
+MODULES = {
+    "dlpscan.detect._core": ("dlpscan/detect/_core.pyx", []),
+    "dlpscan.detect._native": ("dlpscan/detect/_native.pyx", ["hs", "crypto"]),
+}
 
 
 class CompiledLoopHook(BuildHookInterface):
@@ -26,34 +32,51 @@ class CompiledLoopHook(BuildHookInterface):
         except Exception as exc:  # no compiler, no headers: a pure-Python install
             self.app.display_warning(f"dlpscan: compiled loop not built ({exc}); pure-Python engine")
             return
+        missing = [m for m in MODULES if m not in built]
+        if missing:
+            self.app.display_warning(f"dlpscan: not built: {', '.join(missing)}; their pure-Python paths run")
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
-        if version != "editable":  # an editable install imports it from the source tree
-            build_data["force_include"][str(built)] = built.relative_to(self.root).as_posix()
+        if version != "editable":  # an editable install imports them from the source tree
+            for path in built.values():
+                build_data["force_include"][str(path)] = path.relative_to(self.root).as_posix()
 
 
-def compile_in_place(root: Path) -> Path:
-    """Build the extension next to its .pyx and return its path (raises when it could not be built)."""
+def compile_in_place(root: Path) -> dict[str, Path]:
+    """Build the extensions next to their .pyx; module -> path of those that were built (raises when
+    none could be)."""
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
 
     cwd = os.getcwd()
     os.chdir(root)
+    built: dict[str, Path] = {}
     try:
-        extensions = cythonize(
-            [Extension(MODULE, [SOURCE])], compiler_directives={"language_level": "3"}, quiet=True
-        )
-        for ext in extensions:
-            ext.optional = True  # cythonize() returns new Extension objects without the flag
-        with tempfile.TemporaryDirectory() as temp:
-            dist = Distribution({"ext_modules": extensions, "script_name": "hatch_build.py"})
-            cmd = dist.get_command_obj("build_ext")
-            cmd.inplace, cmd.build_temp = True, temp
-            cmd.ensure_finalized()
-            cmd.run()
-            built = root / cmd.get_ext_filename(MODULE)
+        for module, (source, libraries) in MODULES.items():
+            try:
+                digest = hashlib.sha256((root / source).read_bytes()).hexdigest()
+                # the source it was built from: dlpscan.detect.compiled ignores a build of another source
+                macros = [("DLPSCAN_SOURCE_DIGEST", f'"{digest}"')]
+                extensions = cythonize(
+                    [Extension(module, [source], libraries=libraries, define_macros=macros)],
+                    compiler_directives={"language_level": "3"},
+                    quiet=True,
+                )
+            except Exception:  # Cython itself failed: the module stays out, like a failed compile
+                continue
+            for ext in extensions:
+                ext.optional = True  # cythonize() returns new Extension objects without the flag
+            with tempfile.TemporaryDirectory() as temp:
+                dist = Distribution({"ext_modules": extensions, "script_name": "hatch_build.py"})
+                cmd = dist.get_command_obj("build_ext")
+                cmd.inplace, cmd.build_temp = True, temp
+                cmd.ensure_finalized()
+                cmd.run()
+                path = root / cmd.get_ext_filename(module)
+            if path.is_file():
+                built[module] = path
     finally:
         os.chdir(cwd)
-    if not built.is_file():
+    if not built:
         raise RuntimeError("the C compiler failed")
     return built

@@ -234,7 +234,7 @@ def bench_adversarial(megabytes: float) -> list[str]:
             f"| {kind} | {name} | {len(data) / 1024**2:.2f} MB | {mbps:.2f} MB/s | {normal_cache[kind]:.2f} MB/s "
             f"| {normal_cache[kind] / mbps:.1f} |"
         )
-        print(f"done: {name}", file=sys.stderr)
+        print(rows[-1], file=sys.stderr, flush=True)
     return [
         "| reader | adversarial input | size | adversarial | normal, same size | slowdown |",
         "|---|---|---|---|---|---|",

@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 MB = 1_000_000
@@ -226,9 +227,10 @@ def scan_seconds(path: Path, work: Path, env: dict[str, str] | None = None) -> f
     return best
 
 
-def throughput_rows(work: Path, quick: bool) -> list[tuple[str, str, str]]:
+def throughput_rows(work: Path, quick: bool, corpora: Sequence[Path] = ()) -> list[tuple[str, str, str]]:
     """Dense and sparse text against the naive baseline, the 200,000-row customer workbook and the
-    same rows as GBK CSV, one small file, 1/10/100 MB for linearity: all through `dlpscan scan -j1`."""
+    same rows as GBK CSV, one small file, 1/10/100 MB for linearity: all through `dlpscan scan -j1`.
+    `corpora`: text files of your own, each scanned as it is against the baseline on its text."""
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_detect import DENSE, TYPICAL, baseline_seconds, generate
 
@@ -260,6 +262,17 @@ def throughput_rows(work: Path, quick: bool) -> list[tuple[str, str, str]]:
             )
         )
 
+    for corpus in corpora:
+        mb = corpus.stat().st_size / MB
+        ours = mb / max(scan_seconds(corpus, work) - start_up, 1e-6)
+        base = mb / baseline_seconds(corpus.read_text(encoding="utf-8"))
+        rows.append(
+            (
+                f"{corpus.name} ({mb:.0f} MB)",
+                f"{ours:.1f} MB/s",
+                f"naive re baseline {base:.1f} MB/s: ratio {ours / base:.2f}",
+            )
+        )
     for mb in (1, 10) if quick else (1, 10, 100):
         text_row(f"dense-{mb} text, 1 record / {DENSE} B", generate(mb * MB, seed=mb, every=DENSE))
     text_row(
@@ -320,11 +333,14 @@ def main() -> None:
         "--throughput", action="store_true", help="only the -j1 throughput table against the naive baseline"
     )
     parser.add_argument("--quick", action="store_true", help="with --throughput: smaller inputs")
+    parser.add_argument(
+        "--corpus", type=Path, action="append", default=[], help="with --throughput: also this text file"
+    )
     args = parser.parse_args()
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     if args.throughput:
-        print_rows(throughput_rows(work / "throughput", args.quick), args.markdown)
+        print_rows(throughput_rows(work / "throughput", args.quick, args.corpus), args.markdown)
         return
     rows: list[tuple[str, str, str]] = []
 

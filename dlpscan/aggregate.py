@@ -5,12 +5,16 @@ This is where raw values stop: what leaves here is counts, HMAC-SHA256 fingerpri
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import hashlib
+import heapq
 import hmac
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+from dlpscan.detect import compiled
 from dlpscan.detect.categorise import BlockCategory, Categoriser
 from dlpscan.detect.registry import RecognizerDef
 from dlpscan.detect.scoring import Finding
@@ -38,6 +42,14 @@ class Fingerprinter:
         padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+        native = compiled.native()  # the same pads in C (OpenSSL), where built
+        self._native = native.Fingerprints(key) if native is not None else None
+
+    def sorted_hex_digests(self, values: Iterable[str]) -> list[str]:
+        """hex_digests, sorted."""
+        if self._native is not None:
+            return self._native.sorted_hex(values)
+        return sorted(self.hex_digests(values))
 
     def hex_digests(self, values: Iterable[str]) -> list[str]:
         inner_copy, outer_copy = self._inner.copy, self._outer.copy
@@ -132,6 +144,25 @@ class DocumentAggregate:
 
     def add_block(self, findings: list[Finding], block: Block | None = None) -> None:
         """Count one block's findings; `block` (where they were found) feeds the location sample."""
+        core = compiled.core()
+        if core is not None:  # the loop of _tally compiled
+            self.records += core.tally(
+                findings,
+                self._values,
+                self._totals,
+                self._confirmed,
+                self._locations,
+                self._personal,
+                functools.partial(location, block) if block is not None else None,
+                self._add_unexposed,
+                LOCATIONS_PER_TYPE,
+            )
+        else:
+            self._tally(findings, block)
+        if self._categoriser is not None and block is not None and findings:
+            self._categories.add(self._categoriser.block(block, findings))
+
+    def _tally(self, findings: list[Finding], block: Block | None) -> None:
         per_record: dict[int, int] = defaultdict(int)
         values, totals, confirmed, personal = self._values, self._totals, self._confirmed, self._personal
         for f in findings:
@@ -150,8 +181,6 @@ class DocumentAggregate:
             if etype in personal:
                 per_record[f.record] += 1
         self.records += sum(1 for n in per_record.values() if n >= 2)
-        if self._categoriser is not None and block is not None and findings:
-            self._categories.add(self._categoriser.block(block, findings))
 
     def _add_unexposed(self, f: Finding) -> None:
         """A value damaged by a spreadsheet (a note) or already masked (counted, never exposed)."""
@@ -166,15 +195,15 @@ class DocumentAggregate:
     def entities(self, with_fingerprints: bool) -> dict[str, EntityStats]:
         out: dict[str, EntityStats] = {}
         for etype in sorted(self._values):
-            values = sorted(self._values[etype])
+            values = self._values[etype]
             fps = None
             if with_fingerprints and self._types[etype].fingerprint:
-                fps = sorted(self._fingerprints.hex_digests(values))
+                fps = self._fingerprints.sorted_hex_digests(values)
             out[etype] = EntityStats(
                 distinct=len(values),
                 total=self._totals[etype],
                 fingerprints=fps,
-                samples=[self._types[etype].mask(v) for v in values[:SAMPLES_PER_TYPE]],
+                samples=[self._types[etype].mask(v) for v in heapq.nsmallest(SAMPLES_PER_TYPE, values)],
                 confirmed=len(self._confirmed[etype]),
                 locations=list(self._locations[etype]),
             )
@@ -187,7 +216,9 @@ class DocumentAggregate:
         return dict(sorted(self._masked.items()))
 
     def final_notes(self) -> dict[str, int]:
-        minors = sum(1 for v in self._values.get("CN_RESIDENT_ID", ()) if minor_age(v))
+        today, ids = dt.date.today(), self._values.get("CN_RESIDENT_ID", ())
+        core = compiled.core()
+        minors = core.count_minors(ids, today) if core is not None else sum(minor_age(v, today) for v in ids)
         if minors:
             self.notes["minors"] = minors
         return dict(self.notes)

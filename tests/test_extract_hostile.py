@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from fuzz import hostile, seeds
+from fuzz import hostile, seeds, targets
 from fuzz.child import Child
 from fuzz.ratio import MAX_RATIO, per_byte_ratio
 from fuzz.targets import run
@@ -136,6 +136,20 @@ def test_workbook_records_calamine_would_size_from_are_neutralised(make, reason)
             # everything is read once (the far cell is the one value dropped: not at a cell Excel has)
             assert result.entities[entity].total == normal.entities[entity].total
         assert per_byte_ratio("xls", data, ordinary) < MAX_RATIO
+
+
+def test_a_long_pptx_table_is_linear():
+    """python-pptx finds a table row by index with an XPath over all rows, so reading a table row
+    by row was quadratic (found measuring bench_extract.py --adversarial: 2,000 rows took 40x the
+    CPU of 250). Per byte, a table 8x longer may not cost more than 3x (quadratic: about 9x)."""
+    from fuzz.ratio import cpu_seconds
+
+    small, large = seeds.pptx_file(250), seeds.pptx_file(2_000)
+    [result] = run("pptx", large)
+    assert result.entities["CN_RESIDENT_ID"].distinct == 2_000
+    targets.scanner()
+    per_byte = [cpu_seconds("pptx", data, repeat=2) / len(data) for data in (small, large)]
+    assert per_byte[1] / per_byte[0] < 3
 
 
 def test_library_warnings_never_reach_stdout(capsys):

@@ -168,3 +168,22 @@ def test_damaged_outlook_msg_is_an_error(tmp_path):
     [(_, _, status, reason, _)] = read_all(path)
     assert status == Status.ERROR
     assert reason.endswith("cannot read Outlook message")
+
+
+def test_generated_outlook_msg_headers_body_and_attachment_are_read(tmp_path):
+    """A .msg built by the fuzz seeds' compound-file writer (tests/fuzz/compound.py), read through
+    libmagic routing and extract-msg: headers and body as text, the attachment as its own table."""
+    from fuzz import seeds
+
+    path = tmp_path / "mail.msg"
+    path.write_bytes(seeds.outlook_msg(2, [seeds.delimited(3)]))
+    docs = read_all(path)
+    assert [(p, s) for p, _, s, _, _ in docs] == [
+        ("mail.msg", Status.SCANNED),
+        ("mail.msg!客户0.csv", Status.SCANNED),
+    ]
+    text = "\n".join(b.text for b in docs[0][4] if isinstance(b, TextBlock))
+    assert "Subject: 客户资料" in text
+    assert "To: 李四 <li@example.com>" in text
+    assert sum(line.count("身份证") for line in text.splitlines()) == 2  # one per person in the body
+    assert sum(len(b.rows) for b in docs[1][4] if isinstance(b, TableBlock)) == 3

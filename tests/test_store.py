@@ -620,6 +620,9 @@ def test_no_raw_value_reaches_the_database(url):
         for bad in (
             EntityStats(distinct=1, total=1, fingerprints=[RAW["CN_MOBILE"]]),
             EntityStats(distinct=1, total=1, fingerprints=[fp("x")], samples=[RAW["CN_MOBILE"]]),
+            # 64 characters that hex-decode (fromhex skips spaces between pairs) to fewer than 32 bytes
+            EntityStats(distinct=2, total=2, fingerprints=[fp("x"), "13 91 23 45 67 80" + "0" * 47]),
+            EntityStats(distinct=1, total=1, fingerprints=["z" * 64]),
         ):
             with pytest.raises(ValueError) as refused:
                 store.record_results(

@@ -973,3 +973,46 @@ def test_syslog_message_is_rfc5424() -> None:
         + b' alert [dlpscan@32473 id="' + b"0" * 32 + b'" severity="critical" records="7" rules="a\\"b\\]"] \xef\xbb\xbf'
     )  # fmt: skip
     assert json.loads(message.split(b"\xef\xbb\xbf", 1)[1]) == alert
+
+
+def test_handled_versions_are_bounded_and_exact() -> None:
+    from dlpscan.walk import Entry
+    from dlpscan.watch.dispatch import Handled
+
+    def entry(n: int, size: int = 10) -> Entry:
+        return Entry(f"/r/f{n}", f"/r/f{n}", f"/r/f{n}", size=size, mtime=1.5, inode=n)
+
+    known = Handled(limit=3)
+    for n in range(5):
+        known.add(entry(n))
+    assert len(known) == 3 and [entry(n) in known for n in range(5)] == [False, False, True, True, True]
+    assert entry(4, size=11) not in known  # another version of the same path
+    known.add(entry(2))  # used again: now the newest
+    known.add(entry(5))
+    assert [entry(n) in known for n in (2, 3, 4, 5)] == [True, False, True, True]
+    known.discard(entry(4, size=11))  # not the version remembered: kept
+    known.discard(entry(5))
+    assert [entry(n) in known for n in (2, 4, 5)] == [True, True, False]
+
+
+def test_a_flapping_store_is_reported_once_then_with_backoff() -> None:
+    from dlpscan.watch.retry import StoreGuard
+
+    changes: list[bool] = []
+    guard = StoreGuard(on_change=lambda up, message: changes.append(up), initial=0.001, maximum=0.001)
+    failures = [0]
+
+    def write() -> None:
+        if failures[0]:
+            failures[0] -= 1
+            raise OSError(28, "No space left on device")
+
+    for _ in range(10):  # a full disk: a write fails, the retry gets through, reads answer
+        failures[0] = 1
+        guard.call(write)
+        guard.read(lambda: None)
+    assert changes == [False, True] and guard.up  # the nine outages after the first are held back
+    guard._last_report -= StoreGuard.FLAP_HOLD  # a hold later, the next one is reported, counted
+    failures[0] = 1
+    guard.call(write)
+    assert changes == [False, True, False, True]

@@ -12,6 +12,7 @@ scheduler; each batch's result reaches the client once, so each file is recorded
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -91,10 +92,13 @@ class DaskExecutor:
         return f"{len(workers)} workers, {self.threads()} threads"
 
     def threads(self) -> int:
+        """Worker threads in the cluster, asked every 2 s (workers come and go); the last answer
+        while the scheduler does not give one."""
         now = time.monotonic()
         if now - self._threads_at > 2.0:
-            workers = self.client.scheduler_info().get("workers", {})
-            self._threads = sum(w.get("nthreads", 0) for w in workers.values())
+            with contextlib.suppress(Exception):
+                workers = self.client.scheduler_info().get("workers", {})
+                self._threads = sum(w.get("nthreads", 0) for w in workers.values())
             self._threads_at = now
         return self._threads
 
@@ -114,6 +118,16 @@ class DaskExecutor:
         self.stopping = True
 
     def run(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, list[FileResult]]]:
+        try:
+            yield from self._run(tasks)
+        except (ClusterError, ClusterLost, WorkerStartError):
+            raise
+        except Exception:  # whatever the client raises once its scheduler is gone
+            if self.client.status != "running":
+                raise ClusterLost(f"lost the connection to the Dask scheduler at {self.address}") from None
+            raise
+
+    def _run(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, list[FileResult]]]:
         from distributed import as_completed
 
         done = as_completed(loop=self.client.loop, with_results=True, raise_errors=False)

@@ -11,25 +11,38 @@ Python functions the reference uses.
 
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
+import functools
 import gc
 
-from dlpscan.detect import validators
+from dlpscan.detect import tables, text as _text, validators
 from dlpscan.detect.scoring import CONTEXT_REACH as _CONTEXT_REACH
 from dlpscan.detect.scoring import DAMAGE_CHECKS, Finding, _hidden, label_evidence
+
+
+cdef extern from *:
+    const char *DLPSCAN_SOURCE_DIGEST  # SHA-256 of this file, set by hatch_build.py
+
+SOURCE_DIGEST = DLPSCAN_SOURCE_DIGEST.decode("ascii")
 
 cdef enum Validator:
     V_PYTHON = 0
     V_BANK_CARD = 1
     V_MOBILE = 2
+    V_RESIDENT_ID = 3
+    V_USCC = 4
+    V_ADDRESS = 5
+    V_NAME = 6
 
 cdef enum Normaliser:
     N_PYTHON = 0
     N_DIGITS = 1
     N_UPPER_ALNUM = 2
     N_MOBILE = 3
+    N_NO_SPACE = 4
 
-_NORMALISERS = {"digits": N_DIGITS, "upper_alnum": N_UPPER_ALNUM, "mobile": N_MOBILE}
+_NORMALISERS = {"digits": N_DIGITS, "upper_alnum": N_UPPER_ALNUM, "mobile": N_MOBILE, "no_space": N_NO_SPACE}
 
 
 cdef inline unsigned int _slot(Py_UCS4 c):
@@ -97,6 +110,7 @@ cdef class _Entry:
     cdef double score, threshold, header_boost, boost
     cdef int priority, window, negative_window, normaliser, validator
     cdef _Words positive, negative
+    cdef _NameCheck name_check
 
     def __init__(self, d, labels, pattern):
         self.d, self.labels, self.pattern = d, labels, pattern
@@ -115,14 +129,20 @@ cdef class _Entry:
         self.normaliser = _NORMALISERS.get(d.normaliser, N_PYTHON)
         self.normalise = d.normalise
         self.validate = labels.validate
-        self.validator = (
-            V_BANK_CARD if self.validate is validators.cn_bank_card
-            else V_MOBILE if self.validate is validators.cn_mobile
-            else V_PYTHON
-        )
+        self.name_check = _name_check(self.validate)
+        self.validator = _C_VALIDATORS.get(self.validate, V_NAME if self.name_check is not None else V_PYTHON)
         self.damage = DAMAGE_CHECKS.get(d.validator or "")
         self.positive = _Words(d.context.words)
         self.negative = _Words(d.negative_context.words)
+
+
+_C_VALIDATORS = {
+    validators.cn_bank_card: V_BANK_CARD,
+    validators.cn_mobile: V_MOBILE,
+    validators.cn_resident_id: V_RESIDENT_ID,
+    validators.cn_uscc: V_USCC,
+    validators.cn_address: V_ADDRESS,
+}
 
 
 cdef inline bint _is_cased_wide(Py_UCS4 c):
@@ -132,6 +152,11 @@ cdef inline bint _is_cased_wide(Py_UCS4 c):
 
 
 cdef extern from "Python.h":
+    int PyUnicode_KIND(object o)
+    void *PyUnicode_DATA(object o)
+    Py_UCS4 PyUnicode_READ(int kind, void *data, Py_ssize_t index)
+    Py_ssize_t PyUnicode_FindChar(object text, Py_UCS4 ch, Py_ssize_t start, Py_ssize_t end,
+                                  int direction) except -2
     bint Py_UNICODE_ISUPPER(Py_UCS4 ch)
     bint Py_UNICODE_ISLOWER(Py_UCS4 ch)
     bint Py_UNICODE_ISTITLE(Py_UCS4 ch)
@@ -139,6 +164,11 @@ cdef extern from "Python.h":
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch)
     bint Py_UNICODE_ISDIGIT(Py_UCS4 ch)
     Py_UCS4 Py_UNICODE_TOLOWER(Py_UCS4 ch)
+
+
+cdef inline Py_UCS4 _at(str text, Py_ssize_t i):
+    """text[i] for 0 <= i < len(text), without the bounds checks of an index."""
+    return PyUnicode_READ(PyUnicode_KIND(text), PyUnicode_DATA(text), i)
 
 
 cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
@@ -150,7 +180,7 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
     if words.count == 0:
         return -1
     while p < hi:
-        c = Py_UNICODE_TOLOWER(text[p])
+        c = Py_UNICODE_TOLOWER(_at(text, p))
         hit = False
         if words.first[_slot(c)]:
             for i in range(words.count):
@@ -159,7 +189,7 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
                 if n == 0 or p + n > hi or w[0] != c:
                     continue
                 for k in range(1, n):
-                    if Py_UNICODE_TOLOWER(text[p + k]) != w[k]:
+                    if Py_UNICODE_TOLOWER(_at(text, p + k)) != w[k]:
                         break
                 else:
                     hit = True
@@ -175,7 +205,7 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
 cdef bint _window_exact(str text, Py_ssize_t lo, Py_ssize_t hi):
     cdef Py_ssize_t i
     for i in range(lo, hi):
-        if _is_cased_wide(text[i]):
+        if _is_cased_wide(_at(text, i)):
             return False
     return True
 
@@ -194,16 +224,14 @@ cdef int _evidence(_Entry e, str text, Py_ssize_t start, Py_ssize_t floor):
     return 1 if pos_at >= 0 else 0
 
 
-cdef Py_ssize_t _rfind_nl(str text, Py_ssize_t lo, Py_ssize_t hi):
-    cdef Py_ssize_t i = hi - 1
-    while i >= lo:
-        if text[i] == u'\n':
-            return i
-        i -= 1
-    return -1
+cdef Py_ssize_t _rfind_nl(str text, Py_ssize_t lo, Py_ssize_t hi) except -2:
+    """text.rfind("\\n", lo, hi)."""
+    if hi <= lo:
+        return -1
+    return PyUnicode_FindChar(text, u'\n', lo, hi, -1)
 
 
-cdef Py_ssize_t _line_bounds(str text, Py_ssize_t start, Py_ssize_t floor):
+cdef Py_ssize_t _line_bounds(str text, Py_ssize_t start, Py_ssize_t floor) except -2:
     """scoring.line_bounds: looks back at most CONTEXT_REACH characters (linear on one long line)."""
     cdef Py_ssize_t reach = _CONTEXT_REACH
     cdef Py_ssize_t lo = max(floor, start - reach)
@@ -214,7 +242,7 @@ cdef Py_ssize_t _line_bounds(str text, Py_ssize_t start, Py_ssize_t floor):
     if line_start > lo:
         blank = True
         for i in range(line_start, start):
-            if not Py_UNICODE_ISSPACE(text[i]):
+            if not Py_UNICODE_ISSPACE(_at(text, i)):
                 blank = False
                 break
         if blank:
@@ -243,6 +271,10 @@ cdef str _normalise(_Entry e, str raw):
                 elif u'a' <= c <= u'z':
                     buf[k] = <Py_UCS4> (<unsigned int> c - 32)
                     k += 1
+            elif e.normaliser == N_NO_SPACE:
+                if not Py_UNICODE_ISSPACE(c):
+                    buf[k] = c
+                    k += 1
             elif Py_UNICODE_ISDECIMAL(c):
                 buf[k] = c
                 k += 1
@@ -264,7 +296,7 @@ cdef bint _all_digits(str value):
     return True
 
 
-cdef double _bank_card(str value):
+cdef double _bank_card(str value) except -1:
     """validators.cn_bank_card: shape, Luhn and distinct digits here, the BIN table in Python."""
     cdef Py_ssize_t n = len(value), i
     cdef long total = 0, d
@@ -291,24 +323,484 @@ cdef double _bank_card(str value):
                 break
     if distinct <= 2:
         return 0.0
-    return validators.card_issuer_confidence(value)
+    return _card_issuer(value)
 
 
-cdef double _mobile(str value):
-    """validators.cn_mobile: the shape here, the segment table in Python."""
+cdef dict _BINS = None
+cdef tuple _BIN_LENGTHS = None
+
+
+cdef double _card_issuer(str value) except -1:
+    """validators.card_issuer_confidence."""
+    global _BINS, _BIN_LENGTHS
+    cdef object issuer = None
+    if _BINS is None:
+        _BINS, _BIN_LENGTHS = tables.bank_bins(), tables.bin_lengths()
+    for n in _BIN_LENGTHS:
+        issuer = _BINS.get(value[:n])
+        if issuer is not None:
+            break
+    else:
+        return 0.3
+    if issuer.lengths and len(value) not in issuer.lengths:
+        return 0.3  # a length the issuer does not use: as doubtful as an unknown BIN
+    return 1.0
+
+
+cdef double _mobile(str value) except -1:
+    """validators.cn_mobile."""
     if len(value) != 11 or not _all_digits(value):
         return 0.0
-    return validators.mobile_segment_confidence(value)
+    return _mobile_segment(value, validators.mobile_segment_confidence)
+
+
+# ---- validators in C -----------------------------------------------------------------------------
+# Each is the Python function in validators.py, decided alike; a value holding a character the C code
+# does not handle (a non-ASCII digit from the `digits` normaliser) goes to the Python function.
+# The reference tables (division codes, mobile prefixes) are read into C arrays once per process.
+
+cdef short *_DIVISION = NULL  # 6-digit code -> last year; _UNKNOWN_CODE absent; _NO_LAST_YEAR current
+cdef enum:
+    _UNKNOWN_CODE = -32768
+    _NO_LAST_YEAR = 32767
+cdef unsigned char *_PREFIX[8]  # _PREFIX[n][int(value[:n])] -> number length (0: not a prefix)
+cdef int _PREFIX_LENGTHS[8]  # the prefix lengths of the table, longest first (as validators._prefix_lengths)
+cdef int _N_PREFIX_LENGTHS = 0
+cdef bint _TABLES_READ = False
+cdef bint _TABLES_USABLE = False
+
+
+cdef bint _digits_only(str s):
+    cdef Py_UCS4 c
+    for c in s:
+        if not (u'0' <= c <= u'9'):
+            return False
+    return True
+
+
+cdef void _read_tables() except *:
+    """Division codes and mobile prefixes as C arrays; unusual tables (codes that are not digits,
+    prefixes of more than 6 digits) leave _TABLES_USABLE false and the Python validators decide."""
+    global _DIVISION, _N_PREFIX_LENGTHS, _TABLES_READ, _TABLES_USABLE
+    cdef Py_ssize_t i, size, k
+    cdef int n
+    _TABLES_READ = True
+    divisions = tables.divisions()
+    prefixes = tables.mobile_prefixes()
+    lengths = validators._prefix_lengths()
+    if not all(len(c) == 6 and _digits_only(c) for c in divisions):
+        return
+    if not all(1 <= len(p) <= 6 and _digits_only(p) and 0 < v < 256 for p, v in prefixes.items()):
+        return
+    if any(d.last_year is not None and not (-32000 < d.last_year < 32000) for d in divisions.values()):
+        return
+    _DIVISION = <short *> malloc(1000000 * sizeof(short))
+    if _DIVISION == NULL:
+        raise MemoryError()
+    for i in range(1000000):
+        _DIVISION[i] = _UNKNOWN_CODE
+    for code, d in divisions.items():
+        _DIVISION[int(code)] = _NO_LAST_YEAR if d.last_year is None else d.last_year
+    _N_PREFIX_LENGTHS = len(lengths)
+    for i, n in enumerate(lengths):
+        _PREFIX_LENGTHS[i] = n
+        size = 1
+        for k in range(n):
+            size *= 10
+        _PREFIX[n] = <unsigned char *> malloc(size)
+        if _PREFIX[n] == NULL:
+            raise MemoryError()
+        for k in range(size):
+            _PREFIX[n][k] = 0
+    for p, v in prefixes.items():
+        _PREFIX[len(p)][int(p)] = v
+    _TABLES_USABLE = True
+
+
+cdef bint _tables() except -1:
+    if not _TABLES_READ:
+        _read_tables()
+    return _TABLES_USABLE
+
+
+cdef inline int _digit(str s, Py_ssize_t i):
+    return <int> (<unsigned int> s[i]) - 48
+
+
+cdef long _number(str s, Py_ssize_t lo, Py_ssize_t hi):
+    cdef long v = 0
+    cdef Py_ssize_t i
+    for i in range(lo, hi):
+        v = v * 10 + _digit(s, i)
+    return v
+
+
+cdef long _today_number() except -1:
+    return int(validators._today())
+
+
+cdef int _DAYS[13]
+_DAYS[:] = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+cdef bint _plausible_birth(long year, long month, long day, long today):
+    """validators._plausible_birth over the digits of YYYYMMDD."""
+    if not (1 <= month <= 12 and 1 <= day <= _DAYS[month]):
+        return False
+    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        return False
+    return 19000101 <= year * 10000 + month * 100 + day <= today
+
+
+
+cdef double _resident_id(str value, object python) except -1:
+    """validators.cn_resident_id."""
+    cdef Py_ssize_t n = len(value), i
+    cdef long acc = 0, check, year, month, day, code
+    cdef short last
+    cdef double confidence
+    cdef Py_UCS4 c
+    if not _tables():
+        return python(value)
+    for i in range(n):
+        c = value[i]
+        if not (u'0' <= c <= u'9' or u'A' <= c <= u'Z'):
+            return python(value)
+    if n == 18:
+        for i in range(17):
+            if not (u'0' <= value[i] <= u'9'):
+                return 0.0
+            acc = (acc * 13 + _digit(value, i)) % 11
+        check = ((1 - 2 * acc) % 11 + 11) % 11
+        c = value[17]
+        if (check == 10 and c != u'X') or (check != 10 and <long> (<unsigned int> c) != 48 + check):
+            return 0.0
+        year, month, day = _number(value, 6, 10), _number(value, 10, 12), _number(value, 12, 14)
+    elif n == 15 and _digits_only(value):
+        year, month, day = 1900 + _number(value, 6, 8), _number(value, 8, 10), _number(value, 10, 12)
+    else:
+        return 0.0
+    if not _plausible_birth(year, month, day, _today_number()):
+        return 0.0
+    code = _number(value, 0, 6)
+    if (code // 10000) not in _PROVINCE_NUMBERS:
+        return 0.0
+    last = _DIVISION[code]
+    if last == _UNKNOWN_CODE:
+        confidence = 0.7
+    elif last != _NO_LAST_YEAR and year > last + 1:
+        confidence = 0.2
+    else:
+        confidence = 1.0
+    if value in validators.SAMPLE_IDS:
+        confidence = min(confidence, 0.3)
+    return confidence
+
+
+_PROVINCE_NUMBERS = frozenset(int(p) for p in validators.PROVINCES)
+
+
+cdef double _mobile_segment(str value, object python) except -1:
+    """validators.mobile_segment_confidence for 11 digits."""
+    cdef int i, n, length = 0
+    cdef Py_UCS4 first
+    if not (_tables() and _digits_only(value)):
+        return python(value)
+    for i in range(_N_PREFIX_LENGTHS):
+        n = _PREFIX_LENGTHS[i]
+        length = _PREFIX[n][_number(value, 0, n)]
+        if length:
+            break
+    if length != 11:
+        return 0.0
+    first = value[3]
+    for i in range(4, 11):
+        if value[i] != first:
+            break
+    else:
+        return 0.4
+    if value in validators.PLACEHOLDER_MOBILES:
+        return 0.4
+    return 1.0
+
+
+cdef signed char _USCC_INDEX[128]
+for _i in range(128):
+    _USCC_INDEX[_i] = -1
+for _i, _c in enumerate(validators._USCC_ALPHABET):
+    _USCC_INDEX[ord(_c)] = _i
+_USCC_WEIGHTS_C = validators._USCC_WEIGHTS
+_USCC_CATEGORIES_C = validators._USCC_CATEGORIES
+_USCC_REGIONS = frozenset(int(p) for p in validators.PROVINCES | {"10"})
+
+
+cdef double _uscc(str value) except -1:
+    """validators.cn_uscc."""
+    cdef Py_ssize_t i
+    cdef long total = 0, k
+    cdef Py_UCS4 c
+    cdef bint digits = True
+    if len(value) != 18:
+        return 0.0
+    for i in range(18):
+        c = value[i]
+        if c >= 128 or _USCC_INDEX[c] < 0:
+            return 0.0
+        if not (u'0' <= c <= u'9'):
+            digits = False
+    if value[1] not in _USCC_CATEGORIES_C.get(value[0], ""):
+        return 0.0
+    if not (u'0' <= value[2] <= u'9' and u'0' <= value[3] <= u'9') or _number(value, 2, 4) not in _USCC_REGIONS:
+        return 0.0
+    for i in range(17):
+        total += _USCC_INDEX[value[i]] * <long> _USCC_WEIGHTS_C[i]
+    k = (31 - total % 31) % 31
+    if _USCC_INDEX[value[17]] != k:
+        return 0.0
+    return 0.3 if digits else 1.0
+
+
+cdef double _address(str value):
+    """validators.cn_address: an administrative unit (省|自治区|市|区|县|旗|州|盟|镇|乡|街道) and a
+    street, number or building component (\\d(?:号|栋|幢|座|室|弄|组|层|楼|户|单元)|[路街巷道弄村])."""
+    cdef Py_ssize_t n = len(value), i
+    cdef Py_UCS4 c, nxt
+    cdef bint admin = False, unit = False
+    if n < 6:
+        return 0.0
+    for i in range(n):
+        c = value[i]
+        if c == u'*':
+            return 0.0
+        nxt = value[i + 1] if i + 1 < n else 0
+        if c in u'省市区县旗州盟镇乡' or (c == u'街' and nxt == u'道'):
+            admin = True
+        if c in u'路街巷道弄村':
+            unit = True
+        elif Py_UNICODE_ISDECIMAL(c) and nxt != 0 and (
+            nxt in u'号栋幢座室弄组层楼户' or (nxt == u'单' and i + 2 < n and value[i + 2] == u'元')
+        ):
+            unit = True
+    return 1.0 if admin and unit else 0.0
+
+
+cdef class _NameCheck:
+    """validators.cn_name bound to the loaded definitions' label words."""
+
+    cdef frozenset labels, stopwords, single, compound
+
+    def __init__(self, labels):
+        self.labels = frozenset(labels)
+        self.stopwords = tables.name_stopwords()
+        self.single, self.compound = tables.surnames()
+
+    cdef double check(self, str value) except -1:
+        cdef Py_ssize_t n = len(value), i, run = 0, k
+        cdef Py_UCS4 c
+        cdef bint dotted = False
+        if n < 2:
+            return 0.0
+        for i in range(n):  # _HAN_NAME.fullmatch
+            c = value[i]
+            if _han(c):
+                run += 1
+                if run > 8:
+                    return 0.0
+            elif c == u'\u00b7' and run > 0 and i + 1 < n:
+                dotted = True
+                run = 0
+            else:
+                return 0.0
+        if not dotted and n > 4:
+            return 0.0
+        if value in self.labels or value.endswith(_ORG_SUFFIXES):
+            return 0.0
+        if value in self.stopwords or value.endswith(_HONORIFICS):
+            return 0.0
+        for k in range(2, n):
+            if value[:k] in self.labels:
+                return 0.0
+        if dotted:
+            return 0.8
+        if n >= 3 and value[:2] in self.compound:
+            return 1.0
+        if value[:1] in self.single:
+            return 1.0
+        return 0.0
+
+
+_ORG_SUFFIXES = validators._ORG_SUFFIXES
+_HONORIFICS = validators._HONORIFICS
+
+
+cdef object _name_check(object validate):
+    """A _NameCheck when `validate` is validators.cn_name bound by validators.bind, else None."""
+    if isinstance(validate, functools.partial) and validate.func is validators.cn_name and not validate.args:
+        if set(validate.keywords) == {"labels"}:
+            return _NameCheck(validate.keywords["labels"])
+    return None
+
+
+def validate(str name, str value, labels=frozenset()):
+    """The C version of validators.<name> (tests compare it with the Python one)."""
+    if name == "cn_resident_id":
+        return _resident_id(value, validators.cn_resident_id)
+    if name == "cn_mobile":
+        return _mobile(value)
+    if name == "mobile_segment_confidence":
+        return _mobile_segment(value, validators.mobile_segment_confidence)
+    if name == "cn_uscc":
+        return _uscc(value)
+    if name == "cn_address":
+        return _address(value)
+    if name == "cn_bank_card":
+        return _bank_card(value)
+    if name == "cn_name":
+        return (<_NameCheck> _NameCheck(labels)).check(value)
+    if name == "card_issuer_confidence":
+        return _card_issuer(value)
+    raise KeyError(name)
+
+
+def tally(list findings, values, totals, confirmed, locations, frozenset personal, object where,
+          object unexposed, Py_ssize_t max_places):
+    """aggregate.DocumentAggregate.add_block's loop over one block's findings; returns the block's
+    records (rows or lines with two or more personal-data findings). `values`, `totals`, `confirmed`
+    and `locations` are the aggregate's defaultdicts, `where(record)` a finding's location (None: no
+    locations), `unexposed(f)` takes damaged and masked findings."""
+    cdef dict per_type = {}, per_record = {}
+    cdef list entry
+    cdef object f, etype, value, record
+    cdef dict places
+    cdef Py_ssize_t records = 0
+    for f in findings:
+        if f.damaged or f.masked:
+            unexposed(f)
+            continue
+        etype = f.entity_type
+        entry = per_type.get(etype)
+        if entry is None:
+            entry = per_type[etype] = [values[etype], None, locations[etype] if where is not None else None,
+                                       etype in personal, 0]
+        value = f.value
+        (<set> entry[0]).add(value)
+        entry[4] += 1
+        if f.confirmed:
+            if entry[1] is None:
+                entry[1] = confirmed[etype]
+            (<set> entry[1]).add(value)
+        record = f.record
+        if where is not None:
+            places = <dict> entry[2]
+            if len(places) < max_places:
+                places[where(record)] = None
+        if entry[3]:
+            per_record[record] = per_record.get(record, 0) + 1
+    for etype, entry in per_type.items():
+        totals[etype] += entry[4]
+    for count in per_record.values():
+        if count >= 2:
+            records += 1
+    return records
+
+
+def count_minors(values, today):
+    """sum(validators.minor_age(v, today) for v in values), the birth date read in C where it is
+    ASCII digits (elsewhere minor_age decides)."""
+    cdef long n = 0
+    cdef int minor, ty = today.year, tm = today.month, td = today.day
+    cdef str value
+    for value in values:
+        minor = _minor(value, ty, tm, td)
+        n += validators.minor_age(value, today) if minor < 0 else minor
+    return n
+
+
+cdef int _minor(str value, int ty, int tm, int td):
+    """validators.minor_age: 1 or 0; -1 when the birth digits are not all ASCII digits."""
+    cdef Py_ssize_t n = len(value), lo, hi, i
+    cdef long year, month, day, days
+    if n == 18:
+        lo, hi = 6, 14
+    elif n >= 12:
+        lo, hi = 6, 12
+    else:
+        return -1
+    for i in range(lo, hi):
+        if not (u'0' <= value[i] <= u'9'):
+            return -1
+    if n == 18:
+        year, month, day = _number(value, 6, 10), _number(value, 10, 12), _number(value, 12, 14)
+    else:
+        year, month, day = 1900 + _number(value, 6, 8), _number(value, 8, 10), _number(value, 10, 12)
+    if not (1 <= year and 1 <= month <= 12):  # datetime.date refuses it: not a minor
+        return 0
+    days = _DAYS[month]
+    if month == 2 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        days = 28
+    if not 1 <= day <= days:
+        return 0
+    return 1 if ty - year - (1 if (tm, td) < (month, day) else 0) < 14 else 0
+
+
+# ---- folding -------------------------------------------------------------------------------------
+
+cdef unsigned char _FOLD_TO[65536]  # text._FOLD as a table: 0 where a character is not folded
+for _i in range(65536):
+    _FOLD_TO[_i] = 0
+for _k, _v in _text._FOLD.items():
+    if not (_k < 65536 and len(_v) == 1 and 0 < ord(_v) < 128):
+        raise ImportError("text._FOLD maps outside the BMP or to non-ASCII: the compiled fold does not apply")
+    _FOLD_TO[_k] = ord(_v)
+
+
+def fold(str text):
+    """text.fold: full-width forms, dashes, spaces and mask glyphs to ASCII, one char for one char."""
+    cdef Py_ssize_t n = len(text), i, first = -1
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef unsigned char *b1
+    cdef unsigned short *b2
+    cdef Py_UCS4 *b4
+    cdef Py_UCS4 c
+    cdef char *buf
+    for i in range(n):
+        c = text[i]
+        if c < 65536 and _FOLD_TO[c]:
+            first = i
+            break
+    if first < 0:
+        return text
+    buf = <char *> malloc(n * kind if n else 1)
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        memcpy(buf, data, n * kind)
+        b1, b2, b4 = <unsigned char *> buf, <unsigned short *> buf, <Py_UCS4 *> buf
+        for i in range(first, n):
+            c = text[i]
+            if c < 65536 and _FOLD_TO[c]:
+                if kind == 1:
+                    b1[i] = _FOLD_TO[c]
+                elif kind == 2:
+                    b2[i] = _FOLD_TO[c]
+                else:
+                    b4[i] = _FOLD_TO[c]
+        return PyUnicode_FromKindAndData(kind, buf, n)
+    finally:
+        free(buf)
+
+
 
 
 cdef inline double _score_boost(_Entry e, int evidence, double header_boost):
     return (e.boost if evidence > 0 else 0.0) + header_boost
 
 
-cdef object _evaluate(_Entry e, object m, str text, Py_ssize_t floor, int header, Py_ssize_t record,
-                      object column):
+cdef object _evaluate(_Entry e, object m, Py_ssize_t mstart, Py_ssize_t mend, str text, Py_ssize_t floor,
+                      int header, Py_ssize_t record, object column):
     """scoring.evaluate for one confirmed match."""
-    cdef Py_ssize_t start, end, mstart
+    cdef Py_ssize_t start, end
     cdef double header_boost, confidence, total
     cdef int seen
     cdef str raw, value
@@ -317,8 +809,7 @@ cdef object _evaluate(_Entry e, object m, str text, Py_ssize_t floor, int header
     if e.has_group:
         start, end = m.span(e.group)
     else:
-        start, end = m.span()
-    mstart = m.start()
+        start, end = mstart, mend
     raw = text[start:end]
     header_boost = e.header_boost if header > 0 else 0.0
     if e.masked:
@@ -333,6 +824,14 @@ cdef object _evaluate(_Entry e, object m, str text, Py_ssize_t floor, int header
         confidence = _bank_card(value)
     elif e.validator == V_MOBILE:
         confidence = _mobile(value)
+    elif e.validator == V_RESIDENT_ID:
+        confidence = _resident_id(value, e.validate)
+    elif e.validator == V_USCC:
+        confidence = _uscc(value)
+    elif e.validator == V_ADDRESS:
+        confidence = _address(value)
+    elif e.validator == V_NAME:
+        confidence = e.name_check.check(value)
     else:
         confidence = e.validate(value)
     if confidence <= 0:
@@ -386,7 +885,7 @@ cdef class Plan:
                         object cell_pos):
         cdef list found = []
         cdef Py_ssize_t n = len(starts), i = 0, j, pos = 0, start, idx, prev_idx, best_end
-        cdef Py_ssize_t floor = 0, row = 0, line = 0, counted = 0, c
+        cdef Py_ssize_t floor = 0, row = 0, line = 0, counted = 0, c, mstart, mend
         cdef Py_ssize_t ncells = len(cell_starts) if cell_starts is not None else 0
         cdef int best_priority = 0, header
         cdef _Entry e
@@ -419,9 +918,10 @@ cdef class Plan:
                 if m is None:
                     continue
                 header = header_rel.get((e.entity, col), 0) if table else 0
-                f = _evaluate(e, m, text, floor, header, row, col)
+                mstart, mend = m.span()
+                f = _evaluate(e, m, mstart, mend, text, floor, header, row, col)
                 if f is not None and (best is None or _outranks(f, e.priority, best, best_priority)):
-                    best, best_end, best_priority = f, m.end(), e.priority
+                    best, best_end, best_priority = f, mend, e.priority
             i = j
             if best is not None:
                 if not table:
@@ -437,8 +937,10 @@ cdef class Plan:
 
 cdef Py_ssize_t _count_nl(str text, Py_ssize_t lo, Py_ssize_t hi):
     cdef Py_ssize_t i, n = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
     for i in range(lo, hi):
-        if text[i] == u'\n':
+        if PyUnicode_READ(kind, data, i) == u'\n':
             n += 1
     return n
 
@@ -526,6 +1028,7 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
     cdef object f
     cdef Py_ssize_t n = len(text), lo, hi, first, s, e, end, run, wlo, whi, k
     cdef bint overlaps
+    cdef _NameCheck name_check = _name_check(is_name)
     for f in findings:
         on_line = by_line.get(f.record)
         if on_line is None:
@@ -543,28 +1046,29 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
             hi = n
         spans = []  # (start, end) of findings written with Han characters: names, addresses, plates
         for f in on_line:
-            if not (<str> text[f.start:f.end]).isascii():
-                spans.append((f.start, f.end))
+            s, e = f.start, f.end
+            if not _ascii_span(text, s, e):
+                spans.append((s, e))
         spans.sort()
         k = 0  # tokens come in text order and findings do not overlap: one pointer, not a scan per token
         for wlo, whi in _windows(anchors, lo, hi, window):
             s = wlo
             while s < whi:
-                if not _han(text[s]) or (s > 0 and _han_or_dot(text[s - 1])):
+                if not _han(_at(text, s)) or (s > 0 and _han_or_dot(_at(text, s - 1))):
                     s += 1
                     continue
                 run = s
-                while run < whi and _han(text[run]):
+                while run < whi and _han(_at(text, run)):
                     run += 1
                 # the token is the whole run when it has 2-4 characters and no '·' follows it
                 end = run
-                if 2 <= end - s <= 4 and not (end < whi and text[end] == u'\u00b7'):
+                if 2 <= end - s <= 4 and not (end < whi and _at(text, end) == u'\u00b7'):
                     while k < len(spans) and spans[k][1] <= s:
                         k += 1
                     overlaps = k < len(spans) and spans[k][0] < end
                     if not overlaps:
                         token = text[s:end]
-                        if is_name(token) > 0:
+                        if (name_check.check(token) if name_check is not None else is_name(token)) > 0:
                             out.append(Finding("CN_NAME", token, s, end, 0.6, False, False, 0, line, None,
                                                False))
                 s = run if run > s else s + 1
@@ -575,7 +1079,7 @@ cdef list _windows(list anchors, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t window
     """evidence._windows."""
     cdef list merged = []
     cdef Py_ssize_t start, end, last
-    for a in sorted(anchors, key=_start_of):
+    for a in (anchors if _by_start(anchors) else sorted(anchors, key=_start_of)):
         start, end = max(lo, a.start - window), min(hi, a.end + window)
         last = len(merged) - 1  # no negative indexing: wraparound is off
         if last >= 0 and start <= merged[last][1]:
@@ -587,3 +1091,44 @@ cdef list _windows(list anchors, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t window
 
 def _start_of(f):
     return f.start
+
+
+cdef bint _by_start(list items):
+    """Are the items' starts ascending (as sorted(items, key=start) would leave them)?"""
+    cdef Py_ssize_t i, previous = -1, start
+    for i in range(len(items)):
+        start = items[i].start
+        if start < previous:
+            return False
+        previous = start
+    return True
+
+
+cdef bint _ascii_span(str text, Py_ssize_t lo, Py_ssize_t hi):
+    """text[lo:hi].isascii()."""
+    cdef Py_ssize_t i
+    if PyUnicode_KIND(text) == 1 and (<str> text).isascii():
+        return True
+    for i in range(max(lo, 0), min(hi, len(text))):
+        if _at(text, i) >= 128:
+            return False
+    return True
+
+
+def merge_by_start(list first, list second):
+    """sorted(first + second, key=start) for two lists already in that order (stable: `first`'s
+    items before `second`'s at the same start)."""
+    cdef list out = []
+    cdef Py_ssize_t i = 0, j = 0, n = len(first), m = len(second)
+    if not (_by_start(first) and _by_start(second)):
+        return sorted(first + second, key=_start_of)
+    while i < n and j < m:
+        if second[j].start < first[i].start:
+            out.append(second[j])
+            j += 1
+        else:
+            out.append(first[i])
+            i += 1
+    out.extend(first[i:])
+    out.extend(second[j:])
+    return out

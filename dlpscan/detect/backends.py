@@ -14,9 +14,14 @@ from collections.abc import Sequence
 from re import _constants, _parser  # the stdlib's own pattern parser
 from typing import Protocol
 
+from dlpscan.detect import compiled as compiled_modules
 from dlpscan.detect.hs_cache import compiled_database
 
 log = logging.getLogger(__name__)
+
+# hs.h: HS_FLAG_UTF8, HS_FLAG_SOM_LEFTMOST (the same values in the binding and the C API)
+HS_FLAG_UTF8 = 32
+HS_FLAG_SOM_LEFTMOST = 256
 
 _NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
 
@@ -261,18 +266,35 @@ def to_hyperscan(regex: str) -> bytes:
 
 
 class HyperscanScanner:
-    """All patterns in one Hyperscan block database (UTF-8, leftmost start of match)."""
+    """All patterns in one Hyperscan block database (UTF-8, leftmost start of match).
+
+    Through the compiled `_native` module where it is built (libhs's C API: matches collected in C),
+    else through the `hyperscan` binding (a Python callback per match); same candidates either way.
+    `native`: as `compiled.native` (None: where built and not switched off)."""
 
     name = "hyperscan"
 
-    def __init__(self, regexes: Sequence[str]) -> None:
-        import hyperscan
-
-        self._hs = hyperscan
-        flags = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SOM_LEFTMOST
+    def __init__(self, regexes: Sequence[str], native: bool | None = None) -> None:
         guarded = [boundary_guards(r) for r in regexes]
         self._consumes = [consumes for _, consumes in guarded]
         expressions = [to_hyperscan(r) for r, _ in guarded]
+        flags = HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST
+        self._native = compiled_modules.native(native)
+        if self._native is not None:
+            lib = self._native
+            self._db = compiled_database(
+                expressions,
+                flags,
+                lambda: lib.Database.compile(expressions, flags),
+                f"libhs {lib.library_version()}",
+                load=lambda data: lib.Database.load(data, len(expressions)),
+                dump=lambda db: db.serialize(),
+            )
+            self._db.set_consumes(self._consumes)
+            return
+        import hyperscan
+
+        self._hs = hyperscan
         self._db = compiled_database(
             expressions, flags, lambda: self._compile(expressions, flags), hyperscan.__version__
         )
@@ -289,18 +311,21 @@ class HyperscanScanner:
         return db
 
     def candidates(self, text: str) -> tuple[list[int], list[int]]:
-        """The compiled hit collector where it is built (no Python frame per match), else the cursor's."""
-        from dlpscan.detect.compiled import core
-
-        compiled = core()
+        """Collected in C where `_native` or the compiled loop is built, else the cursor's."""
+        data = text.encode("utf-8", "surrogatepass")
+        if self._native is not None:
+            return self._db.candidates(data)
+        compiled = compiled_modules.core()
         if compiled is None:
             return _all_candidates(self.cursor(text))
-        data = text.encode("utf-8", "surrogatepass")
         collect = compiled.HitCollector(data, self._consumes)
         self._db.scan(data, match_event_handler=collect, scratch=self._scratch)
         return collect.candidates()
 
     def cursor(self, text: str) -> Cursor:
+        if self._native is not None:
+            starts, ids = self.candidates(text)
+            return _ListCursor(list(zip(starts, ids, strict=True)))
         data = text.encode("utf-8", "surrogatepass")
         hits: list[tuple[int, int]] = []  # (byte start, pattern index)
         consumes = self._consumes
@@ -327,11 +352,12 @@ class HyperscanScanner:
         return _ListCursor(pairs)
 
 
-def make_scanner(regexes: Sequence[str], backend: str = "auto") -> Scanner:
-    """`auto` uses Hyperscan when it imports and compiles, else Python `re`."""
+def make_scanner(regexes: Sequence[str], backend: str = "auto", native: bool | None = None) -> Scanner:
+    """`auto` uses Hyperscan when it imports and compiles, else Python `re`. `native`: see
+    HyperscanScanner."""
     if backend in ("auto", "hyperscan"):
         try:
-            return HyperscanScanner(regexes)
+            return HyperscanScanner(regexes, native)
         except Exception as exc:  # ImportError, or a pattern Hyperscan cannot compile
             if backend == "hyperscan":
                 raise

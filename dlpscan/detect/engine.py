@@ -55,7 +55,8 @@ class Engine:
         self._entries.sort(key=lambda entry: -entry[0].priority)
         self._priority = {d.entity: d.priority for d in self.definitions}
         self._direct = frozenset(d.entity for d in self.definitions if d.direct_identifier)
-        self._scanner = make_scanner([p.scan_regex for _, _, p in self._entries], backend)
+        native = False if compiled is False else None  # the pure loop runs with the pure scanner
+        self._scanner = make_scanner([p.scan_regex for _, _, p in self._entries], backend, native)
         self.backend = self._scanner.name
         self._cell_defs = [d for d in self.definitions if d.cell_detector]
         self._names = next((d for d in self.definitions if d.entity == "CN_NAME"), None)
@@ -69,6 +70,7 @@ class Engine:
         ]
         self._core = compiled_core.core(compiled)
         self._plan = self._core.Plan(self._entries) if self._core is not None else None
+        self._fold: Callable[[str], str] = self._core.fold if self._core is not None else fold
         self.compiled = self._plan is not None
 
     # -- text -----------------------------------------------------------------------------
@@ -76,7 +78,7 @@ class Engine:
         return self.scan_table(block) if isinstance(block, TableBlock) else self.scan_text(block.text)
 
     def scan_text(self, text: str) -> list[Finding]:
-        folded = fold(text)
+        folded = self._fold(text)
         findings = self._scan_folded(folded)
         if decoded.hinted(folded):
             found = self._decoded_findings(folded, findings)
@@ -93,9 +95,10 @@ class Engine:
             is_name = self._labels["CN_NAME"].validate
             if self._core is not None:
                 names = self._core.companion_names(folded, findings, self._direct, is_name, COMPANION_WINDOW)
+                findings = self._core.merge_by_start(findings, names)
             else:
                 names = companion_names(folded, findings, self._direct, is_name)
-            findings = sorted(findings + names, key=lambda f: f.start)
+                findings = sorted(findings + names, key=lambda f: f.start)
         return findings
 
     def _decoded_findings(self, text: str, found: list[Finding]) -> list[Finding]:
@@ -105,7 +108,7 @@ class Engine:
         newlines: list[int] | None = None
         out = []
         for offset, view in decoded.regions(text):
-            for f in self._scan_folded(fold(view.text)):
+            for f in self._scan_folded(self._fold(view.text)):
                 start, end = view.original_span(f.start, f.end)
                 start, end = start + offset, end + offset
                 if (f.entity_type, start, end) in seen:
@@ -204,7 +207,7 @@ class Engine:
                 line = line.replace("\n", " ")
             lines.append(line)
             offset = row_start + len(line) + 1
-        text = fold("\n".join(lines))
+        text = self._fold("\n".join(lines))
 
         def cell_of(pos: int) -> tuple[int, int, int]:
             i = bisect.bisect_right(cell_starts, pos) - 1

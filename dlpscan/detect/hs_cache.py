@@ -13,8 +13,10 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CACHE_ENV = "DLPSCAN_CACHE_DIR"
 _FORMAT = b"dlpscan-hs-cache-1"
@@ -41,20 +43,29 @@ def cache_key(expressions: Sequence[bytes], flags: int, library_version: str) ->
 
 
 def compiled_database(
-    expressions: Sequence[bytes], flags: int, compile_db: Callable[[], object], library_version: str
-) -> object:
-    """The database for `expressions`: loaded from the cache, else compiled and stored there."""
-    import hyperscan
+    expressions: Sequence[bytes],
+    flags: int,
+    compile_db: Callable[[], T],
+    library_version: str,
+    load: Callable[[bytes], T] | None = None,
+    dump: Callable[[T], bytes] | None = None,
+) -> T:
+    """The database for `expressions`: loaded from the cache, else compiled and stored there.
+    `load`/`dump` (de)serialise it; the default is the `hyperscan` binding's loadb/dumpb."""
+    if load is None or dump is None:
+        import hyperscan
 
+        load = load or (lambda data: hyperscan.loadb(data, hyperscan.HS_MODE_BLOCK))
+        dump = dump or hyperscan.dumpb
     path = cache_dir() / f"hs-{cache_key(expressions, flags, library_version)}.db"
     try:
-        return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        return load(path.read_bytes())
     except FileNotFoundError:
         pass
     except Exception as exc:  # a damaged or incompatible file: compile and replace it
         log.debug("hyperscan cache entry unusable (%s); recompiling", type(exc).__name__)
     db = compile_db()
-    _store(path, hyperscan.dumpb(db))
+    _store(path, dump(db))
     return db
 
 

@@ -220,11 +220,16 @@ def read_pptx(src: Source, ctx: Context) -> Iterator[Block]:
 
 def _shapes(shapes, texts: list[str], tables: list) -> None:
     from pptx.shapes.group import GroupShape
+    from pptx.table import _Cell
 
     for shape in shapes:
         if getattr(shape, "has_table", False) and shape.has_table:
+            table = shape.table  # its rows by their XML, once: table.rows[i] runs an XPath over all rows
             tables.append(
-                [tuple(" ".join(cell.text.split()) for cell in row.cells) for row in shape.table.rows]
+                [
+                    tuple(" ".join(_Cell(tc, table).text.split()) for tc in tr.tc_lst)
+                    for tr in table._tbl.tr_lst
+                ]
             )
         elif isinstance(shape, GroupShape):
             _shapes(shape.shapes, texts, tables)  # group shape

@@ -33,17 +33,6 @@ _STATUS = {s.value: s for s in Status}
 _INODE_WRAP = 1 << 64  # st_ino is unsigned 64-bit; BIGINT is signed
 
 
-def fp_to_db(fp: str, entity_type: str) -> bytes:
-    """Hex HMAC-SHA256 -> 32 bytes; anything else is refused (it might be a raw value)."""
-    try:
-        raw = bytes.fromhex(fp)
-    except (ValueError, TypeError):
-        raw = b""
-    if len(raw) != 32:
-        raise ValueError(f"{entity_type}: a fingerprint is not 64 hex characters; not stored")
-    return raw
-
-
 def fp_from_db(fp: bytes) -> str:
     return bytes(fp).hex()
 
@@ -158,13 +147,32 @@ def entity_rows(file_id: int, result: FileResult) -> list[dict[str, Any]]:
     ]
 
 
-def fingerprint_rows(file_id: int, result: FileResult) -> list[tuple[int, str, bytes]]:
-    """(file_id, entity_type, fp) tuples, in the column order of `fingerprints`."""
-    return [
-        (file_id, etype, fp)
-        for etype, stats in result.entities.items()
-        for fp in {fp_to_db(f, etype) for f in stats.fingerprints or ()}
-    ]
+def fingerprint_groups(file_id: int, result: FileResult) -> list[tuple[int, str, list[bytes]]]:
+    """(file_id, entity_type, distinct 32-byte fingerprints in ascending order) per fingerprinted type:
+    the rows of `fingerprints` grouped, as bulk loading wants them (the key's order)."""
+    groups = []
+    for etype, stats in result.entities.items():
+        if stats.fingerprints:
+            fps = fps_to_db(stats.fingerprints, etype)
+            fps.sort()  # linear: they come sorted from the scan
+            if len(set(fps)) != len(fps):
+                fps = sorted(set(fps))
+            groups.append((file_id, etype, fps))
+    return groups
+
+
+def fps_to_db(fps: list[str], entity_type: str) -> list[bytes]:
+    """Hex HMAC-SHA256s -> 32 bytes each; anything else is refused (it might be a raw value). One hex
+    decode of them all (whitespace, which fromhex skips, fails the length check)."""
+    if not all(isinstance(f, str) and len(f) == 64 for f in fps):
+        raise ValueError(f"{entity_type}: a fingerprint is not 64 hex characters; not stored")
+    try:
+        raw = bytes.fromhex("".join(fps))
+    except ValueError:
+        raw = b""
+    if len(raw) != 32 * len(fps):
+        raise ValueError(f"{entity_type}: a fingerprint is not 64 hex characters; not stored")
+    return [raw[i : i + 32] for i in range(0, len(raw), 32)]
 
 
 def category_rows(file_id: int, result: FileResult) -> list[dict[str, Any]]:

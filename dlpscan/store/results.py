@@ -16,7 +16,7 @@ from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult
 
 from . import codec
-from .db import bulk_insert, chunks, one_of, read, refresh_statistics, write
+from .db import bulk_insert, chunks, insert_fingerprints, one_of, read, refresh_statistics, write
 from .exposure import Scope, count_people, in_scope, scope
 from .schema import (
     category_counts,
@@ -214,7 +214,7 @@ class ResultsMixin:
         ents, fps, seen, rows, evidence, cats, cat_keys = [], [], [], [], [], [], []
         for file_id, result in by_id.items():
             ents += codec.entity_rows(file_id, result)
-            fps += codec.fingerprint_rows(file_id, result)
+            fps += codec.fingerprint_groups(file_id, result)
             seen.append({"scan_id": scan_id, "file_id": file_id} | codec.scan_file_values(result))
             rows += codec.edm_row_tuples(file_id, result.edm)
             if result.edm is not None and result.edm.evidence is not None:
@@ -244,7 +244,7 @@ class ResultsMixin:
         ):
             if values:
                 conn.execute(sa.insert(table), values)
-        bulk_insert(conn, fingerprints, fps)
+        insert_fingerprints(conn, fingerprints, fps)
         bulk_insert(conn, edm_rows, rows)
         bulk_insert(conn, category_keys, cat_keys)
 

@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 
 from dlpscan.access import rank
-from dlpscan.model import Access, FileResult, Status
+from dlpscan.model import FileResult, Status
 from dlpscan.policy import Policy
 from dlpscan.runner import assess, entry_result, keyed, reassessed, reported, stamp, unchanged
 from dlpscan.runner.refresh import CARRY, READ, REFRESHED, EdmRefresh
@@ -40,7 +40,7 @@ CHUNK = 500  # sweep entries compared with the store per query batch
 QUEUE_POLL = 1.0  # seconds between queue polls when nothing announced new rows
 PREP_BUDGET = 0.5  # seconds of preparation before in-flight results are collected
 PROBE_WAIT = 0.05  # seconds to wait for new work before letting the pool collect results
-KNOWN_LIMIT = 200_000  # file versions remembered as handled (about 30 MB)
+KNOWN_LIMIT = 200_000  # file versions remembered as handled (about 34 MB)
 
 
 class Action(Enum):
@@ -90,9 +90,39 @@ class Work:
     recorded: bool = True
 
 
-def _version(entry: Entry) -> tuple[int, float, int, Access | None]:
-    """A file version as this process handles it: its content's version and who can read it."""
-    return entry.size, entry.mtime, entry.inode, entry.access
+class Handled:
+    """File versions this process is reading or has recorded, so a sweep skips them without a store
+    lookup. The newest KNOWN_LIMIT are kept, each as two hashes (the path's and the version's): a
+    storm's worth of paths and tuples held as such would take twice the memory."""
+
+    def __init__(self, limit: int = KNOWN_LIMIT) -> None:
+        self._versions: OrderedDict[int, int] = OrderedDict()
+        self._limit = limit
+
+    @staticmethod
+    def _key(entry: Entry) -> tuple[int, int]:
+        return hash(entry.display), hash((entry.size, entry.mtime, entry.inode, entry.access))  # chmod: new
+
+    def __contains__(self, entry: Entry) -> bool:
+        path, version = self._key(entry)
+        return self._versions.get(path) == version
+
+    def add(self, entry: Entry) -> None:
+        path, version = self._key(entry)
+        self._versions[path] = version
+        self._versions.move_to_end(path)
+        if len(self._versions) > self._limit:
+            self._versions.popitem(last=False)
+
+    def discard(self, entry: Entry) -> None:
+        if entry in self:
+            del self._versions[hash(entry.display)]
+
+    def clear(self) -> None:
+        self._versions.clear()
+
+    def __len__(self) -> int:
+        return len(self._versions)
 
 
 def _newly_exposed(before: FileResult, now: FileResult) -> bool:
@@ -161,7 +191,7 @@ class Dispatcher:
         self._inflight: dict[int, Work] = {}
         self._waiting: dict[str, float] = {}  # path -> first seen unsettled
         # path -> the version this process is reading or has recorded: a sweep skips it without a lookup
-        self._known: OrderedDict[str, tuple[int, float, int, Access | None]] = OrderedDict()
+        self._known = Handled()
         self._pruned = time.time()
         self._hints: list[float] = []  # not_before of rows this process queued
         self._hints_lock = threading.Lock()
@@ -247,8 +277,8 @@ class Dispatcher:
     def _collect(self) -> None:
         """Bookkeeping for files the recorder has recorded; close the sweeps they finish."""
         for w in self.recorder.recorded():
-            if not w.recorded and self._known.get(w.entry.display) == _version(w.entry):
-                del self._known[w.entry.display]
+            if not w.recorded:
+                self._known.discard(w.entry)
             if w.sweep is not None:
                 w.sweep.outstanding -= 1
                 w.sweep.failed |= not w.recorded
@@ -386,14 +416,8 @@ class Dispatcher:
 
     def _lookup(self, entries: list[Entry]) -> dict[str, StoredFile]:
         """Stored state of the entries this process has not handled in their current version."""
-        paths = [e.key for e in entries if self._known.get(e.display) != _version(e)]
+        paths = [e.key for e in entries if e not in self._known]
         return self.guard.read(self.store.previous_many, paths) if paths else {}
-
-    def _remember(self, entry: Entry) -> None:
-        self._known[entry.display] = _version(entry)
-        self._known.move_to_end(entry.display)
-        if len(self._known) > KNOWN_LIMIT:
-            self._known.popitem(last=False)
 
     def _prepare(self, work: Work, previous: dict, now: float) -> tuple[Action, float]:
         """Decide about one file: look again later (not settled; with the time), record a ready-made
@@ -410,7 +434,7 @@ class Dispatcher:
         if again is not None:
             return Action.LATER, again
         self._waiting.pop(entry.path, None)
-        if self._known.get(entry.display) == _version(entry):  # read already (an event and a sweep)
+        if entry in self._known:  # read already (an event and a sweep)
             self.stats["unchanged"] += 1
             return Action.NOTHING, 0.0
         stored = previous.get(entry.key)
@@ -418,7 +442,7 @@ class Dispatcher:
         outcome = READ
         if stored is not None and unchanged(stored, entry, v.detector, v.policy, v.content_hash):
             outcome = v.refresh.check(stored) if v.refresh is not None else CARRY
-        self._remember(entry)
+        self._known.add(entry)
         if stored is None or outcome == READ:
             return Action.SCAN, 0.0
         self.stats["unchanged"] += 1

@@ -6,6 +6,7 @@ against an ordinary file of the same size (fuzz/seeds.normal).
 
 from __future__ import annotations
 
+import gzip
 import io
 import struct
 import zipfile
@@ -145,6 +146,99 @@ def xls_overlapping_sheets(size: int) -> bytes:
     return edit_workbook(seeds.normal("xls", size), _overlapping_sheets)
 
 
+def _small_records(count: int) -> list[bytes]:
+    rows = seeds.delimited(max(1, count)).split(b"\n")[1:]
+    return [rows[i % max(1, len(rows) - 1)] + b"\n" for i in range(count)]
+
+
+def archive_members(make: Callable[[dict[str, bytes]], bytes], unit: int) -> Callable[[int], bytes]:
+    """An archive of one-record members, about `unit` archive bytes per member."""
+    return lambda size: make({f"m{i}.csv": r for i, r in enumerate(_small_records(max(1, size // unit)))})
+
+
+def gz_repeating(size: int) -> bytes:
+    """A gzip member of one 8 KB block of records repeated: it inflates about 150x, so the input is
+    capped at what inflates to 30 MB (below the fuzz limits' 32 MB per member)."""
+    unit = seeds.delimited(200)[:8192]
+    return gzip.compress(unit * max(1, min(size * 150, 30 * 1024**2) // len(unit)))
+
+
+def pdf_ruled_paths(size: int, paths: int = 4_900) -> bytes:
+    """Pages of just under MAX_PLUMBER_PATHS ruling lines each: pdfplumber reads every page."""
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    c = canvas.Canvas(out)
+    for _ in range(max(1, size // 27_000)):
+        for i in range(paths):
+            x, y = 10 + (i % 70) * 8, 10 + (i // 70) * 10
+            c.line(x, y, x + 4, y)
+        c.drawString(20, 800, "Person 1 110101199003074578 13912345678")
+        c.showPage()
+    c.save()
+    return out.getvalue()
+
+
+def xlsx_wide_rows(size: int) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for _ in range(max(1, size // 9_000)):
+        ws.append([f"x{c}" if c % 2 else None for c in range(2_000)])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def pptx_text_boxes(size: int) -> bytes:
+    """A slide of one text box per ~230 bytes, stored uncompressed (so the size is the XML's)."""
+    box = (
+        '<p:sp><p:nvSpPr><p:cNvPr id="{}" name="t"/><p:cNvSpPr txBox="1"/><p:nvPr/></p:nvSpPr>'
+        "<p:spPr/><p:txBody><a:bodyPr/><a:p><a:r><a:t>张三 13912345678</a:t></a:r></a:p></p:txBody></p:sp>"
+    )
+    boxes = "".join(box.format(i + 100) for i in range(max(1, size // len(box.encode()))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(seeds.pptx_file(1))) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "ppt/slides/slide1.xml":
+                body = body.replace(b"</p:spTree>", boxes.encode() + b"</p:spTree>")
+            dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def rtf_nested_groups(size: int) -> bytes:
+    half = max(1, size // 2 - 16)
+    return b"{\\rtf1\\ansi " + b"{" * half + b"}" * half + b"}"
+
+
+def msg_attachments(size: int) -> bytes:
+    return seeds.outlook_msg(1, _small_records(max(1, size // 1_000)))
+
+
+def parquet_row_groups(size: int) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = seeds.people(max(1, size // 400))
+    table = pa.table({h: [r[k] for r in rows] for k, h in enumerate(("xm", "sfzh", "sjhm", "card", "addr"))})
+    out = io.BytesIO()
+    pq.write_table(table, out, row_group_size=1)
+    return out.getvalue()
+
+
+def avro_blocks(size: int) -> bytes:
+    import fastavro
+
+    names = ("xm", "sfzh", "sjhm", "card", "addr")
+    schema = {"type": "record", "name": "P", "fields": [{"name": h, "type": "string"} for h in names]}
+    records = [dict(zip(names, r, strict=True)) for r in seeds.people(max(1, size // 200))]
+    out = io.BytesIO()
+    fastavro.writer(out, schema, records, sync_interval=1)
+    return out.getvalue()
+
+
 # name -> (fuzz target kind, generator)
 HOSTILE = {
     "address cell of digits": ("csv", address_digits),
@@ -164,4 +258,15 @@ HOSTILE = {
     "Dimensions with the last row before the first": ("xls", xls_dimensions_wrapping),
     "a cell at column 65,536": ("xls", xls_far_column),
     "sheets pointing at one sheet": ("xls", xls_overlapping_sheets),
+    "2,000-column rows (every other cell empty)": ("xlsx", xlsx_wide_rows),
+    "pages of 4,900 ruling lines (pdfplumber on every page)": ("pdf", pdf_ruled_paths),
+    "a slide of 4,000 text boxes per MB": ("pptx", pptx_text_boxes),
+    "groups nested 500,000 deep": ("rtf", rtf_nested_groups),
+    "one one-record attachment per KB": ("msg", msg_attachments),
+    "one-record members (zip)": ("zip", archive_members(seeds.zip_file, 200)),
+    "one-record members (tar.gz)": ("tar", archive_members(seeds.tar_gz, 40)),
+    "one-record members (7z)": ("7z", archive_members(seeds.sevenzip, 20)),
+    "a member inflating 150x (to 30 MB)": ("gz", gz_repeating),
+    "row groups of one row": ("parquet", parquet_row_groups),
+    "blocks of one record": ("avro", avro_blocks),
 }

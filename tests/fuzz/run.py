@@ -1,6 +1,6 @@
 """Fuzz every reader and the detection engine through the real pipeline.
 
-    .venv/bin/python tests/fuzz/run.py --engine mutate --runs 5200      # the suite's short run
+    .venv/bin/python tests/fuzz/run.py --engine mutate --runs 5400      # the suite's short run
     nice -n 19 .venv/bin/python tests/fuzz/run.py --engine mutate --seconds 3600 --keep-going \\
         --artifacts fuzz-artifacts                                    # a long plain-mutation run
     nice -n 19 .venv/bin/python tests/fuzz/run.py --restart --corpus fuzz-corpus \\
@@ -192,7 +192,8 @@ def run_mutation(args, kinds, all_kinds, recorder, budget) -> int:
 
     rnd = random.Random(args.seed)
     corpora = {k: seeds.seeds(k) for k in kinds}
-    targets.scanner()  # loaded once here, inherited by every child
+    for kind in kinds:  # every reader library imported here, once, not in each child's first input
+        targets.run(kind, corpora[kind][0])
     child = Child(budget, args.rss_mb, args.as_mb, args.timeout)
     deadline = time.monotonic() + args.seconds
     n, code = 0, 0
@@ -201,6 +202,8 @@ def run_mutation(args, kinds, all_kinds, recorder, budget) -> int:
             kind = kinds[n % len(kinds)]
             data = mutate(rnd, rnd.choice(corpora[kind]), corpora[kind])
             failure = child.run(kind, data)
+            if failure is not None and failure.kind == "slow":
+                failure = child.run(kind, data)  # CPU time is noisy on a loaded machine: slow twice
             recorder.executed(kind)
             n += 1
             if failure is not None:

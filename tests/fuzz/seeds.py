@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import struct
 import tarfile
 import zipfile
 from email.message import EmailMessage
@@ -119,6 +120,43 @@ def rtf(n: int) -> bytes:
     return ("{\\rtf1\\ansi\\ansicpg936 " + body + "}").encode("ascii")
 
 
+def outlook_msg(n: int, attachments: list[bytes] | tuple[bytes, ...] = ()) -> bytes:
+    """An Outlook .msg (a compound file of MAPI property streams): subject, sender, one recipient,
+    a body of `n` people and the given attachments (客户<i>.csv)."""
+    from fuzz.compound import compound_file
+
+    def text(value: str) -> bytes:
+        return value.encode("utf-16-le")
+
+    def strings(props: dict[int, str]) -> dict[str, bytes]:
+        return {f"__substg1.0_{prop:04X}001F": text(value) for prop, value in props.items()}
+
+    def properties(fixed: list[tuple[int, int]], header: bytes) -> bytes:
+        return header + b"".join(struct.pack("<IIQ", tag, 6, value) for tag, value in fixed)
+
+    top = {0x001A: "IPM.Note", 0x0037: "客户资料", 0x1000: plain_text(n).decode("utf-8"), 0x0C1A: "王五"}
+    top |= {0x0C1F: "wang@example.com", 0x0E04: "李四"}
+    sizes = [(prop << 16 | 0x001F, len(text(value)) + 2) for prop, value in top.items()]
+    count = len(attachments)
+    tree: dict = {
+        **strings(top),
+        "__properties_version1.0": properties(sizes, struct.pack("<8xIIII8x", 1, count, 1, count)),
+    }
+    recipient = strings({0x3001: "李四", 0x3003: "li@example.com", 0x39FE: "li@example.com"})
+    tree["__recip_version1.0_#00000000"] = {
+        **recipient,
+        "__properties_version1.0": properties([(0x0C150003, 1)], bytes(8)),
+    }
+    for i, data in enumerate(attachments):
+        tree[f"__attach_version1.0_#{i:08X}"] = {
+            "__substg1.0_37010102": data,
+            **strings({0x3707: f"客户{i}.csv", 0x3704: f"客户{i}.csv"}),
+            "__properties_version1.0": properties([(0x37050003, 1), (0x37010102, len(data))], bytes(8)),
+        }
+    tree["__nameid_version1.0"] = {f"__substg1.0_000{k}0102": b"" for k in (2, 3, 4)}
+    return compound_file(tree)
+
+
 def xlsx(n: int) -> bytes:
     import openpyxl
 
@@ -154,24 +192,45 @@ def xls(n: int) -> bytes:
 
 
 def docx_file(n: int) -> bytes:
+    """A document with a table of `n` people (rows past the first written as XML: python-docx
+    rebuilds the whole table grid for each row it adds) and a contact in the page header."""
     import docx
 
     d = docx.Document()
     d.add_paragraph("客户名单")
-    table = d.add_table(rows=1, cols=len(HEADER))
-    for c, h in enumerate(HEADER):
+    table = d.add_table(rows=2, cols=len(HEADER))
+    first = person(0)
+    for c, (h, v) in enumerate(zip(HEADER, first, strict=True)):
         table.cell(0, c).text = h
-    for p in people(n):
-        cells = table.add_row().cells
-        for c, v in enumerate(p):
-            cells[c].text = v
+        table.cell(1, c).text = v
     d.sections[0].header.paragraphs[0].text = f"联系人 {person(0)[2]}"
     out = io.BytesIO()
     d.save(out)
+    if n == 1:
+        return out.getvalue()
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as src:
+        body = src.read("word/document.xml").decode("utf-8")
+        start = body.rindex("<w:tr")
+        end = body.index("</w:tr>", start) + len("</w:tr>")
+        row = body[start:end]
+        rows = []
+        for p in people(n):
+            r = row
+            for old, new in zip(first, p, strict=True):
+                r = r.replace(f">{old}<", f">{new}<")
+            rows.append(r)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                data = src.read(info)
+                if info.filename == "word/document.xml":
+                    data = (body[:start] + "".join(rows) + body[end:]).encode("utf-8")
+                dst.writestr(info.filename, data)
     return out.getvalue()
 
 
 def pptx_file(n: int) -> bytes:
+    """A slide with a table of `n` people, stored uncompressed (mutations reach the XML itself)."""
     import pptx
     from pptx.util import Inches
 
@@ -182,11 +241,20 @@ def pptx_file(n: int) -> bytes:
     shape = slide.shapes.add_table(len(rows) + 1, 3, Inches(0.5), Inches(1.5), Inches(9), Inches(4))
     for c, h in enumerate(HEADER[:3]):
         shape.table.cell(0, c).text = h
-    for r, p in enumerate(rows, start=1):
-        for c in range(3):
-            shape.table.cell(r, c).text = p[c]
+    for row, p in zip(list(shape.table.rows)[1:], rows, strict=True):  # table.cell() is O(rows) each
+        for c, cell in enumerate(list(row.cells)[:3]):
+            cell.text = p[c]
     out = io.BytesIO()
     prs.save(out)
+    return stored(out.getvalue())
+
+
+def stored(package: bytes) -> bytes:
+    """The same zip package with every member stored uncompressed."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
     return out.getvalue()
 
 
@@ -290,6 +358,7 @@ def seeds(kind: str) -> list[bytes]:
         "html": lambda: [html_doc(3)],
         "sql": lambda: [sql_dump(3)],
         "eml": lambda: [eml(2), eml(1, delimited(2))],
+        "msg": lambda: [outlook_msg(2), outlook_msg(1, [delimited(2)])],
         "rtf": lambda: [rtf(3)],
         "xlsx": lambda: [xlsx(3)],
         "xlsx_openpyxl": lambda: [xlsx(3)],
@@ -314,8 +383,9 @@ def seeds(kind: str) -> list[bytes]:
 
 def normal(kind: str, size: int) -> bytes:
     """An ordinary file of the reader's format of about `size` bytes (a baseline for ratios)."""
-    one = len(seeds_by_rows(kind, 10)) / 10
-    return seeds_by_rows(kind, max(1, int(size / one)))
+    ten, twenty = len(seeds_by_rows(kind, 10)), len(seeds_by_rows(kind, 20))
+    per_row = max(1.0, (twenty - ten) / 10)  # without the fixed part (headers, containers)
+    return seeds_by_rows(kind, max(1, int((size - ten) / per_row) + 10))
 
 
 def seeds_by_rows(kind: str, n: int) -> bytes:
@@ -328,13 +398,19 @@ def seeds_by_rows(kind: str, n: int) -> bytes:
         "html": lambda: html_doc(n),
         "sql": lambda: sql_dump(n),
         "eml": lambda: eml(n),
+        "msg": lambda: outlook_msg(n),
         "rtf": lambda: rtf(n),
         "xlsx": lambda: xlsx(n),
         "xls": lambda: xls(n),
         "docx": lambda: docx_file(n),
+        "pptx": lambda: pptx_file(n),
         "pdf": lambda: pdf(n),
         "hive": lambda: hive(n),
         "fixedwidth": lambda: fixed_width(n),
         "parquet": lambda: parquet(n),
         "avro": lambda: avro(n),
+        "zip": lambda: zip_file({"a.csv": delimited(n)}),
+        "tar": lambda: tar_gz({"a.csv": delimited(n)}),
+        "gz": lambda: gzip.compress(delimited(n)),
+        "7z": lambda: sevenzip({"a.csv": delimited(n)}),
     }[kind]()

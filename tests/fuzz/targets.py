@@ -76,6 +76,7 @@ TARGETS: dict[str, tuple[str, str, Reader | None]] = {
     ),
     "pdf": ("t.pdf", "application/pdf", pdf.read_pdf),
     "eml": ("t.eml", "message/rfc822", None),
+    "msg": ("t.msg", "application/vnd.ms-outlook", None),
     "zip": ("t.zip", "application/zip", None),
     "tar": ("t.tar.gz", "application/gzip", None),
     "gz": ("t.csv.gz", "application/gzip", None),

@@ -1,0 +1,266 @@
+"""The compiled validators and fold (dlpscan/detect/_core.pyx) against the Python ones they replace.
+
+Each must return exactly what the function in validators.py / text.py returns, on values built to hit
+every branch: check characters, birth dates at the edges (1900, today, 29 February), abolished
+division codes, every mobile prefix, placeholders, USCC categories, address words, names with '·',
+labels, stopwords and honorifics, and characters the C code hands back to Python (non-ASCII digits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from dlpscan.detect import tables, validators
+from dlpscan.detect.registry import label_words, load_definitions
+from dlpscan.detect.text import fold
+
+core = pytest.importorskip("dlpscan.detect._core", reason="the compiled loop is not built (no C compiler)")
+
+
+def _id(body17: str) -> str:
+    return body17 + validators.id_check_char(body17)
+
+
+def resident_ids(rng: random.Random) -> list[str]:
+    codes = sorted(tables.divisions())
+    abolished = [c for c, d in tables.divisions().items() if d.last_year is not None]
+    today = dt.date.today()
+    births = ["19000101", "18991231", "19000229", "20000229", "19960229", "19970229", "20231131"]
+    births += [today.strftime("%Y%m%d"), (today + dt.timedelta(days=1)).strftime("%Y%m%d"), "20991231"]
+    out = []
+    for _ in range(3000):
+        code = rng.choice([rng.choice(codes), rng.choice(abolished), f"{rng.randint(0, 999999):06d}"])
+        birth = (
+            rng.choice(births) if rng.random() < 0.2 else f"{rng.randint(1880, 2030)}{rng.randint(0, 13):02d}"
+        )
+        if len(birth) == 6:
+            birth += f"{rng.randint(0, 32):02d}"
+        body = code + birth + f"{rng.randint(0, 999):03d}"
+        value = _id(body)
+        r = rng.random()
+        if r < 0.1:
+            value = body + rng.choice("0123456789XA")
+        elif r < 0.2:
+            value = code + birth[2:] + f"{rng.randint(0, 999):03d}"  # legacy 15 digits
+        elif r < 0.25:
+            value = value.replace(rng.choice(value[:17]), "٣", 1)  # a non-ASCII digit
+        elif r < 0.3:
+            value = value[: rng.randint(0, 20)]
+        out.append(value)
+    return out + sorted(validators.SAMPLE_IDS) + ["", "X" * 18, "11010519491231002x"]
+
+
+def usccs(rng: random.Random) -> list[str]:
+    alphabet = validators._USCC_ALPHABET
+    out = ["91110000600037341L", "911100006000373410", ""]
+    for _ in range(3000):
+        head = (
+            rng.choice("123456789ANYZ0") + rng.choice("0123459A") + rng.choice(["11", "10", "05", "44", "9Z"])
+        )
+        chars = "0123456789" if rng.random() < 0.3 else alphabet + "IOSVZ"
+        body = head + "".join(rng.choice(chars) for _ in range(13))
+        total = sum(
+            alphabet.index(c) * w
+            for c, w in zip(body, validators._USCC_WEIGHTS, strict=False)
+            if c in alphabet
+        )
+        check = alphabet[(31 - total % 31) % 31]
+        out.append(body + (check if rng.random() < 0.7 else rng.choice(alphabet)))
+        if rng.random() < 0.1:
+            out.append(out[-1][:17] + "٣")
+    return out
+
+
+def mobiles(rng: random.Random) -> list[str]:
+    prefixes = sorted(tables.mobile_prefixes())
+    out = [*sorted(validators.PLACEHOLDER_MOBILES), "13977777777", "13900000000", "1390000000٣"]
+    for _ in range(3000):
+        p = rng.choice(prefixes) if rng.random() < 0.8 else str(rng.randint(100, 199))
+        out.append(p + "".join(rng.choice("0123456789") for _ in range(11 - len(p))))
+    return out + [m[:10] for m in out[:50]] + ["１３９１２３４５６７８"]
+
+
+def addresses(rng: random.Random) -> list[str]:
+    words = [
+        "北京",
+        "省",
+        "自治区",
+        "市",
+        "区",
+        "县",
+        "旗",
+        "州",
+        "盟",
+        "镇",
+        "乡",
+        "街道",
+        "街",
+        "道",
+        "路",
+        "巷",
+    ]
+    words += [
+        "弄",
+        "村",
+        "号",
+        "栋",
+        "单元",
+        "单",
+        "元",
+        "楼",
+        "室",
+        "层",
+        "户",
+        "组",
+        "座",
+        "幢",
+        "12",
+        "٣",
+        "*",
+    ]
+    words += ["朝阳", "建国", "a", " ", "大厦", "花园"]
+    return ["".join(rng.choice(words) for _ in range(rng.randint(1, 8))) for _ in range(4000)]
+
+
+def names(rng: random.Random) -> list[str]:
+    single, compound = tables.surnames()
+    stop = sorted(tables.name_stopwords())
+    labels = sorted(label_words(load_definitions()))
+    han = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英䶮"
+    parts = [
+        *sorted(single)[:80],
+        *sorted(compound),
+        *han,
+        "·",
+        "·",
+        "先生",
+        "女士",
+        "公司",
+        "银行",
+        "a",
+        "1",
+    ]
+    out = (
+        stop[:300]
+        + labels
+        + [w + "号" for w in labels[:50]]
+        + ["", "张", "凯文·杜兰特", "·张三", "张三·", "张··三"]
+    )
+    for _ in range(4000):
+        out.append("".join(rng.choice(parts) for _ in range(rng.randint(1, 5))))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "python", "values", "outcomes"),
+    [
+        ("cn_resident_id", validators.cn_resident_id, resident_ids, {0.0, 0.2, 0.3, 0.7, 1.0}),
+        ("cn_uscc", validators.cn_uscc, usccs, {0.0, 0.3, 1.0}),
+        ("cn_mobile", validators.cn_mobile, mobiles, {0.0, 0.4, 1.0}),
+        ("mobile_segment_confidence", validators.mobile_segment_confidence, mobiles, {0.0, 0.4, 1.0}),
+        ("cn_address", validators.cn_address, addresses, {0.0, 1.0}),
+    ],
+)
+def test_compiled_validators_decide_like_python(name, python, values, outcomes):
+    cases = values(random.Random(7))
+    if name == "mobile_segment_confidence":  # defined for 11-digit values only
+        cases = [v for v in cases if len(v) == 11 and v.isdigit()]
+    assert {python(v) for v in cases} == outcomes  # the cases reach every outcome
+    assert [v for v in cases if core.validate(name, v) != python(v)] == []
+
+
+def test_compiled_name_check_decides_like_python():
+    labels = label_words(load_definitions())
+    cases = names(random.Random(3))
+    assert {validators.cn_name(v, labels) for v in cases} == {0.0, 0.8, 1.0}
+    assert [v for v in cases if core.validate("cn_name", v, labels) != validators.cn_name(v, labels)] == []
+
+
+def test_compiled_fold_equals_python_fold():
+    rng = random.Random(5)
+    alphabet = "ａＺ０９＋－—–‐（）：\u3000\u00a0＊×●•※＃＠．＿abc张三 \n" + "".join(
+        chr(c) for c in (0x1F600, 0xE9, 0x3400)
+    )
+    texts = ["", "plain ascii", "只有汉字", "\U0001f600"] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(3000)
+    ]
+    assert [t for t in texts if core.fold(t) != fold(t)] == []
+    assert core.fold("abc：") == "abc:" and core.fold("abc：").isascii()  # narrowed like a Python str
+
+
+def cards(rng: random.Random) -> list[str]:
+    bins = sorted(tables.bank_bins())
+    out = []
+    for _ in range(3000):
+        head = rng.choice(bins) if rng.random() < 0.8 else str(rng.randint(100, 999999))
+        out.append(head + "".join(rng.choice("0123456789") for _ in range(rng.randint(16, 19) - len(head))))
+    return [*out, "", "62", "6"]
+
+
+def test_compiled_card_issuer_decides_like_python():
+    cases = cards(random.Random(11))
+    assert {validators.card_issuer_confidence(v) for v in cases} == {0.3, 1.0}
+    assert [
+        v for v in cases if core.validate("card_issuer_confidence", v) != validators.card_issuer_confidence(v)
+    ] == []
+
+
+def test_compiled_minor_count_equals_python():
+    today = dt.date(2026, 3, 1)
+    rng = random.Random(2)
+    cases = ["110101201203010012", "110101201203020012", "110101201202290012", "110101201602290012"]
+    cases += ["110101120301001", "110101000002290012", "11010120120001001X", "1101012012٣301001X", "1101"]
+    cases += [
+        f"110101{rng.randint(1995, 2026)}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}0012"
+        for _ in range(3000)
+    ]
+    expected = sum(validators.minor_age(v, today) for v in cases)
+    assert 100 < expected < len(cases) - 100
+    assert core.count_minors(cases, today) == expected
+    assert [v for v in cases if core.count_minors([v], today) != validators.minor_age(v, today)] == []
+
+
+def test_compiled_tally_aggregates_like_python(monkeypatch):
+    from test_differential import mixed_text
+
+    from dlpscan.aggregate import DocumentAggregate
+    from dlpscan.detect.engine import Engine
+    from dlpscan.model import TableBlock, TextBlock
+
+    defs = load_definitions()
+    engine = Engine(defs)
+    blocks = [TextBlock(mixed_text(seed, 400), "notes.txt lines 1-400") for seed in range(3)]
+    blocks.append(
+        TableBlock(("姓名", "身份证号", "手机"), [("张三", "11010519491231002X", "138****8000")] * 3)
+    )
+    found = [(engine.scan(b), b) for b in blocks] + [(engine.scan(blocks[0]), None)]
+
+    def aggregate(pure: str) -> tuple:
+        monkeypatch.setenv("DLPSCAN_PURE_PYTHON", pure)
+        agg = DocumentAggregate(defs, b"k")
+        for findings, block in found:
+            agg.add_block(findings, block)
+        return agg.entities(with_fingerprints=True), agg.masked(), agg.records, agg.final_notes()
+
+    python, compiled = aggregate("1"), aggregate("0")
+    assert python[2] > 100 and python[1] and set(python[0]) >= {"CN_RESIDENT_ID", "CN_MOBILE", "CN_NAME"}
+    assert compiled == python
+
+
+def test_a_build_of_another_source_is_not_used(monkeypatch):
+    from dlpscan.detect import compiled
+
+    monkeypatch.delenv("DLPSCAN_PURE_PYTHON", raising=False)
+    compiled._stale.cache_clear()
+    assert compiled.core() is core
+    monkeypatch.setattr(core, "SOURCE_DIGEST", "0" * 64)  # as if the .pyx changed after the build
+    compiled._stale.cache_clear()
+    assert compiled.core() is None
+    with pytest.raises(ImportError, match="another version"):
+        compiled.core(required=True)
+    monkeypatch.undo()
+    compiled._stale.cache_clear()
+    assert compiled.core() is core

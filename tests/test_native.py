@@ -1,0 +1,81 @@
+"""The direct calls into Hyperscan and OpenSSL (dlpscan/detect/_native.pyx) against the paths they
+replace: the `hyperscan` binding with a Python callback per match, and hmac/hashlib."""
+
+from __future__ import annotations
+
+import hmac
+import random
+
+import pytest
+from test_differential import mixed_text
+from test_presidio import generated_text
+
+from dlpscan.aggregate import Fingerprinter
+from dlpscan.detect import hs_cache
+from dlpscan.detect.backends import HyperscanScanner
+from dlpscan.detect.engine import Engine
+from dlpscan.detect.registry import load_definitions
+
+native = pytest.importorskip("dlpscan.detect._native", reason="not built (no libhyperscan-dev/libssl-dev)")
+
+
+@pytest.fixture(scope="module")
+def scanners(tmp_path_factory) -> tuple[HyperscanScanner, HyperscanScanner]:
+    pytest.importorskip("hyperscan")
+    regexes = [p.scan_regex for _, _, p in Engine(load_definitions(), "re", compiled=False)._entries]
+    return HyperscanScanner(regexes, native=False), HyperscanScanner(regexes, native=True)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_native_candidates_equal_the_bindings(scanners, seed):
+    binding, direct = scanners
+    texts = [
+        mixed_text(seed, 800),
+        generated_text(seed, 50_000),
+        "",
+        "13912345678",
+        "\U0001f600手机13912345678",
+    ]
+    for text in texts:
+        expected = binding.cursor(text)
+        starts, ids = direct.candidates(text)
+        assert len(starts) == len(ids)
+        pairs = list(zip(starts, ids, strict=True))
+        assert pairs == sorted(pairs)
+        got_cursor, pos = direct.cursor(text), 0
+        while (hit := expected.next_start(pos)) is not None:
+            assert got_cursor.next_start(pos) == hit
+            pos = hit[0] + 1
+        assert got_cursor.next_start(pos) is None
+    assert len(direct.candidates(texts[0])[0]) > 1000
+
+
+def test_native_database_is_cached_and_a_damaged_entry_recompiled(tmp_path, monkeypatch):
+    monkeypatch.setenv(hs_cache.CACHE_ENV, str(tmp_path))
+    regexes = [r"(?<![0-9])1[3-9]\d{9}(?![0-9])", r"身份证"]
+    first = HyperscanScanner(regexes, native=True)
+    (entry,) = tmp_path.glob("hs-*.db")
+    stored = entry.read_bytes()
+    assert HyperscanScanner(regexes, native=True).candidates("身份证 13912345678") == (
+        first.candidates("身份证 13912345678")
+    )
+    assert first.candidates("身份证 13912345678") == ([0, 4], [1, 0])
+    entry.write_bytes(b"not a database")
+    assert HyperscanScanner(regexes, native=True).candidates("a 13912345678") == ([2], [0])
+    assert entry.read_bytes() == stored
+
+
+def test_a_pattern_hyperscan_refuses_is_named_by_index():
+    with pytest.raises(ValueError, match="pattern 1"):
+        native.Database.compile([b"abc", b"(?<=x)y"], 32)
+
+
+@pytest.mark.parametrize("key", [b"k", b"", b"x" * 64, b"long key " * 20])
+def test_native_fingerprints_equal_hmac_sha256(key):
+    rng = random.Random(1)
+    values = ["13912345678", "张三", "", "110101199003078670", "凯文·杜兰特", "x" * 300, "\U0001f600"]
+    values += [str(rng.randrange(10**10, 10**18)) for _ in range(500)]
+    expected = sorted(hmac.digest(key, v.encode("utf-8"), "sha256").hex() for v in values)
+    assert native.Fingerprints(key).sorted_hex(values) == expected
+    assert Fingerprinter(key).sorted_hex_digests(set(values)) == expected
+    assert native.Fingerprints(key).sorted_hex([]) == []
