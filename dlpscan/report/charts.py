@@ -95,36 +95,31 @@ def _render(name: str, draw: Callable[[Figure], None], size: tuple[float, float]
 
 def severity_chart(counts: Mapping[str, int], label: Callable[[str], str], xlabel: str) -> str:
     """Horizontal bars: flagged files per severity, critical on top."""
-    order = [s for s in SEVERITY_COLOURS if counts.get(s)]
-
-    def draw(fig: Figure) -> None:
-        ax = fig.subplots()
-        values = [counts[s] for s in order]
-        bars = ax.barh([label(s) for s in order], values, color=[SEVERITY_COLOURS[s] for s in order])
-        ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3)
-        ax.invert_yaxis()
-        ax.set_xlabel(xlabel)
-        ax.margins(x=0.15)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-
-    return _render("severity", draw, (5.2, 0.45 * len(order) + 0.9))
+    return _ranked_bars("severity", counts, SEVERITY_COLOURS, label, xlabel)
 
 
 def access_chart(counts: Mapping[str, int], label: Callable[[str], str], xlabel: str) -> str:
     """Horizontal bars: flagged files per exposure level (who can read them), widest on top."""
-    order = [level for level in ACCESS_COLOURS if counts.get(level)]
+    return _ranked_bars("access", counts, ACCESS_COLOURS, label, xlabel)
+
+
+def _ranked_bars(
+    name: str, counts: Mapping[str, int], colours: Mapping[str, str], label: Callable[[str], str], xlabel: str
+) -> str:
+    """Horizontal bars in the order of `colours` (first on top), for the keys with a count."""
+    order = [key for key in colours if counts.get(key)]
 
     def draw(fig: Figure) -> None:
         ax = fig.subplots()
-        values = [counts[level] for level in order]
-        bars = ax.barh([label(level) for level in order], values, color=[ACCESS_COLOURS[lv] for lv in order])
+        values = [counts[key] for key in order]
+        bars = ax.barh([label(key) for key in order], values, color=[colours[key] for key in order])
         ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3)
         ax.invert_yaxis()
         ax.set_xlabel(xlabel)
         ax.margins(x=0.15)
         ax.xaxis.get_major_locator().set_params(integer=True)
 
-    return _render("access", draw, (5.2, 0.45 * len(order) + 0.9))
+    return _render(name, draw, (5.2, 0.45 * len(order) + 0.9))
 
 
 def exposure_chart(name: str, keys: Sequence[str], people: Sequence[int], xlabel: str) -> str:
