@@ -649,3 +649,30 @@ def test_no_raw_value_reaches_the_database(url):
         for raw in RAW.values():
             for form in {raw, json.dumps(raw)[1:-1]}:  # as text, and as JSON escapes it
                 assert form.encode() not in raw_bytes, "a raw value is in the SQLite files"
+
+
+@pytest.mark.parametrize(
+    "fps",
+    [
+        ["13800138000"],  # a raw mobile number is all hex digits
+        ["a" * 63 + " ", "b" * 64],  # whitespace, which bytes.fromhex would skip
+        ["a" * 63, "b" * 65],  # the right total length, cut wrongly
+        ["z" * 64],
+        [b"a" * 64],
+        [64],
+    ],
+)
+def test_anything_but_64_hex_characters_is_refused_as_a_fingerprint(fps):
+    from dlpscan.store import codec
+
+    with pytest.raises(ValueError, match="CN_MOBILE: a fingerprint is not 64 hex characters") as caught:
+        codec.fps_to_db(fps, "CN_MOBILE")
+    assert "13800138000" not in str(caught.value)
+
+
+def test_hex_fingerprints_become_their_32_bytes():
+    from dlpscan.store import codec
+
+    digests = [hashlib.sha256(str(i).encode()).digest() for i in range(3)]
+    assert codec.fps_to_db([d.hex() for d in digests], "CN_MOBILE") == digests
+    assert codec.fps_to_db([], "CN_MOBILE") == []

@@ -164,11 +164,11 @@ def fingerprint_groups(file_id: int, result: FileResult) -> list[tuple[int, str,
 def fps_to_db(fps: list[str], entity_type: str) -> list[bytes]:
     """Hex HMAC-SHA256s -> 32 bytes each; anything else is refused (it might be a raw value). One hex
     decode of them all (whitespace, which fromhex skips, fails the length check)."""
-    if not all(isinstance(f, str) and len(f) == 64 for f in fps):
-        raise ValueError(f"{entity_type}: a fingerprint is not 64 hex characters; not stored")
     try:
-        raw = bytes.fromhex("".join(fps))
-    except ValueError:
+        if fps and set(map(len, fps)) != {64}:
+            raise ValueError
+        raw = bytes.fromhex("".join(fps))  # TypeError for anything not a string
+    except (TypeError, ValueError):
         raw = b""
     if len(raw) != 32 * len(fps):
         raise ValueError(f"{entity_type}: a fingerprint is not 64 hex characters; not stored")
