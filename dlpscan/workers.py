@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Protocol
 
+from dlpscan.forking import start_forkserver
 from dlpscan.model import FileResult, Status
 from dlpscan.pipeline import FileScanner, ScanSettings
 
@@ -133,6 +134,7 @@ class WorkerPool:
     def __init__(
         self, jobs: int, settings: ScanSettings, file_timeout: float, memory_bytes: int = 0, nice: int = 0
     ) -> None:
+        start_forkserver()
         self._ctx = mp.get_context("forkserver")
         self._settings, self._timeout, self._memory, self._nice = settings, file_timeout, memory_bytes, nice
         self._jobs = max(1, jobs)

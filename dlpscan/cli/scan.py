@@ -74,6 +74,9 @@ def scan(
       dlpscan scan repo/ --new-only --format sarif -o dlpscan.sarif
       dlpscan scan /mnt/share --cluster tcp://10.0.0.5:8786 --db postgresql://dlp@db/dlpscan
     """
+    from dlpscan.forking import start_forkserver
+
+    start_forkserver()  # workers' code loads on another core while this process gets ready
     from dlpscan.cli.output import ScanOutput
     from dlpscan.detect.categories import data_categories
     from dlpscan.detect.registry import DefinitionError, entity_types
