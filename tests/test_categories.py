@@ -295,3 +295,47 @@ def test_recognizers_categories_lists_thresholds_and_requirements() -> None:
         "lodging                 500 sensitive=whereabouts  住宿信息  requires: check_in+room | check_out+room | "
         "check_in+check_out | check_in+lodging | room+lodging"
     ) in lines
+
+
+def test_user_category_in_a_user_policy_works_in_every_command(tmp_path: Path) -> None:
+    """`policy check`, `scan`, `db exposure` and `report` all know the categories of the configured
+    recognizer folders, not only the shipped ones."""
+    (tmp_path / "recognizers" / "categories").mkdir(parents=True)
+    (tmp_path / "recognizers" / "categories" / "tattoos.yaml").write_text(
+        BAD_CATEGORY.replace("[[design, studio]]", "[[design]]"), "utf-8"
+    )
+    (tmp_path / "policies").mkdir()
+    policy = tmp_path / "policies" / "studio.yaml"
+    policy.write_text(
+        "name: studio\nrules:\n  - name: tattoo-clients\n    severity: high\n"
+        "    weighted_sum: {at_least: 1, categories: {t: {threshold: 2, count: ['records:tattoos']}}}\n",
+        "utf-8",
+    )
+    config = tmp_path / "dlpscan.toml"
+    config.write_text(
+        f"recognizer_dirs = [{str(tmp_path / 'recognizers')!r}]\npolicy_dirs = [{str(tmp_path / 'policies')!r}]\n"
+        f"policy = 'studio'\ndb = {'sqlite:///' + str(tmp_path / 's.sqlite')!r}\n",
+        "utf-8",
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "bookings.csv").write_text(
+        "姓名,手机,纹身图案\n张伟,13812345678,龙\n李娜,13912345678,凤\n", "utf-8"
+    )
+
+    def dlpscan(*args: str) -> subprocess.CompletedProcess[str]:
+        cli = [sys.executable, "-m", "dlpscan.cli", "--config", str(config)]
+        return subprocess.run([*cli, *args], capture_output=True, text=True, timeout=240)
+
+    checked = dlpscan("policy", "check", str(policy))
+    assert checked.returncode == 0, checked.stderr
+    scanned = dlpscan("scan", str(data), "--format", "jsonl", "--output", "-", "--fingerprint-key", "k")
+    assert scanned.returncode == 0, scanned.stderr
+    (line,) = [json.loads(x) for x in scanned.stdout.splitlines()]
+    assert line["categories"]["tattoos"]["records"] == 2
+    assert [r["rule"] for r in line["rules"]] == ["tattoo-clients"]
+    exposure = dlpscan("db", "exposure", "--by", "folder", "--json")
+    assert exposure.returncode == 0, exposure.stderr
+    report = dlpscan("report", "--format", "html", "--output", str(tmp_path / "r.html"))
+    assert report.returncode == 0, report.stderr
+    assert "13812345678" not in (tmp_path / "r.html").read_text("utf-8")

@@ -26,16 +26,23 @@ def policy_list() -> None:
 
 @policy.command("check")
 @click.argument("file", type=click.Path(dir_okay=False))
-def policy_check(file: str) -> None:
+@click.pass_context
+def policy_check(ctx: click.Context, file: str) -> None:
     """Validate a policy YAML file; prints one clear message and exits 2 when it is invalid.
+    Rules may name the entity types and data categories of the configured recognizer folders.
 
     \b
     Example:
       dlpscan policy check my-policy.yaml
+      dlpscan --config dlpscan.toml policy check my-policy.yaml
     """
+    from dlpscan.detect.categories import data_categories
+    from dlpscan.detect.registry import DefinitionError, entity_types
+
+    folders = [Path(d) for d in cli_config(ctx, {}).recognizer_dirs]
     try:
-        p = check_policy_file(Path(file))
-    except PolicyError as exc:
+        p = check_policy_file(Path(file), entity_types(folders), data_categories(folders))
+    except (PolicyError, DefinitionError) as exc:
         raise UsageProblem(str(exc)) from None
     click.echo(f"{file}: ok (policy {p.name}, version {p.version}, {len(p.rules)} rules)")
 

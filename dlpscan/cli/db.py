@@ -45,7 +45,9 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
       dlpscan db exposure --by access
       dlpscan db exposure --by category
     """
-    from dlpscan.policy import evaluate_scope
+    from dlpscan.detect.categories import data_categories
+    from dlpscan.detect.registry import DefinitionError
+    from dlpscan.policy import PolicyError, evaluate_scope
     from dlpscan.ui import print_category_exposure, print_exposure
 
     config = cli_config(ctx, {"db": db_url})
@@ -53,7 +55,15 @@ def db_exposure(ctx: click.Context, by: str, db_url: str | None, top: int, as_js
         if by == "category":
             totals = store.category_exposure()[:top]
         else:
-            p = load_policy(config.policy, [Path(d) for d in config.policy_dirs], store.types)
+            try:
+                p = load_policy(
+                    config.policy,
+                    [Path(d) for d in config.policy_dirs],
+                    store.types,
+                    data_categories(Path(d) for d in config.recognizer_dirs),
+                )
+            except (PolicyError, DefinitionError) as exc:
+                raise UsageProblem(str(exc)) from None
             rows = store.exposure(by, top=top)
     if by == "category":
         if as_json:

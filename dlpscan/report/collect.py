@@ -216,9 +216,12 @@ def collect(store: Store, options: Options, on_row: Callable[[FileRow], None] | 
             for h in [*earlier, current]
             if options.since is None or h["started"] >= options.since or h is current
         ]
-    policy, reevaluate, policy_note = _policy(scan, options, store.types)
     try:
         categories = data_categories(options.recognizer_dirs)
+    except DefinitionError as exc:
+        raise ReportError(str(exc)) from None
+    policy, reevaluate, policy_note = _policy(scan, options, store.types, categories)
+    try:
         judicial = load_policy(JUDICIAL_POLICY, options.policy_dirs, store.types, categories)
     except (PolicyError, DefinitionError) as exc:
         raise ReportError(str(exc)) from None
@@ -323,21 +326,23 @@ def _choose_scope(scans: list[dict], recorded: set[int], options: Options) -> tu
     return (scan if scan is not None else sessions[-1]), sessions
 
 
-def _policy(scan: dict, options: Options, types: EntityTypes) -> tuple[Policy, bool, tuple[str, dict] | None]:
+def _policy(
+    scan: dict, options: Options, types: EntityTypes, categories: Mapping[str, DataCategory]
+) -> tuple[Policy, bool, tuple[str, dict] | None]:
     """(policy, re-evaluate files?, note for the scope section)."""
     recorded = {"name": scan["policy"], "version": scan["versions"]["policy"]}
     if options.policy is not None:
         try:
-            policy = load_policy(options.policy, options.policy_dirs, types)
+            policy = load_policy(options.policy, options.policy_dirs, types, categories)
         except PolicyError as exc:
             raise ReportError(str(exc)) from None
         same = policy.name == recorded["name"] and policy.version == recorded["version"]
         return policy, not same, None if same else ("scope.policy_reevaluated", recorded)
     try:
-        policy = load_policy(scan["policy"], options.policy_dirs, types)
+        policy = load_policy(scan["policy"], options.policy_dirs, types, categories)
     except PolicyError:
         try:
-            policy = load_policy(options.fallback_policy, options.policy_dirs, types)
+            policy = load_policy(options.fallback_policy, options.policy_dirs, types, categories)
         except PolicyError as exc:
             raise ReportError(str(exc)) from None
         return policy, False, ("scope.policy_fallback", {"name": scan["policy"], "used": policy.name})
