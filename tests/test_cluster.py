@@ -43,11 +43,11 @@ def wait_for(check: Callable[[], object], what: str, seconds: float = 90.0) -> o
 
 
 @contextlib.contextmanager
-def started(command: list[str], log: Path) -> Iterator[subprocess.Popen]:
+def started(command: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     """A process of our own (its own session), stopped at the end: SIGTERM, then SIGKILL."""
     with log.open("w") as out:
         proc = subprocess.Popen(
-            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
     try:
         yield proc
@@ -361,6 +361,37 @@ def test_a_worker_that_cannot_see_the_files_reports_each_as_an_error(tmp_path: P
         )
     }
     assert pg_rows(pg, "SELECT status, count(*) FROM scan_files GROUP BY status") == [("error", 4)]
+
+
+def test_a_worker_on_another_dlpscan_version_is_refused(tmp_path: Path, pg: str) -> None:
+    """Its findings could differ from this client's: the scan stops with one clear line, exit 2."""
+    other = tmp_path / "other-version"
+    other.mkdir()
+    (other / "sitecustomize.py").write_text("import dlpscan\ndlpscan.__version__ = '0.0.0-other'\n", "utf-8")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    worker = [*DASK, "worker", address, "--nthreads", "1", "--no-dashboard", "--local-directory", "/tmp"]
+    env = {**os.environ, "PYTHONPATH": str(other)}
+    with (
+        started([*DASK, "scheduler", "--port", str(port), "--no-dashboard"], tmp_path / "sched.log"),
+        started(worker, tmp_path / "worker.log", env),
+    ):
+        client(address, 1).close()
+        proc = run(
+            "scan",
+            str(ROOT / "examples"),
+            "--db",
+            pg,
+            "--cluster",
+            address,
+            "--fingerprint-key",
+            KEY,
+            check=False,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert "a cluster worker runs dlpscan 0.0.0-other" in proc.stderr
+    assert "install the same dlpscan and recognizers on every host" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_a_lost_scheduler_stops_the_scan_with_its_own_exit_code_and_resume_continues(
