@@ -14,7 +14,7 @@ from test_listing import flagged_result, raw_values, run_piped
 from test_scan_cli import make_people, write_csv
 
 from dlpscan.detect.registry import entity_types
-from dlpscan.model import EntityStats, FileResult, RuleHit, Status
+from dlpscan.model import Access, EntityStats, FileResult, RuleHit, Status
 from dlpscan.policy import load_policy
 from dlpscan.sinks.sarif import SarifWriter
 
@@ -51,8 +51,10 @@ def test_results_rules_locations_and_notifications() -> None:
         rules=[RuleHit("default", "bulk-direct-identifiers", "medium")],
     )
     member = flagged_result("/srv/share/a.zip!hr/客户.xlsx")
+    readable = flagged_result()
+    readable.access, readable.risk, readable.risk_score = Access("public", "other"), "critical", 100
     document = sarif_of([
-        flagged_result(), log_file, member,
+        readable, log_file, member,
         FileResult("/srv/share/a.zip", Status.SCANNED, flagged=True, is_container=True),
         FileResult("/srv/share/readme.txt", Status.SCANNED),
         FileResult("/srv/share/secret.zip", Status.ENCRYPTED, reason="password-protected archive"),
@@ -73,6 +75,10 @@ def test_results_rules_locations_and_notifications() -> None:
     assert results[1]["locations"][0]["physicalLocation"]["region"] == {"startLine": 12}
     assert "region" not in results[0]["locations"][0]["physicalLocation"]  # "Sheet1 row 2" is no line
     assert results[2]["properties"]["member"] == "hr/客户.xlsx"
+    assert results[0]["properties"]["exposure"] == {"level": "public", "principal": "other", "via": "mode"}
+    assert (results[0]["properties"]["risk"], results[0]["properties"]["riskScore"]) == ("critical", 100)
+    assert results[0]["properties"]["stale"] is False
+    assert "exposure" not in results[1]["properties"]  # not known: the line has no access either
     assert results[0]["properties"]["entities"]["CN_RESIDENT_ID"] == {
         "distinct": 10, "total": 12, "confidence": "high",
         "locations": ["Sheet1 row 2", "Sheet1 row 3", "Sheet1 row 4", "Sheet1 row 5"],

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from dlpscan.findings import confidence, shown_locations
-from dlpscan.model import FileResult, Status
+from dlpscan.model import Access, FileResult, Status
 
 
 def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any]:
@@ -62,9 +62,15 @@ def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any
             line[name] = value
     if result.mtime is not None:
         line["mtime"] = dt.datetime.fromtimestamp(result.mtime, dt.UTC).isoformat(timespec="seconds")
-    if (a := result.access) is not None:
-        line["exposure"] = {"level": a.level, "principal": a.principal, "via": a.via}
-        if a.readers is not None:
-            line["exposure"]["readers"] = a.readers
+    if result.access is not None:
+        line["exposure"] = exposure(result.access)
     line["risk"], line["risk_score"], line["stale"] = result.risk, result.risk_score, result.stale
     return line
+
+
+def exposure(access: Access) -> dict[str, Any]:
+    """Who can read a file, as report lines and SARIF results carry it (docs/exposure.md)."""
+    out: dict[str, Any] = {"level": access.level, "principal": access.principal, "via": access.via}
+    if access.readers is not None:
+        out["readers"] = access.readers
+    return out

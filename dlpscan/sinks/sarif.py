@@ -19,6 +19,7 @@ from dlpscan.entities import EntityTypes
 from dlpscan.findings import confidence, pick_samples, ranked_types, shown_locations
 from dlpscan.model import FileResult, RuleHit, Status
 from dlpscan.policy import Policy
+from dlpscan.sinks.report_line import exposure
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -75,6 +76,9 @@ class SarifWriter:
                 },
             },
         }
+        entry["properties"] |= {"risk": result.risk, "riskScore": result.risk_score, "stale": result.stale}
+        if result.access is not None:
+            entry["properties"]["exposure"] = exposure(result.access)
         if MEMBER_SEP in result.path:
             entry["properties"]["member"] = result.path.split(MEMBER_SEP, 1)[1]
         if self._baseline_state is not None:
