@@ -9,6 +9,7 @@ labels, stopwords and honorifics, and characters the C code hands back to Python
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 
 import pytest
@@ -170,6 +171,31 @@ def test_compiled_validators_decide_like_python(name, python, values, outcomes):
         cases = [v for v in cases if len(v) == 11 and v.isdigit()]
     assert {python(v) for v in cases} == outcomes  # the cases reach every outcome
     assert [v for v in cases if core.validate(name, v) != python(v)] == []
+
+
+@pytest.mark.parametrize(
+    ("python", "values"),
+    [
+        (validators.cn_resident_id, resident_ids),
+        (validators.cn_uscc, usccs),
+        (validators.cn_mobile, mobiles),
+        (validators.cn_address, addresses),
+    ],
+)
+def test_fast_validators_decide_like_python(python, values):
+    fast = core.fast_validator(python)
+    assert fast is not python
+    cases = values(random.Random(11))
+    assert [v for v in cases if fast(v) != python(v)] == []
+
+
+def test_fast_validator_of_a_bound_name_check_and_of_one_without_a_compiled_form():
+    labels = label_words(load_definitions())
+    bound = functools.partial(validators.cn_name, labels=labels)
+    fast = core.fast_validator(bound)
+    cases = names(random.Random(5))
+    assert [v for v in cases if fast(v) != bound(v)] == []
+    assert core.fast_validator(validators.cn_passport) is validators.cn_passport
 
 
 def test_compiled_name_check_decides_like_python():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import stat
 from pathlib import Path
@@ -182,3 +183,27 @@ def test_digests_are_keyed_and_separated_by_type():
     assert one.value_digest("CN_MOBILE", "13800138000") != two.value_digest("CN_MOBILE", "13800138000")
     assert one.value_digest("CN_MOBILE", "13800138000") != one.value_digest("CN_LANDLINE", "13800138000")
     assert one.value_digests("CN_MOBILE", ["13800138000"]) == [one.value_digest("CN_MOBILE", "13800138000")]
+
+
+def test_compiled_and_python_digests_are_the_documented_hmacs():
+    """keys.py: value = HMAC(key, "dlpscan-edm/v" 0 type 0 value)[:8], row = HMAC(key, "dlpscan-edm/r" 0
+    primary digests)[:8], corroboration = HMAC(key, "dlpscan-edm/c" 0 row key, value digest)[:4]."""
+    pytest.importorskip("dlpscan.detect._native", reason="the compiled module is not built")
+    key = b"k" * 32
+    fast, python = Digester(key, native=True), Digester(key, native=False)
+    values = ["13800138000", "张三", "", "é" * 40, "x" * 200]
+    expected = [hmac.digest(key, b"dlpscan-edm/v\0CN_NAME\0" + v.encode(), "sha256")[:8] for v in values]
+    assert fast.value_digests("CN_NAME", values) == python.value_digests("CN_NAME", values) == expected
+    primary = b"".join(expected[:4])
+    rows = [hmac.digest(key, b"dlpscan-edm/r\0" + primary[i : i + 16], "sha256")[:8] for i in (0, 16)]
+    assert fast.row_keys(primary, 16) == python.row_keys(primary, 16) == b"".join(rows)
+    pairs = rows[0] + expected[0] + rows[1] + expected[1]
+    corr = [
+        int.from_bytes(hmac.digest(key, b"dlpscan-edm/c\0" + pairs[i : i + 16], "sha256")[:4], "little") or 1
+        for i in (0, 16)
+    ]
+    assert fast.corroborations(pairs).tolist() == python.corroborations(pairs).tolist() == corr
+    assert fast.corroboration(rows[1], expected[1]) == corr[1]
+    for digester in (fast, python):
+        with pytest.raises(ValueError, match="whole number of chunks"):
+            digester.row_keys(primary[:-1], 16)

@@ -8,7 +8,7 @@ Without it dlpscan uses the `hyperscan` binding with a callback per match and `h
 the same candidates and digests (tests/test_native.py).
 """
 
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeASCII
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy
@@ -298,3 +298,61 @@ cdef class Fingerprints:
         finally:
             free(digests)
         return out
+
+    def truncated(self, bytes prefix, values, Py_ssize_t width):
+        """HMAC(key, prefix + value)[:width] of each value (a str, UTF-8 encoded, or bytes), joined."""
+        cdef list seq = list(values)
+        cdef Py_ssize_t n = len(seq), i, size
+        cdef const char *data
+        cdef bytes encoded
+        cdef object value
+        cdef SHA256_CTX start = self._prefixed(prefix, width)
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, n * width)
+        cdef unsigned char *buf = <unsigned char *> PyBytes_AS_STRING(out)
+        for i in range(n):
+            value = seq[i]
+            if isinstance(value, str):
+                if (<str> value).isascii():
+                    data = PyUnicode_AsUTF8AndSize(value, &size)
+                else:
+                    encoded = (<str> value).encode("utf-8")
+                    data, size = encoded, len(encoded)
+            else:
+                encoded = value
+                data, size = encoded, len(encoded)
+            self._finish(&start, data, size, buf + i * width, width)
+        return out
+
+    def truncated_chunks(self, bytes prefix, bytes data, Py_ssize_t chunk, Py_ssize_t width):
+        """`truncated` of each `chunk` bytes of `data` (whose length is a multiple of `chunk`)."""
+        cdef Py_ssize_t n, i
+        if chunk <= 0 or len(data) % chunk:
+            raise ValueError("the data is not a whole number of chunks")
+        n = len(data) // chunk
+        cdef SHA256_CTX start = self._prefixed(prefix, width)
+        cdef const char *src = data
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, n * width)
+        cdef unsigned char *buf = <unsigned char *> PyBytes_AS_STRING(out)
+        with nogil:
+            for i in range(n):
+                self._finish(&start, src + i * chunk, chunk, buf + i * width, width)
+        return out
+
+    cdef SHA256_CTX _prefixed(self, bytes prefix, Py_ssize_t width) except *:
+        cdef SHA256_CTX c = self.inner
+        if not 0 < width <= 32:
+            raise ValueError("a digest is 1 to 32 bytes")
+        SHA256_Update(&c, <const char *> prefix, len(prefix))
+        return c
+
+    cdef void _finish(self, const SHA256_CTX *start, const char *data, Py_ssize_t size, unsigned char *out,
+                      Py_ssize_t width) noexcept nogil:
+        cdef unsigned char inner_digest[32]
+        cdef unsigned char digest[32]
+        cdef SHA256_CTX c = start[0]
+        SHA256_Update(&c, data, size)
+        SHA256_Final(inner_digest, &c)
+        c = self.outer
+        SHA256_Update(&c, inner_digest, 32)
+        SHA256_Final(digest, &c)
+        memcpy(out, digest, width)

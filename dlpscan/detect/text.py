@@ -66,8 +66,11 @@ def digits(value: str) -> str:
     return _NON_DIGITS.sub("", value)
 
 
+_NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
+
+
 def upper_alnum(value: str) -> str:
-    return re.sub(r"[^0-9A-Za-z]", "", value).upper()
+    return _NON_ALNUM.sub("", value).upper()
 
 
 def lower(value: str) -> str:

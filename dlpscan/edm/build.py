@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlpscan.detect import compiled
 from dlpscan.detect.registry import label_words, load_definitions
 from dlpscan.detect.scoring import Labels
 from dlpscan.detect.text import fold
@@ -256,10 +257,11 @@ class _ChunkDigester:
         digests, primary = digests[indexed], np.ascontiguousarray(primary[indexed])
         row_key = self.digester.row_keys(primary.tobytes(), DIGEST_BYTES * len(self.primary_cols))
         corr = np.zeros((len(digests), len(self.corr_cols)), dtype="<u4")
+        keys = np.frombuffer(row_key, dtype="<u8")
         for k, c in enumerate(self.corr_cols):
             present = np.flatnonzero(digests[:, c])
-            keys = [row_key[r * DIGEST_BYTES : (r + 1) * DIGEST_BYTES] for r in present]
-            corr[present, k] = self.digester.corroborations(keys, digests[present, c].tobytes())
+            pairs = np.column_stack((keys[present], digests[present, c])).astype("<u8")
+            corr[present, k] = self.digester.corroborations(pairs.tobytes())
         by_column = []
         for c in self.primary_cols:
             present = np.flatnonzero(digests[:, c])
@@ -288,6 +290,10 @@ def _cleaner(
     """A cell -> its normalised value, the way the scanner normalises what it finds: '' for a blank
     cell, None for a value its recognizer would never report (checked for primary columns only: an
     invalid corroborating value just never corroborates, and checking costs more than digesting)."""
+
+    core = compiled.core()
+    if validate is not None and core is not None:
+        validate = core.fast_validator(validate)
 
     def clean(cell: str) -> str | None:
         cell = cell.strip()
