@@ -8,6 +8,7 @@ in the same run (fuzz/ratio.py).
 
 from __future__ import annotations
 
+import random
 import struct
 
 import pytest
@@ -230,6 +231,16 @@ def test_xlsx_pre_flight_sees_far_cells_however_written(cells):
     assert Child().run("xlsx", data) is None
 
 
+def _with_member(data: bytes, name: str, body: bytes) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_STORED) as zf:
+        zf.writestr(name, body)
+    return out.getvalue()
+
+
 def _without_references(xml: bytes) -> bytes:
     import re
 
@@ -263,6 +274,12 @@ def _without_references(xml: bytes) -> bytes:
             lambda: hostile.edit_sheet(seeds.xlsx(4), hostile.far_cell("XFD6")),
         ),
         ("cells without references", lambda: hostile.edit_sheet(seeds.xlsx(300), _without_references)),
+        (
+            "a 2 MB image",
+            lambda: _with_member(
+                seeds.xlsx(30), "xl/media/image1.png", random.Random(1).randbytes(2 * 1024**2)
+            ),
+        ),
     ],
 )
 def test_xlsx_pre_flight_leaves_ordinary_workbooks_to_calamine(name, make):

@@ -91,7 +91,7 @@ def _is_cell_limit(e: BaseException) -> bool:
 
 def _check_cells(height: int | None, width: int | None, ctx: Context) -> None:
     if height and width and height * width > ctx.limits.max_cells_per_sheet:
-        raise LimitExceeded(f"sheet has more cells than the limit ({ctx.limits.max_cells_per_sheet})")
+        raise LimitExceeded(sparse.CELL_LIMIT.format(ctx.limits.max_cells_per_sheet))
 
 
 def _sheet_blocks(rows: Iterable, name: str, first_row: int, ctx: Context) -> Iterator[Block]:

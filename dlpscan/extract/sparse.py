@@ -20,11 +20,12 @@ from operator import itemgetter
 from dlpscan.extract import sheetxml
 from dlpscan.extract.archive import Budget, limited_read
 from dlpscan.extract.context import Context
-from dlpscan.extract.errors import ExtractError
+from dlpscan.extract.errors import ExtractError, LimitExceeded
 from dlpscan.extract.source import Source
 
 MAX_GAP = 16
 SPARSE_NOTE = "xlsx_read_sparse"
+CELL_LIMIT = "sheet has more cells than the limit ({})"
 _WORKSHEET = "/worksheet"
 Sheet = tuple[str, int, Iterator[list[object]]]  # name, first row (1-based), rows
 
@@ -121,9 +122,14 @@ def _text(raw: bytes) -> str:
 def _cells(
     read: Callable[[int], bytes], strings: list[str], ctx: Context, name: str
 ) -> Iterator[tuple[int, int, object]]:
-    """The sheet's cells; a sheet whose XML breaks off is a failed part after what was read."""
+    """The sheet's cells; a sheet whose XML breaks off is a failed part after what was read. The
+    cell limit counts the cells present (calamine's counts the rectangle it lays out)."""
+    limit = ctx.limits.max_cells_per_sheet
     try:
-        yield from sheetxml.cells(sheetxml.events(read), strings)
+        for n, cell in enumerate(sheetxml.cells(sheetxml.events(read), strings), start=1):
+            if n > limit:
+                raise LimitExceeded(CELL_LIMIT.format(limit))
+            yield cell
     except sheetxml.Malformed:
         ctx.part_failed(f"sheet {name}")
 

@@ -7,11 +7,12 @@ reserves the shared-string table from its declared `uniqueCount` before reading 
 sizes come from the file, not from its length.
 
 So every member of the package is streamed once (within the archive limits: calamine may be
-pointed at any of them as a sheet) and the cell references calamine would place cells at are
-bounded. The usual file is settled by byte counts and regular-expression searches over each
-piece: every `<c` tag starts `<c r="`, and no `r="…"` reference anywhere lies beyond a
-rectangle of `max_cells_per_sheet` cells sized from the first piece's columns. A part that does
-not fit that shape is walked as calamine walks it (sheetxml.cells).
+pointed at any of them as a sheet) and the cell references calamine would place cells at, after
+a member's `sheetData`, are bounded. The usual sheet is settled by byte counts and searches over
+each piece: every `<c` tag starts `<c r="`, every attribute is written `key="…"`, and no
+`r="…"` reference lies beyond a rectangle of `max_cells_per_sheet` cells sized from the first
+piece's columns. A sheet that does not fit that shape is walked as calamine walks it
+(sheetxml.cells).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ _CELL, _CELL_REF = b"<c ", b'<c r="'
 _ODD_CELL = re.compile(rb"<c[\t\n\r/>]")  # a <c> tag whose reference may not come first
 _PREFIXED_CELL = re.compile(rb":c[\t\n\r />]")
 _SPACES = bytes.maketrans(b"\t\r\n", b"   ")
+_OVERLAP = 64  # "sheetData" and a uniqueCount calamine can parse (20 digits) fit in it
 _COLUMNS = re.compile(rb'r="([A-Za-z]+)[0-9]+"')
 _UNIQUE = re.compile(rb"""uniqueCount\s*=\s*["']([0-9]+)""")
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
@@ -87,19 +89,23 @@ def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) ->
         return  # a member zipfile cannot inflate: calamine's reader fails on it too
 
 
-def _pieces(read: Callable[[int], bytes]) -> Iterator[bytes]:
-    """The member cut just before a '<', so that no tag (nor a reference inside one) is split."""
+def _pieces(read: Callable[[int], bytes]) -> Iterator[tuple[bytes, bool]]:
+    """(piece, whole): the member cut just before a '<', so that no tag (nor a reference in one)
+    is split (whole = True); where no '<' comes within MAX_TOKEN bytes, cut anywhere but the
+    last _OVERLAP bytes, which are read again with the next piece (whole = False)."""
     carry = b""
     while True:
         data = read(sheetxml.CHUNK)
         buf = carry + data
         cut = buf.rfind(b"<") if data else len(buf)
         if cut <= 0 and data:
-            if len(buf) > sheetxml.MAX_TOKEN:
-                raise _Unchecked
-            carry = buf
+            if len(buf) <= sheetxml.MAX_TOKEN:
+                carry = buf
+                continue
+            yield buf, False
+            carry = buf[-_OVERLAP:]
             continue
-        yield buf[:cut]
+        yield buf[:cut], True
         carry = buf[cut:]
         if not data:
             return
@@ -107,18 +113,25 @@ def _pieces(read: Callable[[int], bytes]) -> Iterator[bytes]:
 
 def _settled(read: Callable[[int], bytes], limits: Limits, strings: int) -> bool:
     """True when the member is shown safe from byte counts and searches alone; False when it
-    has to be walked."""
+    has to be walked. calamine places cells only after a <sheetData> tag: images and other
+    parts without one are checked for shared-string counts only."""
     far = None
-    for piece in _pieces(read):
+    for piece, whole in _pieces(read):
         _check_strings(piece, strings)
+        if far is None:
+            at = piece.find(b"sheetData")
+            if at < 0:
+                continue
+            piece = piece[at:]
+            far = _beyond(_first_width(piece), limits.max_cells_per_sheet)
+        if not whole:
+            return False
         if piece.count(_CELL) != piece.count(_CELL_REF) or _ODD_CELL.search(piece):
             return False  # a cell placed by calamine's counters, not by its reference
         if _PREFIXED_CELL.search(piece):
             return False
         if piece.count(b"=") != piece.count(b'="') or b" =" in piece.translate(_SPACES):
             return False  # an attribute not written key="…": references are searched as r="…"
-        if far is None:
-            far = _beyond(_first_width(piece), limits.max_cells_per_sheet)
         if far.search(piece):
             return False
     return True
