@@ -225,7 +225,7 @@ def _v(texts: list[bytes], typ: bytes | None, strings: Sequence[str]) -> tuple[b
     if not texts or not texts[0]:
         return False, None
     if typ == b"s":
-        index = int(text) if text.isdigit() else 0
+        index = int(text) if text.isascii() and text.isdigit() and len(text) < 20 else 0
         return True, strings[index] if index < len(strings) else ""
     if typ == b"b":
         return True, text != "0"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from itertools import chain, groupby, islice, repeat
 from operator import itemgetter
@@ -28,6 +29,7 @@ SPARSE_NOTE = "xlsx_read_sparse"
 CELL_LIMIT = "sheet has more cells than the limit ({})"
 _WORKSHEET = "/worksheet"
 Sheet = tuple[str, int, Iterator[list[object]]]  # name, first row (1-based), rows
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
 
 
 def sheets(src: Source, ctx: Context) -> Iterator[Sheet]:
@@ -59,13 +61,22 @@ class _Package:
         self.members = {_normal(i.filename): i for i in zf.infolist() if not i.is_dir()}
 
     def reader(self, path: str) -> Callable[[int], bytes] | None:
+        """The member's inflated bytes within the limits; a broken stream ends as Malformed."""
         info = self.members.get(_normal(path))
         if info is None:
             return None
         try:
-            return limited_read(self.zf.open(info), self.budget, info.compress_size)
-        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
+            read = limited_read(self.zf.open(info), self.budget, info.compress_size)
+        except _READ_ERRORS:
             return None
+
+        def checked(n: int) -> bytes:
+            try:
+                return read(n)
+            except _READ_ERRORS:
+                raise sheetxml.Malformed("workbook part cannot be inflated") from None
+
+        return checked
 
     def _tags(self, path: str, tag: bytes) -> Iterator[dict[bytes, bytes]]:
         """The attributes of each `tag` element of a small package part."""

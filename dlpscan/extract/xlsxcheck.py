@@ -31,14 +31,14 @@ from dlpscan.extract.source import Source
 SPREAD = "a sheet whose cells span more than the cell limit"
 STRINGS = "a shared-string table declaring more strings than it can hold"
 UNCHECKED = "a workbook part that cannot be checked within the limits"
-EXCEL_ROWS = 1_048_576
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 _CELL, _CELL_REF = b"<c ", b'<c r="'
 _ODD_CELL = re.compile(rb"<c[\t\n\r/>]")  # a <c> tag whose reference may not come first
 _PREFIXED_CELL = re.compile(rb":c[\t\n\r />]")
 _SPACES = bytes.maketrans(b"\t\r\n", b"   ")
 _OVERLAP = 64  # "sheetData" and a uniqueCount calamine can parse (20 digits) fit in it
 _COLUMNS = re.compile(rb'r="([A-Za-z]+)[0-9]+"')
-_UNIQUE = re.compile(rb"""uniqueCount\s*=\s*["']([0-9]+)""")
+_UNIQUE = re.compile(rb"""uniqueCount\s*=\s*["']([0-9]{1,20})(?![0-9])""")  # longer: no usize
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
 
 
@@ -157,8 +157,9 @@ def column(letters: bytes) -> int:
 def _beyond(width: int, max_cells: int) -> re.Pattern[bytes]:
     """Any r="…" reference outside the first `columns` columns and `rows` rows, where columns x
     rows <= max_cells. The columns are at least those that leave Excel's full 1,048,576 rows
-    within the limit; the rows are rounded down to one significant digit (a shorter search)."""
-    columns = max(width, max_cells // EXCEL_ROWS, 1)
+    within the limit and at most Excel's 16,384 (a short pattern); the rows are rounded down to
+    one significant digit (a shorter search)."""
+    columns = min(max(width, max_cells // EXCEL_ROWS, 1), EXCEL_COLUMNS)
     rows = max(max_cells // columns, 1)
     digits = str(rows)
     return re.compile(
@@ -205,7 +206,7 @@ def _watched(evs: Iterator[sheetxml.Event], strings: int) -> Iterator[sheetxml.E
         if kind == sheetxml.DOCTYPE:
             raise _Unchecked
         if kind == sheetxml.START and sheetxml.local(name) == b"sst":
-            count = sheetxml.attribute(data, b"uniqueCount")
-            if count is not None and count.isdigit() and int(count) > strings:
+            count = sheetxml.attribute(data, b"uniqueCount") or b""
+            if count.isdigit() and len(count) <= 20 and int(count) > strings:
                 raise _Found(STRINGS)
         yield event
