@@ -131,7 +131,8 @@ def _wrapped(digits: bytes) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _column(letters: bytes) -> int:
+def column(letters: bytes) -> int:
+    """The 1-based column of reference letters (A = 1, AA = 27), wrapping as calamine's."""
     col = 0
     for ch in letters.upper():
         col = (col * 26 + ch - 64) & _U32
@@ -145,7 +146,7 @@ def position(ref: bytes) -> tuple[int, int] | None:
     if m is None or not m[2]:
         return None
     row = _wrapped(m[2])
-    return (row - 1, _column(m[1]) - 1) if row else None
+    return (row - 1, column(m[1]) - 1) if row else None
 
 
 def cells(evs: Iterator[Event], strings: Sequence[str] = ()) -> Iterator[tuple[int, int, object]]:

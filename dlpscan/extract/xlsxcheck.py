@@ -39,7 +39,7 @@ _SPACES = bytes.maketrans(b"\t\r\n", b"   ")
 _OVERLAP = 64  # "sheetData" and a uniqueCount calamine can parse (20 digits) fit in it
 _COLUMNS = re.compile(rb'r="([A-Za-z]+)[0-9]+"')
 _UNIQUE = re.compile(rb"""uniqueCount\s*=\s*["']([0-9]{1,20})(?![0-9])""")  # longer: no usize
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
 
 
 class _Unchecked(Exception):
@@ -143,15 +143,7 @@ def _check_strings(piece: bytes, strings: int) -> None:
 
 
 def _first_width(piece: bytes) -> int:
-    return max((column(letters) for letters in set(_COLUMNS.findall(piece))), default=0)
-
-
-def column(letters: bytes) -> int:
-    """The 1-based column number of reference letters (A = 1, AA = 27)."""
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ch - 64
-    return n
+    return max(map(sheetxml.column, set(_COLUMNS.findall(piece))), default=0)
 
 
 def _beyond(width: int, max_cells: int) -> re.Pattern[bytes]:
