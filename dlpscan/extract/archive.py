@@ -111,6 +111,27 @@ def _copy(stream: BinaryIO, name: str, budget: Budget, compressed: int | None) -
     return spool_stream(stream, spool, check)
 
 
+def limited_read(stream: BinaryIO, budget: Budget, compressed: int) -> Callable[[int], bytes]:
+    """`stream.read` for a member read in place (not spooled): charges the budget and raises
+    LimitExceeded past the member-size and the member's compression-ratio limits."""
+    lim = budget.limits
+    cap = min(lim.max_member_bytes, lim.max_file_bytes)
+    total = 0
+
+    def read(n: int) -> bytes:
+        nonlocal total
+        data = stream.read(n)
+        total += len(data)
+        budget.charge(len(data))
+        if total > cap:
+            raise LimitExceeded("archive member larger than limit")
+        if total > lim.ratio_min_bytes and total > lim.max_compression_ratio * max(compressed, 1):
+            raise LimitExceeded("compression ratio above limit")
+        return data
+
+    return read
+
+
 def _skip_rest(names: Iterator[str], reason: str) -> Iterator[Member]:
     for name in names:
         yield Member(name, status=Status.SKIPPED, reason=reason)

@@ -1,8 +1,10 @@
 """Spreadsheets: xlsx/xlsm, xls, ods, xlsb. Every sheet is read, hidden and very hidden ones too.
 
 python-calamine (Rust) is the fast path for all formats; openpyxl (read-only) is the fallback for
-xlsx/xlsm and xlrd for xls when calamine cannot open a workbook. Each sheet becomes TableBlocks
-under its detected header row; rows above the header are handed on as text.
+xlsx/xlsm and xlrd for xls when calamine cannot open a workbook. An xlsx/xlsm that calamine would
+lay out over more cells than it can allocate (xlsxcheck) is read by the sparse reader instead.
+Each sheet becomes TableBlocks under its detected header row; rows above the header are handed
+on as text.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from itertools import chain, repeat
 
 import python_calamine as calamine
 
-from dlpscan.extract import biff, cfb, sniff
+from dlpscan.extract import biff, cfb, sniff, sparse, xlsxcheck
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import EncryptedError, ExtractError, LimitExceeded
 from dlpscan.extract.source import Source
@@ -22,6 +24,7 @@ from dlpscan.extract.tables import render_row, table_blocks
 from dlpscan.model import Block
 
 _FALLBACK = {sniff.XLSX: "openpyxl", sniff.XLSM: "openpyxl", sniff.XLS: "xlrd"}
+_PACKAGES = (sniff.XLSX, sniff.XLSM)  # zipped sheet XML, checked by xlsxcheck
 _ENCRYPTED = "password-protected workbook"
 _READER_LIMIT = "sheet has more cells than the reader's limit"
 
@@ -29,7 +32,13 @@ _READER_LIMIT = "sheet has more cells than the reader's limit"
 def read_spreadsheet(
     src: Source, ctx: Context, media_type: str, engine: str | None = None
 ) -> Iterator[Block]:
-    """Blocks of every sheet. `engine` forces a reader (calamine, openpyxl, xlrd); None = best."""
+    """Blocks of every sheet. `engine` forces a reader (calamine, openpyxl, xlrd, sparse); None = best."""
+    if engine in (None, "calamine") and media_type in _PACKAGES:
+        problem = xlsxcheck.allocation_problem(src, ctx.limits)
+        if problem is not None and engine is not None:
+            raise ExtractError(f"calamine cannot read {problem}")
+        if problem is not None:
+            engine = "sparse"
     if engine in (None, "calamine"):
         try:
             workbook = _open_calamine(src)
@@ -47,7 +56,10 @@ def read_spreadsheet(
         else:
             yield from _calamine_blocks(workbook, ctx)
             return
-    if engine == "openpyxl":
+    if engine == "sparse":
+        for name, first_row, rows in sparse.sheets(src, ctx):
+            yield from _sheet_blocks(rows, name, first_row, ctx)
+    elif engine == "openpyxl":
         yield from _openpyxl_blocks(src, ctx)
     elif engine == "xlrd":
         yield from _xlrd_blocks(src, ctx)
@@ -79,7 +91,7 @@ def _is_cell_limit(e: BaseException) -> bool:
 
 def _check_cells(height: int | None, width: int | None, ctx: Context) -> None:
     if height and width and height * width > ctx.limits.max_cells_per_sheet:
-        raise LimitExceeded(f"sheet has more cells than the limit ({ctx.limits.max_cells_per_sheet})")
+        raise LimitExceeded(sparse.CELL_LIMIT.format(ctx.limits.max_cells_per_sheet))
 
 
 def _sheet_blocks(rows: Iterable, name: str, first_row: int, ctx: Context) -> Iterator[Block]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import struct
 import zipfile
 from collections.abc import Callable
@@ -146,6 +147,73 @@ def xls_overlapping_sheets(size: int) -> bytes:
     return edit_workbook(seeds.normal("xls", size), _overlapping_sheets)
 
 
+def edit_sheet(xlsx: bytes, edit: Callable[[bytes], bytes], part: str = "xl/worksheets/sheet1.xml") -> bytes:
+    """`xlsx` with the XML of one of its parts changed by `edit`."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            dst.writestr(info.filename, edit(body) if info.filename == part else body)
+    return out.getvalue()
+
+
+FAR_VALUE = seeds.resident_id(10_000)  # a valid ID no ordinary seed file holds
+
+
+def far_cell(ref: str, cells: str = "") -> Callable[[bytes], bytes]:
+    """Appends a row holding FAR_VALUE at `ref` (after `cells`, raw cell XML) to a sheet."""
+    row = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    cell = f'<c r="{ref}" t="inlineStr"><is><t>{FAR_VALUE}</t></is></c>' if ref[0].isalpha() else ""
+    if not cell:  # no letters: the cell has no reference, calamine's counters place it
+        cell = f'<c t="inlineStr"><is><t>{FAR_VALUE}</t></is></c>'
+    xml = f'<row r="{row}">{cells}{cell}</row></sheetData>'.encode()
+    return lambda sheet: sheet.replace(b"</sheetData>", xml, 1)
+
+
+def xlsx_far_cell(size: int) -> bytes:
+    """A1 and XFD1048576: calamine lays out 17 billion cells (549 GB)."""
+    return edit_sheet(seeds.normal("xlsx", size), far_cell("XFD1048576"))
+
+
+def xlsx_far_row(size: int) -> bytes:
+    """Row 100,000,000 (beyond Excel's rows; calamine takes it): 500 million cells."""
+    return edit_sheet(seeds.normal("xlsx", size), far_cell("E100000000"))
+
+
+def xlsx_far_column(size: int) -> bytes:
+    """Column AAAAAA (12,356,631; beyond Excel's columns): a billion cells over the sheet's rows."""
+    return edit_sheet(seeds.normal("xlsx", size), far_cell("AAAAAA2"))
+
+
+def xlsx_far_cell_by_position(size: int) -> bytes:
+    """XFD1048576 reached without a reference: 16,383 empty cells before it in row 1,048,576."""
+    return edit_sheet(seeds.normal("xlsx", size), far_cell("1048576", "<c/>" * 16_383))
+
+
+def xlsx_shared_strings(n: int) -> bytes:
+    """A workbook of `n` people whose strings are in a shared-string table (as Excel writes)."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True})
+    ws = wb.add_worksheet("客户")
+    ws.write_row(0, 0, seeds.HEADER)
+    for r, person in enumerate(seeds.people(n), start=1):
+        ws.write_row(r, 0, person)
+    wb.close()
+    return out.getvalue()
+
+
+def xlsx_declared_strings(size: int) -> bytes:
+    """A shared-string table declaring 10 billion strings: calamine reserves 240 GB before reading one."""
+    data = xlsx_shared_strings(max(1, size // 110))
+    return edit_sheet(
+        data,
+        lambda sst: re.sub(rb'uniqueCount="[0-9]+"', b'uniqueCount="10000000000"', sst),
+        "xl/sharedStrings.xml",
+    )
+
+
 def _small_records(count: int) -> list[bytes]:
     rows = seeds.delimited(max(1, count)).split(b"\n")[1:]
     return [rows[i % max(1, len(rows) - 1)] + b"\n" for i in range(count)]
@@ -259,6 +327,11 @@ HOSTILE = {
     "a cell at column 65,536": ("xls", xls_far_column),
     "sheets pointing at one sheet": ("xls", xls_overlapping_sheets),
     "2,000-column rows (every other cell empty)": ("xlsx", xlsx_wide_rows),
+    "a cell at XFD1048576": ("xlsx", xlsx_far_cell),
+    "a cell at row 100,000,000": ("xlsx", xlsx_far_row),
+    "a cell at column 12,356,631": ("xlsx", xlsx_far_column),
+    "a cell at XFD1048576 placed without a reference": ("xlsx", xlsx_far_cell_by_position),
+    "a shared-string table declaring 10 billion strings": ("xlsx", xlsx_declared_strings),
     "pages of 4,900 ruling lines (pdfplumber on every page)": ("pdf", pdf_ruled_paths),
     "a slide of 4,000 text boxes per MB": ("pptx", pptx_text_boxes),
     "groups nested 500,000 deep": ("rtf", rtf_nested_groups),

@@ -362,6 +362,7 @@ def seeds(kind: str) -> list[bytes]:
         "rtf": lambda: [rtf(3)],
         "xlsx": lambda: [xlsx(3)],
         "xlsx_openpyxl": lambda: [xlsx(3)],
+        "xlsx_sparse": lambda: [xlsx(3)],
         "xls": lambda: [xls(3)],
         "xls_xlrd": lambda: [xls(3)],
         "docx": lambda: [docx_file(3)],

@@ -62,6 +62,7 @@ TARGETS: dict[str, tuple[str, str, Reader | None]] = {
     "rtf": ("t.rtf", "text/rtf", office.read_rtf),
     "xlsx": ("t.xlsx", XLSX, _spreadsheet(XLSX, None)),
     "xlsx_openpyxl": ("t.xlsx", XLSX, _spreadsheet(XLSX, "openpyxl")),
+    "xlsx_sparse": ("t.xlsx", XLSX, _spreadsheet(XLSX, "sparse")),
     "xls": ("t.xls", XLS, _spreadsheet(XLS, None)),
     "xls_xlrd": ("t.xls", XLS, _spreadsheet(XLS, "xlrd")),
     "docx": (
