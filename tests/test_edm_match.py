@@ -139,3 +139,30 @@ def test_evidence_survives_storage_and_a_rebuilt_index(master, tmp_path):
     old = {before.row_keys[i : i + 8] for i in range(0, len(before.row_keys), 8)}
     new = {again.row_keys[i : i + 8] for i in range(0, len(again.row_keys), 8)}
     assert old <= new
+
+
+def test_compiled_evidence_filter_keeps_what_the_python_one_keeps():
+    from dlpscan.detect import compiled
+    from dlpscan.detect.scoring import Finding
+    from dlpscan.edm.evidence import _kept
+
+    core = compiled.core()
+    if core is None:
+        pytest.skip("the compiled module is not built (or DLPSCAN_PURE_PYTHON is set)")
+    rng = random.Random(4)
+    types = ["CN_RESIDENT_ID", "CN_MOBILE", "CN_NAME", "CN_ADDRESS"]
+    findings = [
+        Finding(
+            rng.choice(types), str(i), 3 * i, 3 * i + 2, 0.9,
+            masked=rng.random() < 0.2, damaged=rng.random() < 0.1, record=i // 4,
+        )
+        for i in range(500)
+    ]  # fmt: skip
+    codes = {"CN_RESIDENT_ID": 0, "CN_MOBILE": 1, "CN_NAME": 2}
+    for by_record in (True, False):
+        python: tuple[list, list] = ([], [])
+        fast: tuple[list, list] = ([], [])
+        kept = _kept(findings, codes, *python, by_record)
+        assert core.edm_kept(findings, codes, *fast, by_record) == kept
+        assert fast == python and 200 < kept < 400
+        assert {code for code, _ in python[0]} == {0, 1, 2}

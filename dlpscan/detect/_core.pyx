@@ -738,6 +738,22 @@ def tally(list findings, values, totals, confirmed, locations, frozenset persona
     return records
 
 
+def edm_kept(list findings, dict codes, list found, list places, bint by_record):
+    """edm.evidence.EvidenceCollector.add_block's loop: for each finding of a type in `codes` that is
+    neither masked nor damaged, appends (type code, value) to `found` and its record (tables) or
+    start (text) to `places`. Returns how many it kept."""
+    cdef Py_ssize_t kept = 0
+    cdef object f, code
+    for f in findings:
+        code = codes.get(f.entity_type)
+        if code is None or f.masked or f.damaged:
+            continue
+        found.append((code, f.value))
+        places.append(f.record if by_record else f.start)
+        kept += 1
+    return kept
+
+
 def count_minors(values, today):
     """sum(validators.minor_age(v, today) for v in values), the birth date read in C where it is
     ASCII digits (elsewhere minor_age decides)."""

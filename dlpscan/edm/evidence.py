@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlpscan.detect import compiled
 from dlpscan.detect.scoring import Finding
 from dlpscan.edm.errors import EdmError
 from dlpscan.edm.keys import Digester
@@ -82,17 +83,12 @@ class EvidenceCollector:
         self._block = 0
 
     def add_block(self, findings: list[Finding], block: Block) -> None:
-        codes = self._codes
         is_table = isinstance(block, TableBlock)
-        kept = [
-            (code, f)
-            for f in findings
-            if (code := codes.get(f.entity_type)) is not None and not f.masked and not f.damaged
-        ]
+        core = compiled.core()
+        keep = core.edm_kept if core is not None else _kept
+        kept = keep(findings, self._codes, self._found, self._places, is_table)
         if kept:
-            self._found += [(code, f.value) for code, f in kept]
-            self._places += [f.record for _, f in kept] if is_table else [f.start for _, f in kept]
-            self._blocks.append((self._block, len(kept), is_table))
+            self._blocks.append((self._block, kept, is_table))
         self._block += 1
 
     def evidence(self) -> Evidence:
@@ -115,3 +111,23 @@ class EvidenceCollector:
             np.array(self._places, dtype="<u4"),
             np.repeat(tables, counts),
         )
+
+
+def _kept(
+    findings: list[Finding],
+    codes: dict[str, int],
+    found: list[tuple[int, str]],
+    places: list[int],
+    by_record: bool,
+) -> int:
+    """The findings of `codes`' types that are neither masked nor damaged: (type code, value) appended
+    to `found`, the record (tables) or start (text) to `places`; how many (_core.edm_kept in Python)."""
+    kept = 0
+    for f in findings:
+        code = codes.get(f.entity_type)
+        if code is None or f.masked or f.damaged:
+            continue
+        found.append((code, f.value))
+        places.append(f.record if by_record else f.start)
+        kept += 1
+    return kept
