@@ -4,7 +4,8 @@ content.xml is streamed through odsxml (calamine's reading of it), so memory fol
 present and time the file's length. Rows and columns keep their positions, repeats counted; a gap
 of empty rows or columns is closed as the xlsx sparse reader closes it (sparse.MAX_GAP), and a
 repeated non-empty cell or row, which holds the same values every time, is read at most
-MAX_REPEAT times.
+MAX_REPEAT times, a long one fewer (the copies past the first hold at most COPY_CHARS
+characters), so that copies never multiply the text to scan.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dlpscan.extract.odscheck import CONTENT
 from dlpscan.extract.source import Source
 
 MAX_REPEAT = 16
+COPY_CHARS = 4096
 SPARSE_NOTE = "ods_read_sparse"
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
 _Placed = tuple[int, str, int, int, object]  # table number, table name, row, column, value
@@ -98,7 +100,12 @@ def _keep(cells: list[tuple[int, odsxml.Cell]], cell: tuple[int, odsxml.Cell], c
 def _copies(
     table: int, name: str, row: int, repeats: int, cells: list[tuple[int, odsxml.Cell]]
 ) -> Iterator[_Placed]:
-    for r in range(row, row + min(max(repeats, 1), MAX_REPEAT)):
+    for r in range(row, row + _times(max(repeats, 1), sum(cell.size for _, cell in cells))):
         for column, cell in cells:
-            for c in range(column, column + min(cell.repeats, MAX_REPEAT)):
+            for c in range(column, column + _times(cell.repeats, cell.size)):
                 yield table, name, r, c, cell.value
+
+
+def _times(repeats: int, size: int) -> int:
+    """How many of `repeats` copies of `size` characters are read."""
+    return min(repeats, MAX_REPEAT, max(1, COPY_CHARS // max(size, 1)))

@@ -59,6 +59,7 @@ def _rows(evs: Iterator[sheetxml.Event]) -> Iterator[Row | Cell]:
             yield _cell(evs, name, data)
         elif kind == sheetxml.END and name == _TABLE:
             return
+    raise sheetxml.Malformed("content.xml ends inside a table")  # calamine fails there too
 
 
 def _count(raw: bytes | None, unescape: bool = False) -> int:
