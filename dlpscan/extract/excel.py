@@ -1,7 +1,8 @@
 """Spreadsheets: xlsx/xlsm, xls, ods, xlsb. Every sheet is read, hidden and very hidden ones too.
 
 python-calamine (Rust) is the fast path for all formats; openpyxl (read-only) is the fallback for
-xlsx/xlsm and xlrd for xls when calamine cannot open a workbook. An xlsx/xlsm or ods that calamine
+xlsx/xlsm, xlrd for xls and the sparse reader for ods (calamine refuses text between an ods
+row's cells, pretty-printing for one) when calamine cannot open a workbook. An xlsx/xlsm or ods that calamine
 would lay out over more cells than it can allocate (xlsxcheck, odscheck) is read by a sparse
 reader instead (sparse, odssparse).
 Each sheet becomes TableBlocks under its detected header row; rows above the header are handed
@@ -24,7 +25,7 @@ from dlpscan.extract.source import Source
 from dlpscan.extract.tables import render_row, table_blocks
 from dlpscan.model import Block
 
-_FALLBACK = {sniff.XLSX: "openpyxl", sniff.XLSM: "openpyxl", sniff.XLS: "xlrd"}
+_FALLBACK = {sniff.XLSX: "openpyxl", sniff.XLSM: "openpyxl", sniff.XLS: "xlrd", sniff.ODS: "sparse"}
 _PREFLIGHT = {
     sniff.XLSX: xlsxcheck.allocation_problem,
     sniff.XLSM: xlsxcheck.allocation_problem,
