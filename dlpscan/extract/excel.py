@@ -2,9 +2,9 @@
 
 python-calamine (Rust) is the fast path for all formats; openpyxl (read-only) is the fallback for
 xlsx/xlsm, xlrd for xls and the sparse reader for ods (calamine refuses text between an ods
-row's cells, pretty-printing for one) when calamine cannot open a workbook. An xlsx/xlsm or ods that calamine
-would lay out over more cells than it can allocate (xlsxcheck, odscheck) is read by a sparse
-reader instead (sparse, odssparse).
+row's cells, pretty-printing for one) when calamine cannot open a workbook. An xlsx/xlsm, ods or xlsb that
+calamine would lay out over more cells than it can allocate (xlsxcheck, odscheck, xlsbcheck) is
+read by a sparse reader instead (sparse, odssparse, xlsbsparse).
 Each sheet becomes TableBlocks under its detected header row; rows above the header are handed
 on as text.
 """
@@ -18,7 +18,7 @@ from itertools import chain, repeat
 
 import python_calamine as calamine
 
-from dlpscan.extract import biff, cfb, odscheck, odssparse, sniff, sparse, xlsxcheck
+from dlpscan.extract import biff, cfb, odscheck, odssparse, sniff, sparse, xlsbcheck, xlsbsparse, xlsxcheck
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import EncryptedError, ExtractError, LimitExceeded
 from dlpscan.extract.source import Source
@@ -30,8 +30,14 @@ _PREFLIGHT = {
     sniff.XLSX: xlsxcheck.allocation_problem,
     sniff.XLSM: xlsxcheck.allocation_problem,
     sniff.ODS: odscheck.allocation_problem,
+    sniff.XLSB: xlsbcheck.allocation_problem,
 }
-_SPARSE = {sniff.XLSX: sparse.sheets, sniff.XLSM: sparse.sheets, sniff.ODS: odssparse.sheets}
+_SPARSE = {
+    sniff.XLSX: sparse.sheets,
+    sniff.XLSM: sparse.sheets,
+    sniff.ODS: odssparse.sheets,
+    sniff.XLSB: xlsbsparse.sheets,
+}
 _ENCRYPTED = "password-protected workbook"
 _READER_LIMIT = "sheet has more cells than the reader's limit"
 
