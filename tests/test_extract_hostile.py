@@ -554,6 +554,18 @@ def test_xlsb_sparse_reader_finds_what_calamine_finds():
     assert sparse.records == dense.records
 
 
+def test_an_xlsb_calamine_panics_on_is_read_sparsely():
+    """A sheet whose relationship is missing made calamine panic while opening the workbook (found
+    by fuzzing): the file was an `error` line. The sparse reader opens it (and skips that sheet,
+    as it has no part)."""
+    rid = "rId1".encode("utf-16-le")
+    data = hostile.edit_sheet(
+        seeds.xlsb(5), lambda book: book.replace(rid, "rId9".encode("utf-16-le")), "xl/workbook.bin"
+    )
+    [result] = run("xlsb", data)
+    assert (result.status, result.error, result.notes) == (Status.SCANNED, None, {"xlsb_read_sparse": 1})
+
+
 def test_a_long_pptx_table_is_linear():
     """python-pptx finds a table row by index with an XPath over all rows, so reading a table row
     by row was quadratic (found measuring bench_extract.py --adversarial: 2,000 rows took 40x the

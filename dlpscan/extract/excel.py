@@ -1,13 +1,12 @@
 """Spreadsheets: xlsx/xlsm, xls, ods, xlsb. Every sheet is read, hidden and very hidden ones too.
 
-python-calamine (Rust) is the fast path for all formats; openpyxl (read-only) is the fallback for
-xlsx/xlsm, xlrd for xls and the sparse reader for ods (calamine refuses text between an ods
-row's cells, pretty-printing for one) when calamine cannot open a workbook. An xlsx/xlsm, ods or xlsb that
-calamine would lay out over more cells than it can allocate (xlsxcheck, odscheck, xlsbcheck) is
-read by a sparse reader instead (sparse, odssparse, xlsbsparse).
-Each sheet becomes TableBlocks under its detected header row; rows above the header are handed
-on as text.
-"""
+python-calamine (Rust) is the fast path for all formats. When calamine cannot open a workbook,
+openpyxl (read-only) reads xlsx/xlsm, xlrd reads xls and a sparse reader reads ods and xlsb
+(calamine refuses text between an ods row's cells, and panics on an xlsb sheet without its
+relationship). An xlsx/xlsm, ods or xlsb that calamine would lay out over more cells than it can
+allocate (xlsxcheck, odscheck, xlsbcheck) is read by the sparse reader instead (sparse,
+odssparse, xlsbsparse). Each sheet becomes TableBlocks under its detected header row; rows above
+the header are handed on as text."""
 
 from __future__ import annotations
 
@@ -25,7 +24,13 @@ from dlpscan.extract.source import Source
 from dlpscan.extract.tables import render_row, table_blocks
 from dlpscan.model import Block
 
-_FALLBACK = {sniff.XLSX: "openpyxl", sniff.XLSM: "openpyxl", sniff.XLS: "xlrd", sniff.ODS: "sparse"}
+_FALLBACK = {
+    sniff.XLSX: "openpyxl",
+    sniff.XLSM: "openpyxl",
+    sniff.XLS: "xlrd",
+    sniff.ODS: "sparse",
+    sniff.XLSB: "sparse",
+}
 _PREFLIGHT = {
     sniff.XLSX: xlsxcheck.allocation_problem,
     sniff.XLSM: xlsxcheck.allocation_problem,
