@@ -554,6 +554,20 @@ def test_xlsb_sparse_reader_finds_what_calamine_finds():
     assert sparse.records == dense.records
 
 
+def test_xlsb_pre_flight_checks_the_sheets_after_a_broken_one():
+    """A sheet that breaks off fails in calamine alone: the far cell on the next one still counts."""
+    from fuzz import binary12
+
+    far = binary12.row_header(1_048_575) + binary12.cell(16_383, hostile.FAR_VALUE)
+    broken = binary12.sheet(binary12.rows([("a",)]), (0, 0, 0, 0))[:-3]
+    whole = ("b", binary12.rows([seeds.HEADER, *seeds.people(3)]) + far, (0, 0, 0, 0))
+    data = binary12.workbook(("a", broken, None), whole)
+    assert _xlsb_problem(data) == xlsxcheck.SPREAD
+    assert Child().run("xlsb", data) is None
+    [result] = run("xlsb", data)
+    assert result.entities["CN_RESIDENT_ID"].total == 4
+
+
 def test_an_xlsb_calamine_panics_on_is_read_sparsely():
     """A sheet whose relationship is missing made calamine panic while opening the workbook (found
     by fuzzing): the file was an `error` line. The sparse reader opens it (and skips that sheet,

@@ -22,7 +22,11 @@ _RELS = "xl/_rels/workbook.bin.rels"
 
 
 class Malformed(sheetxml.Malformed):
-    """A record breaks off or is longer than the limit."""
+    """A record breaks off (calamine stops there too)."""
+
+
+class TooLong(Malformed):
+    """A record is longer than MAX_TOKEN (calamine would read on)."""
 
 
 def records(read: Callable[[int], bytes]) -> Iterator[Record]:
@@ -37,7 +41,7 @@ def records(read: Callable[[int], bytes]) -> Iterator[Record]:
         typ, pos = _varint(buf, pos, 2)
         size, pos = _varint(buf, pos, 4)
         if size > sheetxml.MAX_TOKEN:
-            raise Malformed("record longer than the limit")
+            raise TooLong("record longer than the limit")
         while len(buf) - pos < size:
             more = read(max(sheetxml.CHUNK, size))
             if not more:

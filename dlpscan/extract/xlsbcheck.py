@@ -10,7 +10,7 @@ rectangle of its cells is bounded by `max_cells_per_sheet`.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 
 from dlpscan.extract import biff12, xlsbsparse
 from dlpscan.extract.archive import Budget, overlapping
@@ -34,22 +34,29 @@ def allocation_problem(src: Source, limits: Limits) -> str | None:
             open_member = xlsbsparse.members(zf, Budget(limits, src.size))
             try:
                 for _, path in list(biff12.worksheets(open_member)):
-                    read = open_member(path)
-                    if read is not None and _spread(biff12.records(read), limits.max_cells_per_sheet):
+                    if _sheet_spreads(open_member(path), limits.max_cells_per_sheet):
                         return SPREAD
-            except LimitExceeded:
+            except (biff12.TooLong, LimitExceeded):
                 return UNCHECKED
-            except biff12.Malformed as e:
-                return UNCHECKED if "limit" in str(e) else None  # calamine fails on a broken record
+            except biff12.Malformed:
+                return None  # a broken workbook.bin: calamine cannot open the workbook
     return None
 
 
-def _spread(recs: Iterator[biff12.Record], max_cells: int) -> bool:
-    """Do the sheet's cells span more than `max_cells` cells?"""
+def _sheet_spreads(read: Callable[[int], bytes] | None, max_cells: int) -> bool:
+    """Do the sheet's cells span more than `max_cells` cells? A sheet that breaks off before they
+    do fails in calamine before it lays anything out."""
+    if read is None:
+        return False
     top = left = 1 << 32
     bottom = right = -1
-    for row, col, _ in biff12.cells(recs):
-        top, bottom, left, right = min(top, row), max(bottom, row), min(left, col), max(right, col)
-        if (bottom - top + 1) * (right - left + 1) > max_cells:
-            return True
+    try:
+        for row, col, _ in biff12.cells(biff12.records(read)):
+            top, bottom, left, right = min(top, row), max(bottom, row), min(left, col), max(right, col)
+            if (bottom - top + 1) * (right - left + 1) > max_cells:
+                return True
+    except biff12.TooLong:
+        raise
+    except biff12.Malformed:
+        return False
     return False

@@ -1,5 +1,5 @@
 """Minimal xlsb workbooks (BIFF12 records in an OPC zip, MS-XLSB), written here for seeds and
-hostile inputs: one worksheet, strings inline (BrtCellSt), numbers as BrtCellReal."""
+hostile inputs: strings inline (BrtCellSt), numbers as BrtCellReal."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ _ROOT_RELS = (
 )
 _BOOK_RELS = (
     '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    f'<Relationship Id="rId1" Type="{_RELS}worksheet" Target="worksheets/sheet1.bin"/></Relationships>'
+    "{}</Relationships>"
 )
+Sheet = tuple[str, bytes, tuple[int, int, int, int] | None]  # name, cell records, BrtWsDim
 
 
 def record(typ: int, data: bytes = b"") -> bytes:
@@ -58,10 +59,10 @@ def rows(values: list[tuple[object, ...]], first: int = 0) -> bytes:
     )
 
 
-def workbook(cells: bytes, dimension: tuple[int, int, int, int], name: str = "客户") -> bytes:
-    """An xlsb of one worksheet `name` holding the cell records `cells` (BrtWsDim: first row,
-    last row, first column, last column)."""
-    sheet = (
+def sheet(cells: bytes, dimension: tuple[int, int, int, int]) -> bytes:
+    """A worksheet part holding the cell records `cells` (BrtWsDim: first row, last row, first
+    column, last column)."""
+    return (
         record(BEGIN_SHEET)
         + record(DIMENSION, struct.pack("<IIII", *dimension))
         + record(BEGIN_DATA)
@@ -69,13 +70,24 @@ def workbook(cells: bytes, dimension: tuple[int, int, int, int], name: str = "�
         + record(END_DATA)
         + record(END_SHEET)
     )
-    book = record(0x83) + record(0x8F) + record(0x9C, struct.pack("<II", 0, 1) + wide("rId1") + wide(name))
+
+
+def workbook(*sheets: Sheet) -> bytes:
+    """An xlsb of the worksheets `sheets`, or of raw parts where a sheet's records are given
+    without a dimension (None)."""
+    book = record(0x83) + record(0x8F)
+    rels = ""
+    for i, (name, _, _) in enumerate(sheets, start=1):
+        book += record(0x9C, struct.pack("<II", 0, i) + wide(f"rId{i}") + wide(name))
+        rels += f'<Relationship Id="rId{i}" Type="{_RELS}worksheet" Target="worksheets/sheet{i}.bin"/>'
     book += record(0x90) + record(0x84)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
         zf.writestr("_rels/.rels", _ROOT_RELS)
         zf.writestr("xl/workbook.bin", book)
-        zf.writestr("xl/_rels/workbook.bin.rels", _BOOK_RELS)
-        zf.writestr("xl/worksheets/sheet1.bin", sheet)
+        zf.writestr("xl/_rels/workbook.bin.rels", _BOOK_RELS.format(rels))
+        for i, (_, cells, dimension) in enumerate(sheets, start=1):
+            part = sheet(cells, dimension) if dimension is not None else cells
+            zf.writestr(f"xl/worksheets/sheet{i}.bin", part)
     return out.getvalue()

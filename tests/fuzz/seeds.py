@@ -239,7 +239,7 @@ def xlsb(n: int, more: bytes = b"") -> bytes:
     from fuzz import binary12
 
     values = [HEADER, *people(n)]
-    return binary12.workbook(binary12.rows(values) + more, (0, n, 0, len(HEADER) - 1))
+    return binary12.workbook(("客户", binary12.rows(values) + more, (0, n, 0, len(HEADER) - 1)))
 
 
 def xls(n: int) -> bytes:
