@@ -430,6 +430,18 @@ def test_ods_repeated_spaces_are_bounded():
     assert Child().run("ods", data) is None
 
 
+def test_ods_repeated_strings_are_counted_in_bytes():
+    """100,000 Chinese characters repeated 4,000 times: 400 million characters but 1.2 GB for
+    calamine (UTF-8). The entity in the row count sends the file to the walk, which counts bytes."""
+    cell = (
+        '<table:table-cell table:number-columns-repeated="1000" office:value-type="string">'
+        f"<text:p>{'张' * 100_000}</text:p></table:table-cell>"
+    )
+    row = f'<table:table-row table:number-rows-repeated="&#52;">{cell}</table:table-row>'
+    data = hostile.edit_content(seeds.ods(3), hostile.ods_rows(row))
+    assert _ods_problem(data) == odslayout.TEXT
+
+
 def _styled_ods(n: int) -> bytes:
     """Styled empty cells between and after the values and a non-empty row repeated 100 times,
     as LibreOffice writes formatted columns and filled-down values."""

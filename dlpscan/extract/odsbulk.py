@@ -5,10 +5,9 @@ table end, row start and row end written in it is one match of _ITEM, which toke
 does (a tag ends at the first '>' outside quotes; no comment, CDATA section or processing
 instruction that could hide or fake a tag). A row's width is then bounded by its cell tags and
 repeat counts, leaving out the empty cells that end it (calamine lays none of them out), and its
-text by its length and <text:s> spaces: never below calamine's, so a workbook whose bounds fit
-the Layout fits for calamine. A piece that does not settle, or bounds that do not fit, send
-content.xml to the walk.
-"""
+strings by its length in bytes and <text:s> spaces (an entity decodes shorter than it is
+written): never below calamine's, so a workbook whose bounds fit the Layout fits for calamine. A
+piece that does not settle, or bounds that do not fit, send content.xml to the walk."""
 
 from __future__ import annotations
 
@@ -99,7 +98,7 @@ def _settle(piece: bytes, layout: Layout) -> None:
 
 
 def _row(body: bytes) -> tuple[int, int]:
-    """(width, characters) bounds of one row's cells."""
+    """(width, string bytes) bounds of one row's cells."""
     body = _without_empty_end(body)
     cells = body.count(b"<table:table-cell") + body.count(b"<table:covered-table-cell")
     if not cells:

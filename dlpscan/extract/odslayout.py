@@ -5,7 +5,7 @@ laid out densely from its first to its last non-empty row, every row as wide as 
 (repeated empty rows between included), with a formula table of the same shape; repeated
 non-empty cells and rows are copied, strings included. Layout bounds, over all tables, the
 rectangles from column A to the widest row's last non-empty cell (at least calamine's, which
-starts at the first non-empty column) by `max_cells_per_sheet`, and the characters of the copied
+starts at the first non-empty column) by `max_cells_per_sheet`, and the bytes of the copied
 strings by `max_member_bytes`.
 """
 
@@ -22,7 +22,7 @@ class Beyond(Exception):
 
 
 class Layout:
-    """The cells and characters calamine lays out for the tables read so far."""
+    """The cells and string bytes calamine lays out for the tables read so far."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -44,7 +44,7 @@ class Layout:
 
     def row(self, repeats: int, width: int, text: int) -> None:
         """A row laid out `repeats` times (once at least; 0 too), its last non-empty cell at
-        `width`, holding `text` characters; raises Beyond once a limit is passed."""
+        `width`, holding `text` bytes of strings; raises Beyond once a limit is passed."""
         repeats = max(repeats, 1)
         if width:
             self.first = self.rows if self.first is None else self.first

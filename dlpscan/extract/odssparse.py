@@ -4,8 +4,8 @@ content.xml is streamed through odsxml (calamine's reading of it), so memory fol
 present and time the file's length. Rows and columns keep their positions, repeats counted; a gap
 of empty rows or columns is closed as the xlsx sparse reader closes it (sparse.MAX_GAP), and a
 repeated non-empty cell or row, which holds the same values every time, is read at most
-MAX_REPEAT times, a long one fewer (the copies past the first hold at most COPY_CHARS
-characters), so that copies never multiply the text to scan.
+MAX_REPEAT times, a long one fewer (the copies past the first hold at most COPY_BYTES bytes),
+so that copies never multiply the text to scan.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dlpscan.extract.odscheck import CONTENT
 from dlpscan.extract.source import Source
 
 MAX_REPEAT = 16
-COPY_CHARS = 4096
+COPY_BYTES = 4096
 SPARSE_NOTE = "ods_read_sparse"
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
 _Placed = tuple[int, str, int, int, object]  # table number, table name, row, column, value
@@ -107,5 +107,5 @@ def _copies(
 
 
 def _times(repeats: int, size: int) -> int:
-    """How many of `repeats` copies of `size` characters are read."""
-    return min(repeats, MAX_REPEAT, max(1, COPY_CHARS // max(size, 1)))
+    """How many of `repeats` copies of `size` bytes are read."""
+    return min(repeats, MAX_REPEAT, max(1, COPY_BYTES // max(size, 1)))

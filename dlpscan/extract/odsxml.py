@@ -38,7 +38,7 @@ class Cell(NamedTuple):
     repeats: int
     value: object  # None: calamine's Empty
     formula: bool
-    size: int  # characters calamine holds for one copy (value text and formula)
+    size: int  # bytes calamine holds for one copy (value text and formula)
 
 
 def walk(evs: Iterator[sheetxml.Event]) -> Iterator[Table | Row | Cell]:
@@ -81,8 +81,13 @@ def _cell(evs: Iterator[sheetxml.Event], name: bytes, data: bytes) -> Cell:
         value, spaces = _paragraphs(evs)
     else:
         _skip(evs, name)
-    size = (len(value) if isinstance(value, str) else 0) + spaces + len(formula)
+    size = (_bytes(value) if isinstance(value, str) else 0) + spaces + _bytes(formula)
     return Cell(repeats, value, bool(formula), size)
+
+
+def _bytes(text: str) -> int:
+    """What calamine holds for `text` (UTF-8)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def _attributes(data: bytes) -> tuple[object, bool, str]:
