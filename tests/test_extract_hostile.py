@@ -8,8 +8,11 @@ in the same run (fuzz/ratio.py).
 
 from __future__ import annotations
 
+import io
 import random
 import struct
+import zipfile
+from pathlib import Path
 
 import pytest
 from fuzz import hostile, seeds, targets
@@ -17,7 +20,7 @@ from fuzz.child import Child
 from fuzz.ratio import MAX_RATIO, per_byte_ratio
 from fuzz.targets import run
 
-from dlpscan.extract import biff, cfb, xlsxcheck
+from dlpscan.extract import biff, cfb, odsbulk, odscheck, odslayout, odssparse, xlsbcheck, xlsxcheck
 from dlpscan.extract.context import Context
 from dlpscan.extract.excel import read_spreadsheet
 from dlpscan.extract.limits import Limits
@@ -25,6 +28,7 @@ from dlpscan.extract.source import BytesSource
 from dlpscan.model import Status
 
 XLS = "application/vnd.ms-excel"
+EXTERNAL = Path(__file__).resolve().parent / "data" / "external" / "docs"
 
 
 def same_size(kind: str, hostile: bytes) -> bytes:
@@ -298,6 +302,294 @@ def test_xlsx_sparse_reader_finds_what_calamine_finds():
             k: (v.distinct, v.total) for k, v in dense.entities.items()
         }
         assert sparse.records == dense.records
+
+
+# --- ods: calamine's dense layout ---------------------------------------------------------------
+
+XLSB_LAYOUTS = [hostile.xlsb_far_cell, hostile.xlsb_far_column]
+ODS_LAYOUTS = [  # (make, problem, copies of FAR_VALUE read)
+    (hostile.ods_far_cell, xlsxcheck.SPREAD, 1),
+    (hostile.ods_far_row, xlsxcheck.SPREAD, 1),
+    (hostile.ods_repeated_value, xlsxcheck.SPREAD, odssparse.MAX_REPEAT**2),
+    (hostile.ods_repeated_string, odslayout.TEXT, 1),  # 100 KB: one copy
+]
+
+
+def _ods_problem(data: bytes) -> str | None:
+    return odscheck.allocation_problem(BytesSource(data, "a.ods"), Limits())
+
+
+@pytest.mark.parametrize(("make", "problem", "copies"), ODS_LAYOUTS)
+def test_ods_calamine_would_lay_out_beyond_memory_is_read_sparsely(make, problem, copies):
+    """calamine lays every table out densely when it opens an ods, repeated cells and rows copied:
+    a 17 KB file made it ask for 2.8 GB (far cell) or 5 GB (a repeated string) and abort. The
+    pre-flight sends it to the sparse reader, which reads a short repeated value MAX_REPEAT times."""
+    data = make(20_000)
+    ordinary = seeds.normal("ods", 20_000)
+    assert _ods_problem(ordinary) is None
+    assert _ods_problem(data) == problem
+    assert Child().run("ods", data) is None  # in a child: an abort fails the test, not the run
+    [result] = run("ods", data)
+    [normal] = run("ods", ordinary)
+    assert (result.status, result.reason, result.notes) == (Status.SCANNED, None, {"ods_read_sparse": 1})
+    ids, usual = result.entities["CN_RESIDENT_ID"], normal.entities["CN_RESIDENT_ID"]
+    assert (ids.distinct, ids.total) == (usual.distinct + 1, usual.total + copies)
+    for entity in ("CN_MOBILE", "CN_BANK_CARD", "CN_NAME"):
+        assert result.entities[entity].total == normal.entities[entity].total
+    assert per_byte_ratio("ods", data, ordinary) < 2 * MAX_RATIO
+
+
+def test_ods_and_xlsb_hostile_layouts_are_scanned_by_the_worker_pool(tmp_path):
+    """Through real, memory-capped worker processes: an abort would be the file's `error` line."""
+    from dlpscan.pipeline import ScanSettings
+    from dlpscan.workers import Task, WorkerPool
+
+    [normal] = run("ods", seeds.normal("ods", 20_000))
+    usual = normal.entities["CN_RESIDENT_ID"].distinct
+    expected = {"people.ods": 40}
+    (tmp_path / "people.ods").write_bytes(seeds.ods(40))
+    for make, _, _ in ODS_LAYOUTS:
+        (tmp_path / f"{make.__name__}.ods").write_bytes(make(20_000))
+        expected[f"{make.__name__}.ods"] = usual + 1
+    [normal] = run("xlsb", seeds.normal("xlsb", 20_000))
+    for make in XLSB_LAYOUTS:
+        (tmp_path / f"{make.__name__}.xlsb").write_bytes(make(20_000))
+        expected[f"{make.__name__}.xlsb"] = normal.entities["CN_RESIDENT_ID"].distinct + 1
+    tasks = [Task(i, str(tmp_path / name), name) for i, name in enumerate(expected)]
+    pool = WorkerPool(2, ScanSettings(key=b"k"), file_timeout=240)
+    try:
+        done = {task.display: results for task, results in pool.run(iter(tasks))}
+    finally:
+        pool.close()
+    found = {}
+    for name, [result] in done.items():
+        assert result.status is Status.SCANNED, name
+        found[name] = result.entities["CN_RESIDENT_ID"].distinct
+    assert found == expected
+
+
+_FAR_ROW = (
+    '<table:table-row><table:table-cell table:number-columns-repeated="16000"/>'
+    + seeds.ods_cell(hostile.FAR_VALUE)
+    + "</table:table-row>"
+)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        '<table:table-row table:number-rows-repeated="&#53;000"><table:table-cell/></table:table-row>'
+        + _FAR_ROW,
+        '<table:table-row table:number-rows-repeated="+5000"><table:table-cell/></table:table-row>'
+        + _FAR_ROW,
+        "<table:table-row table:number-rows-repeated = '5000'><table:table-cell/></table:table-row>"
+        + _FAR_ROW,
+        '<table:table-row table:number-rows-repeated="5000"/>' + _FAR_ROW,  # self-closed rows
+        '<table:table-row table:number-rows-repeated="5000"><!-- </table:table-row> --></table:table-row>'
+        + _FAR_ROW,
+        '<table:table-row table:number-rows-repeated="5000" x="<table:table-row>"><table:table-cell/>'
+        "</table:table-row>" + _FAR_ROW,
+        '<table:table-row table:number-rows-repeated="5000"><table:table-cell/></table:table-row>'
+        '<table:table-row><table:covered-table-cell table:number-columns-repeated="16000"/>'
+        '<table:table-cell table:formula="of:=1"/></table:table-row>',  # a formula is laid out too
+    ],
+)
+def test_ods_pre_flight_sees_far_cells_however_written(rows):
+    """Each way of writing a far cell that calamine reads as one is caught, by the searches over
+    whole rows or by the walk that follows calamine's rules."""
+    data = hostile.edit_content(seeds.ods(3), hostile.ods_rows(rows))
+    assert _ods_problem(data) == xlsxcheck.SPREAD
+    assert Child().run("ods", data) is None
+    [result] = run("ods", data)
+    assert result.status is Status.SCANNED
+
+
+def test_ods_pre_flight_sums_the_tables_calamine_holds_at_once():
+    """Three tables of 8 million laid-out cells each: each within the cell limit, not together."""
+    table = (
+        '<table:table table:name="t{}"><table:table-row>'
+        + seeds.ods_cell("x")
+        + '</table:table-row><table:table-row table:number-rows-repeated="9998"><table:table-cell/>'
+        '</table:table-row><table:table-row><table:table-cell table:number-columns-repeated="799"/>'
+        + seeds.ods_cell("y")
+        + "</table:table-row></table:table>"
+    )
+    one = seeds.ods_package(table.format(1))
+    three = seeds.ods_package("".join(map(table.format, range(3))))
+    assert _ods_problem(one) is None
+    assert _ods_problem(three) == xlsxcheck.SPREAD
+
+
+def test_ods_repeated_spaces_are_bounded():
+    cell = (
+        '<table:table-cell table:number-columns-repeated="1000" office:value-type="string">'
+        '<text:p>x<text:s text:c="2000000"/></text:p></table:table-cell>'
+    )
+    data = hostile.edit_content(seeds.ods(3), hostile.ods_rows(f"<table:table-row>{cell}</table:table-row>"))
+    assert _ods_problem(data) == odslayout.TEXT
+    assert Child().run("ods", data) is None
+
+
+def test_ods_repeated_strings_are_counted_in_bytes():
+    """100,000 Chinese characters repeated 4,000 times: 400 million characters but 1.2 GB for
+    calamine (UTF-8). The entity in the row count sends the file to the walk, which counts bytes."""
+    cell = (
+        '<table:table-cell table:number-columns-repeated="1000" office:value-type="string">'
+        f"<text:p>{'张' * 100_000}</text:p></table:table-cell>"
+    )
+    row = f'<table:table-row table:number-rows-repeated="&#52;">{cell}</table:table-row>'
+    data = hostile.edit_content(seeds.ods(3), hostile.ods_rows(row))
+    assert _ods_problem(data) == odslayout.TEXT
+
+
+def _styled_ods(n: int) -> bytes:
+    """Styled empty cells between and after the values and a non-empty row repeated 100 times,
+    as LibreOffice writes formatted columns and filled-down values."""
+    styled = '<table:table-cell table:style-name="ce1" table:number-columns-repeated="3"/>'
+    rows = "".join(
+        f"<table:table-row>{''.join(map(seeds.ods_cell, p))}{styled}"
+        '<table:table-cell table:number-columns-repeated="1016"/></table:table-row>'
+        for p in seeds.people(n)
+    )
+    repeated = f'<table:table-row table:number-rows-repeated="100">{seeds.ods_cell("同上")}{styled}</table:table-row>'
+    return hostile.edit_content(seeds.ods(1), hostile.ods_rows(rows + repeated))
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("LibreOffice-like rows and filler", lambda: seeds.ods(300)),
+        ("styled empty cells, a repeated row", lambda: _styled_ods(300)),
+        (
+            "a 2 MB picture",
+            lambda: _with_member(seeds.ods(30), "Pictures/1.png", random.Random(1).randbytes(2 * 1024**2)),
+        ),
+        (
+            "CJK sheet names and a picture",
+            lambda: EXTERNAL.joinpath("cjk_sheet_names_with_picture.ods").read_bytes(),
+        ),
+        (
+            "hidden sheets",
+            lambda: EXTERNAL.joinpath("robust_hidden_veryhidden_chart_sheets.ods").read_bytes(),
+        ),
+    ],
+)
+def test_ods_pre_flight_leaves_ordinary_workbooks_to_calamine(name, make):
+    data = make()
+    assert _ods_problem(data) is None, name
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:  # settled by the searches, never walked
+        assert odsbulk.within(io.BytesIO(zf.read("content.xml")).read, odslayout.Layout(Limits())), name
+    [result] = run("ods", data)
+    assert result.status is Status.SCANNED and not result.notes, name
+
+
+def test_ods_sparse_reader_finds_what_calamine_finds():
+    for data in (seeds.ods(50), _styled_ods(50)):
+        [sparse] = run("ods_sparse", data)
+        [dense] = run("ods", data)
+        assert sparse.status is Status.SCANNED
+        assert {k: (v.distinct, v.total) for k, v in sparse.entities.items()} == {
+            k: (v.distinct, v.total) for k, v in dense.entities.items()
+        }
+        assert sparse.records == dense.records
+
+
+def test_an_ods_calamine_cannot_parse_is_read_sparsely():
+    """calamine fails a whole workbook on text between a row's cells (an indented content.xml):
+    the file was an `error` line with its content unread."""
+    data = hostile.edit_content(
+        seeds.ods(20), lambda xml: xml.replace(b"</table:table-cell>", b"</table:table-cell>\n  ")
+    )
+    [result] = run("ods", data)
+    [normal] = run("ods", seeds.ods(20))
+    assert (result.status, result.notes) == (Status.SCANNED, {"ods_read_sparse": 1})
+    assert result.entities["CN_RESIDENT_ID"].total == normal.entities["CN_RESIDENT_ID"].total == 20
+
+
+def test_an_ods_whose_content_breaks_off_is_partial_with_what_was_read():
+    data = hostile.edit_content(hostile.ods_far_cell(20_000), lambda xml: xml[: len(xml) // 2])
+    [result] = run("ods", data)
+    assert result.status is Status.PARTIAL and result.entities["CN_RESIDENT_ID"].total > 0
+
+
+# --- xlsb: calamine's dense layout --------------------------------------------------------------
+
+
+def _xlsb_problem(data: bytes) -> str | None:
+    return xlsbcheck.allocation_problem(BytesSource(data, "a.xlsb"), Limits())
+
+
+@pytest.mark.parametrize("make", XLSB_LAYOUTS)
+def test_xlsb_calamine_would_lay_out_beyond_memory_is_read_sparsely(make):
+    """calamine lays an xlsb sheet out densely as an xlsx one, a column being any u32: A1 and
+    XFD1048576 made it ask for 549 GB and abort. The pre-flight sends it to the sparse reader."""
+    data = make(20_000)
+    ordinary = seeds.normal("xlsb", 20_000)
+    assert _xlsb_problem(ordinary) is None
+    assert _xlsb_problem(data) == xlsxcheck.SPREAD
+    assert Child().run("xlsb", data) is None
+    [result] = run("xlsb", data)
+    [normal] = run("xlsb", ordinary)
+    assert (result.status, result.reason, result.notes) == (Status.SCANNED, None, {"xlsb_read_sparse": 1})
+    ids, usual = result.entities["CN_RESIDENT_ID"], normal.entities["CN_RESIDENT_ID"]
+    assert (ids.distinct, ids.total) == (usual.distinct + 1, usual.total + 1)
+    for entity in ("CN_MOBILE", "CN_BANK_CARD", "CN_NAME"):
+        assert result.entities[entity].total == normal.entities[entity].total
+    assert per_byte_ratio("xlsb", data, ordinary) < 2 * MAX_RATIO
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("people", lambda: seeds.xlsb(300)),
+        (
+            "hidden sheets",
+            lambda: EXTERNAL.joinpath("robust_hidden_veryhidden_chart_sheets.xlsb").read_bytes(),
+        ),
+    ],
+)
+def test_xlsb_pre_flight_leaves_ordinary_workbooks_to_calamine(name, make):
+    data = make()
+    assert _xlsb_problem(data) is None, name
+    [result] = run("xlsb", data)
+    assert result.status is Status.SCANNED and not result.notes, name
+
+
+def test_xlsb_sparse_reader_finds_what_calamine_finds():
+    data = seeds.xlsb(50)
+    [sparse] = run("xlsb_sparse", data)
+    [dense] = run("xlsb", data)
+    assert sparse.status is Status.SCANNED
+    assert {k: (v.distinct, v.total) for k, v in sparse.entities.items()} == {
+        k: (v.distinct, v.total) for k, v in dense.entities.items()
+    }
+    assert sparse.records == dense.records
+
+
+def test_xlsb_pre_flight_checks_the_sheets_after_a_broken_one():
+    """A sheet that breaks off fails in calamine alone: the far cell on the next one still counts."""
+    from fuzz import binary12
+
+    far = binary12.row_header(1_048_575) + binary12.cell(16_383, hostile.FAR_VALUE)
+    broken = binary12.sheet(binary12.rows([("a",)]), (0, 0, 0, 0))[:-3]
+    whole = ("b", binary12.rows([seeds.HEADER, *seeds.people(3)]) + far, (0, 0, 0, 0))
+    data = binary12.workbook(("a", broken, None), whole)
+    assert _xlsb_problem(data) == xlsxcheck.SPREAD
+    assert Child().run("xlsb", data) is None
+    [result] = run("xlsb", data)
+    assert result.entities["CN_RESIDENT_ID"].total == 4
+
+
+def test_an_xlsb_calamine_panics_on_is_read_sparsely():
+    """A sheet whose relationship is missing made calamine panic while opening the workbook (found
+    by fuzzing): the file was an `error` line. The sparse reader opens it (and skips that sheet,
+    as it has no part)."""
+    rid = "rId1".encode("utf-16-le")
+    data = hostile.edit_sheet(
+        seeds.xlsb(5), lambda book: book.replace(rid, "rId9".encode("utf-16-le")), "xl/workbook.bin"
+    )
+    [result] = run("xlsb", data)
+    assert (result.status, result.error, result.notes) == (Status.SCANNED, None, {"xlsb_read_sparse": 1})
 
 
 def test_a_long_pptx_table_is_linear():

@@ -1,11 +1,12 @@
 """Spreadsheets: xlsx/xlsm, xls, ods, xlsb. Every sheet is read, hidden and very hidden ones too.
 
-python-calamine (Rust) is the fast path for all formats; openpyxl (read-only) is the fallback for
-xlsx/xlsm and xlrd for xls when calamine cannot open a workbook. An xlsx/xlsm that calamine would
-lay out over more cells than it can allocate (xlsxcheck) is read by the sparse reader instead.
-Each sheet becomes TableBlocks under its detected header row; rows above the header are handed
-on as text.
-"""
+python-calamine (Rust) is the fast path for all formats. When calamine cannot open a workbook,
+openpyxl (read-only) reads xlsx/xlsm, xlrd reads xls and a sparse reader reads ods and xlsb
+(calamine refuses text between an ods row's cells, and panics on an xlsb sheet without its
+relationship). An xlsx/xlsm, ods or xlsb that calamine would lay out over more cells than it can
+allocate (xlsxcheck, odscheck, xlsbcheck) is read by the sparse reader instead (sparse,
+odssparse, xlsbsparse). Each sheet becomes TableBlocks under its detected header row; rows above
+the header are handed on as text."""
 
 from __future__ import annotations
 
@@ -16,15 +17,32 @@ from itertools import chain, repeat
 
 import python_calamine as calamine
 
-from dlpscan.extract import biff, cfb, sniff, sparse, xlsxcheck
+from dlpscan.extract import biff, cfb, odscheck, odssparse, sniff, sparse, xlsbcheck, xlsbsparse, xlsxcheck
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import EncryptedError, ExtractError, LimitExceeded
 from dlpscan.extract.source import Source
 from dlpscan.extract.tables import render_row, table_blocks
 from dlpscan.model import Block
 
-_FALLBACK = {sniff.XLSX: "openpyxl", sniff.XLSM: "openpyxl", sniff.XLS: "xlrd"}
-_PACKAGES = (sniff.XLSX, sniff.XLSM)  # zipped sheet XML, checked by xlsxcheck
+_FALLBACK = {
+    sniff.XLSX: "openpyxl",
+    sniff.XLSM: "openpyxl",
+    sniff.XLS: "xlrd",
+    sniff.ODS: "sparse",
+    sniff.XLSB: "sparse",
+}
+_PREFLIGHT = {
+    sniff.XLSX: xlsxcheck.allocation_problem,
+    sniff.XLSM: xlsxcheck.allocation_problem,
+    sniff.ODS: odscheck.allocation_problem,
+    sniff.XLSB: xlsbcheck.allocation_problem,
+}
+_SPARSE = {
+    sniff.XLSX: sparse.sheets,
+    sniff.XLSM: sparse.sheets,
+    sniff.ODS: odssparse.sheets,
+    sniff.XLSB: xlsbsparse.sheets,
+}
 _ENCRYPTED = "password-protected workbook"
 _READER_LIMIT = "sheet has more cells than the reader's limit"
 
@@ -33,8 +51,8 @@ def read_spreadsheet(
     src: Source, ctx: Context, media_type: str, engine: str | None = None
 ) -> Iterator[Block]:
     """Blocks of every sheet. `engine` forces a reader (calamine, openpyxl, xlrd, sparse); None = best."""
-    if engine in (None, "calamine") and media_type in _PACKAGES:
-        problem = xlsxcheck.allocation_problem(src, ctx.limits)
+    if engine in (None, "calamine") and media_type in _PREFLIGHT:
+        problem = _PREFLIGHT[media_type](src, ctx.limits)
         if problem is not None and engine is not None:
             raise ExtractError(f"calamine cannot read {problem}")
         if problem is not None:
@@ -57,7 +75,7 @@ def read_spreadsheet(
             yield from _calamine_blocks(workbook, ctx)
             return
     if engine == "sparse":
-        for name, first_row, rows in sparse.sheets(src, ctx):
+        for name, first_row, rows in _SPARSE.get(media_type, sparse.sheets)(src, ctx):
             yield from _sheet_blocks(rows, name, first_row, ctx)
     elif engine == "openpyxl":
         yield from _openpyxl_blocks(src, ctx)

@@ -49,10 +49,18 @@ def sheets(src: Source, ctx: Context) -> Iterator[Sheet]:
                 if read is None:
                     ctx.part_failed(f"sheet {name}")
                     continue
-                rows = _laid_out(_rows(_cells(read, strings, ctx, name)))
-                first = next(rows, None)
-                if first is not None:
-                    yield name, first[0] + 1, chain([first[1]], map(itemgetter(1), rows))
+                found = sheet(name, counted(sheetxml.cells(sheetxml.events(read), strings), ctx, name))
+                if found is not None:
+                    yield found
+
+
+def sheet(name: str, cells: Iterator[tuple[int, int, object]]) -> Sheet | None:
+    """The sheet of `cells` (row by row, in file order) laid out with gaps closed; None if empty."""
+    rows = _laid_out(_rows(cells))
+    first = next(rows, None)
+    if first is None:
+        return None
+    return name, first[0] + 1, chain([first[1]], map(itemgetter(1), rows))
 
 
 class _Package:
@@ -130,14 +138,14 @@ def _text(raw: bytes) -> str:
     return html.unescape(raw.decode("utf-8", "replace"))
 
 
-def _cells(
-    read: Callable[[int], bytes], strings: list[str], ctx: Context, name: str
+def counted(
+    cells: Iterator[tuple[int, int, object]], ctx: Context, name: str
 ) -> Iterator[tuple[int, int, object]]:
     """The sheet's cells; a sheet whose XML breaks off is a failed part after what was read. The
     cell limit counts the cells present (calamine's counts the rectangle it lays out)."""
     limit = ctx.limits.max_cells_per_sheet
     try:
-        for n, cell in enumerate(sheetxml.cells(sheetxml.events(read), strings), start=1):
+        for n, cell in enumerate(cells, start=1):
             if n > limit:
                 raise LimitExceeded(CELL_LIMIT.format(limit))
             yield cell

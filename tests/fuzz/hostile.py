@@ -214,6 +214,64 @@ def xlsx_declared_strings(size: int) -> bytes:
     )
 
 
+def edit_content(ods: bytes, edit: Callable[[bytes], bytes]) -> bytes:
+    """`ods` with its content.xml changed by `edit`."""
+    return edit_sheet(ods, edit, "content.xml")
+
+
+def ods_rows(rows: str) -> Callable[[bytes], bytes]:
+    """Inserts `rows` (raw row XML) after the first table's last row, before LibreOffice's filler."""
+    return lambda xml: xml.replace(seeds.ODS_FILLER.encode(), rows.encode() + seeds.ODS_FILLER.encode(), 1)
+
+
+def _far(cells: str) -> str:
+    return f"<table:table-row>{cells}{seeds.ods_cell(FAR_VALUE)}</table:table-row>"
+
+
+def ods_far_cell(size: int) -> bytes:
+    """5,000 empty rows, then FAR_VALUE at column 16,001: calamine lays out 80 million cells (2.5 GB)."""
+    empty = '<table:table-row table:number-rows-repeated="5000"><table:table-cell/></table:table-row>'
+    far = _far('<table:table-cell table:number-columns-repeated="16000"/>')
+    return edit_content(seeds.normal("ods", size), ods_rows(empty + far))
+
+
+def ods_far_row(size: int) -> bytes:
+    """FAR_VALUE after 100 million empty rows: 500 million cells over the sheet's columns."""
+    empty = '<table:table-row table:number-rows-repeated="100000000"><table:table-cell/></table:table-row>'
+    return edit_content(seeds.normal("ods", size), ods_rows(empty + _far("")))
+
+
+def ods_repeated_value(size: int) -> bytes:
+    """FAR_VALUE in a cell repeated over 16,384 columns of a row repeated a million times."""
+    cell = seeds.ods_cell(FAR_VALUE).replace(">", ' table:number-columns-repeated="16384">', 1)
+    row = f'<table:table-row table:number-rows-repeated="1000000">{cell}</table:table-row>'
+    return edit_content(seeds.normal("ods", size), ods_rows(row))
+
+
+def ods_repeated_string(size: int) -> bytes:
+    """A 100 KB string (FAR_VALUE and padding) repeated over 5,000 columns of 10 rows: 5 GB of copies."""
+    text = FAR_VALUE + " " + "x" * 100_000
+    cell = f'<table:table-cell table:number-columns-repeated="5000" office:value-type="string" office:string-value="{text}"/>'
+    row = f'<table:table-row table:number-rows-repeated="10">{cell}</table:table-row>'
+    return edit_content(seeds.normal("ods", size), ods_rows(row))
+
+
+def _xlsb_far(row: int, col: int) -> Callable[[int], bytes]:
+    def make(size: int) -> bytes:
+        from fuzz import binary12
+
+        far = binary12.row_header(row) + binary12.cell(col, FAR_VALUE)
+        return seeds.xlsb(seeds.normal_rows("xlsb", size), far)
+
+    return make
+
+
+# A1 and XFD1048576: calamine lays out 17 billion cells (549 GB)
+xlsb_far_cell = _xlsb_far(1_048_575, 16_383)
+# a column calamine takes as any u32 (100,000,000): 500 million cells over five columns' rows
+xlsb_far_column = _xlsb_far(3, 100_000_000)
+
+
 def _small_records(count: int) -> list[bytes]:
     rows = seeds.delimited(max(1, count)).split(b"\n")[1:]
     return [rows[i % max(1, len(rows) - 1)] + b"\n" for i in range(count)]
@@ -332,6 +390,12 @@ HOSTILE = {
     "a cell at column 12,356,631": ("xlsx", xlsx_far_column),
     "a cell at XFD1048576 placed without a reference": ("xlsx", xlsx_far_cell_by_position),
     "a shared-string table declaring 10 billion strings": ("xlsx", xlsx_declared_strings),
+    "5,000 empty rows, then a cell at column 16,001": ("ods", ods_far_cell),
+    "a cell after 100,000,000 empty rows": ("ods", ods_far_row),
+    "a cell repeated over 16,384 columns of 1,000,000 rows": ("ods", ods_repeated_value),
+    "a 100 KB string repeated 50,000 times": ("ods", ods_repeated_string),
+    "a cell at XFD1048576 (xlsb)": ("xlsb", xlsb_far_cell),
+    "a cell at column 100,000,000 (xlsb)": ("xlsb", xlsb_far_column),
     "pages of 4,900 ruling lines (pdfplumber on every page)": ("pdf", pdf_ruled_paths),
     "a slide of 4,000 text boxes per MB": ("pptx", pptx_text_boxes),
     "groups nested 500,000 deep": ("rtf", rtf_nested_groups),

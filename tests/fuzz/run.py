@@ -1,6 +1,6 @@
 """Fuzz every reader and the detection engine through the real pipeline.
 
-    .venv/bin/python tests/fuzz/run.py --engine mutate --runs 5400      # the suite's short run
+    .venv/bin/python tests/fuzz/run.py --engine mutate --runs 6400      # the suite's short run
     nice -n 19 .venv/bin/python tests/fuzz/run.py --engine mutate --seconds 3600 --keep-going \\
         --artifacts fuzz-artifacts                                    # a long plain-mutation run
     nice -n 19 .venv/bin/python tests/fuzz/run.py --restart --corpus fuzz-corpus \\

@@ -14,6 +14,7 @@ import struct
 import tarfile
 import zipfile
 from email.message import EmailMessage
+from xml.sax.saxutils import escape
 
 from dlpscan.detect.validators import id_check_char, luhn
 
@@ -173,6 +174,72 @@ def xlsx(n: int) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_ODS_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?><office:document-content'
+    ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+    ' xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"'
+    ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+    ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+    '<office:automatic-styles><style:style style:name="ta2" style:family="table">'
+    '<style:table-properties table:display="false"/></style:style></office:automatic-styles>'
+    "<office:body><office:spreadsheet>"
+)
+_ODS_TAIL = "</office:spreadsheet></office:body></office:document-content>"
+_ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest'
+    ' xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+    '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+)
+# What LibreOffice writes after a sheet's last row: empty rows and columns to the end of its grid.
+ODS_FILLER = (
+    '<table:table-row table:number-rows-repeated="1048000">'
+    '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+)
+
+
+def ods_cell(value: object) -> str:
+    if isinstance(value, float | int):
+        return f'<table:table-cell office:value-type="float" office:value="{value}"><text:p>{value}</text:p></table:table-cell>'
+    return f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}</text:p></table:table-cell>'
+
+
+def ods_table(name: str, rows: list[tuple[object, ...]], hidden: bool = False) -> str:
+    """A table as LibreOffice writes it: each row filled with empty cells to column 1,024."""
+    style = ' table:style-name="ta2"' if hidden else ""
+    body = "".join(
+        "<table:table-row>"
+        + "".join(map(ods_cell, row))
+        + f'<table:table-cell table:number-columns-repeated="{1024 - len(row)}"/></table:table-row>'
+        for row in rows
+    )
+    return f'<table:table table:name="{escape(name)}"{style}>{body}{ODS_FILLER}</table:table>'
+
+
+def ods_package(tables: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("mimetype", ODS_MIMETYPE, compress_type=zipfile.ZIP_STORED)
+        zf.writestr("META-INF/manifest.xml", _ODS_MANIFEST)
+        zf.writestr("content.xml", _ODS_HEAD + tables + _ODS_TAIL)
+    return out.getvalue()
+
+
+def ods(n: int) -> bytes:
+    """`n` people on a sheet and a mobile number on a hidden one, as the xlsx seed."""
+    hidden = [("手机", "备注"), (13912345678.0, "电话")]
+    return ods_package(ods_table("客户", [HEADER, *people(n)]) + ods_table("隐藏", hidden, hidden=True))
+
+
+def xlsb(n: int, more: bytes = b"") -> bytes:
+    """`n` people in an xlsb worksheet, then the cell records `more`."""
+    from fuzz import binary12
+
+    values = [HEADER, *people(n)]
+    return binary12.workbook(("客户", binary12.rows(values) + more, (0, n, 0, len(HEADER) - 1)))
 
 
 def xls(n: int) -> bytes:
@@ -363,6 +430,10 @@ def seeds(kind: str) -> list[bytes]:
         "xlsx": lambda: [xlsx(3)],
         "xlsx_openpyxl": lambda: [xlsx(3)],
         "xlsx_sparse": lambda: [xlsx(3)],
+        "ods": lambda: [ods(3)],
+        "ods_sparse": lambda: [ods(3)],
+        "xlsb": lambda: [xlsb(3)],
+        "xlsb_sparse": lambda: [xlsb(3)],
         "xls": lambda: [xls(3)],
         "xls_xlrd": lambda: [xls(3)],
         "docx": lambda: [docx_file(3)],
@@ -384,9 +455,14 @@ def seeds(kind: str) -> list[bytes]:
 
 def normal(kind: str, size: int) -> bytes:
     """An ordinary file of the reader's format of about `size` bytes (a baseline for ratios)."""
+    return seeds_by_rows(kind, normal_rows(kind, size))
+
+
+def normal_rows(kind: str, size: int) -> int:
+    """The rows of normal(kind, size)."""
     ten, twenty = len(seeds_by_rows(kind, 10)), len(seeds_by_rows(kind, 20))
     per_row = max(1.0, (twenty - ten) / 10)  # without the fixed part (headers, containers)
-    return seeds_by_rows(kind, max(1, int((size - ten) / per_row) + 10))
+    return max(1, int((size - ten) / per_row) + 10)
 
 
 def seeds_by_rows(kind: str, n: int) -> bytes:
@@ -403,6 +479,8 @@ def seeds_by_rows(kind: str, n: int) -> bytes:
         "rtf": lambda: rtf(n),
         "xlsx": lambda: xlsx(n),
         "xls": lambda: xls(n),
+        "ods": lambda: ods(n),
+        "xlsb": lambda: xlsb(n),
         "docx": lambda: docx_file(n),
         "pptx": lambda: pptx_file(n),
         "pdf": lambda: pdf(n),

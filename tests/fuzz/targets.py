@@ -49,6 +49,8 @@ def _text(media_type: str) -> Reader:
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+XLSB = "application/vnd.ms-excel.sheet.binary.macroEnabled.12"
 
 # kind -> (file name, media type, reader or None to route by media type as the scanner does)
 TARGETS: dict[str, tuple[str, str, Reader | None]] = {
@@ -63,6 +65,10 @@ TARGETS: dict[str, tuple[str, str, Reader | None]] = {
     "xlsx": ("t.xlsx", XLSX, _spreadsheet(XLSX, None)),
     "xlsx_openpyxl": ("t.xlsx", XLSX, _spreadsheet(XLSX, "openpyxl")),
     "xlsx_sparse": ("t.xlsx", XLSX, _spreadsheet(XLSX, "sparse")),
+    "ods": ("t.ods", ODS, _spreadsheet(ODS, None)),
+    "ods_sparse": ("t.ods", ODS, _spreadsheet(ODS, "sparse")),
+    "xlsb": ("t.xlsb", XLSB, _spreadsheet(XLSB, None)),
+    "xlsb_sparse": ("t.xlsb", XLSB, _spreadsheet(XLSB, "sparse")),
     "xls": ("t.xls", XLS, _spreadsheet(XLS, None)),
     "xls_xlrd": ("t.xls", XLS, _spreadsheet(XLS, "xlrd")),
     "docx": (
