@@ -594,6 +594,9 @@ cdef class _NameCheck:
         self.stopwords = tables.name_stopwords()
         self.single, self.compound = tables.surnames()
 
+    def __call__(self, str value):
+        return self.check(value)
+
     cdef double check(self, str value) except -1:
         cdef Py_ssize_t n = len(value), i, run = 0, k
         cdef Py_UCS4 c
@@ -634,11 +637,10 @@ _HONORIFICS = validators._HONORIFICS
 
 
 cdef class _Compiled:
-    """A validator of _C_VALIDATORS, or a bound name check, run in C; called like the Python one."""
+    """A validator of _C_VALIDATORS run in C; called like the Python one."""
 
     cdef int validator
     cdef object python
-    cdef _NameCheck name_check
 
     def __call__(self, str value):
         if self.validator == V_BANK_CARD:
@@ -649,9 +651,7 @@ cdef class _Compiled:
             return _resident_id(value, self.python)
         if self.validator == V_USCC:
             return _uscc(value)
-        if self.validator == V_ADDRESS:
-            return _address(value)
-        return self.name_check.check(value)
+        return _address(value)
 
 
 def fast_validator(object validate):
@@ -662,13 +662,18 @@ def fast_validator(object validate):
     cdef int which = _C_VALIDATORS.get(validate, V_NAME if name_check is not None else V_PYTHON)
     if which == V_PYTHON:
         return validate
+    if which == V_NAME:
+        return name_check
     compiled = _Compiled.__new__(_Compiled)
-    compiled.validator, compiled.python, compiled.name_check = which, validate, name_check
+    compiled.validator, compiled.python = which, validate
     return compiled
 
 
 cdef object _name_check(object validate):
-    """A _NameCheck when `validate` is validators.cn_name bound by validators.bind, else None."""
+    """A _NameCheck when `validate` is validators.cn_name bound by validators.bind (or one already),
+    else None."""
+    if isinstance(validate, _NameCheck):
+        return validate
     if isinstance(validate, functools.partial) and validate.func is validators.cn_name and not validate.args:
         if set(validate.keywords) == {"labels"}:
             return _NameCheck(validate.keywords["labels"])

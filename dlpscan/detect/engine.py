@@ -69,6 +69,8 @@ class Engine:
             if not p.masked and p.value_group is None
         ]
         self._core = compiled_core.core(compiled)
+        fast = self._core.fast_validator if self._core is not None else lambda validate: validate
+        self._validate = {entity: fast(labels.validate) for entity, labels in self._labels.items()}
         self._plan = self._core.Plan(self._entries) if self._core is not None else None
         self._fold: Callable[[str], str] = self._core.fold if self._core is not None else fold
         self.compiled = self._plan is not None
@@ -92,7 +94,7 @@ class Engine:
         else:
             findings = with_line_numbers(folded, self._pattern_findings(folded))
         if self._names is not None:
-            is_name = self._labels["CN_NAME"].validate
+            is_name = self._validate["CN_NAME"]
             if self._core is not None:
                 names = self._core.companion_names(folded, findings, self._direct, is_name, COMPANION_WINDOW)
                 findings = self._core.merge_by_start(findings, names)
@@ -174,7 +176,7 @@ class Engine:
         cells = [fold(h).strip() for h in header if h.strip()]
         if not cells or any(self._is_label(h) for h in cells):
             return False
-        is_name = self._labels["CN_NAME"].validate if self._names is not None else None
+        is_name = self._validate["CN_NAME"] if self._names is not None else None
         return any(self._is_value(h) or (is_name is not None and is_name(h) > 0) for h in cells)
 
     def _is_value(self, text: str) -> bool:
@@ -256,7 +258,7 @@ class Engine:
         by_content: set[int] = set()  # name columns known from their cells, not their header
         if self._names is not None:
             names = self._names
-            name_valid = self._labels[names.entity].validate
+            name_valid = self._validate[names.entity]
 
             def name_of(cell: str) -> str | None:  # a whole cell, or a name leading it
                 value = cell_value(names, name_valid, cell)
@@ -286,13 +288,20 @@ class Engine:
         done = {(f.entity_type, f.record, f.column) for f in findings}
         first_cell = list(accumulate((len(row) for row in block.rows), initial=0))  # row -> its first cell
         for d in self._cell_defs:
-            validate = self._labels[d.entity].validate
+            validate = self._validate[d.entity]
             for c in (c for c in range(len(header)) if d in readable[c]):
                 for r, row in enumerate(block.rows):
                     if c >= len(row) or (d.entity, r, c) in done:
                         continue
                     f = cell_finding(
-                        d, validate, row[c], cell_starts[first_cell[r] + c], r, c, c not in by_content
+                        d,
+                        validate,
+                        row[c],
+                        cell_starts[first_cell[r] + c],
+                        r,
+                        c,
+                        c not in by_content,
+                        self._fold,
                     )
                     if f is not None:
                         out.append(f)

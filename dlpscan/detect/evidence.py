@@ -85,10 +85,11 @@ def cell_finding(
     row: int = 0,
     column: int | None = None,
     confirmed: bool = True,
+    fold: Callable[[str], str] = fold,
 ) -> Finding | None:
     """A whole cell under a column header that names `d`'s type (names, addresses); `validate` is
     d's validator bound to the loaded definitions (Labels.validate). `confirmed`: the header said
-    so (False for a column recognised by its content)."""
+    so (False for a column recognised by its content). `fold`: text.fold or its compiled twin."""
     folded = fold(cell)
     value = folded.strip()
     if not value:
