@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from dlpscan.extract import sheetxml
+from dlpscan.extract import odsns, sheetxml
 from dlpscan.extract.odslayout import Beyond, Layout
 
 _TAG = rb"(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+"  # a tag's inside, quoted values kept whole
@@ -36,6 +36,7 @@ _COUNTS = [
 ]
 _TRICKY = re.compile(rb"<[!?]")
 _DECLARATION = re.compile(rb"<\?xml[^<>]*\?>")
+_ROOT = re.compile(rb"[ \t\r\n]*<(?![!?/])[^ \t\r\n/>]*(?P<attrs>" + _TAG + rb")>")
 _EMPTY_CELL = re.compile(  # a cell calamine reads as Empty (style and repeats only), self-closed
     rb'<table:table-cell(?:[ \t\r\n]+table:(?:style-name="[^"<>]*"|number-columns-repeated="[0-9]+"))*'
     rb"[ \t\r\n]*/>"
@@ -56,19 +57,20 @@ def within(read: Callable[[int], bytes], layout: Layout) -> bool:
     try:
         for piece in _pieces(read):
             _settle(piece, layout)
-    except (_Unsettled, Beyond):
+    except (_Unsettled, Beyond, odsns.Renamed):
         return False
     return True
 
 
 def _pieces(read: Callable[[int], bytes]) -> Iterator[bytes]:
-    """The document cut just before a row start; the XML declaration left out."""
+    """The document cut just before a row start; the XML declaration and the root start tag left
+    out (raises Renamed when the root binds an OpenDocument namespace to another prefix)."""
     carry, first = b"", True
     while True:
         data = read(sheetxml.CHUNK)
         buf = carry + data
         if first:
-            buf, first = buf[m.end() :] if (m := _DECLARATION.match(buf)) else buf, False
+            buf, first = _after_root(buf), False
         cut = buf.rfind(b"<table:table-row") if data else len(buf)
         if cut <= 0 and data:
             if len(buf) > sheetxml.MAX_TOKEN:
@@ -81,9 +83,18 @@ def _pieces(read: Callable[[int], bytes]) -> Iterator[bytes]:
             return
 
 
+def _after_root(buf: bytes) -> bytes:
+    """The first piece without its XML declaration and root start tag, once the root is checked."""
+    buf = buf[m.end() :] if (m := _DECLARATION.match(buf)) else buf
+    if (m := _ROOT.match(buf)) is None:
+        return buf  # a namespace declaration after this leaves the piece unsettled
+    odsns.check(m["attrs"])
+    return buf[m.end() :]
+
+
 def _settle(piece: bytes, layout: Layout) -> None:
-    if _TRICKY.search(piece):
-        raise _Unsettled
+    if _TRICKY.search(piece) or b"xmlns" in piece:
+        raise _Unsettled  # xmlns: a namespace declared below the root is walked
     items = 0
     for m in _ITEM.finditer(piece):
         table, attrs, body = m.group("table", "attrs", "body")

@@ -13,7 +13,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 
-from dlpscan.extract import odsbulk, odsxml, sheetxml
+from dlpscan.extract import odsbulk, odsns, odsxml, sheetxml
 from dlpscan.extract.archive import Budget, limited_read, overlapping
 from dlpscan.extract.errors import LimitExceeded
 from dlpscan.extract.limits import Limits
@@ -53,7 +53,7 @@ def allocation_problem(src: Source, limits: Limits) -> str | None:
                 with zf.open(info) as stream:
                     read = limited_read(stream, Budget(limits, src.size), info.compress_size)
                     _walk(sheetxml.events(read), Layout(limits))
-            except Beyond as e:
+            except (Beyond, odsns.Renamed) as e:
                 return str(e)
             except (_Unchecked, sheetxml.TooLong, LimitExceeded, NotImplementedError):
                 return UNCHECKED
@@ -66,7 +66,7 @@ def _walk(evs: Iterator[sheetxml.Event], tables: Layout) -> None:
     """Read content.xml as calamine does; raise Beyond once its tables pass a limit."""
     width = text = column = 0
     repeats: int | None = None
-    for item in odsxml.walk(_refusing_doctype(evs)):
+    for item in odsxml.walk(_refusing(evs)):
         if isinstance(item, odsxml.Cell):
             column += item.repeats
             if item.value is not None or item.formula:
@@ -82,10 +82,12 @@ def _walk(evs: Iterator[sheetxml.Event], tables: Layout) -> None:
         tables.row(repeats, width, text)
 
 
-def _refusing_doctype(evs: Iterator[sheetxml.Event]) -> Iterator[sheetxml.Event]:
+def _refusing(evs: Iterator[sheetxml.Event]) -> Iterator[sheetxml.Event]:
     """quick-xml delimits a document type declaration by rules of its own: what follows could be
-    read apart, so such a file is not checked."""
+    read apart, so such a file is not checked. A namespace calamine cannot see raises Renamed."""
     for event in evs:
         if event[0] == sheetxml.DOCTYPE:
             raise _Unchecked
+        if event[0] == sheetxml.START:
+            odsns.check(event[2])
         yield event

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from itertools import groupby
 from operator import itemgetter
 
-from dlpscan.extract import odsxml, sheetxml, sparse
+from dlpscan.extract import odsns, odsxml, sheetxml, sparse
 from dlpscan.extract.archive import Budget, limited_read
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError, LimitExceeded
@@ -41,7 +41,8 @@ def sheets(src: Source, ctx: Context) -> Iterator[sparse.Sheet]:
         with zf:
             ctx.note(SPARSE_NOTE)
             read = _reader(zf, info, Budget(ctx.limits, src.size))
-            for (_, name), group in groupby(_placed(sheetxml.events(read), ctx), key=itemgetter(0, 1)):
+            evs = odsns.standard(sheetxml.events(read))  # names under the standard prefixes
+            for (_, name), group in groupby(_placed(evs, ctx), key=itemgetter(0, 1)):
                 ctx.check()
                 cells = ((row, col, value) for _, _, row, col, value in group)
                 found = sparse.sheet(name, sparse.counted(cells, ctx, name))

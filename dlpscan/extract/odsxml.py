@@ -1,12 +1,13 @@
 """OpenDocument spreadsheet content.xml read the way calamine reads it (calamine/src/ods.rs).
 
 calamine matches elements and attributes by their qualified names as written (`table:table-row`,
-not a namespace), takes a table only when it has a `table:name`, repeats a row
-`table:number-rows-repeated` times and a cell `table:number-columns-repeated` times (a Rust usize;
-any other text fails the workbook), and takes a cell's value from its first `office:*-value`
-attribute or, for a string without one, from the text of its paragraphs. `walk()` yields the same
-rows and cells, in file order, from sheetxml's tokenizer; where calamine stops with an error it
-goes on (it may only see more than calamine, never less).
+not a namespace; odsns rewrites other prefixes for the sparse reader), takes a table only when it
+has a `table:name`, repeats a row `table:number-rows-repeated` times and a cell
+`table:number-columns-repeated` times (a Rust usize; any other text fails the workbook), and
+takes a cell's value from its first `office:*-value` attribute or, for a string without one, from
+the text of its paragraphs. `walk()` yields the same rows and cells, in file order, from
+sheetxml's tokenizer; where calamine stops with an error it goes on (it may only see more than
+calamine, never less).
 """
 
 from __future__ import annotations

@@ -92,9 +92,15 @@ def local(name: bytes) -> bytes:
     return name.partition(b":")[2] if b":" in name else name
 
 
+def attribute_matches(raw: bytes) -> Iterator[re.Match[bytes]]:
+    """One match per attribute as calamine's parser reads them (key: group 1, value: group 2 or
+    3); stops where it fails."""
+    return iter(_ATTRIBUTE.scanner(raw).match, None)
+
+
 def attributes(raw: bytes) -> Iterator[tuple[bytes, bytes]]:
     """(key, raw value) pairs as calamine's attribute parser reads them; stops where it fails."""
-    for m in iter(_ATTRIBUTE.scanner(raw).match, None):
+    for m in attribute_matches(raw):
         yield m[1], m[2] if m[2] is not None else m[3]
 
 
