@@ -15,12 +15,24 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import python_calamine as calamine
 from fuzz import hostile, seeds, targets
 from fuzz.child import Child
 from fuzz.ratio import MAX_RATIO, per_byte_ratio
 from fuzz.targets import run
 
-from dlpscan.extract import biff, cfb, odsbulk, odscheck, odslayout, odssparse, xlsbcheck, xlsxcheck
+from dlpscan.extract import (
+    biff,
+    cfb,
+    odsbulk,
+    odscheck,
+    odslayout,
+    odsns,
+    odssparse,
+    sheetxml,
+    xlsbcheck,
+    xlsxcheck,
+)
 from dlpscan.extract.context import Context
 from dlpscan.extract.excel import read_spreadsheet
 from dlpscan.extract.limits import Limits
@@ -510,6 +522,88 @@ def test_an_ods_whose_content_breaks_off_is_partial_with_what_was_read():
     data = hostile.edit_content(hostile.ods_far_cell(20_000), lambda xml: xml[: len(xml) // 2])
     [result] = run("ods", data)
     assert result.status is Status.PARTIAL and result.entities["CN_RESIDENT_ID"].total > 0
+
+
+RENAMED = str(odsns.Renamed())
+
+
+def _counts(result) -> dict[str, tuple[int, int]]:
+    return {k: (v.distinct, v.total) for k, v in result.entities.items()}
+
+
+@pytest.mark.parametrize("name", hostile.ODS_NAMESPACES)
+def test_an_ods_whose_namespaces_calamine_cannot_see_is_read_sparsely(name):
+    """calamine matches `table:table-row`, `text:p`... as written: it lists no sheet in an ods that
+    binds the OpenDocument namespaces to other prefixes, and the file was scanned empty."""
+    data = hostile.edit_content(seeds.ods(20), hostile.ODS_NAMESPACES[name])
+    assert calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names == [], name
+    assert _ods_problem(data) == RENAMED, name
+    [result] = run("ods", data)
+    [normal] = run("ods", seeds.ods(20))
+    assert (result.status, result.reason, result.notes) == (Status.SCANNED, None, {"ods_read_sparse": 1}), (
+        name
+    )
+    assert _counts(result) == _counts(normal), name
+    assert result.entities["CN_RESIDENT_ID"].total == 20 and result.entities["CN_MOBILE"].total == 21, name
+    assert result.records == normal.records, name
+
+
+def test_an_ods_with_renamed_namespaces_is_bounded_by_the_sparse_reader():
+    """Never reaching calamine, a far cell under other prefixes is bounded by the sparse reader."""
+    data = hostile.edit_content(hostile.ods_far_cell(20_000), hostile.ods_prefixes({"table": "t"}))
+    assert _ods_problem(data) == RENAMED
+    assert Child().run("ods", data) is None
+    [result] = run("ods", data)
+    [normal] = run("ods", seeds.normal("ods", 20_000))
+    assert (result.status, result.notes) == (Status.SCANNED, {"ods_read_sparse": 1})
+    ids, usual = result.entities["CN_RESIDENT_ID"], normal.entities["CN_RESIDENT_ID"]
+    assert (ids.distinct, ids.total) == (usual.distinct + 1, usual.total + 1)
+
+
+def test_standard_prefixes_declared_again_below_the_root_are_left_to_calamine():
+    declaration = b' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+    data = hostile.edit_content(
+        seeds.ods(20), lambda xml: xml.replace(b"<office:body>", b"<office:body" + declaration + b">", 1)
+    )
+    assert _ods_problem(data) is None
+    [result] = run("ods", data)
+    assert result.status is Status.SCANNED and not result.notes
+    assert result.entities["CN_RESIDENT_ID"].total == 20
+
+
+def test_renamed_attributes_keep_their_values():
+    attrs = b' t:name="t:x" x=\'a t:b\' t:formula = "of:=1"'
+    events = [(sheetxml.START, b"r", b' xmlns:t="urn:oasis:names:tc:opendocument:xmlns:table:1.0"')]
+    events += [(sheetxml.START, b"t:c", attrs), (sheetxml.END, b"t:c", b""), (sheetxml.END, b"r", b"")]
+    events += [(sheetxml.START, b"t:c", attrs)]  # the declaration is out of scope
+    out = list(odsns.standard(iter(events)))
+    assert out[1:3] == [
+        (sheetxml.START, b"table:c", b' table:name="t:x" x=\'a t:b\' table:formula = "of:=1"'),
+        (sheetxml.END, b"table:c", b""),
+    ]
+    assert out[4] == events[4]
+
+
+def test_ods_with_renamed_namespaces_are_scanned_by_the_worker_pool(tmp_path):
+    from dlpscan.pipeline import ScanSettings
+    from dlpscan.workers import Task, WorkerPool
+
+    names = ["people.ods"]
+    (tmp_path / "people.ods").write_bytes(seeds.ods(40))
+    for i, edit in enumerate(hostile.ODS_NAMESPACES.values()):
+        names.append(f"renamed{i}.ods")
+        (tmp_path / names[-1]).write_bytes(hostile.edit_content(seeds.ods(40), edit))
+    tasks = [Task(i, str(tmp_path / name), name) for i, name in enumerate(names)]
+    pool = WorkerPool(2, ScanSettings(key=b"k"), file_timeout=240)
+    try:
+        done = {task.display: results for task, results in pool.run(iter(tasks))}
+    finally:
+        pool.close()
+    found = {
+        name: (result.status, result.entities["CN_RESIDENT_ID"].total, result.entities["CN_MOBILE"].total)
+        for name, [result] in done.items()
+    }
+    assert found == {name: (Status.SCANNED, 40, 41) for name in names}
 
 
 # --- xlsb: calamine's dense layout --------------------------------------------------------------

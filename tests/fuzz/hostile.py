@@ -256,6 +256,48 @@ def ods_repeated_string(size: int) -> bytes:
     return edit_content(seeds.normal("ods", size), ods_rows(row))
 
 
+def ods_prefixes(renames: dict[str, str]) -> Callable[[bytes], bytes]:
+    """Binds the namespace of each standard prefix (office, table, text) to another one and writes
+    the names with it: valid ODF, but calamine matches the standard prefixes as written."""
+
+    def edit(xml: bytes) -> bytes:
+        for old, new in renames.items():
+            xml = xml.replace(f"xmlns:{old}=".encode(), f"xmlns:{new}=".encode(), 1)
+            xml = re.sub(rb"(?<=[<\s/])" + old.encode() + rb":(?=[a-z])", new.encode() + b":", xml)
+        return xml
+
+    return edit
+
+
+def _table_default(xml: bytes) -> bytes:
+    """The table namespace as the default one too: its elements unprefixed, attributes (which a
+    default namespace does not cover) still under `table:`."""
+    uri = b"urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+    xml = xml.replace(b"xmlns:table=", b'xmlns="' + uri + b'" xmlns:table=', 1)
+    return re.sub(rb"(?<=<)table:|(?<=</)table:", b"", xml)
+
+
+def _table_prefix_below_root(xml: bytes) -> bytes:
+    """The table namespace under `t`, declared on office:body rather than on the root."""
+    xml = ods_prefixes({"table": "t"})(xml)
+    declaration = re.search(rb' xmlns:t="[^"]*"', xml)[0]
+    return xml.replace(declaration, b"", 1).replace(b"<office:body>", b"<office:body" + declaration + b">", 1)
+
+
+def _table_uri_escaped(xml: bytes) -> bytes:
+    """The table namespace under `t`, its URI written with a character reference."""
+    return ods_prefixes({"table": "t"})(xml).replace(b"xmlns:table:1.0", b"xmlns:table:1&#46;0", 1)
+
+
+ODS_NAMESPACES = {  # how content.xml is written -> its edit
+    "table namespace under t": ods_prefixes({"table": "t"}),
+    "table namespace as the default": _table_default,
+    "office, table and text under o, t and x": ods_prefixes({"office": "o", "table": "t", "text": "x"}),
+    "table namespace under t, declared below the root": _table_prefix_below_root,
+    "table namespace under t, its URI escaped": _table_uri_escaped,
+}
+
+
 def _xlsb_far(row: int, col: int) -> Callable[[int], bytes]:
     def make(size: int) -> bytes:
         from fuzz import binary12
