@@ -36,22 +36,30 @@ def check(attrs: bytes) -> None:
 
 def standard(evs: Iterator[sheetxml.Event]) -> Iterator[sheetxml.Event]:
     """The events with every name under the office, table and text namespaces written with its
-    standard prefix, declarations followed in scope; the others as written."""
-    scopes: list[_Renames] = []
+    standard prefix, declarations followed in scope; the others as written. Until a declaration
+    renames, events pass unchanged and uncounted (the usual file)."""
+    scopes: list[tuple[int, _Renames]] = []  # (depth of the declaring element, renames in force)
     renames: _Renames = {}
-    for kind, name, data in evs:
+    depth = 0  # elements open below the outermost renaming declaration's parent
+    for event in evs:
+        if not scopes and (event[0] != sheetxml.START or b"xmlns" not in event[2]):
+            yield event
+            continue
+        kind, name, data = event
         if kind == sheetxml.START:
-            if b"xmlns" in data:
-                renames = _declared(renames, data)
-            scopes.append(renames)
+            depth = depth + 1 if scopes else 1
+            if b"xmlns" in data and (declared := _declared(renames, data)) != renames:
+                scopes.append((depth, declared))
+                renames = declared
             if renames:
                 name, data = _name(name, renames, b""), _attributes(data, renames)
         elif kind == sheetxml.END:
             if renames:
                 name = _name(name, renames, b"")
-            if scopes:
+            if scopes[-1][0] == depth:
                 scopes.pop()
-            renames = scopes[-1] if scopes else {}
+                renames = scopes[-1][1] if scopes else {}
+            depth -= 1
         yield kind, name, data
 
 
