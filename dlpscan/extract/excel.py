@@ -4,9 +4,9 @@ python-calamine (Rust) is the fast path for all formats. When calamine cannot op
 openpyxl (read-only) reads xlsx/xlsm, xlrd reads xls and a sparse reader reads ods and xlsb
 (calamine refuses text between an ods row's cells, and panics on an xlsb sheet without its
 relationship). An xlsx/xlsm, ods or xlsb that calamine would lay out over more cells than it can
-allocate (xlsxcheck, odscheck, xlsbcheck) is read by the sparse reader instead (sparse,
-odssparse, xlsbsparse). Each sheet becomes TableBlocks under its detected header row; rows above
-the header are handed on as text."""
+allocate (xlsxcheck, odscheck, xlsbcheck), or an ods whose namespaces calamine cannot see (odsns),
+is read by the sparse reader instead (sparse, odssparse, xlsbsparse). Each sheet becomes
+TableBlocks under its detected header row; rows above the header are handed on as text."""
 
 from __future__ import annotations
 
