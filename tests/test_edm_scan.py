@@ -250,3 +250,22 @@ def test_a_rebuilt_index_refreshes_unchanged_files_without_reading_them(setup: S
     assert (stats["unchanged"], stats["edm_refreshed"]) == (3, 3)
     full, _ = setup.scan("--policy", str(setup.policy), "--full", index=new_index, report="full.jsonl")
     assert "CN_RESIDENT_ID" not in full["strangers.csv"]["entities"]  # read now: only x's
+
+
+def test_a_scan_without_an_index_never_loads_numpy(tmp_path: Path) -> None:
+    """numpy and the EDM matching code cost start-up time: only scans with an index load them."""
+    sample = tmp_path / "客户.csv"
+    sample.write_text("姓名,手机\n张伟,13812345678\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "import dlpscan.cli, dlpscan.workers\n"
+        "from dlpscan.pipeline import FileScanner, ScanSettings\n"
+        f"[r] = FileScanner(ScanSettings(key=b'k')).scan_path(Path({str(sample)!r}), 'x')\n"
+        "assert r.entities['CN_MOBILE'].distinct == 1, r\n"
+        "print(sorted(m for m in sys.modules if m == 'numpy' or m.startswith('dlpscan.edm.')))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "numpy" not in run.stdout
+    assert "dlpscan.edm.match" not in run.stdout and "dlpscan.edm.evidence" not in run.stdout

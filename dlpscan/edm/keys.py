@@ -20,11 +20,13 @@ import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from dlpscan.detect import compiled
 from dlpscan.edm.errors import EdmError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DIGEST_BYTES = 8  # value digests and row keys
 CORR_BYTES = 4  # corroboration digests: compared only against the fields of one hit row
@@ -114,6 +116,8 @@ class Digester:
         """Fields of master rows, each bound to its row (so equal names in two rows look unrelated):
         one u32 per 16-byte pair (8-byte row key, 8-byte value digest); never 0, which marks an
         empty field."""
+        import numpy as np  # here, not at the top: a scan without an index never loads numpy
+
         joined = self._chunk_digests(_PREFIX + b"c\0", pairs, 2 * DIGEST_BYTES, CORR_BYTES)
         out = np.frombuffer(joined, dtype="<u4").copy()
         out[out == 0] = 1
