@@ -32,6 +32,25 @@ Sheet = tuple[str, int, Iterator[list[object]]]  # name, first row (1-based), ro
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
 
 
+def member_reader(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, malformed: type[Exception]
+) -> Callable[[int], bytes] | None:
+    """A reader of the member's inflated bytes within the limits (None when it cannot be opened);
+    a stream that breaks off raises `malformed`."""
+    try:
+        read = limited_read(zf.open(info), budget, info.compress_size)
+    except _READ_ERRORS:
+        return None
+
+    def checked(n: int) -> bytes:
+        try:
+            return read(n)
+        except _READ_ERRORS:
+            raise malformed("workbook part cannot be inflated") from None
+
+    return checked
+
+
 def sheets(src: Source, ctx: Context) -> Iterator[Sheet]:
     """Every worksheet's rows, hidden ones included; a sheet that cannot be read is a failed part."""
     with src.open() as f:
@@ -71,20 +90,7 @@ class _Package:
     def reader(self, path: str) -> Callable[[int], bytes] | None:
         """The member's inflated bytes within the limits; a broken stream ends as Malformed."""
         info = self.members.get(_normal(path))
-        if info is None:
-            return None
-        try:
-            read = limited_read(self.zf.open(info), self.budget, info.compress_size)
-        except _READ_ERRORS:
-            return None
-
-        def checked(n: int) -> bytes:
-            try:
-                return read(n)
-            except _READ_ERRORS:
-                raise sheetxml.Malformed("workbook part cannot be inflated") from None
-
-        return checked
+        return None if info is None else member_reader(self.zf, info, self.budget, sheetxml.Malformed)
 
     def _tags(self, path: str, tag: bytes) -> Iterator[dict[bytes, bytes]]:
         """The attributes of each `tag` element of a small package part."""

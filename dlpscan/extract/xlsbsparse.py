@@ -8,19 +8,17 @@ numbers (no date formats); error cells are left out.
 from __future__ import annotations
 
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from itertools import islice
 
 from dlpscan.extract import biff12, sparse
-from dlpscan.extract.archive import Budget, limited_read
+from dlpscan.extract.archive import Budget
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError
 from dlpscan.extract.source import Source
 
 SPARSE_NOTE = "xlsb_read_sparse"
 _STRINGS = "xl/sharedStrings.bin"
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
 
 
 def members(zf: zipfile.ZipFile, budget: Budget) -> Callable[[str], Callable[[int], bytes] | None]:
@@ -30,20 +28,7 @@ def members(zf: zipfile.ZipFile, budget: Budget) -> Callable[[str], Callable[[in
 
     def open_member(path: str) -> Callable[[int], bytes] | None:
         info = infos.get(path)
-        if info is None:
-            return None
-        try:
-            read = limited_read(zf.open(info), budget, info.compress_size)
-        except _READ_ERRORS:
-            return None
-
-        def checked(n: int) -> bytes:
-            try:
-                return read(n)
-            except _READ_ERRORS:
-                raise biff12.Malformed("workbook part cannot be inflated") from None
-
-        return checked
+        return None if info is None else sparse.member_reader(zf, info, budget, biff12.Malformed)
 
     return open_member
 
