@@ -10,14 +10,12 @@ so that copies never multiply the text to scan.
 
 from __future__ import annotations
 
-import zipfile
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import groupby
 from operator import itemgetter
 
 from dlpscan.extract import odsns, odsxml, sheetxml, sparse
-from dlpscan.extract.archive import Budget, limited_read
+from dlpscan.extract.archive import Budget
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError, LimitExceeded
 from dlpscan.extract.odscheck import CONTENT
@@ -26,44 +24,27 @@ from dlpscan.extract.source import Source
 MAX_REPEAT = 16
 COPY_BYTES = 4096
 SPARSE_NOTE = "ods_read_sparse"
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
 _Placed = tuple[int, str, int, int, object]  # table number, table name, row, column, value
 
 
 def sheets(src: Source, ctx: Context) -> Iterator[sparse.Sheet]:
     """Every table's rows, hidden ones included; a table whose XML breaks off is a failed part."""
-    with src.open() as f:
+    with src.open() as f, sparse.open_package(f) as zf:
         try:
-            zf = zipfile.ZipFile(f)
             info = zf.getinfo(CONTENT)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as e:
-            raise ExtractError(f"{type(e).__name__}: cannot read workbook") from None
-        with zf:
-            ctx.note(SPARSE_NOTE)
-            read = _reader(zf, info, Budget(ctx.limits, src.size))
-            evs = odsns.standard(sheetxml.events(read))  # names under the standard prefixes
-            for (_, name), group in groupby(_placed(evs, ctx), key=itemgetter(0, 1)):
-                ctx.check()
-                cells = ((row, col, value) for _, _, row, col, value in group)
-                found = sparse.sheet(name, sparse.counted(cells, ctx, name))
-                if found is not None:
-                    yield found
-
-
-def _reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> Callable[[int], bytes]:
-    """The member's inflated bytes within the limits; a broken stream ends as Malformed."""
-    try:
-        read = limited_read(zf.open(info), budget, info.compress_size)
-    except _READ_ERRORS:
-        raise ExtractError("cannot read content.xml") from None
-
-    def checked(n: int) -> bytes:
-        try:
-            return read(n)
-        except _READ_ERRORS:
-            raise sheetxml.Malformed("workbook part cannot be inflated") from None
-
-    return checked
+        except KeyError:
+            raise ExtractError("KeyError: cannot read workbook") from None
+        ctx.note(SPARSE_NOTE)
+        read = sparse.member_reader(zf, info, Budget(ctx.limits, src.size), sheetxml.Malformed)
+        if read is None:
+            raise ExtractError("cannot read content.xml")
+        evs = odsns.standard(sheetxml.events(read))  # names under the standard prefixes
+        for (_, name), group in groupby(_placed(evs, ctx), key=itemgetter(0, 1)):
+            ctx.check()
+            cells = ((row, col, value) for _, _, row, col, value in group)
+            found = sparse.sheet(name, sparse.counted(cells, ctx, name))
+            if found is not None:
+                yield found
 
 
 def _placed(evs: Iterator[sheetxml.Event], ctx: Context) -> Iterator[_Placed]:

@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from itertools import chain, groupby, islice, repeat
 from operator import itemgetter
+from typing import IO
 
 from dlpscan.extract import sheetxml
 from dlpscan.extract.archive import Budget, limited_read
@@ -51,26 +52,29 @@ def member_reader(
     return checked
 
 
+def open_package(f: IO[bytes]) -> zipfile.ZipFile:
+    """The workbook's zip package; ExtractError (naming the error's type only) when it is not one."""
+    try:
+        return zipfile.ZipFile(f)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise ExtractError(f"{type(e).__name__}: cannot read workbook") from None
+
+
 def sheets(src: Source, ctx: Context) -> Iterator[Sheet]:
     """Every worksheet's rows, hidden ones included; a sheet that cannot be read is a failed part."""
-    with src.open() as f:
-        try:
-            zf = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-            raise ExtractError(f"{type(e).__name__}: cannot read workbook") from None
-        with zf:
-            package = _Package(zf, Budget(ctx.limits, src.size))
-            ctx.note(SPARSE_NOTE)
-            strings = list(islice(package.strings(), ctx.limits.max_cells_per_sheet))
-            for name, path in package.worksheets():
-                ctx.check()
-                read = package.reader(path)
-                if read is None:
-                    ctx.part_failed(f"sheet {name}")
-                    continue
-                found = sheet(name, counted(sheetxml.cells(sheetxml.events(read), strings), ctx, name))
-                if found is not None:
-                    yield found
+    with src.open() as f, open_package(f) as zf:
+        package = _Package(zf, Budget(ctx.limits, src.size))
+        ctx.note(SPARSE_NOTE)
+        strings = list(islice(package.strings(), ctx.limits.max_cells_per_sheet))
+        for name, path in package.worksheets():
+            ctx.check()
+            read = package.reader(path)
+            if read is None:
+                ctx.part_failed(f"sheet {name}")
+                continue
+            found = sheet(name, counted(sheetxml.cells(sheetxml.events(read), strings), ctx, name))
+            if found is not None:
+                yield found
 
 
 def sheet(name: str, cells: Iterator[tuple[int, int, object]]) -> Sheet | None:

@@ -35,25 +35,20 @@ def members(zf: zipfile.ZipFile, budget: Budget) -> Callable[[str], Callable[[in
 
 def sheets(src: Source, ctx: Context) -> Iterator[sparse.Sheet]:
     """Every worksheet's rows, hidden ones included; a sheet that cannot be read is a failed part."""
-    with src.open() as f:
-        try:
-            zf = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-            raise ExtractError(f"{type(e).__name__}: cannot read workbook") from None
-        with zf:
-            open_member = members(zf, Budget(ctx.limits, src.size))
-            ctx.note(SPARSE_NOTE)
-            strings = list(islice(_strings(open_member(_STRINGS)), ctx.limits.max_cells_per_sheet))
-            for name, path in _worksheets(open_member):
-                ctx.check()
-                read = open_member(path)
-                if read is None:
-                    ctx.part_failed(f"sheet {name}")
-                    continue
-                present = (c for c in biff12.cells(biff12.records(read), strings) if c[2] is not None)
-                found = sparse.sheet(name, sparse.counted(present, ctx, name))
-                if found is not None:
-                    yield found
+    with src.open() as f, sparse.open_package(f) as zf:
+        open_member = members(zf, Budget(ctx.limits, src.size))
+        ctx.note(SPARSE_NOTE)
+        strings = list(islice(_strings(open_member(_STRINGS)), ctx.limits.max_cells_per_sheet))
+        for name, path in _worksheets(open_member):
+            ctx.check()
+            read = open_member(path)
+            if read is None:
+                ctx.part_failed(f"sheet {name}")
+                continue
+            present = (c for c in biff12.cells(biff12.records(read), strings) if c[2] is not None)
+            found = sparse.sheet(name, sparse.counted(present, ctx, name))
+            if found is not None:
+                yield found
 
 
 def _worksheets(open_member: Callable[[str], Callable[[int], bytes] | None]) -> list[tuple[str, str]]:
