@@ -196,12 +196,24 @@ def test_xlsx_calamine_would_lay_out_beyond_memory_is_read_sparsely(make, proble
     assert per_byte_ratio("xlsx", data, ordinary) < 2 * MAX_RATIO
 
 
-def test_xlsx_hostile_layouts_are_scanned_by_the_worker_pool(tmp_path):
-    """Through real worker processes (memory-capped as in a scan): a calamine abort would be an
-    `error` line for the file, not a test crash."""
+def through_the_pool(folder, names) -> dict:
+    """Each file's one report line, read by two real worker processes as in a scan: a native abort
+    would be that file's `error` line, not a crash of the test."""
     from dlpscan.pipeline import ScanSettings
     from dlpscan.workers import Task, WorkerPool
 
+    tasks = [Task(i, str(folder / name), name) for i, name in enumerate(names)]
+    pool = WorkerPool(2, ScanSettings(key=b"k"), file_timeout=240)
+    try:
+        done = {task.display: results for task, results in pool.run(iter(tasks))}
+    finally:
+        pool.close()
+    return {name: result for name, [result] in done.items()}
+
+
+def test_xlsx_hostile_layouts_are_scanned_by_the_worker_pool(tmp_path):
+    """Through real worker processes (memory-capped as in a scan): a calamine abort would be an
+    `error` line for the file, not a test crash."""
     expected = {"people.xlsx": 40}
     (tmp_path / "people.xlsx").write_bytes(seeds.xlsx(40))
     for make, _ in XLSX_LAYOUTS:
@@ -210,14 +222,8 @@ def test_xlsx_hostile_layouts_are_scanned_by_the_worker_pool(tmp_path):
         [normal] = run("xlsx", _ordinary_xlsx(make, 20_000))
         far = 0 if make is hostile.xlsx_declared_strings else 1
         expected[name] = normal.entities["CN_RESIDENT_ID"].distinct + far
-    tasks = [Task(i, str(tmp_path / name), name) for i, name in enumerate(expected)]
-    pool = WorkerPool(2, ScanSettings(key=b"k"), file_timeout=240)
-    try:
-        done = {task.display: results for task, results in pool.run(iter(tasks))}
-    finally:
-        pool.close()
     found = {}
-    for name, [result] in done.items():
+    for name, result in through_the_pool(tmp_path, expected).items():
         assert result.status is Status.SCANNED, name
         found[name] = result.entities["CN_RESIDENT_ID"].distinct
     assert found == expected
@@ -353,9 +359,6 @@ def test_ods_calamine_would_lay_out_beyond_memory_is_read_sparsely(make, problem
 
 def test_ods_and_xlsb_hostile_layouts_are_scanned_by_the_worker_pool(tmp_path):
     """Through real, memory-capped worker processes: an abort would be the file's `error` line."""
-    from dlpscan.pipeline import ScanSettings
-    from dlpscan.workers import Task, WorkerPool
-
     [normal] = run("ods", seeds.normal("ods", 20_000))
     usual = normal.entities["CN_RESIDENT_ID"].distinct
     expected = {"people.ods": 40}
@@ -367,14 +370,8 @@ def test_ods_and_xlsb_hostile_layouts_are_scanned_by_the_worker_pool(tmp_path):
     for make in XLSB_LAYOUTS:
         (tmp_path / f"{make.__name__}.xlsb").write_bytes(make(20_000))
         expected[f"{make.__name__}.xlsb"] = normal.entities["CN_RESIDENT_ID"].distinct + 1
-    tasks = [Task(i, str(tmp_path / name), name) for i, name in enumerate(expected)]
-    pool = WorkerPool(2, ScanSettings(key=b"k"), file_timeout=240)
-    try:
-        done = {task.display: results for task, results in pool.run(iter(tasks))}
-    finally:
-        pool.close()
     found = {}
-    for name, [result] in done.items():
+    for name, result in through_the_pool(tmp_path, expected).items():
         assert result.status is Status.SCANNED, name
         found[name] = result.entities["CN_RESIDENT_ID"].distinct
     assert found == expected
@@ -585,23 +582,14 @@ def test_renamed_attributes_keep_their_values():
 
 
 def test_ods_with_renamed_namespaces_are_scanned_by_the_worker_pool(tmp_path):
-    from dlpscan.pipeline import ScanSettings
-    from dlpscan.workers import Task, WorkerPool
-
     names = ["people.ods"]
     (tmp_path / "people.ods").write_bytes(seeds.ods(40))
     for i, edit in enumerate(hostile.ODS_NAMESPACES.values()):
         names.append(f"renamed{i}.ods")
         (tmp_path / names[-1]).write_bytes(hostile.edit_content(seeds.ods(40), edit))
-    tasks = [Task(i, str(tmp_path / name), name) for i, name in enumerate(names)]
-    pool = WorkerPool(2, ScanSettings(key=b"k"), file_timeout=240)
-    try:
-        done = {task.display: results for task, results in pool.run(iter(tasks))}
-    finally:
-        pool.close()
     found = {
         name: (result.status, result.entities["CN_RESIDENT_ID"].total, result.entities["CN_MOBILE"].total)
-        for name, [result] in done.items()
+        for name, result in through_the_pool(tmp_path, names).items()
     }
     assert found == {name: (Status.SCANNED, 40, 41) for name in names}
 
