@@ -17,13 +17,16 @@ from collections.abc import Callable, Iterator
 from dlpscan.extract import odsns, sheetxml
 from dlpscan.extract.odslayout import Beyond, Layout
 
-_TAG = rb"(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+"  # a tag's inside, quoted values kept whole
+# Possessive runs, greedy groups: Python 3.11.2 (Debian 12) mismatches a possessive repeat of a
+# group with alternatives (a CPython bug fixed in later 3.11 releases); the alternatives start with different characters and
+# each run is possessive, so the greedy group gives back at most one item at a time (linear).
+_TAG = rb"(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*"  # a tag's inside, quoted values kept whole
 _ROW_TAG = rb"table:table-row(?=[ \t\r\n/>])"
 _ITEM = re.compile(
     rb"<table:table(?=[ \t\r\n/>])(?P<table>" + _TAG + rb")>"
     rb"|</table:table[ \t\r\n]*>"
     rb"|<" + _ROW_TAG + rb"(?P<attrs>" + _TAG + rb")>"
-    rb"(?:(?<=/>)|(?P<body>(?:[^<]++|<(?!/?" + _ROW_TAG + rb")" + _TAG + rb">)*+)</table:table-row>)"
+    rb"(?:(?<=/>)|(?P<body>(?:[^<]++|<(?!/?" + _ROW_TAG + rb")" + _TAG + rb">)*)</table:table-row>)"
 )
 _COUNTS = [
     re.compile(p)
