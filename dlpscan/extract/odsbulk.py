@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator
 from dlpscan.extract import odsns, sheetxml
 from dlpscan.extract.odslayout import Beyond, Layout
 
-# Possessive runs, greedy groups: Python 3.11.2 (Debian 12) mismatches a possessive repeat of a
-# group with alternatives (a CPython bug fixed in later 3.11 releases); the alternatives start with different characters and
-# each run is possessive, so the greedy group gives back at most one item at a time (linear).
+# Possessive runs, greedy groups: Python 3.11.2 (Debian 12's python3) mismatches a possessive
+# repeat of a group with alternatives (a CPython bug fixed in later 3.11 releases). The
+# alternatives start with different characters and each run is possessive, so the greedy group
+# gives back at most one item at a time (linear).
 _TAG = rb"(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*"  # a tag's inside, quoted values kept whole
 _ROW_TAG = rb"table:table-row(?=[ \t\r\n/>])"
 _ITEM = re.compile(
