@@ -63,3 +63,53 @@ def test_no_test_reads_outside_the_repository() -> None:
         and p.name != "test_quality.py"
     ]
     assert offending == []
+
+
+def _possessive_branches(tree) -> bool:
+    """Does the parsed pattern hold a possessive repeat of something with alternatives?"""
+    from re import _constants as c
+
+    def walk(items, inside: bool) -> bool:
+        for op, av in items:
+            if op is c.BRANCH and inside:
+                return True
+            here = inside or op is c.POSSESSIVE_REPEAT
+            if op is c.BRANCH:
+                subs = av[1]
+            elif op in (c.POSSESSIVE_REPEAT, c.MAX_REPEAT, c.MIN_REPEAT, c.SUBPATTERN, c.ATOMIC_GROUP):
+                subs = [av[-1]]
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                subs = [av[1]]
+            else:
+                subs = []
+            if any(walk(s, here) for s in subs):
+                return True
+        return False
+
+    return walk(tree, False)
+
+
+def test_no_regex_repeats_alternatives_possessively() -> None:
+    """Debian 12's python3 (3.11.2) mismatches `(?:a|b)*+` (a CPython bug fixed in later 3.11
+    releases): every ods pre-flight search then failed to settle a sheet. Runs possessive, groups
+    greedy, so the patterns mean the same on every 3.11."""
+    import importlib
+    import pkgutil
+    from re import _parser
+
+    import dlpscan
+
+    found = []
+    for info in pkgutil.walk_packages(dlpscan.__path__, "dlpscan."):
+        if info.name.endswith("__main__"):
+            continue  # runs the command line when imported
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:
+            continue  # an optional extra (OCR, cluster) that is not installed
+        for name, value in vars(module).items():
+            if isinstance(value, re.Pattern) and _possessive_branches(
+                _parser.parse(value.pattern, value.flags)
+            ):
+                found.append(f"{info.name}.{name}")
+    assert found == []
