@@ -6,6 +6,7 @@ against an ordinary file of the same size (fuzz/seeds.normal).
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import io
 import re
@@ -196,6 +197,7 @@ def xlsx_shared_strings(n: int) -> bytes:
 
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(out, {"in_memory": True})
+    wb.set_properties({"created": datetime.datetime(2024, 1, 1)})  # the same bytes on every run
     ws = wb.add_worksheet("客户")
     ws.write_row(0, 0, seeds.HEADER)
     for r, person in enumerate(seeds.people(n), start=1):
@@ -356,7 +358,7 @@ def xlsx_wide_rows(size: int) -> bytes:
         ws.append([f"x{c}" if c % 2 else None for c in range(2_000)])
     out = io.BytesIO()
     wb.save(out)
-    return out.getvalue()
+    return seeds.fixed_times(out.getvalue())
 
 
 def pptx_text_boxes(size: int) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import re
 import struct
 import tarfile
 import zipfile
@@ -173,6 +174,24 @@ def xlsx(n: int) -> bytes:
     hidden.append((13912345678.0, "电话"))
     out = io.BytesIO()
     wb.save(out)
+    return fixed_times(out.getvalue())
+
+
+_STAMP = re.compile(rb"(<dcterms:(?:created|modified)\b[^>]*>)[^<]*")
+
+
+def fixed_times(package: bytes) -> bytes:
+    """An Office package with its document and member timestamps fixed. openpyxl stamps the time
+    of saving, whose compressed length varies by a byte: normal("xlsx", size) then had one row more
+    or less from one second to the next, and counts compared across two calls flickered."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = _STAMP.sub(rb"\g<1>2024-01-01T00:00:00Z", body)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0))
+            dst.writestr(fixed, body, compress_type=info.compress_type)
     return out.getvalue()
 
 
