@@ -11,6 +11,7 @@ before anything is inflated. Password-protected members are reported, never skip
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import lzma
 import tarfile
@@ -156,6 +157,22 @@ def zip_member_name(info: zipfile.ZipInfo) -> str:
                 except UnicodeDecodeError:
                     continue
     return name.replace("\\", "/").lstrip("/")
+
+
+@contextlib.contextmanager
+def zip_or_none(src: Source) -> Iterator[zipfile.ZipFile | None]:
+    """The source opened as a zip package, or None when it is not one: a pre-flight leaves such a
+    file to its reader, which reports what it is."""
+    with src.open() as f:
+        try:
+            zf = zipfile.ZipFile(f)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            zf = None
+        if zf is None:
+            yield None
+            return
+        with zf:
+            yield zf
 
 
 def overlapping(infos: list[zipfile.ZipInfo]) -> bool:

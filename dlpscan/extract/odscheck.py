@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator
 
 from dlpscan.extract import odsbulk, odsns, odsxml, sheetxml
-from dlpscan.extract.archive import Budget, limited_read, overlapping
+from dlpscan.extract.archive import Budget, limited_read, overlapping, zip_or_none
 from dlpscan.extract.errors import LimitExceeded
 from dlpscan.extract.limits import Limits
 from dlpscan.extract.odslayout import Beyond, Layout
@@ -32,33 +32,30 @@ class _Unchecked(Exception):
 def allocation_problem(src: Source, limits: Limits) -> str | None:
     """Why calamine must not open this ods package, or None. Not a zip or no content.xml: None
     (calamine reports what it is)."""
-    with src.open() as f:
-        try:
-            zf = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    with zip_or_none(src) as zf:
+        if zf is None:
             return None
-        with zf:
-            infos = [i for i in zf.infolist() if not i.is_dir()]
-            info = next((i for i in infos if i.filename == CONTENT), None)
-            if info is None or info.flag_bits & 0x1:
-                return None
-            if overlapping(infos) or info.file_size > limits.max_member_bytes:
-                return UNCHECKED
-            try:
-                with zf.open(info) as stream:
-                    if odsbulk.within(
-                        limited_read(stream, Budget(limits, src.size), info.compress_size), Layout(limits)
-                    ):
-                        return None
-                with zf.open(info) as stream:
-                    read = limited_read(stream, Budget(limits, src.size), info.compress_size)
-                    _walk(sheetxml.events(read), Layout(limits))
-            except (Beyond, odsns.Renamed) as e:
-                return str(e)
-            except (_Unchecked, sheetxml.TooLong, LimitExceeded, NotImplementedError):
-                return UNCHECKED
-            except (sheetxml.Malformed, *_READ_ERRORS):
-                return None  # calamine's reader fails there too, before laying anything more out
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        info = next((i for i in infos if i.filename == CONTENT), None)
+        if info is None or info.flag_bits & 0x1:
+            return None
+        if overlapping(infos) or info.file_size > limits.max_member_bytes:
+            return UNCHECKED
+        try:
+            with zf.open(info) as stream:
+                if odsbulk.within(
+                    limited_read(stream, Budget(limits, src.size), info.compress_size), Layout(limits)
+                ):
+                    return None
+            with zf.open(info) as stream:
+                read = limited_read(stream, Budget(limits, src.size), info.compress_size)
+                _walk(sheetxml.events(read), Layout(limits))
+        except (Beyond, odsns.Renamed) as e:
+            return str(e)
+        except (_Unchecked, sheetxml.TooLong, LimitExceeded, NotImplementedError):
+            return UNCHECKED
+        except (sheetxml.Malformed, *_READ_ERRORS):
+            return None  # calamine's reader fails there too, before laying anything more out
     return None
 
 

@@ -9,11 +9,10 @@ rectangle of its cells is bounded by `max_cells_per_sheet`.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable
 
 from dlpscan.extract import biff12, xlsbsparse
-from dlpscan.extract.archive import Budget, overlapping
+from dlpscan.extract.archive import Budget, overlapping, zip_or_none
 from dlpscan.extract.errors import LimitExceeded
 from dlpscan.extract.limits import Limits
 from dlpscan.extract.source import Source
@@ -23,23 +22,20 @@ from dlpscan.extract.xlsxcheck import SPREAD, UNCHECKED
 def allocation_problem(src: Source, limits: Limits) -> str | None:
     """Why calamine must not open this xlsb package, or None. Not a zip: None (calamine reports
     what it is)."""
-    with src.open() as f:
-        try:
-            zf = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    with zip_or_none(src) as zf:
+        if zf is None:
             return None
-        with zf:
-            if overlapping([i for i in zf.infolist() if not i.is_dir()]):
-                return UNCHECKED
-            open_member = xlsbsparse.members(zf, Budget(limits, src.size))
-            try:
-                for _, path in list(biff12.worksheets(open_member)):
-                    if _sheet_spreads(open_member(path), limits.max_cells_per_sheet):
-                        return SPREAD
-            except (biff12.TooLong, LimitExceeded):
-                return UNCHECKED
-            except biff12.Malformed:
-                return None  # a broken workbook.bin: calamine cannot open the workbook
+        if overlapping([i for i in zf.infolist() if not i.is_dir()]):
+            return UNCHECKED
+        open_member = xlsbsparse.members(zf, Budget(limits, src.size))
+        try:
+            for _, path in list(biff12.worksheets(open_member)):
+                if _sheet_spreads(open_member(path), limits.max_cells_per_sheet):
+                    return SPREAD
+        except (biff12.TooLong, LimitExceeded):
+            return UNCHECKED
+        except biff12.Malformed:
+            return None  # a broken workbook.bin: calamine cannot open the workbook
     return None
 
 

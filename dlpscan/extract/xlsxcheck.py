@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 
 from dlpscan.extract import sheetxml
-from dlpscan.extract.archive import Budget, limited_read, overlapping
+from dlpscan.extract.archive import Budget, limited_read, overlapping, zip_or_none
 from dlpscan.extract.errors import LimitExceeded
 from dlpscan.extract.limits import Limits
 from dlpscan.extract.source import Source
@@ -53,23 +53,20 @@ class _Found(Exception):
 def allocation_problem(src: Source, limits: Limits) -> str | None:
     """Why calamine must not open this xlsx/xlsm package, or None. Not a zip: None (calamine
     reports what it is)."""
-    with src.open() as f:
-        try:
-            zf = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    with zip_or_none(src) as zf:
+        if zf is None:
             return None
-        with zf:
-            infos = [i for i in zf.infolist() if not i.is_dir() and not i.flag_bits & 0x1]
-            if overlapping(infos):
-                return UNCHECKED
-            budget = Budget(limits, src.size)
-            try:
-                for info in infos:
-                    _check_member(zf, info, budget)
-            except _Found as e:
-                return str(e)
-            except (_Unchecked, LimitExceeded):
-                return UNCHECKED
+        infos = [i for i in zf.infolist() if not i.is_dir() and not i.flag_bits & 0x1]
+        if overlapping(infos):
+            return UNCHECKED
+        budget = Budget(limits, src.size)
+        try:
+            for info in infos:
+                _check_member(zf, info, budget)
+        except _Found as e:
+            return str(e)
+        except (_Unchecked, LimitExceeded):
+            return UNCHECKED
     return None
 
 
