@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 DLPSCAN = [sys.executable, "-m", "dlpscan.cli"]
 KEY = "test-key"
@@ -618,3 +620,17 @@ def test_new_only_compares_by_store_key_when_the_root_is_typed_relative(tmp_path
     report = tmp_path / "2.jsonl"
     run("scan", "share", "--db", db, "-o", str(report), "--new-only", "--format", "jsonl", cwd=tmp_path)
     assert list(lines(report)) == ["share/new.csv"]
+
+
+@pytest.mark.parametrize("part", ["employee.yaml", "categories/staff.yaml"])
+def test_a_recognizer_file_saved_in_gbk_is_a_configuration_error(tmp_path: Path, part: str) -> None:
+    """Windows editors save Chinese YAML as GBK: one line naming the file, exit 2 (was an internal
+    error, exit 4, for recognizer files)."""
+    folder = tmp_path / "recognizers"
+    (folder / part).parent.mkdir(parents=True)
+    (folder / part).write_bytes("entity: EMPLOYEE_NO\nname: 工号\n".encode("gbk"))
+    conf = tmp_path / "dlpscan.toml"
+    conf.write_text(f'recognizer_dirs = ["{folder}"]\n', encoding="utf-8")
+    (tmp_path / "share").mkdir()
+    scan = run("--config", str(conf), "scan", str(tmp_path / "share"), "--no-store", check=False)
+    assert f"{Path(part).name}: not UTF-8 text (byte " in one_line_error(scan, 2)

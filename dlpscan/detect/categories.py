@@ -14,12 +14,12 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dlpscan.detect.registry import DefinitionError, LabelDef
 from dlpscan.entities import DataCategory
 from dlpscan.resources import data_dir
+from dlpscan.yamlfile import read_yaml
 
 FOLDER = "categories"
 # PIPL Art. 28 kinds of sensitive personal information (and Art. 31: minors under 14).
@@ -151,19 +151,8 @@ class CategoryDef(_Strict):
         )
 
 
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _load_file(path: Path) -> CategoryDef:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
-    except OSError as exc:
-        raise CategoryError(f"{path}: cannot read: {exc.strerror}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or exc
-        raise CategoryError(f"{path}: invalid YAML: {where}{problem}") from None
+    data = read_yaml(path, CategoryError)
     try:
         return CategoryDef.model_validate(data)
     except ValidationError as exc:

@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable
 from functools import cache, cached_property
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dlpscan.detect.text import known_normalisers
 from dlpscan.detect.validators import known_validators
 from dlpscan.entities import LEGAL_CATEGORIES, MASK_STYLES, EntityType, EntityTypes, MaskRule
 from dlpscan.resources import data_dir
+from dlpscan.yamlfile import read_yaml
 
 
 class DefinitionError(ValueError):
@@ -157,20 +157,8 @@ class RecognizerDef(_Strict):
         yield from self.negative_headers
 
 
-# libyaml's C parser where PyYAML was built with it (the wheels are): about 10x faster start-up.
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _load_file(path: Path) -> RecognizerDef:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
-    except OSError as exc:
-        raise DefinitionError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:  # one line: where, and what is wrong there
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or exc
-        raise DefinitionError(f"{path}: invalid YAML: {where}{problem}") from None
+    data = read_yaml(path, DefinitionError)
     try:
         return RecognizerDef.model_validate(data)
     except ValidationError as exc:
