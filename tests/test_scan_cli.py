@@ -634,3 +634,47 @@ def test_a_recognizer_file_saved_in_gbk_is_a_configuration_error(tmp_path: Path,
     (tmp_path / "share").mkdir()
     scan = run("--config", str(conf), "scan", str(tmp_path / "share"), "--no-store", check=False)
     assert f"{Path(part).name}: not UTF-8 text (byte " in one_line_error(scan, 2)
+
+
+EMPLOYEE_TYPE = """\
+entity: ACME_EMPLOYEE_NO
+description: ACME's employee number, GH- and six digits.
+normaliser: upper_alnum
+patterns:
+  - name: employee_no
+    regex: '(?<![0-9A-Za-z])GH-\\\\d{6}(?![0-9A-Za-z])'
+    score: 0.9
+"""
+
+
+def test_recognizer_folders_are_listed_and_a_missing_one_is_refused(tmp_path: Path) -> None:
+    """`recognizers list` shows the configured folders' types; a folder that is not there is one
+    line and exit 2 for every command that reads them (it was silently skipped: its types were
+    missing from every scan)."""
+    folder = tmp_path / "recognizers"
+    folder.mkdir()
+    (folder / "employee.yaml").write_text(EMPLOYEE_TYPE, encoding="utf-8")
+    conf = tmp_path / "dlpscan.toml"
+    conf.write_text(f'recognizer_dirs = ["{folder}"]\n', encoding="utf-8")
+    listed = run("--config", str(conf), "recognizers", "list")
+    assert "ACME_EMPLOYEE_NO" in listed.stdout and "CN_RESIDENT_ID" in listed.stdout
+    (tmp_path / "share").mkdir()
+    db = tmp_path / "s.sqlite"
+    run("--config", str(conf), "scan", str(tmp_path / "share"), "--db", str(db))
+    conf.write_text(f'recognizer_dirs = ["{tmp_path / "gone"}"]\n', encoding="utf-8")
+    for command in (
+        ["scan", str(tmp_path / "share"), "--no-store"],
+        ["recognizers", "list"],
+        ["report", "--db", str(db), "--format", "csv", "-o", str(tmp_path / "r.csv")],
+    ):
+        proc = run("--config", str(conf), *command, check=False)
+        assert "recognizer folder not found: " in one_line_error(proc, 2), command
+
+
+@pytest.mark.parametrize("where", ["a folder", "postgresql://dlpscan@127.0.0.1:9/none"])
+def test_a_store_that_cannot_be_opened_is_one_line(tmp_path: Path, where: str) -> None:
+    """The driver's first line, without SQLAlchemy's background link on a second one."""
+    db = str(tmp_path) if where == "a folder" else where
+    (tmp_path / "share").mkdir(exist_ok=True)
+    proc = run("scan", str(tmp_path / "share"), "--db", db, check=False)
+    assert one_line_error(proc, 2).startswith("Error: cannot open the results store: OperationalError: ")

@@ -72,11 +72,18 @@ def recognizers() -> None:
 
 
 @recognizers.command("list")
-def recognizers_list() -> None:
-    """List entity types with their validators and patterns."""
-    from dlpscan.detect.registry import load_definitions
+@click.pass_context
+def recognizers_list(ctx: click.Context) -> None:
+    """List entity types with their validators and patterns: the shipped ones and those of the
+    configured recognizer_dirs."""
+    from dlpscan.detect.registry import DefinitionError, load_definitions
 
-    for d in load_definitions():
+    config = cli_config(ctx, {})
+    try:
+        definitions = load_definitions(tuple(Path(d) for d in config.recognizer_dirs))
+    except DefinitionError as exc:
+        raise UsageProblem(str(exc)) from None
+    for d in definitions:
         click.echo(
             f"{d.entity:20} validator={d.validator or '-':20} patterns={','.join(p.name for p in d.patterns)}"
         )

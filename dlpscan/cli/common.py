@@ -76,15 +76,20 @@ def cli_config(ctx: click.Context, flags: dict[str, Any]) -> Config:
 def open_store(config: Config, create: bool = False):
     """The results store of `config`. Readers (the default) refuse a store that does not exist
     instead of creating an empty one; `scan` and `watch` pass `create=True`."""
-    from dlpscan.detect.registry import entity_types
+    from dlpscan.detect.registry import DefinitionError, entity_types
     from dlpscan.store import Store, StoreMissing
+    from dlpscan.store.db import describe
 
     try:
-        return Store.open(config.db, entity_types(Path(d) for d in config.recognizer_dirs), create=create)
+        types = entity_types(Path(d) for d in config.recognizer_dirs)
+    except DefinitionError as exc:  # a broken recognizer folder, not a store problem
+        raise UsageProblem(str(exc)) from None
+    try:
+        return Store.open(config.db, types, create=create)
     except StoreMissing as exc:
         raise UsageProblem(f"{exc}; check --db, or run `dlpscan scan` first") from None
-    except Exception as exc:
-        raise UsageProblem(f"cannot open the results store: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # one line: the driver's first, without SQLAlchemy's links
+        raise UsageProblem(f"cannot open the results store: {describe(exc)}") from None
 
 
 def check_cluster(config: Config, storing: bool = True) -> None:

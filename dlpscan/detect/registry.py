@@ -173,7 +173,12 @@ def label_words(definitions: Iterable[RecognizerDef]) -> frozenset[str]:
 
 
 def definition_files(extra_dirs: Iterable[Path] = ()) -> list[Path]:
+    """The shipped definitions, then each user folder's; a user folder that is not there is an
+    error (its recognizers would silently be missing from every scan)."""
     dirs = [data_dir("recognizers"), *extra_dirs]
+    missing = [str(d) for d in dirs[1:] if not Path(d).is_dir()]
+    if missing:
+        raise DefinitionError(f"recognizer folder not found: {', '.join(missing)} (recognizer_dirs)")
     return [p for d in dirs for p in sorted(Path(d).glob("*.yaml"))]
 
 
