@@ -316,15 +316,25 @@ def test_xlsx_pre_flight_leaves_ordinary_workbooks_to_calamine(name, make):
     assert result.status is Status.SCANNED and not result.notes, name
 
 
-def test_xlsx_sparse_reader_finds_what_calamine_finds():
-    for data in (seeds.xlsx(50), hostile.xlsx_shared_strings(50)):
-        [sparse] = run("xlsx_sparse", data)
-        [dense] = run("xlsx", data)
-        assert sparse.status is Status.SCANNED
-        assert {k: (v.distinct, v.total) for k, v in sparse.entities.items()} == {
-            k: (v.distinct, v.total) for k, v in dense.entities.items()
-        }
-        assert sparse.records == dense.records
+@pytest.mark.parametrize(
+    ("kind", "make"),
+    [
+        ("xlsx", lambda: seeds.xlsx(50)),
+        ("xlsx", lambda: hostile.xlsx_shared_strings(50)),
+        ("ods", lambda: seeds.ods(50)),
+        ("ods", lambda: _styled_ods(50)),
+        ("xlsb", lambda: seeds.xlsb(50)),
+    ],
+)
+def test_sparse_readers_find_what_calamine_finds(kind, make):
+    data = make()
+    [sparse] = run(f"{kind}_sparse", data)
+    [dense] = run(kind, data)
+    assert sparse.status is Status.SCANNED
+    assert {k: (v.distinct, v.total) for k, v in sparse.entities.items()} == {
+        k: (v.distinct, v.total) for k, v in dense.entities.items()
+    }
+    assert sparse.records == dense.records
 
 
 # --- ods: calamine's dense layout ---------------------------------------------------------------
@@ -497,17 +507,6 @@ def test_ods_pre_flight_leaves_ordinary_workbooks_to_calamine(name, make):
     assert result.status is Status.SCANNED and not result.notes, name
 
 
-def test_ods_sparse_reader_finds_what_calamine_finds():
-    for data in (seeds.ods(50), _styled_ods(50)):
-        [sparse] = run("ods_sparse", data)
-        [dense] = run("ods", data)
-        assert sparse.status is Status.SCANNED
-        assert {k: (v.distinct, v.total) for k, v in sparse.entities.items()} == {
-            k: (v.distinct, v.total) for k, v in dense.entities.items()
-        }
-        assert sparse.records == dense.records
-
-
 def test_an_ods_calamine_cannot_parse_is_read_sparsely():
     """calamine fails a whole workbook on text between a row's cells (an indented content.xml):
     the file was an `error` line with its content unread."""
@@ -640,17 +639,6 @@ def test_xlsb_pre_flight_leaves_ordinary_workbooks_to_calamine(name, make):
     assert _xlsb_problem(data) is None, name
     [result] = run("xlsb", data)
     assert result.status is Status.SCANNED and not result.notes, name
-
-
-def test_xlsb_sparse_reader_finds_what_calamine_finds():
-    data = seeds.xlsb(50)
-    [sparse] = run("xlsb_sparse", data)
-    [dense] = run("xlsb", data)
-    assert sparse.status is Status.SCANNED
-    assert {k: (v.distinct, v.total) for k, v in sparse.entities.items()} == {
-        k: (v.distinct, v.total) for k, v in dense.entities.items()
-    }
-    assert sparse.records == dense.records
 
 
 def test_xlsb_pre_flight_checks_the_sheets_after_a_broken_one():
