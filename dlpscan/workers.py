@@ -25,7 +25,7 @@ from typing import Protocol
 
 from dlpscan.forking import start_forkserver
 from dlpscan.model import FileResult, Status
-from dlpscan.pipeline import FileScanner, ScanSettings
+from dlpscan.settings import ScanSettings
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,8 @@ def _worker_main(
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     if nice:
         os.nice(nice)
+    from dlpscan.pipeline import FileScanner  # preloaded by the fork server; the parent never needs it
+
     try:
         scanner = FileScanner(settings)
     except Exception as exc:  # settings that do not load: the parent stops instead of respawning

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from dlpscan.pipeline import ScanSettings, code_version
+from dlpscan.pipeline import ScanSettings
+from dlpscan.settings import code_version
 
 ROOT = Path(__file__).resolve().parents[1]
 

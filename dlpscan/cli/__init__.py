@@ -53,8 +53,8 @@ def main(config: str | None) -> None:
 def _version(ctx: click.Context) -> None:
     """The versions that decide findings: a report or a store names the same digests."""
     from dlpscan.detect.registry import definitions_version, load_definitions
-    from dlpscan.pipeline import code_version
     from dlpscan.policy import builtin_policies, load_policy
+    from dlpscan.settings import code_version
 
     click.echo(f"dlpscan {__version__} (detection code {code_version()})")
     click.echo(f"recognizers {definitions_version()}: {len(load_definitions())} entity types")

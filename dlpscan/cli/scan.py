@@ -80,8 +80,8 @@ def scan(
     from dlpscan.cli.output import ScanOutput
     from dlpscan.detect.categories import data_categories
     from dlpscan.detect.registry import DefinitionError, entity_types
-    from dlpscan.pipeline import ScanSettings
     from dlpscan.runner import ScanJob, run_scan
+    from dlpscan.settings import ScanSettings
     from dlpscan.ui import ScanProgress
     from dlpscan.walk import WalkOptions
     from dlpscan.workers import WorkerStartError

@@ -25,7 +25,7 @@ from distributed import WorkerPlugin, get_worker
 from tornado.ioloop import PeriodicCallback
 
 from dlpscan.model import FileResult, Status
-from dlpscan.pipeline import ScanSettings
+from dlpscan.settings import ScanSettings
 from dlpscan.workers import Task, WorkerPool
 
 

@@ -2,10 +2,26 @@
 
 open_documents(path, display_path, limits) -> Iterator[Document]
 sniff(path_or_bytes) -> media type (libmagic, refined)
+
+The readers load on first use: a process that only needs `extract.limits` (the configuration, a
+scan's parent) does not import every parser.
 """
 
-from dlpscan.extract.documents import open_documents
-from dlpscan.extract.limits import Limits
-from dlpscan.extract.sniff import sniff
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dlpscan.extract.documents import open_documents
+    from dlpscan.extract.limits import Limits
+    from dlpscan.extract.sniff import sniff
 
 __all__ = ["Limits", "open_documents", "sniff"]
+_HOME = {"Limits": "limits", "open_documents": "documents", "sniff": "sniff"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)

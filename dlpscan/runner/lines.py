@@ -10,9 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from dlpscan.model import FileResult, Status
-from dlpscan.pipeline import file_sha256
 from dlpscan.policy import Policy, evaluate
 from dlpscan.policy.risk import rate
+from dlpscan.settings import file_sha256
 from dlpscan.store import StoredFile
 from dlpscan.walk import Entry
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 
 from dlpscan.edm.scan import EdmScanner
-from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import Policy, evaluate
+from dlpscan.settings import ScanSettings
 from dlpscan.store import Store, StoredFile
 from dlpscan.store.db import describe
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from dlpscan.model import FileResult, Status
-from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import Policy
 from dlpscan.runner.lines import assess, entry_result, reassessed, reported, stamp, unchanged
 from dlpscan.runner.record import Recorder, ScanSummary
 from dlpscan.runner.refresh import READ, REFRESHED, EdmRefresh
+from dlpscan.settings import ScanSettings
 from dlpscan.sinks.files import ReportWriter
 from dlpscan.store import Store, StoredFile
 from dlpscan.store.db import describe

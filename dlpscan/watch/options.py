@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from dlpscan.config import Config, ConfigError, WatchConfig, load_config, resolve_key
 from dlpscan.detect.categories import data_categories
 from dlpscan.detect.registry import DefinitionError, entity_types
-from dlpscan.pipeline import ScanSettings
 from dlpscan.policy import Policy, PolicyError, load_policy
+from dlpscan.settings import ScanSettings
 from dlpscan.walk import WalkOptions
 from dlpscan.watch.alerts import LogSink, Sink, SyslogSink, WebhookSink
 
