@@ -97,6 +97,23 @@ def test_open_twice_migrates_once_and_schema_matches_models(url):
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
 
+def test_head_revision_is_the_newest_migration():
+    """`migrate` skips alembic for a store at HEAD_REVISION: a new migration must move it."""
+    assert migration_head() == db.HEAD_REVISION
+
+
+def test_a_store_at_head_opens_without_alembic(tmp_path):
+    path = str(tmp_path / "s.sqlite")
+    Store.open(path).close()
+    code = (
+        "import sys\nfrom dlpscan.store import Store\n"
+        f"Store.open({path!r}).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_a_store_of_the_first_schema_is_migrated(tmp_path):
     """0002 drops person_fingerprints, which 0001 created and nothing ever filled."""
     from alembic import command
