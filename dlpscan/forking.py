@@ -10,7 +10,9 @@ from __future__ import annotations
 import multiprocessing as mp
 from multiprocessing import forkserver
 
-WORKER_MODULES = ["dlpscan.workers"]  # by name: importing it here would cost the time this saves
+# By name: importing them here would cost the time this saves. `detect.warm` reads the definitions and
+# reference tables that every worker needs before its first file.
+WORKER_MODULES = ["dlpscan.workers", "dlpscan.pipeline", "dlpscan.detect.warm"]
 
 
 def start_forkserver() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from dlpscan import launch
 from dlpscan.launch import command_name
+from dlpscan.store import Store
 
 
 @pytest.mark.parametrize(
@@ -72,3 +73,39 @@ def test_the_installed_executable_scans(tmp_path: Path):
     assert line["status"] == "scanned"
     assert line["entities"]["CN_MOBILE"]["distinct"] == 1
     assert "13800138000" not in report.read_text(encoding="utf-8")
+
+
+def test_a_scans_parent_leaves_reading_and_detecting_to_its_workers(tmp_path: Path):
+    """The parent only dispatches files: the readers, the engine and alembic (for a store already
+    at the newest schema) stay out of it, which is most of a small scan's start-up."""
+    sample = tmp_path / "客户.txt"
+    sample.write_text("客户 张三 手机 13800138000\n", encoding="utf-8")
+    store = str(tmp_path / "s.sqlite")
+    Store.open(store).close()  # created (and migrated) here, so the scan below opens a store at head
+    code = f"""
+import sys
+from click.testing import CliRunner
+from dlpscan.cli import main
+report = {str(tmp_path / "r.jsonl")!r}
+args = ["scan", {str(sample)!r}, "--db", {store!r}, "-j", "1", "-q", "--format", "jsonl", "--output", report]
+result = CliRunner().invoke(main, args)
+assert result.exit_code == 0, result.output
+assert '"CN_MOBILE"' in open(report, encoding="utf-8").read()
+heavy = ("dlpscan.pipeline", "dlpscan.extract.documents", "dlpscan.detect.engine", "alembic")
+print(sorted(m for m in heavy if m in sys.modules))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
+
+
+def test_the_fork_server_reads_the_definitions_and_tables_for_its_workers():
+    code = """
+from dlpscan.detect import tables
+from dlpscan.detect.registry import _load
+import dlpscan.detect.warm
+print(tables.divisions.cache_info().currsize, tables.bank_bins.cache_info().currsize, _load.cache_info().currsize)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["1", "1", "1"]

@@ -12,6 +12,7 @@ Python functions the reference uses.
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
+from libc.time cimport time, time_t
 
 import functools
 import gc
@@ -423,6 +424,14 @@ cdef bint _tables() except -1:
     return _TABLES_USABLE
 
 
+def read_tables():
+    """Read the reference tables into C now rather than at the first candidate (see detect.warm)."""
+    global _BINS, _BIN_LENGTHS
+    _tables()
+    if _BINS is None:
+        _BINS, _BIN_LENGTHS = tables.bank_bins(), tables.bin_lengths()
+
+
 cdef inline int _digit(str s, Py_ssize_t i):
     return <int> (<unsigned int> s[i]) - 48
 
@@ -435,8 +444,16 @@ cdef long _number(str s, Py_ssize_t lo, Py_ssize_t hi):
     return v
 
 
+cdef long _TODAY = 0  # validators._today() as a number, asked again once a minute (as it refreshes)
+cdef time_t _TODAY_ASKED = 0
+
+
 cdef long _today_number() except -1:
-    return int(validators._today())
+    global _TODAY, _TODAY_ASKED
+    cdef time_t now = time(NULL)
+    if _TODAY == 0 or now - _TODAY_ASKED >= 60 or now < _TODAY_ASKED:
+        _TODAY, _TODAY_ASKED = int(validators._today()), now
+    return _TODAY
 
 
 cdef int _DAYS[13]
