@@ -291,3 +291,21 @@ def test_a_build_of_another_source_is_not_used(monkeypatch):
     monkeypatch.setattr(core, "SOURCE_DIGEST", built_from)  # the environment stays as set above
     compiled._stale.cache_clear()
     assert compiled.core() is core
+
+
+def test_findings_are_built_through_their_slots_and_equal_the_dataclass():
+    """The loop makes Findings by writing their slots; a change of Finding's fields must be made in
+    _core._FIELDS too, or every finding would take the slow attribute path (this test says so)."""
+    from dlpscan.detect.scoring import Finding
+
+    assert core.finding_slots()
+    for args in [
+        ("CN_MOBILE", "13912345678", 3, 14, 0.85, False, False, 0, 2, None, True),
+        ("CN_BANK_CARD", "6222****1234", 0, 12, 1.0, True, False, 4, 0, 3, False),
+        ("CN_NAME", "张三", 7, 9, 0.6, False, True, 0, 41, None, False),
+    ]:
+        built, reference = core.finding(*args), Finding(*args)
+        assert built == reference
+        assert [type(getattr(built, f)) for f in core._FIELDS] == [
+            type(getattr(reference, f)) for f in core._FIELDS
+        ]

@@ -9,13 +9,16 @@ normalisers, validators, masked values, windows holding cased non-ASCII letters)
 Python functions the reference uses.
 """
 
+from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 from libc.time cimport time, time_t
 
+import dataclasses
 import functools
 import gc
+import types
 
 from dlpscan.detect import tables, text as _text, validators
 from dlpscan.detect.scoring import CONTEXT_REACH as _CONTEXT_REACH
@@ -26,6 +29,127 @@ cdef extern from *:
     const char *DLPSCAN_SOURCE_DIGEST  # SHA-256 of this file, set by hatch_build.py
 
 SOURCE_DIGEST = DLPSCAN_SOURCE_DIGEST.decode("ascii")
+
+
+# ---- findings without a Python frame -------------------------------------------------------------
+# scoring.Finding is a dataclass with __slots__: each field is an object slot at a fixed offset, which
+# its member descriptor names. Findings are made and read here through those offsets (a Python
+# __init__ call and a descriptor lookup per field cost about 1 us per finding). Should Finding change
+# shape (other fields, a __post_init__, no slots), _SLOTS is false and the attribute paths run.
+
+cdef extern from *:
+    """
+    #include "structmember.h"
+    #ifndef Py_T_OBJECT_EX
+    #define Py_T_OBJECT_EX T_OBJECT_EX
+    #define Py_READONLY READONLY
+    #endif
+    static Py_ssize_t dlpscan_object_slot(PyObject *descr) {
+        PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+        return (m->type == Py_T_OBJECT_EX && !(m->flags & Py_READONLY)) ? m->offset : -1;
+    }
+    static CYTHON_INLINE PyObject *dlpscan_slot(PyObject *o, Py_ssize_t offset) {
+        return *(PyObject **)((char *)o + offset);
+    }
+    static CYTHON_INLINE void dlpscan_set_slot(PyObject *o, Py_ssize_t offset, PyObject *v) {
+        PyObject **p = (PyObject **)((char *)o + offset);
+        PyObject *old = *p;
+        Py_INCREF(v);
+        *p = v;
+        Py_XDECREF(old);
+    }
+    static PyObject *dlpscan_alloc(PyObject *type) {
+        return ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 0);
+    }
+    """
+    Py_ssize_t dlpscan_object_slot(object descr) except? -2
+    PyObject *dlpscan_slot(object o, Py_ssize_t offset)
+    void dlpscan_set_slot(object o, Py_ssize_t offset, object v)
+    object dlpscan_alloc(object type)
+
+cdef enum:  # Finding's fields, in _FIELDS order
+    F_ENTITY_TYPE = 0
+    F_VALUE = 1
+    F_START = 2
+    F_END = 3
+    F_SCORE = 4
+    F_MASKED = 5
+    F_DAMAGED = 6
+    F_HIDDEN_DIGITS = 7
+    F_RECORD = 8
+    F_COLUMN = 9
+    F_CONFIRMED = 10
+
+_FIELDS = ("entity_type", "value", "start", "end", "score", "masked", "damaged", "hidden_digits", "record",
+           "column", "confirmed")
+cdef Py_ssize_t _OFFSET[11]
+cdef object _FINDING = Finding
+
+
+cdef bint _finding_slots() except -1:
+    """Read Finding's slot offsets; False when it is not the plain slotted dataclass of _FIELDS."""
+    cdef Py_ssize_t i
+    if tuple(f.name for f in dataclasses.fields(Finding)) != _FIELDS or hasattr(Finding, "__post_init__"):
+        return False
+    for i in range(len(_FIELDS)):
+        descr = Finding.__dict__.get(_FIELDS[i])
+        if type(descr) is not types.MemberDescriptorType:
+            return False
+        _OFFSET[i] = dlpscan_object_slot(descr)
+        if _OFFSET[i] < 0:
+            return False
+    return True
+
+
+cdef bint _SLOTS = _finding_slots()
+
+
+cdef object _finding(str entity, str value, Py_ssize_t start, Py_ssize_t end, double score, bint masked,
+                     bint damaged, object hidden, Py_ssize_t record, object column, bint confirmed):
+    """Finding(entity, value, start, end, score, masked, damaged, hidden, record, column, confirmed)."""
+    if not _SLOTS:
+        return Finding(entity, value, start, end, score, masked, damaged, hidden, record, column, confirmed)
+    cdef object f = dlpscan_alloc(_FINDING)
+    dlpscan_set_slot(f, _OFFSET[F_ENTITY_TYPE], entity)
+    dlpscan_set_slot(f, _OFFSET[F_VALUE], value)
+    dlpscan_set_slot(f, _OFFSET[F_START], start)
+    dlpscan_set_slot(f, _OFFSET[F_END], end)
+    dlpscan_set_slot(f, _OFFSET[F_SCORE], score)
+    dlpscan_set_slot(f, _OFFSET[F_MASKED], masked)
+    dlpscan_set_slot(f, _OFFSET[F_DAMAGED], damaged)
+    dlpscan_set_slot(f, _OFFSET[F_HIDDEN_DIGITS], hidden)
+    dlpscan_set_slot(f, _OFFSET[F_RECORD], record)
+    dlpscan_set_slot(f, _OFFSET[F_COLUMN], column)
+    dlpscan_set_slot(f, _OFFSET[F_CONFIRMED], confirmed)
+    return f
+
+
+cdef inline object _get(object f, int field):
+    """getattr(f, _FIELDS[field]), from the slot when f is a Finding whose slot is set."""
+    cdef PyObject *v
+    if _SLOTS and type(f) is _FINDING:
+        v = dlpscan_slot(f, _OFFSET[field])
+        if v != NULL:
+            return <object> v
+    return getattr(f, _FIELDS[field])
+
+
+cdef inline void _set(object f, int field, object value) except *:
+    if _SLOTS and type(f) is _FINDING:
+        dlpscan_set_slot(f, _OFFSET[field], value)
+    else:
+        setattr(f, _FIELDS[field], value)
+
+
+def finding(str entity, str value, Py_ssize_t start, Py_ssize_t end, double score, bint masked, bint damaged,
+            object hidden, Py_ssize_t record, object column, bint confirmed):
+    """_finding for tests: the slot-built Finding equals the dataclass-built one."""
+    return _finding(entity, value, start, end, score, masked, damaged, hidden, record, column, confirmed)
+
+
+def finding_slots():
+    """Are findings made and read through their slots (tests)?"""
+    return _SLOTS
 
 cdef enum Validator:
     V_PYTHON = 0
@@ -178,10 +302,12 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
     cdef Py_UCS4 c
     cdef Py_UCS4 *w
     cdef bint hit
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
     if words.count == 0:
         return -1
     while p < hi:
-        c = Py_UNICODE_TOLOWER(_at(text, p))
+        c = _lower(PyUnicode_READ(kind, data, p))
         hit = False
         if words.first[_slot(c)]:
             for i in range(words.count):
@@ -190,7 +316,7 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
                 if n == 0 or p + n > hi or w[0] != c:
                     continue
                 for k in range(1, n):
-                    if Py_UNICODE_TOLOWER(_at(text, p + k)) != w[k]:
+                    if _lower(PyUnicode_READ(kind, data, p + k)) != w[k]:
                         break
                 else:
                     hit = True
@@ -203,10 +329,21 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
     return at
 
 
+cdef inline Py_UCS4 _lower(Py_UCS4 c):
+    """Py_UNICODE_TOLOWER, without the call for ASCII and Han characters."""
+    if c < 128:
+        return <Py_UCS4> (<unsigned int> c + 32) if u'A' <= c <= u'Z' else c
+    if _han(c):
+        return c
+    return Py_UNICODE_TOLOWER(c)
+
+
 cdef bint _window_exact(str text, Py_ssize_t lo, Py_ssize_t hi):
     cdef Py_ssize_t i
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
     for i in range(lo, hi):
-        if _is_cased_wide(_at(text, i)):
+        if _is_cased_wide(PyUnicode_READ(kind, data, i)):
             return False
     return True
 
@@ -276,7 +413,7 @@ cdef str _normalise(_Entry e, str raw):
                 if not Py_UNICODE_ISSPACE(c):
                     buf[k] = c
                     k += 1
-            elif Py_UNICODE_ISDECIMAL(c):
+            elif u'0' <= c <= u'9' or (c >= 128 and Py_UNICODE_ISDECIMAL(c)):
                 buf[k] = c
                 k += 1
         if e.normaliser == N_MOBILE and k > 11:
@@ -291,8 +428,10 @@ cdef bint _all_digits(str value):
     cdef Py_ssize_t i, n = len(value)
     if n == 0:
         return False
+    cdef Py_UCS4 c
     for i in range(n):
-        if not Py_UNICODE_ISDIGIT(value[i]):
+        c = value[i]
+        if not (u'0' <= c <= u'9' or (c >= 128 and Py_UNICODE_ISDIGIT(c))):
             return False
     return True
 
@@ -730,22 +869,22 @@ def tally(list findings, values, totals, confirmed, locations, frozenset persona
     cdef dict places
     cdef Py_ssize_t records = 0
     for f in findings:
-        if f.damaged or f.masked:
+        if _get(f, F_DAMAGED) or _get(f, F_MASKED):
             unexposed(f)
             continue
-        etype = f.entity_type
+        etype = _get(f, F_ENTITY_TYPE)
         entry = per_type.get(etype)
         if entry is None:
             entry = per_type[etype] = [values[etype], None, locations[etype] if where is not None else None,
                                        etype in personal, 0]
-        value = f.value
+        value = _get(f, F_VALUE)
         (<set> entry[0]).add(value)
         entry[4] += 1
-        if f.confirmed:
+        if _get(f, F_CONFIRMED):
             if entry[1] is None:
                 entry[1] = confirmed[etype]
             (<set> entry[1]).add(value)
-        record = f.record
+        record = _get(f, F_RECORD)
         if where is not None:
             places = <dict> entry[2]
             if len(places) < max_places:
@@ -889,8 +1028,8 @@ cdef object _evaluate(_Entry e, object m, Py_ssize_t mstart, Py_ssize_t mend, st
         total = e.score + _score_boost(e, seen, header_boost)
         if seen < 0 or total < e.threshold:
             return None
-        return Finding(e.entity, raw, start, end, min(1.0, total), True, False, _hidden(raw), record,
-                       column, seen > 0 or header > 0 or e.has_group)
+        return _finding(e.entity, raw, start, end, min(1.0, total), True, False, _hidden(raw), record,
+                        column, seen > 0 or header > 0 or e.has_group)
     value = _normalise(e, raw)
     if e.validator == V_BANK_CARD:
         confidence = _bank_card(value)
@@ -910,24 +1049,25 @@ cdef object _evaluate(_Entry e, object m, Py_ssize_t mstart, Py_ssize_t mend, st
         if e.damage is not None and e.damage(value):
             seen = _evidence(e, text, mstart, _line_bounds(text, mstart, floor))
             if seen >= 0 and _score_boost(e, seen, header_boost):
-                return Finding(e.entity, value, start, end, 0.5, False, True, 0, record, column, False)
+                return _finding(e.entity, value, start, end, 0.5, False, True, 0, record, column, False)
         return None
     seen = _evidence(e, text, mstart, _line_bounds(text, mstart, floor))
     total = e.score * confidence + _score_boost(e, seen, header_boost)
     if seen < 0 or total < e.threshold:
         return None
-    return Finding(e.entity, value, start, end, min(1.0, total), False, False, 0, record, column,
-                   seen > 0 or header > 0 or e.has_group)
+    return _finding(e.entity, value, start, end, min(1.0, total), False, False, 0, record, column,
+                    seen > 0 or header > 0 or e.has_group)
 
 
 cdef inline bint _outranks(object f, int priority, object best, int best_priority):
     """decide.rank(f) > decide.rank(best)."""
-    cdef double a = round(f.score, 6), b = round(best.score, 6)
+    cdef double a = round(_get(f, F_SCORE), 6), b = round(_get(best, F_SCORE), 6)
     if a != b:
         return a > b
     if priority != best_priority:
         return priority > best_priority
-    return (f.end - f.start) > (best.end - best.start)
+    return (<Py_ssize_t> _get(f, F_END) - <Py_ssize_t> _get(f, F_START)) > (
+        <Py_ssize_t> _get(best, F_END) - <Py_ssize_t> _get(best, F_START))
 
 
 cdef class Plan:
@@ -960,6 +1100,8 @@ cdef class Plan:
         cdef Py_ssize_t floor = 0, row = 0, line = 0, counted = 0, c, mstart, mend
         cdef Py_ssize_t ncells = len(cell_starts) if cell_starts is not None else 0
         cdef int best_priority = 0, header
+        cdef double best_score = 0.0
+        cdef Py_ssize_t best_start
         cdef _Entry e
         cdef object best, f, m, col = None
         cdef bint table = header_rel is not None
@@ -984,7 +1126,7 @@ cdef class Plan:
                     continue
                 prev_idx = idx
                 e = self.entries[idx]
-                if best is not None and best.score >= 1.0 and e.priority < best_priority:
+                if best is not None and best_score >= 1.0 and e.priority < best_priority:
                     break
                 m = e.match(text, start)
                 if m is None:
@@ -993,13 +1135,14 @@ cdef class Plan:
                 mstart, mend = m.span()
                 f = _evaluate(e, m, mstart, mend, text, floor, header, row, col)
                 if f is not None and (best is None or _outranks(f, e.priority, best, best_priority)):
-                    best, best_end, best_priority = f, mend, e.priority
+                    best, best_end, best_priority, best_score = f, mend, e.priority, _get(f, F_SCORE)
             i = j
             if best is not None:
                 if not table:
-                    line += _count_nl(text, counted, best.start)
-                    counted = best.start
-                    best.record = line
+                    best_start = _get(best, F_START)
+                    line += _count_nl(text, counted, best_start)
+                    counted = best_start
+                    _set(best, F_RECORD, line)
                 found.append(best)
                 pos = max(best_end, start + 1)
             else:
@@ -1101,24 +1244,28 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
     cdef Py_ssize_t n = len(text), lo, hi, first, s, e, end, run, wlo, whi, k
     cdef bint overlaps
     cdef _NameCheck name_check = _name_check(is_name)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef object record
     for f in findings:
-        on_line = by_line.get(f.record)
+        record = _get(f, F_RECORD)
+        on_line = by_line.get(record)
         if on_line is None:
-            by_line[f.record] = [f]
+            by_line[record] = [f]
         else:
             on_line.append(f)
     for line, on_line in by_line.items():
-        anchors = [f for f in on_line if f.entity_type in direct and not f.masked]
+        anchors = [f for f in on_line if _get(f, F_ENTITY_TYPE) in direct and not _get(f, F_MASKED)]
         if not anchors:
             continue
-        first = (<object> on_line[0]).start
+        first = _get(on_line[0], F_START)
         lo = _rfind_nl(text, 0, first) + 1
         hi = text.find(u"\n", first)
         if hi < 0:
             hi = n
         spans = []  # (start, end) of findings written with Han characters: names, addresses, plates
         for f in on_line:
-            s, e = f.start, f.end
+            s, e = _get(f, F_START), _get(f, F_END)
             if not _ascii_span(text, s, e):
                 spans.append((s, e))
         spans.sort()
@@ -1126,11 +1273,13 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
         for wlo, whi in _windows(anchors, lo, hi, window):
             s = wlo
             while s < whi:
-                if not _han(_at(text, s)) or (s > 0 and _han_or_dot(_at(text, s - 1))):
+                if not _han(PyUnicode_READ(kind, data, s)) or (
+                    s > 0 and _han_or_dot(PyUnicode_READ(kind, data, s - 1))
+                ):
                     s += 1
                     continue
                 run = s
-                while run < whi and _han(_at(text, run)):
+                while run < whi and _han(PyUnicode_READ(kind, data, run)):
                     run += 1
                 # the token is the whole run when it has 2-4 characters and no '·' follows it
                 end = run
@@ -1141,8 +1290,8 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
                     if not overlaps:
                         token = text[s:end]
                         if (name_check.check(token) if name_check is not None else is_name(token)) > 0:
-                            out.append(Finding("CN_NAME", token, s, end, 0.6, False, False, 0, line, None,
-                                               False))
+                            out.append(_finding("CN_NAME", token, s, end, 0.6, False, False, 0, line, None,
+                                                False))
                 s = run if run > s else s + 1
     return out
 
@@ -1152,7 +1301,8 @@ cdef list _windows(list anchors, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t window
     cdef list merged = []
     cdef Py_ssize_t start, end, last
     for a in (anchors if _by_start(anchors) else sorted(anchors, key=_start_of)):
-        start, end = max(lo, a.start - window), min(hi, a.end + window)
+        start = max(lo, <Py_ssize_t> _get(a, F_START) - window)
+        end = min(hi, <Py_ssize_t> _get(a, F_END) + window)
         last = len(merged) - 1  # no negative indexing: wraparound is off
         if last >= 0 and start <= merged[last][1]:
             merged[last] = (merged[last][0], max(merged[last][1], end))
@@ -1169,7 +1319,7 @@ cdef bint _by_start(list items):
     """Are the items' starts ascending (as sorted(items, key=start) would leave them)?"""
     cdef Py_ssize_t i, previous = -1, start
     for i in range(len(items)):
-        start = items[i].start
+        start = _get(items[i], F_START)
         if start < previous:
             return False
         previous = start
@@ -1195,7 +1345,7 @@ def merge_by_start(list first, list second):
     if not (_by_start(first) and _by_start(second)):
         return sorted(first + second, key=_start_of)
     while i < n and j < m:
-        if second[j].start < first[i].start:
+        if <Py_ssize_t> _get(second[j], F_START) < <Py_ssize_t> _get(first[i], F_START):
             out.append(second[j])
             j += 1
         else:
