@@ -396,6 +396,8 @@ cdef str _normalise(_Entry e, str raw):
     cdef Py_UCS4 *buf
     if e.normaliser == N_PYTHON:
         return e.normalise(raw)
+    if _kept_whole(e.normaliser, raw, n):  # the usual case: nothing to drop or change, no copy
+        return raw
     buf = <Py_UCS4 *> malloc((n + 1) * sizeof(Py_UCS4))
     if buf == NULL:
         raise MemoryError()
@@ -421,6 +423,27 @@ cdef str _normalise(_Entry e, str raw):
         return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, k)
     finally:
         free(buf)
+
+
+cdef bint _kept_whole(int normaliser, str raw, Py_ssize_t n):
+    """Would _normalise return `raw` unchanged (every character kept as it is)?"""
+    cdef Py_ssize_t i
+    cdef Py_UCS4 c
+    cdef int kind = PyUnicode_KIND(raw)
+    cdef void *data = PyUnicode_DATA(raw)
+    if normaliser == N_MOBILE and n > 11:
+        return False
+    for i in range(n):
+        c = PyUnicode_READ(kind, data, i)
+        if normaliser == N_UPPER_ALNUM:
+            if not (u'0' <= c <= u'9' or u'A' <= c <= u'Z'):
+                return False
+        elif normaliser == N_NO_SPACE:
+            if Py_UNICODE_ISSPACE(c):
+                return False
+        elif not (u'0' <= c <= u'9'):
+            return False
+    return True
 
 
 cdef bint _all_digits(str value):
@@ -491,7 +514,12 @@ cdef double _mobile(str value) except -1:
     """validators.cn_mobile."""
     if len(value) != 11 or not _all_digits(value):
         return 0.0
-    return _mobile_segment(value, validators.mobile_segment_confidence)
+    return _mobile_segment(value, _MOBILE_SEGMENT)
+
+
+_MOBILE_SEGMENT = validators.mobile_segment_confidence
+cdef frozenset _SAMPLE_IDS = validators.SAMPLE_IDS
+cdef frozenset _PLACEHOLDER_MOBILES = validators.PLACEHOLDER_MOBILES
 
 
 # ---- validators in C -----------------------------------------------------------------------------
@@ -648,7 +676,7 @@ cdef double _resident_id(str value, object python) except -1:
         confidence = 0.2
     else:
         confidence = 1.0
-    if value in validators.SAMPLE_IDS:
+    if value in _SAMPLE_IDS:
         confidence = min(confidence, 0.3)
     return confidence
 
@@ -675,7 +703,7 @@ cdef double _mobile_segment(str value, object python) except -1:
             break
     else:
         return 0.4
-    if value in validators.PLACEHOLDER_MOBILES:
+    if value in _PLACEHOLDER_MOBILES:
         return 0.4
     return 1.0
 
@@ -772,9 +800,12 @@ cdef class _NameCheck:
                 return 0.0
         if not dotted and n > 4:
             return 0.0
-        if value in self.labels or value.endswith(_ORG_SUFFIXES):
+        if value in self.labels or value in self.stopwords:
             return 0.0
-        if value in self.stopwords or value.endswith(_HONORIFICS):
+        if _TWO_CHAR_ENDINGS is not None:  # one lookup instead of a compare per suffix
+            if value[n - 2:] in _TWO_CHAR_ENDINGS:
+                return 0.0
+        elif value.endswith(_ORG_SUFFIXES) or value.endswith(_HONORIFICS):
             return 0.0
         for k in range(2, n):
             if value[:k] in self.labels:
@@ -790,6 +821,10 @@ cdef class _NameCheck:
 
 _ORG_SUFFIXES = validators._ORG_SUFFIXES
 _HONORIFICS = validators._HONORIFICS
+# Both lists hold two-character words today: then a name's last two characters are looked up in a set.
+cdef frozenset _TWO_CHAR_ENDINGS = (
+    frozenset(_ORG_SUFFIXES + _HONORIFICS) if all(len(w) == 2 for w in _ORG_SUFFIXES + _HONORIFICS) else None
+)
 
 
 cdef class _Compiled:
