@@ -99,7 +99,7 @@ def test_decoding_is_linear_on_hostile_text():
     from fuzz import seeds
     from fuzz.ratio import MAX_RATIO, per_byte_ratio
 
-    one_line = ("name=" + "%E5%BC%A0" * 40_000 + "&phone=%2B86" + MOBILE + "\n").encode()
+    one_line = ("name=" + "%E5%BC%A0" * 80_000 + "&phone=%2B86" + MOBILE + "\n").encode()  # 0.7 MB, one line
     lines = "".join(f'x{i}_b64=5byg5LiJ k="\\u5f20\\"" q=%41%42 a=b64:{ID}\n' for i in range(6_000)).encode()
     refs = ("x=" + "&#24352;\\xe5\\xbc\\xa0=E5=BC=A0" * 20_000 + "\n").encode()
     for data in (one_line, lines, refs):

@@ -93,7 +93,8 @@ def regions(text: str) -> Iterator[tuple[int, View]]:
     start = end = -1
     for m in _hints(text):
         if m.start() < end + _MERGE_GAP and end >= 0:
-            end = max(end, _line_end(text, m.end()))
+            if m.end() > end:  # else its line ends at `end` or before: no search (one long line stays linear)
+                end = _line_end(text, m.end())
             continue
         if end >= 0 and (view := decoded_view(text[start:end])) is not None:
             yield start, view
