@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dlpscan.extract import Limits, open_documents, sniff
+from dlpscan.extract import Limits, open_documents
 from dlpscan.extract.decode import detect_encoding, open_text, sample_of
 from dlpscan.extract.errors import ExtractError
+from dlpscan.extract.sniff import sniff
 from dlpscan.model import Status
 
 CN = "客户姓名：张伟，手机号码 13800138000，地址：广东省深圳市南山区科技园路1号。\n"

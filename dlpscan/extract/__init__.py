@@ -1,7 +1,8 @@
 """The extraction layer: bytes in, a stream of Documents out, each with lazy text/table Blocks.
 
 open_documents(path, display_path, limits) -> Iterator[Document]
-sniff(path_or_bytes) -> media type (libmagic, refined)
+Limits: what a reader may spend on one file
+(sniff.sniff(path_or_bytes) -> media type, libmagic refined, is in its own module.)
 
 The readers load on first use: a process that only needs `extract.limits` (the configuration, a
 scan's parent) does not import every parser.
@@ -15,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dlpscan.extract.documents import open_documents
     from dlpscan.extract.limits import Limits
-    from dlpscan.extract.sniff import sniff
 
-__all__ = ["Limits", "open_documents", "sniff"]
-_HOME = {"Limits": "limits", "open_documents": "documents", "sniff": "sniff"}
+__all__ = ["Limits", "open_documents"]
+_HOME = {"Limits": "limits", "open_documents": "documents"}
 
 
 def __getattr__(name: str) -> Any:
