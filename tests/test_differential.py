@@ -223,3 +223,54 @@ def test_environment_variable_forces_the_pure_loop(monkeypatch):
     assert Engine(load_definitions(), compiled=True).compiled is True
     monkeypatch.setenv("DLPSCAN_PURE_PYTHON", "0")
     assert Engine(load_definitions()).compiled is True
+
+
+def _name_cell(rng: random.Random) -> str:
+    surname, given = (
+        rng.choice("张王李赵刘陈杨黄"),
+        "".join(rng.choice("伟芳娜敏静丽强磊军洋") for _ in range(2)),
+    )
+    return rng.choice(
+        [
+            surname + given,
+            f"{surname}  {given}",  # padded to line up
+            f"{surname};{given}",  # vCard family;given
+            f"{surname}\u3000{given}",
+            f" {surname}{given}\u00a0",
+            surname + "**",
+            surname + "*" * 45,  # too long for a masked cell
+            f"{surname}{given}（经理）",
+            f"{surname}{given}/销售部",
+            f"{surname}{given} 13912345678",
+            f"{surname} {given}：财务",
+            "北京市朝阳区",
+            "客户",
+            "",
+            "   ",
+            "Zhang Wei",
+            f"{surname}{given}有限公司",
+        ]
+    )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_whole_name_and_address_cells(engines, seed):
+    """Cells read whole under a name or address header, and a name column known by its content only:
+    padded, vCard, masked, led names, and what is not a name."""
+    pure, compiled = engines
+    rng = random.Random(seed)
+    address = "浙江省杭州市西湖区文三路{}号"
+    rows = [
+        (
+            _name_cell(rng),
+            address.format(rng.randint(1, 999)),
+            _name_cell(rng),
+            f"1390000{rng.randint(0, 9999):04d}",
+        )
+        for _ in range(800)
+    ]
+    for header in [("姓名", "地址", "", "手机"), ("", "", "联系人", "")]:
+        block = TableBlock(header=header, rows=rows, first_row=2)
+        found = compiled.scan(block)
+        assert sum(f.entity_type == "CN_NAME" for f in found) > 300
+        assert pure.scan(block) == found

@@ -21,6 +21,7 @@ import gc
 import types
 
 from dlpscan.detect import tables, text as _text, validators
+from dlpscan.detect.evidence import _LEADING_TOKEN, MASKED_CELL_MAX
 from dlpscan.detect.scoring import CONTEXT_REACH as _CONTEXT_REACH
 from dlpscan.detect.scoring import DAMAGE_CHECKS, Finding, _hidden, label_evidence
 
@@ -1389,3 +1390,78 @@ def merge_by_start(list first, list second):
     out.extend(first[i:])
     out.extend(second[j:])
     return out
+
+
+# ---- whole cells under a name or address header -------------------------------------------------
+
+cdef object _NAME_NORMALISER = _text.name
+
+
+cdef str _name_normalised(str value):
+    """text.name: whitespace (re's \\s is Py_UNICODE_ISSPACE) and ';' dropped."""
+    cdef Py_ssize_t i, n = len(value), k = 0
+    cdef int kind = PyUnicode_KIND(value)
+    cdef void *data = PyUnicode_DATA(value)
+    cdef Py_UCS4 c
+    cdef Py_UCS4 *buf
+    for i in range(n):
+        c = PyUnicode_READ(kind, data, i)
+        if c == u';' or Py_UNICODE_ISSPACE(c):
+            break
+    else:
+        return value
+    buf = <Py_UCS4 *> malloc((n + 1) * sizeof(Py_UCS4))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            c = PyUnicode_READ(kind, data, i)
+            if not (c == u';' or Py_UNICODE_ISSPACE(c)):
+                buf[k] = c
+                k += 1
+        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, k)
+    finally:
+        free(buf)
+
+
+cdef inline double _checked(_NameCheck name_check, object validate, str value) except -1:
+    return name_check.check(value) if name_check is not None else validate(value)
+
+
+def column_cells(object d, object validate, object rows, Py_ssize_t column, list cell_starts, list first_cell,
+                 object done_rows, bint confirmed, list out):
+    """engine._cell_findings over one column: evidence.cell_finding of the cell in `column` of each
+    row not in `done_rows`, appended to `out` (the fold is this module's)."""
+    cdef str entity = d.entity, cell, folded, value, normalised
+    cdef object normalise = d.normalise, lead, row
+    cdef bint by_name = normalise is _NAME_NORMALISER
+    cdef _NameCheck name_check = validate if isinstance(validate, _NameCheck) else None
+    cdef Py_ssize_t r, start, length
+    for r in range(len(rows)):
+        row = rows[r]
+        if column >= len(row) or r in done_rows:
+            continue
+        cell = row[column]
+        folded = fold(cell)
+        value = folded.strip()
+        if not value:
+            continue
+        start = <Py_ssize_t> cell_starts[<Py_ssize_t> first_cell[r] + column] + len(folded) - len(folded.lstrip())
+        if u"*" in value:
+            if len(value) <= MASKED_CELL_MAX:
+                out.append(_finding(entity, value, start, start + len(value), 0.8, True, False, 0, r, column,
+                                    confirmed))
+            continue
+        normalised = _name_normalised(value) if by_name else normalise(value)
+        if _checked(name_check, validate, normalised) > 0:
+            length = len(value)
+        else:
+            lead = _LEADING_TOKEN.match(value)
+            if lead is None:
+                continue
+            normalised = _name_normalised(lead.group(1)) if by_name else normalise(lead.group(1))
+            if _checked(name_check, validate, normalised) <= 0:
+                continue
+            length = lead.end(1)
+        out.append(_finding(entity, normalised, start, start + length, 0.9, False, False, 0, r, column,
+                            confirmed))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 
@@ -285,13 +286,23 @@ class Engine:
         ]
         if not any(readable):  # most tables: no name or address column
             return out
-        done = {(f.entity_type, f.record, f.column) for f in findings}
+        done: dict[tuple[str, int], set[int]] = defaultdict(set)  # (type, column) -> rows found already
+        for f in findings:
+            if f.column is not None:
+                done[(f.entity_type, f.column)].add(f.record)
         first_cell = list(accumulate((len(row) for row in block.rows), initial=0))  # row -> its first cell
         for d in self._cell_defs:
             validate = self._validate[d.entity]
             for c in (c for c in range(len(header)) if d in readable[c]):
+                done_rows = done.get((d.entity, c), set())
+                if self._core is not None:
+                    confirmed = c not in by_content
+                    self._core.column_cells(
+                        d, validate, block.rows, c, cell_starts, first_cell, done_rows, confirmed, out
+                    )
+                    continue
                 for r, row in enumerate(block.rows):
-                    if c >= len(row) or (d.entity, r, c) in done:
+                    if c >= len(row) or r in done_rows:
                         continue
                     f = cell_finding(
                         d,
