@@ -167,8 +167,11 @@ cdef enum Normaliser:
     N_UPPER_ALNUM = 2
     N_MOBILE = 3
     N_NO_SPACE = 4
+    N_NAME = 5  # text.name: whitespace (re's \\s is Py_UNICODE_ISSPACE) and ';' dropped
 
-_NORMALISERS = {"digits": N_DIGITS, "upper_alnum": N_UPPER_ALNUM, "mobile": N_MOBILE, "no_space": N_NO_SPACE}
+_NORMALISERS = {
+    "digits": N_DIGITS, "upper_alnum": N_UPPER_ALNUM, "mobile": N_MOBILE, "no_space": N_NO_SPACE, "name": N_NAME,
+}
 
 
 cdef inline unsigned int _slot(Py_UCS4 c):
@@ -391,13 +394,19 @@ cdef Py_ssize_t _line_bounds(str text, Py_ssize_t start, Py_ssize_t floor) excep
     return line_start
 
 
-cdef str _normalise(_Entry e, str raw):
+cdef inline str _normalise(_Entry e, str raw):
+    return _normalised(e.normaliser, e.normalise, raw)
+
+
+cdef str _normalised(int normaliser, object python, str raw):
+    """The definition's normaliser (`python`, the registry's function) of `raw`, in C where it is one
+    of _NORMALISERS."""
     cdef Py_ssize_t n = len(raw), i, k = 0
     cdef Py_UCS4 c
     cdef Py_UCS4 *buf
-    if e.normaliser == N_PYTHON:
-        return e.normalise(raw)
-    if _kept_whole(e.normaliser, raw, n):  # the usual case: nothing to drop or change, no copy
+    if normaliser == N_PYTHON:
+        return python(raw)
+    if _kept_whole(normaliser, raw, n):  # the usual case: nothing to drop or change, no copy
         return raw
     buf = <Py_UCS4 *> malloc((n + 1) * sizeof(Py_UCS4))
     if buf == NULL:
@@ -405,21 +414,25 @@ cdef str _normalise(_Entry e, str raw):
     try:
         for i in range(n):
             c = raw[i]
-            if e.normaliser == N_UPPER_ALNUM:
+            if normaliser == N_UPPER_ALNUM:
                 if u'0' <= c <= u'9' or u'A' <= c <= u'Z':
                     buf[k] = c
                     k += 1
                 elif u'a' <= c <= u'z':
                     buf[k] = <Py_UCS4> (<unsigned int> c - 32)
                     k += 1
-            elif e.normaliser == N_NO_SPACE:
+            elif normaliser == N_NO_SPACE:
                 if not Py_UNICODE_ISSPACE(c):
+                    buf[k] = c
+                    k += 1
+            elif normaliser == N_NAME:
+                if not (c == u';' or Py_UNICODE_ISSPACE(c)):
                     buf[k] = c
                     k += 1
             elif u'0' <= c <= u'9' or (c >= 128 and Py_UNICODE_ISDECIMAL(c)):
                 buf[k] = c
                 k += 1
-        if e.normaliser == N_MOBILE and k > 11:
+        if normaliser == N_MOBILE and k > 11:
             return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf + k - 11, 11)
         return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, k)
     finally:
@@ -441,6 +454,9 @@ cdef bint _kept_whole(int normaliser, str raw, Py_ssize_t n):
                 return False
         elif normaliser == N_NO_SPACE:
             if Py_UNICODE_ISSPACE(c):
+                return False
+        elif normaliser == N_NAME:
+            if c == u';' or Py_UNICODE_ISSPACE(c):
                 return False
         elif not (u'0' <= c <= u'9'):
             return False
@@ -1394,36 +1410,6 @@ def merge_by_start(list first, list second):
 
 # ---- whole cells under a name or address header -------------------------------------------------
 
-cdef object _NAME_NORMALISER = _text.name
-
-
-cdef str _name_normalised(str value):
-    """text.name: whitespace (re's \\s is Py_UNICODE_ISSPACE) and ';' dropped."""
-    cdef Py_ssize_t i, n = len(value), k = 0
-    cdef int kind = PyUnicode_KIND(value)
-    cdef void *data = PyUnicode_DATA(value)
-    cdef Py_UCS4 c
-    cdef Py_UCS4 *buf
-    for i in range(n):
-        c = PyUnicode_READ(kind, data, i)
-        if c == u';' or Py_UNICODE_ISSPACE(c):
-            break
-    else:
-        return value
-    buf = <Py_UCS4 *> malloc((n + 1) * sizeof(Py_UCS4))
-    if buf == NULL:
-        raise MemoryError()
-    try:
-        for i in range(n):
-            c = PyUnicode_READ(kind, data, i)
-            if not (c == u';' or Py_UNICODE_ISSPACE(c)):
-                buf[k] = c
-                k += 1
-        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, k)
-    finally:
-        free(buf)
-
-
 cdef inline double _checked(_NameCheck name_check, object validate, str value) except -1:
     return name_check.check(value) if name_check is not None else validate(value)
 
@@ -1434,7 +1420,7 @@ def column_cells(object d, object validate, object rows, Py_ssize_t column, list
     row not in `done_rows`, appended to `out` (the fold is this module's)."""
     cdef str entity = d.entity, cell, folded, value, normalised
     cdef object normalise = d.normalise, lead, row
-    cdef bint by_name = normalise is _NAME_NORMALISER
+    cdef int normaliser = _NORMALISERS.get(d.normaliser, N_PYTHON)
     cdef _NameCheck name_check = validate if isinstance(validate, _NameCheck) else None
     cdef Py_ssize_t r, start, length
     for r in range(len(rows)):
@@ -1452,14 +1438,14 @@ def column_cells(object d, object validate, object rows, Py_ssize_t column, list
                 out.append(_finding(entity, value, start, start + len(value), 0.8, True, False, 0, r, column,
                                     confirmed))
             continue
-        normalised = _name_normalised(value) if by_name else normalise(value)
+        normalised = _normalised(normaliser, normalise, value)
         if _checked(name_check, validate, normalised) > 0:
             length = len(value)
         else:
             lead = _LEADING_TOKEN.match(value)
             if lead is None:
                 continue
-            normalised = _name_normalised(lead.group(1)) if by_name else normalise(lead.group(1))
+            normalised = _normalised(normaliser, normalise, lead.group(1))
             if _checked(name_check, validate, normalised) <= 0:
                 continue
             length = lead.end(1)
