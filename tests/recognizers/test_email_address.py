@@ -29,6 +29,10 @@ def spans(text: str) -> list[tuple]:
         ("user@localhost", []),
         ("a@b.notatld", []),
         ("@example.com", []),
+        # the local part holds at most 64 characters (RFC 5321); no address starts inside a longer run
+        ("x" * 64 + "@example.com", [(ENTITY, "x" * 64 + "@example.com", 0, 76)]),
+        ("x" * 65 + "@example.com", []),
+        ("登录" + "y" * 65 + "@example.com", []),
     ],
 )
 def test_traps(text, expected):
