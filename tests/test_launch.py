@@ -99,13 +99,14 @@ print(sorted(m for m in heavy if m in sys.modules))
     assert proc.stdout.strip() == "[]"
 
 
-def test_the_fork_server_reads_the_definitions_and_tables_for_its_workers():
+def test_the_fork_server_reads_the_definitions_tables_and_suffix_list_for_its_workers():
     code = """
-from dlpscan.detect import tables
+from dlpscan.detect import tables, validators
 from dlpscan.detect.registry import _load
 import dlpscan.detect.warm
-print(tables.divisions.cache_info().currsize, tables.bank_bins.cache_info().currsize, _load.cache_info().currsize)
+print(tables.divisions.cache_info().currsize, tables.bank_bins.cache_info().currsize, _load.cache_info().currsize,
+      validators._tld_extractor.cache_info().currsize, validators._has_public_suffix.cache_info().currsize)
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split() == ["1", "1", "1"]
+    assert proc.stdout.split() == ["1", "1", "1", "1", "1"]
