@@ -20,7 +20,7 @@ from dlpscan.detect.registry import RecognizerDef
 from dlpscan.detect.scoring import Finding
 from dlpscan.detect.validators import minor_age
 from dlpscan.entities import DataCategory
-from dlpscan.model import Block, CategoryStats, EntityStats, MaskedStats, TableBlock
+from dlpscan.model import Block, CategoryStats, EntityStats, Fingerprints, MaskedStats, TableBlock
 
 SAMPLES_PER_TYPE = 3
 LOCATIONS_PER_TYPE = 5
@@ -45,22 +45,19 @@ class Fingerprinter:
         native = compiled.native()  # the same pads in C (OpenSSL), where built
         self._native = native.Fingerprints(key) if native is not None else None
 
-    def sorted_hex_digests(self, values: Iterable[str]) -> list[str]:
-        """hex_digests, sorted."""
+    def sorted_digests(self, values: Iterable[str]) -> Fingerprints:
+        """The fingerprints of distinct `values`."""
         if self._native is not None:
-            return self._native.sorted_hex(values)
-        return sorted(self.hex_digests(values))
-
-    def hex_digests(self, values: Iterable[str]) -> list[str]:
+            return Fingerprints(self._native.sorted_digests(values))
         inner_copy, outer_copy = self._inner.copy, self._outer.copy
-        out = []
+        digests = []
         for value in values:
             inner = inner_copy()
             inner.update(value.encode("utf-8"))
             outer = outer_copy()
             outer.update(inner.digest())
-            out.append(outer.hexdigest())
-        return out
+            digests.append(outer.digest())
+        return Fingerprints(b"".join(sorted(digests)))
 
     def digest(self, value: str) -> bytes:
         """The first KEY_BYTES bytes of the value's HMAC-SHA256 (a compact key for counting)."""
@@ -198,7 +195,7 @@ class DocumentAggregate:
             values = self._values[etype]
             fps = None
             if with_fingerprints and self._types[etype].fingerprint:
-                fps = self._fingerprints.sorted_hex_digests(values)
+                fps = self._fingerprints.sorted_digests(values)
             out[etype] = EntityStats(
                 distinct=len(values),
                 total=self._totals[etype],

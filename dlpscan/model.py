@@ -7,9 +7,12 @@ Nothing here does I/O. Raw values live only in `Finding.value` inside the proces
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import overload
+
+DIGEST_BYTES = 32  # HMAC-SHA256
 
 
 class Status(StrEnum):
@@ -85,13 +88,61 @@ class Document:
     edm: EdmMatch | None = None  # set when scanned with an EDM index
 
 
+class Fingerprints(Sequence[str]):
+    """The distinct keyed fingerprints of one entity type in one file, read as the report contract's
+    lower-case hex strings in ascending order, held as their 32-byte digests in one bytes object: that
+    object, not one string per value, crosses from the worker to the scan's parent and into the store
+    (a 200,000-row export has 600,000 of them)."""
+
+    __slots__ = ("digests",)
+
+    def __init__(self, digests: bytes = b"") -> None:
+        """`digests`: distinct HMAC-SHA256 digests, sorted, concatenated."""
+        if len(digests) % DIGEST_BYTES:
+            raise ValueError("fingerprint digests are not a whole number of 32-byte digests")
+        self.digests = bytes(digests)
+
+    def __len__(self) -> int:
+        return len(self.digests) // DIGEST_BYTES
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        i = range(len(self))[index]  # IndexError, negative indexes
+        return self.digests[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES].hex()
+
+    def __iter__(self) -> Iterator[str]:
+        text, width = self.digests.hex(), 2 * DIGEST_BYTES
+        return (text[i : i + width] for i in range(0, len(text), width))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Fingerprints):
+            return self.digests == other.digests
+        if isinstance(other, list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, as a list would be
+
+    def __repr__(self) -> str:
+        return f"Fingerprints({len(self)})"
+
+    def __reduce__(self) -> tuple[type[Fingerprints], tuple[bytes]]:
+        return Fingerprints, (self.digests,)
+
+
 @dataclass(slots=True)
 class EntityStats:
     """Per-file statistics for one entity type. Never holds raw values."""
 
     distinct: int = 0
     total: int = 0
-    fingerprints: list[str] | None = None
+    # Lower-case hex HMAC-SHA256s of the distinct values (the scan gives a `Fingerprints`).
+    fingerprints: Sequence[str] | None = None
     samples: list[str] = field(default_factory=list)  # masked forms only
     confirmed: int = 0  # distinct values that a column header or a label confirmed (not pattern alone)
     locations: list[str] = field(default_factory=list)  # a capped sample: "Sheet1 row 12", "page 3 line 4"

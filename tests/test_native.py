@@ -15,6 +15,7 @@ from dlpscan.detect import hs_cache
 from dlpscan.detect.backends import HyperscanScanner
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.registry import load_definitions
+from dlpscan.model import Fingerprints
 
 native = pytest.importorskip("dlpscan.detect._native", reason="not built (no libhyperscan-dev/libssl-dev)")
 
@@ -75,7 +76,12 @@ def test_native_fingerprints_equal_hmac_sha256(key):
     rng = random.Random(1)
     values = ["13912345678", "张三", "", "110101199003078670", "凯文·杜兰特", "x" * 300, "\U0001f600"]
     values += [str(rng.randrange(10**10, 10**18)) for _ in range(500)]
-    expected = sorted(hmac.digest(key, v.encode("utf-8"), "sha256").hex() for v in values)
-    assert native.Fingerprints(key).sorted_hex(values) == expected
-    assert Fingerprinter(key).sorted_hex_digests(set(values)) == expected
-    assert native.Fingerprints(key).sorted_hex([]) == []
+    expected = sorted(hmac.digest(key, v.encode("utf-8"), "sha256") for v in values)
+    assert native.Fingerprints(key).sorted_digests(values) == b"".join(expected)
+    assert native.Fingerprints(key).sorted_digests([]) == b""
+    fingerprints = Fingerprinter(key).sorted_digests(set(values))
+    assert isinstance(fingerprints, Fingerprints)
+    assert fingerprints == [d.hex() for d in expected]
+    hashlib_only = Fingerprinter(key)
+    hashlib_only._native = None  # the fallback where _native is not built
+    assert hashlib_only.sorted_digests(values) == fingerprints

@@ -9,7 +9,7 @@ the same candidates and digests (tests/test_native.py).
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeASCII
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy
 
@@ -225,9 +225,6 @@ cdef class Database:
 
 # ---- HMAC-SHA256 ---------------------------------------------------------------------------------
 
-cdef char *_HEX = b"0123456789abcdef"
-
-
 cdef int _cmp_digest(const void *a, const void *b) noexcept nogil:
     return memcmp(a, b, 32)
 
@@ -261,42 +258,31 @@ cdef class Fingerprints:
         SHA256_Init(&self.outer)
         SHA256_Update(&self.outer, pad, 64)
 
-    def sorted_hex(self, values):
-        """The lower-case hex digests of the (UTF-8 encoded) `values`, sorted."""
+    def sorted_digests(self, values):
+        """The digests of the (UTF-8 encoded) `values`, sorted and concatenated (32 bytes each)."""
         cdef list seq = list(values)
-        cdef Py_ssize_t n = len(seq), i, k, size
-        cdef unsigned char *digests = <unsigned char *> malloc(max(1, n) * 32)
+        cdef Py_ssize_t n = len(seq), i, size
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, n * 32)
+        cdef unsigned char *digests = <unsigned char *> PyBytes_AS_STRING(out)
         cdef unsigned char inner_digest[32]
-        cdef char hexed[64]
         cdef const char *utf8
         cdef SHA256_CTX c
-        cdef list out = []
         cdef str value
         cdef bytes encoded
-        if digests == NULL:
-            raise MemoryError()
-        try:
-            for i in range(n):
-                value = seq[i]
-                if value.isascii():  # its own bytes; others are encoded for the moment (not cached on the str)
-                    utf8 = PyUnicode_AsUTF8AndSize(value, &size)
-                else:
-                    encoded = value.encode("utf-8")
-                    utf8, size = encoded, len(encoded)
-                c = self.inner
-                SHA256_Update(&c, utf8, size)
-                SHA256_Final(inner_digest, &c)
-                c = self.outer
-                SHA256_Update(&c, inner_digest, 32)
-                SHA256_Final(digests + 32 * i, &c)
-            qsort(digests, n, 32, _cmp_digest)
-            for i in range(n):
-                for k in range(32):
-                    hexed[2 * k] = _HEX[digests[32 * i + k] >> 4]
-                    hexed[2 * k + 1] = _HEX[digests[32 * i + k] & 15]
-                out.append(PyUnicode_DecodeASCII(hexed, 64, NULL))
-        finally:
-            free(digests)
+        for i in range(n):
+            value = seq[i]
+            if value.isascii():  # its own bytes; others are encoded for the moment (not cached on the str)
+                utf8 = PyUnicode_AsUTF8AndSize(value, &size)
+            else:
+                encoded = value.encode("utf-8")
+                utf8, size = encoded, len(encoded)
+            c = self.inner
+            SHA256_Update(&c, utf8, size)
+            SHA256_Final(inner_digest, &c)
+            c = self.outer
+            SHA256_Update(&c, inner_digest, 32)
+            SHA256_Final(digests + 32 * i, &c)
+        qsort(digests, n, 32, _cmp_digest)
         return out
 
     def truncated(self, bytes prefix, values, Py_ssize_t width):

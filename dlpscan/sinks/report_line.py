@@ -23,7 +23,7 @@ def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any
     for etype, stats in result.entities.items():
         entry: dict[str, Any] = {"distinct": stats.distinct, "total": stats.total}
         if include_fingerprints and stats.fingerprints is not None:
-            entry["fingerprints"] = stats.fingerprints
+            entry["fingerprints"] = list(stats.fingerprints)
         entry["samples"] = stats.samples
         entry["confirmed"] = stats.confirmed
         entry["confidence"] = confidence(stats)

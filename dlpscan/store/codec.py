@@ -19,6 +19,7 @@ from dlpscan.model import (
     EdmMatch,
     EntityStats,
     FileResult,
+    Fingerprints,
     MaskedStats,
     RuleHit,
     Status,
@@ -35,6 +36,11 @@ _INODE_WRAP = 1 << 64  # st_ino is unsigned 64-bit; BIGINT is signed
 
 def fp_from_db(fp: bytes) -> str:
     return bytes(fp).hex()
+
+
+def fps_from_db(digests: Iterable[bytes]) -> Fingerprints:
+    """Stored fingerprints of one file and type, read in ascending order."""
+    return Fingerprints(b"".join(map(bytes, digests)))
 
 
 def inode_to_db(inode: int | None) -> int | None:
@@ -147,17 +153,20 @@ def entity_rows(file_id: int, result: FileResult) -> list[dict[str, Any]]:
     ]
 
 
-def fingerprint_groups(file_id: int, result: FileResult) -> list[tuple[int, str, list[bytes]]]:
-    """(file_id, entity_type, distinct 32-byte fingerprints in ascending order) per fingerprinted type:
-    the rows of `fingerprints` grouped, as bulk loading wants them (the key's order)."""
+def fingerprint_groups(file_id: int, result: FileResult) -> list[tuple[int, str, bytes]]:
+    """(file_id, entity_type, distinct 32-byte fingerprints in ascending order, concatenated) per
+    fingerprinted type: the rows of `fingerprints` grouped, as bulk loading wants them (the key's
+    order). A scan's `Fingerprints` are taken as they are; other sequences are checked as hex."""
     groups = []
     for etype, stats in result.entities.items():
-        if stats.fingerprints:
-            fps = fps_to_db(stats.fingerprints, etype)
-            fps.sort()  # linear: they come sorted from the scan
-            if len(set(fps)) != len(fps):
-                fps = sorted(set(fps))
-            groups.append((file_id, etype, fps))
+        if isinstance(stats.fingerprints, Fingerprints):
+            digests = stats.fingerprints.digests
+        elif stats.fingerprints:
+            digests = b"".join(sorted(set(fps_to_db(list(stats.fingerprints), etype))))
+        else:
+            continue
+        if digests:
+            groups.append((file_id, etype, digests))
     return groups
 
 
@@ -252,7 +261,7 @@ def edm_of(row: Mapping[str, Any], index: Mapping[str, Any] | None) -> EdmMatch 
 def rebuild(
     row: Mapping[str, Any],
     entities: Iterable[Mapping[str, Any]],
-    fps: Mapping[str, list[str]],
+    fps: Mapping[str, Fingerprints],
     edm_index: Mapping[str, Any] | None = None,
     categories: Mapping[str, CategoryStats] | None = None,
 ) -> FileResult:
@@ -265,7 +274,7 @@ def rebuild(
             e["entity_type"]: EntityStats(
                 distinct=e["n_distinct"],
                 total=e["n_total"],
-                fingerprints=fps.get(e["entity_type"], []) if e["fingerprinted"] else None,
+                fingerprints=fps.get(e["entity_type"], Fingerprints()) if e["fingerprinted"] else None,
                 samples=list(e["samples"]),
                 confirmed=e["confirmed"],
                 locations=list(e["locations"] or ()),

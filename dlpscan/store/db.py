@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
+from dlpscan.model import DIGEST_BYTES
+
 # Errors that say "not now" rather than "never": lost connections, locked or full databases, I/O errors.
 TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, OSError)
 BUSY_TIMEOUT_MS = 30_000
@@ -171,26 +173,25 @@ def bulk_insert(conn: Connection, table: sa.Table, rows: list[tuple]) -> None:
         driver.executemany(f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", rows)
 
 
-def insert_fingerprints(
-    conn: Connection, table: sa.Table, groups: list[tuple[int, str, list[bytes]]]
-) -> None:
-    """Insert (file_id, entity_type, [fp, ...]) groups (fps of one length) of a (file_id, entity_type, fp)
-    table. SQLite: one statement per group that cuts the group's concatenated digests into rows inside
+def insert_fingerprints(conn: Connection, table: sa.Table, groups: list[tuple[int, str, bytes]]) -> None:
+    """Insert (file_id, entity_type, concatenated 32-byte fingerprints) groups of a (file_id,
+    entity_type, fp) table. SQLite: one statement per group that cuts the digests into rows inside
     SQLite (half the cost of executemany: no Python row per fingerprint); PostgreSQL: COPY."""
+    width = DIGEST_BYTES
     if conn.dialect.name == "postgresql":
-        bulk_insert(conn, table, [(f, e, fp) for f, e, fps in groups for fp in fps])
+        rows = [(f, e, fps[i : i + width]) for f, e, fps in groups for i in range(0, len(fps), width)]
+        bulk_insert(conn, table, rows)
         return
     driver = conn.connection.driver_connection
     file_id, entity_type, fp = (c.name for c in table.columns)
     for fid, etype, fps in groups:
         if not fps:
             continue
-        width = len(fps[0])
         driver.execute(
             "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?) "
             f"INSERT INTO {table.name} ({file_id}, {entity_type}, {fp}) "
             "SELECT ?, ?, substr(?, n * ? + 1, ?) FROM i",
-            (len(fps), fid, etype, b"".join(fps), width, width),
+            (len(fps) // width, fid, etype, fps, width, width),
         )
 
 

@@ -501,7 +501,7 @@ class ResultsMixin:
         """Rebuild StoredFiles for `files` rows (at most a few hundred: used inside IN lists)."""
         ids = [r["id"] for r in rows]
         ents: dict[int, list] = defaultdict(list)
-        fps: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        digests: dict[int, dict[str, list[bytes]]] = defaultdict(lambda: defaultdict(list))
         if ids:
             for e in conn.execute(
                 sa.select(entity_counts)
@@ -516,7 +516,7 @@ class ResultsMixin:
                     .where(one_of(conn, fingerprints.c.file_id, with_fps))
                     .order_by(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
                 ):
-                    fps[file_id][etype].append(codec.fp_from_db(fp))
+                    digests[file_id][etype].append(fp)
         versions = {r["edm_version"] for r in rows if r["edm_version"] is not None}
         indexes = {}
         if versions:
@@ -538,7 +538,7 @@ class ResultsMixin:
                 result=codec.rebuild(
                     r,
                     ents.get(r["id"], ()),
-                    fps.get(r["id"], {}),
+                    {t: codec.fps_from_db(d) for t, d in digests.get(r["id"], {}).items()},
                     indexes.get(r["edm_version"]),
                     codec.rebuild_categories(cats.get(r["id"], ()), keys.get(r["id"], {})),
                 ),
