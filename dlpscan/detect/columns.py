@@ -89,7 +89,15 @@ def as_form(block: TableBlock, is_label: Callable[[str], bool]) -> TableBlock | 
         return None
     data = [r for r in block.rows if any(c.strip() for c in r)]
     head = [tuple(block.header)] if any(h.strip() for h in block.header) else []
-    in_data = [c for r in data if (c := next((c for c in r if is_label(c)), None)) is not None]
+    in_data: list[str] = []
+    unlabelled = 0
+    for r in data:
+        if (c := next((c for c in r if is_label(c)), None)) is not None:
+            in_data.append(c)
+            continue
+        unlabelled += 1
+        if unlabelled * 2 > len(data):  # most rows have no label (a customer list): not a form,
+            return None  # known without reading the rest
     found = in_data + [c for r in head if (c := next((c for c in r if is_label(c)), None)) is not None]
     if not in_data or len(found) < 2 or len(in_data) * 2 < len(data) or len(set(found)) * 2 < len(found):
         return None

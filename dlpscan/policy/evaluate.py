@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -61,11 +62,20 @@ def category_counts(categories: Mapping[str, CategoryStats]) -> dict[str, int]:
     return out
 
 
-def weighted_sum(spec: WeightedSum, counts: Counts) -> Fraction:
-    """Σ count/threshold over categories; a category counts its largest source (people, not values)."""
-    return sum(
-        (Fraction(term_count(cat, counts), cat.threshold) for cat in spec.categories.values()), Fraction(0)
-    )
+def reaches(spec: WeightedSum, counts: Counts) -> bool:
+    """Σ count/threshold over categories (a category counts its largest source: people, not values)
+    reaches `at_least`, in exact fractions; most files count nothing, which never reaches it."""
+    terms = [(term_count(cat, counts), cat.threshold) for cat in spec.categories.values()]
+    if not any(count for count, _ in terms):
+        return False  # at_least > 0
+    total = sum((Fraction(count, threshold) for count, threshold in terms), Fraction(0))
+    return total >= _exact(spec.at_least)
+
+
+@functools.cache
+def _exact(value: float) -> Fraction:
+    """The fraction a policy author wrote (0.1 is 1/10, not the nearest binary float)."""
+    return Fraction(repr(value))
 
 
 def term_count(cat: Category, counts: Counts) -> int:
@@ -82,10 +92,7 @@ def matches(rule: Rule, counts: Counts) -> bool:
         and (rule.min_edm_rows is None or counts.edm_rows >= rule.min_edm_rows)
         and all(distinct.get(t, 0) >= n for t, n in rule.min_distinct.items())
         and all(max(distinct.get(t, 0) for t in g.types) >= g.count for g in rule.min_distinct_any)
-        and (
-            rule.weighted_sum is None
-            or weighted_sum(rule.weighted_sum, counts) >= Fraction(repr(rule.weighted_sum.at_least))
-        )
+        and (rule.weighted_sum is None or reaches(rule.weighted_sum, counts))
         and all(counts.noncompliant.get(t, 0) >= n for t, n in rule.min_masked_noncompliant.items())
         and all(counts.notes.get(n, 0) >= 1 for n in rule.requires_notes)
         and all(counts.notes.get(n, 0) >= k for n, k in rule.min_notes.items())
