@@ -85,3 +85,14 @@ def test_native_fingerprints_equal_hmac_sha256(key):
     hashlib_only = Fingerprinter(key)
     hashlib_only._native = None  # the fallback where _native is not built
     assert hashlib_only.sorted_digests(values) == fingerprints
+
+
+def test_digests_sort_as_bytes_compare_even_when_their_first_eight_bytes_are_equal():
+    rng = random.Random(3)
+    digests = [rng.randbytes(32) for _ in range(3000)]
+    digests += [b"\x07" * 8 + rng.randbytes(24) for _ in range(40)]  # one radix key, ordered by memcmp
+    digests += [digests[5], b"\xff" * 32, b"\x00" * 32]
+    assert native.sort_digests(b"".join(digests)) == b"".join(sorted(digests))
+    assert native.sort_digests(b"") == b""
+    with pytest.raises(ValueError):
+        native.sort_digests(b"x" * 33)

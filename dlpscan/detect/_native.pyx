@@ -11,7 +11,7 @@ the same candidates and digests (tests/test_native.py).
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdlib cimport free, malloc, qsort, realloc
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, memset
 
 
 
@@ -100,9 +100,100 @@ cdef inline bint _push(Hits *h, long long item) noexcept nogil:
     return True
 
 
-cdef int _cmp_ll(const void *a, const void *b) noexcept nogil:
-    cdef long long x = (<const long long *> a)[0], y = (<const long long *> b)[0]
-    return (x > y) - (x < y)
+# ---- Sorting: LSD radix sorts, linear (libc's qsort, called back per comparison, was more than half
+# of fingerprinting the values of a dense export) -------------------------------------------------
+
+cdef bint _radix_sort(unsigned long long *keys, unsigned int *tags, Py_ssize_t n) noexcept nogil:
+    """Sorts `keys` ascending, stably, moving `tags` (NULL: none) with them: one pass counts all eight
+    bytes, then one pass per byte that differs between keys. False: out of memory."""
+    cdef unsigned long long *key_tmp
+    cdef unsigned int *tag_tmp = NULL
+    cdef Py_ssize_t (*count)[256]
+    cdef Py_ssize_t i, total, c, pos
+    cdef int b
+    cdef unsigned int digit
+    cdef unsigned long long key
+    if n < 2:
+        return True
+    key_tmp = <unsigned long long *> malloc(n * sizeof(unsigned long long))
+    count = <Py_ssize_t (*)[256]> malloc(8 * 256 * sizeof(Py_ssize_t))
+    if tags != NULL:
+        tag_tmp = <unsigned int *> malloc(n * sizeof(unsigned int))
+    if key_tmp == NULL or count == NULL or (tags != NULL and tag_tmp == NULL):
+        free(key_tmp)
+        free(count)
+        free(tag_tmp)
+        return False
+    memset(count, 0, 8 * 256 * sizeof(Py_ssize_t))
+    for i in range(n):
+        key = keys[i]
+        for b in range(8):
+            count[b][(key >> (8 * b)) & 0xFF] += 1
+    for b in range(8):
+        if count[b][(keys[0] >> (8 * b)) & 0xFF] == n:
+            continue  # every key has this byte: the pass would not move anything
+        total = 0
+        for c in range(256):
+            total, count[b][c] = total + count[b][c], total
+        for i in range(n):
+            digit = (keys[i] >> (8 * b)) & 0xFF
+            pos = count[b][digit]
+            count[b][digit] = pos + 1
+            key_tmp[pos] = keys[i]
+            if tags != NULL:
+                tag_tmp[pos] = tags[i]
+        memcpy(keys, key_tmp, n * sizeof(unsigned long long))
+        if tags != NULL:
+            memcpy(tags, tag_tmp, n * sizeof(unsigned int))
+    free(key_tmp)
+    free(count)
+    free(tag_tmp)
+    return True
+
+
+cdef int _cmp_digest(const void *a, const void *b) noexcept nogil:
+    return memcmp(a, b, 32)
+
+
+cdef bint _sort_digests(unsigned char *digests, Py_ssize_t n) noexcept nogil:
+    """Sorts n 32-byte digests in place (memcmp order): by their first 8 bytes as a big-endian
+    number, then, within the rare runs that share those, by all 32. False: out of memory."""
+    cdef unsigned long long *keys = <unsigned long long *> malloc(max(1, n) * sizeof(unsigned long long))
+    cdef unsigned int *order = <unsigned int *> malloc(max(1, n) * sizeof(unsigned int))
+    cdef unsigned char *out = <unsigned char *> malloc(max(1, n) * 32)
+    cdef Py_ssize_t i, run
+    cdef int k
+    cdef unsigned long long key
+    if keys == NULL or order == NULL or out == NULL or n > <Py_ssize_t> 0xFFFFFFFF:
+        free(keys)
+        free(order)
+        free(out)
+        return False
+    for i in range(n):
+        key = 0
+        for k in range(8):
+            key = (key << 8) | digests[32 * i + k]
+        keys[i], order[i] = key, <unsigned int> i
+    if not _radix_sort(keys, order, n):
+        free(keys)
+        free(order)
+        free(out)
+        return False
+    for i in range(n):
+        memcpy(out + 32 * i, digests + 32 * order[i], 32)
+    i = 0
+    while i < n:
+        run = i + 1
+        while run < n and keys[run] == keys[i]:
+            run += 1
+        if run - i > 1:
+            qsort(out + 32 * i, run - i, 32, _cmp_digest)
+        i = run
+    memcpy(digests, out, n * 32)
+    free(keys)
+    free(order)
+    free(out)
+    return True
 
 
 cdef class Database:
@@ -209,7 +300,8 @@ cdef class Database:
                 raise MemoryError()
             if rc != HS_SUCCESS:
                 raise RuntimeError(f"hyperscan scan failed (error {rc})")
-            qsort(h.items, h.n, sizeof(long long), _cmp_ll)
+            if not _radix_sort(<unsigned long long *> h.items, NULL, h.n):  # starts and indices are >= 0
+                raise MemoryError()
             for i in range(h.n):
                 target = h.items[i] >> 20
                 while b < target:
@@ -223,11 +315,17 @@ cdef class Database:
         return starts, ids
 
 
+def sort_digests(bytes digests):
+    """32-byte `digests` in ascending order, sorted as `Fingerprints.sorted_digests` sorts them."""
+    if len(digests) % 32:
+        raise ValueError("not a whole number of 32-byte digests")
+    cdef bytes out = PyBytes_FromStringAndSize(<const char *> digests, len(digests))
+    if not _sort_digests(<unsigned char *> PyBytes_AS_STRING(out), len(digests) // 32):
+        raise MemoryError()
+    return out
+
+
 # ---- HMAC-SHA256 ---------------------------------------------------------------------------------
-
-cdef int _cmp_digest(const void *a, const void *b) noexcept nogil:
-    return memcmp(a, b, 32)
-
 
 cdef class Fingerprints:
     """HMAC-SHA256 under one key (RFC 2104) with the inner and outer pads hashed once."""
@@ -282,7 +380,8 @@ cdef class Fingerprints:
             c = self.outer
             SHA256_Update(&c, inner_digest, 32)
             SHA256_Final(digests + 32 * i, &c)
-        qsort(digests, n, 32, _cmp_digest)
+        if not _sort_digests(digests, n):
+            raise MemoryError()
         return out
 
     def truncated(self, bytes prefix, values, Py_ssize_t width):
