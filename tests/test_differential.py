@@ -20,6 +20,7 @@ import pytest
 from test_presidio import CELLS, TEXTS, generated_text
 
 from dlpscan.detect.engine import Engine
+from dlpscan.detect.layout import table_layout
 from dlpscan.detect.registry import load_definitions
 from dlpscan.detect.validators import id_check_char
 from dlpscan.model import TableBlock
@@ -214,6 +215,30 @@ def test_generated_tables(engines, seed):
     block = TableBlock(header=header, rows=rows, first_row=2)
     found = compiled.scan(block)
     assert len(found) > 500
+    assert pure.scan(block) == found
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_table_layout_is_the_references(seed):
+    core = importlib.import_module("dlpscan.detect._core")
+    rng = random.Random(seed)
+    cells = ["", "张三", "13912345678", "a\nb", "\U0001f600x", " 北京 ", "\n"]
+    rows = [tuple(rng.choice(cells) for _ in range(rng.randint(0, 6))) for _ in range(300)]
+    assert core.table_layout(rows) == table_layout(rows)
+    assert core.table_layout([]) == table_layout([])
+    assert core.table_layout([()]) == table_layout([()])
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_tables_with_empty_rows_and_cells_across_lines(engines, seed):
+    pure, compiled = engines
+    rng = random.Random(seed)
+    rows = [
+        tuple(value(rng) + rng.choice(["", "\n", " "]) for _ in range(rng.randint(0, 4))) for _ in range(800)
+    ]
+    block = TableBlock(header=("姓名", "身份证号", "手机", "地址"), rows=rows, first_row=2)
+    found = compiled.scan(block)
+    assert len(found) > 300
     assert pure.scan(block) == found
 
 

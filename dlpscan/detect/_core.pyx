@@ -9,12 +9,14 @@ normalisers, validators, masked values, windows holding cased non-ASCII letters)
 Python functions the reference uses.
 """
 
+from cpython cimport array
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 from libc.time cimport time, time_t
 
+import array as _array
 import dataclasses
 import functools
 import gc
@@ -22,6 +24,8 @@ import types
 
 from dlpscan.detect import tables, text as _text, validators
 from dlpscan.detect.evidence import _LEADING_TOKEN, MASKED_CELL_MAX
+from dlpscan.detect.layout import CELL_SEP as _CELL_SEP
+from dlpscan.detect.layout import TableLayout
 from dlpscan.detect.scoring import CONTEXT_REACH as _CONTEXT_REACH
 from dlpscan.detect.scoring import DAMAGE_CHECKS, Finding, _hidden, label_evidence
 
@@ -85,6 +89,7 @@ _FIELDS = ("entity_type", "value", "start", "end", "score", "masked", "damaged",
            "column", "confirmed")
 cdef Py_ssize_t _OFFSET[11]
 cdef object _FINDING = Finding
+cdef array.array _Q = _array.array("q")  # the template of the layout arrays
 
 
 cdef bint _finding_slots() except -1:
@@ -1130,33 +1135,52 @@ cdef class Plan:
     def __init__(self, entries):
         self.entries = [_Entry(d, labels, p) for d, labels, p in entries]
 
-    def findings(self, str text, list starts, list ids, header_rel=None, cell_starts=None,
-                 cell_pos=None):
+    def findings(self, str text, list starts, list ids, header_rel=None, layout=None):
         """Engine._pattern_findings over candidates given as parallel lists (start, pattern index),
         sorted by (start, index). Text (no header_rel): `record` is the 0-based line number, as
-        evidence.with_line_numbers sets it. Table: `cell_starts`/`cell_pos` locate each cell."""
+        evidence.with_line_numbers sets it. Table: `layout` (layout.TableLayout) locates each cell."""
         # Findings hold no cycles: the collections their allocation would trigger only re-walk
         # long-lived objects (about 10% of the loop), so the collector pauses while it runs.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._findings(text, starts, ids, header_rel, cell_starts, cell_pos)
+            if header_rel is None:
+                return self._findings(text, starts, ids, None, NULL, 0)
+            return self._table_findings(text, starts, ids, header_rel, layout)
         finally:
             if enabled:
                 gc.enable()
 
-    cdef list _findings(self, str text, list starts, list ids, object header_rel, object cell_starts,
-                        object cell_pos):
+    cdef list _table_findings(self, str text, list starts, list ids, dict header_rel, object layout):
+        """_findings with each entry's header relation per column read from one C array."""
+        cdef Py_ssize_t width = 1 + max([c for _, c in header_rel], default=-1), k, c
+        cdef Py_ssize_t n_entries = len(self.entries)
+        cdef int *relation = <int *> malloc(max(1, n_entries * width) * sizeof(int))
+        cdef _Entry e
+        cdef _Cells cells
+        if relation == NULL:
+            raise MemoryError()
+        try:
+            for k in range(n_entries):
+                e = self.entries[k]
+                for c in range(width):
+                    relation[k * width + c] = header_rel.get((e.entity, c), 0)
+            cells = _Cells(layout)
+            return self._findings(text, starts, ids, cells, relation, width)
+        finally:
+            free(relation)
+
+    cdef list _findings(self, str text, list starts, list ids, _Cells cells, const int *relation,
+                        Py_ssize_t width):
         cdef list found = []
         cdef Py_ssize_t n = len(starts), i = 0, j, pos = 0, start, idx, prev_idx, best_end
-        cdef Py_ssize_t floor = 0, row = 0, line = 0, counted = 0, c, mstart, mend
-        cdef Py_ssize_t ncells = len(cell_starts) if cell_starts is not None else 0
+        cdef Py_ssize_t floor = 0, row = 0, line = 0, counted = 0, c = -1, column = 0, mstart, mend
         cdef int best_priority = 0, header
         cdef double best_score = 0.0
         cdef Py_ssize_t best_start
         cdef _Entry e
         cdef object best, f, m, col = None
-        cdef bint table = header_rel is not None
+        cdef bint table = cells is not None
         while i < n:
             start = starts[i]
             if start < pos:
@@ -1165,12 +1189,15 @@ cdef class Plan:
             j = i
             while j < n and starts[j] == start:
                 j += 1
-            if table:
-                c = _bisect_right(cell_starts, ncells, start) - 1
+            if table:  # candidates come in order: the cell holding `start` only moves forward
+                while c + 1 < cells.n and cells.starts[c + 1] <= start:
+                    c += 1
                 if c >= 0:
-                    floor, row, col = cell_pos[c]
+                    row, column = cells.rows[c], cells.columns[c]
+                    floor = cells.row_starts[row]
                 else:
-                    floor, row, col = 0, 0, 0
+                    floor, row, column = 0, 0, 0
+                col = column
             best, best_end, prev_idx = None, start, -1
             for k in range(i, j):
                 idx = ids[k]
@@ -1183,7 +1210,7 @@ cdef class Plan:
                 m = e.match(text, start)
                 if m is None:
                     continue
-                header = header_rel.get((e.entity, col), 0) if table else 0
+                header = relation[idx * width + column] if table and column < width else 0
                 mstart, mend = m.span()
                 f = _evaluate(e, m, mstart, mend, text, floor, header, row, col)
                 if f is not None and (best is None or _outranks(f, e.priority, best, best_priority)):
@@ -1202,6 +1229,67 @@ cdef class Plan:
         return found
 
 
+cdef class _Cells:
+    """A layout.TableLayout's arrays as C pointers (the layout object keeps them alive)."""
+
+    cdef object layout
+    cdef const long long *starts
+    cdef const long long *rows
+    cdef const long long *columns
+    cdef const long long *row_starts
+    cdef const long long *first_cell
+    cdef Py_ssize_t n
+
+    def __cinit__(self, object layout):
+        self.layout = layout
+        self.starts = _longlongs(layout.starts)
+        self.rows = _longlongs(layout.rows)
+        self.columns = _longlongs(layout.columns)
+        self.row_starts = _longlongs(layout.row_starts)
+        self.first_cell = _longlongs(layout.first_cell)
+        self.n = len(layout.starts)
+
+
+cdef const long long *_longlongs(array.array a) except NULL:
+    if a.ob_descr.typecode != b"q":
+        raise TypeError("a layout array is not of typecode 'q'")
+    return a.data.as_longlongs if len(a) else &_NO_CELLS
+
+
+cdef long long _NO_CELLS = 0
+
+
+def table_layout(object table_rows):
+    """layout.table_layout in C: the same arrays, built without a Python object per cell."""
+    cdef Py_ssize_t n_rows = len(table_rows), n_cells = 0, r, c, k = 0, offset = 0, row_start
+    cdef object row
+    cdef str line
+    cdef list lines = []
+    for row in table_rows:
+        n_cells += len(row)
+    cdef array.array starts = array.clone(_Q, n_cells, False), rows = array.clone(_Q, n_cells, False)
+    cdef array.array columns = array.clone(_Q, n_cells, False), row_starts = array.clone(_Q, n_rows, False)
+    cdef array.array first_cell = array.clone(_Q, n_rows + 1, False)
+    first_cell.data.as_longlongs[0] = 0
+    for r in range(n_rows):
+        row = table_rows[r]
+        row_start = offset
+        row_starts.data.as_longlongs[r] = row_start
+        for c in range(len(row)):
+            starts.data.as_longlongs[k] = offset
+            rows.data.as_longlongs[k] = r
+            columns.data.as_longlongs[k] = c
+            k += 1
+            offset += len(<str> row[c]) + 1
+        first_cell.data.as_longlongs[r + 1] = k
+        line = _CELL_SEP.join(row)
+        if u"\n" in line:
+            line = line.replace(u"\n", u" ")
+        lines.append(line)
+        offset = row_start + len(line) + 1
+    return TableLayout(u"\n".join(lines), starts, rows, columns, row_starts, first_cell)
+
+
 cdef Py_ssize_t _count_nl(str text, Py_ssize_t lo, Py_ssize_t hi):
     cdef Py_ssize_t i, n = 0
     cdef int kind = PyUnicode_KIND(text)
@@ -1210,17 +1298,6 @@ cdef Py_ssize_t _count_nl(str text, Py_ssize_t lo, Py_ssize_t hi):
         if PyUnicode_READ(kind, data, i) == u'\n':
             n += 1
     return n
-
-
-cdef Py_ssize_t _bisect_right(list a, Py_ssize_t n, Py_ssize_t x):
-    cdef Py_ssize_t lo = 0, hi = n, mid
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if x < <Py_ssize_t> a[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
 
 
 cdef class HitCollector:
@@ -1414,8 +1491,8 @@ cdef inline double _checked(_NameCheck name_check, object validate, str value) e
     return name_check.check(value) if name_check is not None else validate(value)
 
 
-def column_cells(object d, object validate, object rows, Py_ssize_t column, list cell_starts, list first_cell,
-                 object done_rows, bint confirmed, list out):
+def column_cells(object d, object validate, object rows, Py_ssize_t column, array.array cell_starts,
+                 array.array first_cell, object done_rows, bint confirmed, list out):
     """engine._cell_findings over one column: evidence.cell_finding of the cell in `column` of each
     row not in `done_rows`, appended to `out` (the fold is this module's)."""
     cdef str entity = d.entity, cell, folded, value, normalised
@@ -1432,7 +1509,8 @@ def column_cells(object d, object validate, object rows, Py_ssize_t column, list
         value = folded.strip()
         if not value:
             continue
-        start = <Py_ssize_t> cell_starts[<Py_ssize_t> first_cell[r] + column] + len(folded) - len(folded.lstrip())
+        start = <Py_ssize_t> (cell_starts.data.as_longlongs[first_cell.data.as_longlongs[r] + column]
+                              + len(folded) - len(folded.lstrip()))
         if u"*" in value:
             if len(value) <= MASKED_CELL_MAX:
                 out.append(_finding(entity, value, start, start + len(value), 0.8, True, False, 0, r, column,

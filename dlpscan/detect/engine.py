@@ -11,7 +11,6 @@ import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from itertools import accumulate
 
 from dlpscan.detect import columns, decoded
 from dlpscan.detect import compiled as compiled_core
@@ -24,12 +23,12 @@ from dlpscan.detect.evidence import (
     companion_names,
     with_line_numbers,
 )
+from dlpscan.detect.layout import TableLayout, table_layout
 from dlpscan.detect.registry import PatternDef, RecognizerDef, label_words, load_definitions
 from dlpscan.detect.scoring import Finding, Labels, evaluate, header_relation
 from dlpscan.detect.text import fold
 from dlpscan.model import Block, TableBlock
 
-_CELL_SEP = "\x1f"
 _NEWLINE = re.compile("\n")
 
 
@@ -74,6 +73,9 @@ class Engine:
         self._validate = {entity: fast(labels.validate) for entity, labels in self._labels.items()}
         self._plan = self._core.Plan(self._entries) if self._core is not None else None
         self._fold: Callable[[str], str] = self._core.fold if self._core is not None else fold
+        self._layout: Callable[[Sequence[Sequence[str]]], TableLayout] = (
+            self._core.table_layout if self._core is not None else table_layout
+        )
         self.compiled = self._plan is not None
 
     # -- text -----------------------------------------------------------------------------
@@ -195,43 +197,22 @@ class Engine:
             for d in self.definitions
             for c, h in enumerate(header)
         }
-        cell_starts: list[int] = []
-        cell_pos: list[tuple[int, int, int]] = []  # (row start, row, column) per cell
-        lines: list[str] = []
-        offset = 0
-        for r, row in enumerate(block.rows):
-            row_start = offset
-            for c, cell in enumerate(row):
-                cell_starts.append(offset)
-                cell_pos.append((row_start, r, c))
-                offset += len(cell) + 1
-            line = _CELL_SEP.join(row)
-            if "\n" in line:
-                line = line.replace("\n", " ")
-            lines.append(line)
-            offset = row_start + len(line) + 1
-        text = self._fold("\n".join(lines))
-
-        def cell_of(pos: int) -> tuple[int, int, int]:
-            i = bisect.bisect_right(cell_starts, pos) - 1
-            return cell_pos[i] if i >= 0 else (0, 0, 0)
-
+        layout = self._layout(block.rows)
+        text = self._fold(layout.text)
         if self._plan is not None:
             starts, ids = self._scanner.candidates(text)
-            findings = self._plan.findings(text, starts, ids, header_rel, cell_starts, cell_pos)
+            findings = self._plan.findings(text, starts, ids, header_rel, layout)
         else:
-            findings = self._pattern_findings(text, header_rel, cell_of)
-        findings += self._cell_findings(block, header, header_rel, findings, cell_starts)
+            findings = self._pattern_findings(text, header_rel, layout.cell_of)
+        findings += self._cell_findings(block, header, header_rel, findings, layout)
         if decoded.hinted(text):
-            findings += self._decoded_cells(block, findings, cell_starts)
+            findings += self._decoded_cells(block, findings, layout)
         return findings
 
-    def _decoded_cells(
-        self, block: TableBlock, found: list[Finding], cell_starts: list[int]
-    ) -> list[Finding]:
+    def _decoded_cells(self, block: TableBlock, found: list[Finding], layout: TableLayout) -> list[Finding]:
         """Findings in decoded views of cells that hold encoded values, at their cells' offsets."""
         seen = {(f.entity_type, f.start, f.end) for f in found}
-        offsets = iter(cell_starts)
+        offsets = iter(layout.starts)
         out = []
         for r, row in enumerate(block.rows):
             for c, cell in enumerate(row):
@@ -250,7 +231,7 @@ class Engine:
         header: tuple[str, ...],
         header_rel: dict[tuple[str, int], int],
         findings: list[Finding],
-        cell_starts: list[int],
+        layout: TableLayout,
     ) -> list[Finding]:
         """Whole cells under a name/address header, validated one by one; name columns are also
         recognised by their content (columns.name_column)."""
@@ -290,7 +271,6 @@ class Engine:
         for f in findings:
             if f.column is not None:
                 done[(f.entity_type, f.column)].add(f.record)
-        first_cell = list(accumulate((len(row) for row in block.rows), initial=0))  # row -> its first cell
         for d in self._cell_defs:
             validate = self._validate[d.entity]
             for c in (c for c in range(len(header)) if d in readable[c]):
@@ -298,7 +278,15 @@ class Engine:
                 if self._core is not None:
                     confirmed = c not in by_content
                     self._core.column_cells(
-                        d, validate, block.rows, c, cell_starts, first_cell, done_rows, confirmed, out
+                        d,
+                        validate,
+                        block.rows,
+                        c,
+                        layout.starts,
+                        layout.first_cell,
+                        done_rows,
+                        confirmed,
+                        out,
                     )
                     continue
                 for r, row in enumerate(block.rows):
@@ -308,7 +296,7 @@ class Engine:
                         d,
                         validate,
                         row[c],
-                        cell_starts[first_cell[r] + c],
+                        layout.starts[layout.first_cell[r] + c],
                         r,
                         c,
                         c not in by_content,
