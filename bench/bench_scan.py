@@ -261,6 +261,133 @@ def tiny_wall_seconds(path: Path, work: Path) -> float:
     return best
 
 
+def customer_files(work: Path, customers: int) -> tuple[Path, Path]:
+    """The same customers (name, ID, mobile, address) as an xlsx workbook and as a GBK CSV."""
+    rng = random.Random(9)
+    people = [_person(rng) for _ in range(customers)]
+    book, gbk = work / "customers.xlsx", work / "customers.csv"
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(book), {"constant_memory": True})
+    sheet = workbook.add_worksheet("客户")
+    sheet.write_row(0, 0, ["姓名", "身份证号", "手机", "地址"])
+    for r, person in enumerate(people):
+        sheet.write_row(r + 1, 0, person)
+    workbook.close()
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["姓名", "身份证号", "手机", "地址"])
+    writer.writerows(people)
+    gbk.write_bytes(buf.getvalue().encode("gbk"))
+    return book, gbk
+
+
+def target_rows(work: Path, quick: bool, corpora: Sequence[Path] = ()) -> list[tuple[str, ...]]:
+    """Every target of issue #11 measured in one run, each beside its baseline: the naive `re`
+    baseline on the same text, stock Presidio on a slice of it (regex recognizers, offline NLP
+    engine: its cheapest form; with the `bench` extra also as shipped, spaCy English NER)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_detect import DENSE, TYPICAL, baseline_seconds, generate, stock_analyzer, stock_with_model
+
+    work.mkdir(parents=True, exist_ok=True)
+    tiny = work / "one-small-file.txt"
+    tiny.write_text("客户 张三 手机 13912345678\n", encoding="utf-8")
+    scan_seconds(tiny, work)  # warms the Hyperscan cache
+    start_up = scan_seconds(tiny, work)
+    model, shipped = stock_with_model()
+    regex_only = stock_analyzer(tokenize=False)
+    rows: list[tuple[str, ...]] = []
+
+    def presidio(text: str) -> str:
+        sample = text[:50_000]
+        out = []
+        for name, analyzer in (("regex recognizers", regex_only), (model, shipped)):
+            if analyzer is None:
+                continue
+            analyzer.analyze("warm up", language="en")
+            start = time.process_time()
+            analyzer.analyze(sample, language="en")
+            out.append(f"{len(sample.encode()) / MB / (time.process_time() - start):.2f} MB/s ({name})")
+        return "stock Presidio " + ", ".join(out)
+
+    def text_target(label: str, path: Path, text: str, goal: float) -> None:
+        mb = path.stat().st_size / MB
+        ours = mb / max(scan_seconds(path, work) - start_up, 1e-6)
+        base = mb / baseline_seconds(text)
+        ratio = ours / base
+        rows.append(
+            (
+                label,
+                f">= {goal:g}x naive re",
+                f"{ours:.1f} MB/s, {ratio:.2f}x",
+                f"naive re {base:.1f} MB/s; {presidio(text)}",
+                "yes" if ratio >= goal else "no",
+            )
+        )
+
+    for corpus in corpora:
+        text = corpus.read_text(encoding="utf-8")
+        text_target(f"dense text: {corpus.name}", corpus, text, 5)
+    for kind, every, goal in (("dense", DENSE, 5), ("sparse", TYPICAL, 10)):
+        text = generate((2 if quick else 10) * MB, seed=3, every=every)
+        path = work / f"{kind}.txt"
+        path.write_text("客户记录导出\n" + text, encoding="utf-8")
+        text_target(
+            f"{kind} text, 1 record / {every} B ({path.stat().st_size / MB:.0f} MB)", path, text, goal
+        )
+
+    customers = 20_000 if quick else 200_000
+    book, gbk = customer_files(work, customers)
+    seconds = scan_seconds(book, work) - start_up
+    rate = customers / seconds
+    rows.append(
+        (
+            f"customer workbook, {customers:,} rows",
+            ">= 150,000 rows/s",
+            f"{rate:,.0f} rows/s",
+            "",
+            _met(rate, 150_000),
+        )
+    )
+    seconds = scan_seconds(gbk, work) - start_up
+    mb = gbk.stat().st_size / MB
+    text = gbk.read_bytes().decode("gbk")
+    rows.append(
+        (
+            f"the same rows as GBK CSV ({mb:.0f} MB)",
+            ">= 40 MB/s",
+            f"{mb / seconds:.1f} MB/s ({customers / seconds:,.0f} rows/s)",
+            f"naive re {mb / baseline_seconds(text):.1f} MB/s",
+            _met(mb / seconds, 40),
+        )
+    )
+    large = work / "large"
+    make_large(large, int((0.1 if quick else 1.0) * 1e9))
+    seconds, summary = dlpscan(str(large), "--no-store", "-j", "2")
+    rate = summary["bytes"] / MB / seconds
+    rows.append(
+        (
+            f"mixed share, {summary['bytes'] / 1e9:.2f} GB ({summary['files']} files), -j2, wall clock",
+            ">= 30 MB/s",
+            f"{rate:.1f} MB/s",
+            f"{summary['flagged']} files flagged",
+            _met(rate, 30),
+        )
+    )
+    wall = tiny_wall_seconds(tiny, work)
+    rows.append(
+        ("one small file, wall clock to the prompt", "<= 1 s", f"{wall:.2f} s", "best of 5", _met(1, wall))
+    )
+    rows.append(
+        ("peak RSS, largest process", "unchanged", f"{peak_rss_mb():,.0f} MB", "CLI or one worker", "")
+    )
+    return rows
+
+
+def _met(value: float, goal: float) -> str:
+    return "yes" if value >= goal else "no"
+
+
 def throughput_rows(work: Path, quick: bool, corpora: Sequence[Path] = ()) -> list[tuple[str, str, str]]:
     """Dense and sparse text against the naive baseline, the 200,000-row customer workbook and the
     same rows as GBK CSV, one small file, 1/10/100 MB for linearity: all through `dlpscan scan -j1`.
@@ -316,17 +443,7 @@ def throughput_rows(work: Path, quick: bool, corpora: Sequence[Path] = ()) -> li
     text_row(f"sparse text, 1 record / {TYPICAL} B", generate(10 * MB, seed=3, every=TYPICAL))
 
     customers = 20_000 if quick else 200_000
-    rng = random.Random(9)
-    people = [_person(rng) for _ in range(customers)]
-    book = work / "customers.xlsx"
-    import xlsxwriter
-
-    workbook = xlsxwriter.Workbook(str(book), {"constant_memory": True})
-    sheet = workbook.add_worksheet("客户")
-    sheet.write_row(0, 0, ["姓名", "身份证号", "手机", "地址"])
-    for r, person in enumerate(people):
-        sheet.write_row(r + 1, 0, person)
-    workbook.close()
+    book, gbk = customer_files(work, customers)
     seconds = scan_seconds(book, work) - start_up
     rows.append(
         (
@@ -335,12 +452,6 @@ def throughput_rows(work: Path, quick: bool, corpora: Sequence[Path] = ()) -> li
             f"{book.stat().st_size / MB:.1f} MB xlsx, {seconds:.1f} s",
         )
     )
-    gbk = work / "customers.csv"
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["姓名", "身份证号", "手机", "地址"])
-    writer.writerows(people)
-    gbk.write_bytes(buf.getvalue().encode("gbk"))
     seconds = scan_seconds(gbk, work) - start_up
     mb = gbk.stat().st_size / MB
     rows.append(
@@ -365,7 +476,12 @@ def main() -> None:
     parser.add_argument(
         "--throughput", action="store_true", help="only the -j1 throughput table against the naive baseline"
     )
-    parser.add_argument("--quick", action="store_true", help="with --throughput: smaller inputs")
+    parser.add_argument(
+        "--targets",
+        action="store_true",
+        help="only issue #11's targets, each measured beside its baseline in one run (about 10 minutes)",
+    )
+    parser.add_argument("--quick", action="store_true", help="with --throughput or --targets: smaller inputs")
     parser.add_argument(
         "--corpus", type=Path, action="append", default=[], help="with --throughput: also this text file"
     )
@@ -374,6 +490,10 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     if args.throughput:
         print_rows(throughput_rows(work / "throughput", args.quick, args.corpus), args.markdown)
+        return
+    if args.targets:
+        header = ("target (issue #11)", "goal", "measured", "beside it, same run", "met")
+        print_rows(target_rows(work / "targets", args.quick, args.corpus), args.markdown, header)
         return
     rows: list[tuple[str, str, str]] = []
 
@@ -441,14 +561,18 @@ def main() -> None:
     print_rows(rows, args.markdown)
 
 
-def print_rows(rows: list[tuple[str, str, str]], markdown: bool) -> None:
+def print_rows(
+    rows: Sequence[Sequence[str]],
+    markdown: bool,
+    header: Sequence[str] = ("measurement", "result", "detail"),
+) -> None:
     if markdown:
-        print("| measurement | result | detail |\n|---|---:|---|")
+        print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
         for r in rows:
-            print(f"| {r[0]} | {r[1]} | {r[2]} |")
+            print("| " + " | ".join(r) + " |")
     else:
         for r in rows:
-            print(f"{r[0]:60} {r[1]:>16}  {r[2]}")
+            print(f"{r[0]:60} {r[1]:>16}  " + "  ".join(r[2:]))
     print(
         f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}; load {os.getloadavg()}",
         file=sys.stderr,
