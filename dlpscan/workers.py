@@ -9,6 +9,7 @@ with WorkerStartError instead of being replaced for ever.
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import logging
 import multiprocessing as mp
@@ -97,9 +98,16 @@ def _worker_main(
             task.display,
             time_limit,
             skip=frozenset(task.skip),
-            on_document=lambda path: conn.send(("reading", path)),
+            on_document=functools.partial(_announce, conn, task.display),
         )
         conn.send((task.task_id, results))
+
+
+def _announce(conn: Connection, display: str, path: str) -> None:
+    """Tell the parent which member of a container is being read: if it kills this worker, the file is
+    read again without it. The file itself needs no message (one less round per small file)."""
+    if path != display:
+        conn.send(("reading", path))
 
 
 class _Worker:

@@ -842,6 +842,18 @@ def test_a_worker_that_dies_is_replaced_and_its_file_retried_once_without_the_me
     ]
 
 
+def test_a_worker_names_only_the_members_it_reads():
+    from dlpscan.workers import _announce
+
+    class Pipe(list):
+        send = list.append
+
+    pipe = Pipe()
+    for path in ("x.zip", "x.zip!a.csv", "x.zip!inner.zip!b.csv"):
+        _announce(pipe, "x.zip", path)
+    assert pipe == [("reading", "x.zip!a.csv"), ("reading", "x.zip!inner.zip!b.csv")]
+
+
 # --- one broken part must not hide the rest ----------------------------------------------------
 
 
