@@ -206,3 +206,36 @@ def test_whole_cells_are_read_only_under_a_header_naming_one_cell_type():
     assert whole_cell_types({"CN_NAME": 1, "CN_ADDRESS": 1}, defs) == []
     assert whole_cell_types({"CN_NAME": 1, "CN_MOBILE": 1}, defs) == []  # the header is ambiguous
     assert whole_cell_types({"CN_MOBILE": 1}, defs) == []  # not a cell detector
+
+
+def test_a_header_seen_before_decides_a_new_block_as_on_a_fresh_engine():
+    header = ("客户", "备注", "手机")
+    given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚"
+    people = [
+        ("张" + a, "王" + b, f"139{i:08d}")
+        for i, (a, b) in enumerate(zip(given, reversed(given), strict=True))
+    ]
+    names = TableBlock(header, people)
+    remarks = [
+        "已回访",
+        "待跟进",
+        "已签约",
+        "无意向",
+        "再联系",
+        "已流失",
+        "需报价",
+        "已付款",
+        "已发货",
+        "待审核",
+    ]
+    remarks += ["已退款", "已关闭", "新客户"]
+    notes = (
+        TableBlock(  # a third of the 备注 cells are names: a names column under its header, not by content
+            header, [(a, people[i][1] if i < 7 else remarks[i - 7], m) for i, (a, _, m) in enumerate(people)]
+        )
+    )
+    seen = Engine()
+    first = seen.scan(names)  # the 备注 column is read as names by its content, in this block only
+    assert any(f.entity_type == "CN_NAME" and f.column == 1 for f in first)
+    assert seen.scan(notes) == Engine().scan(notes)
+    assert seen.scan(names) == first

@@ -30,6 +30,7 @@ from dlpscan.detect.text import fold
 from dlpscan.model import Block, TableBlock
 
 _NEWLINE = re.compile("\n")
+HEADERS_KEPT = 256  # distinct table headers whose relations are kept (a few KB each at most)
 
 
 class Engine:
@@ -77,6 +78,7 @@ class Engine:
             self._core.table_layout if self._core is not None else table_layout
         )
         self.compiled = self._plan is not None
+        self._relations: dict[tuple[str, ...], dict[tuple[str, int], int]] = {}
 
     # -- text -----------------------------------------------------------------------------
     def scan(self, block: Block) -> list[Finding]:
@@ -192,11 +194,7 @@ class Engine:
     def _scan_table(self, block: TableBlock) -> list[Finding]:
         width = max([len(block.header), *(len(r) for r in block.rows)], default=0)
         header = tuple(block.header) + ("",) * (width - len(block.header))
-        header_rel = {
-            (d.entity, c): header_relation(self._labels[d.entity], h)
-            for d in self.definitions
-            for c, h in enumerate(header)
-        }
+        header_rel = self._header_relations(header)
         layout = self._layout(block.rows)
         text = self._fold(layout.text)
         if self._plan is not None:
@@ -208,6 +206,21 @@ class Engine:
         if decoded.hinted(text):
             findings += self._decoded_cells(block, findings, layout)
         return findings
+
+    def _header_relations(self, header: tuple[str, ...]) -> dict[tuple[str, int], int]:
+        """(type, column) -> header_relation, kept per header: exports of one system repeat theirs in
+        every file and block. Callers must not change the dict (`_cell_findings` copies it)."""
+        relations = self._relations.get(header)
+        if relations is None:
+            relations = {
+                (d.entity, c): header_relation(self._labels[d.entity], h)
+                for d in self.definitions
+                for c, h in enumerate(header)
+            }
+            if len(self._relations) >= HEADERS_KEPT:
+                self._relations.clear()
+            self._relations[header] = relations
+        return relations
 
     def _decoded_cells(self, block: TableBlock, found: list[Finding], layout: TableLayout) -> list[Finding]:
         """Findings in decoded views of cells that hold encoded values, at their cells' offsets."""
