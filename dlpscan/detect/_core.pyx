@@ -1237,7 +1237,6 @@ cdef class _Cells:
     cdef const long long *rows
     cdef const long long *columns
     cdef const long long *row_starts
-    cdef const long long *first_cell
     cdef Py_ssize_t n
 
     def __cinit__(self, object layout):
@@ -1246,7 +1245,6 @@ cdef class _Cells:
         self.rows = _longlongs(layout.rows)
         self.columns = _longlongs(layout.columns)
         self.row_starts = _longlongs(layout.row_starts)
-        self.first_cell = _longlongs(layout.first_cell)
         self.n = len(layout.starts)
 
 
