@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import pickle
 
 import pytest
 
 from dlpscan.model import EntityStats, FileResult, Fingerprints, Status
+from dlpscan.sinks.files import JsonlWriter, report_json
 from dlpscan.sinks.report_line import report_line
 from dlpscan.store import codec
 
@@ -49,8 +51,28 @@ def test_report_line_and_store_rows_take_them_as_lists_do():
         Status.SCANNED,
         entities={"CN_MOBILE": EntityStats(1, 1, fingerprints=Fingerprints(b"".join(DIGESTS)))},
     )
-    line = report_line(compact, include_fingerprints=True)
-    assert json.loads(json.dumps(line))["entities"]["CN_MOBILE"]["fingerprints"] == HEX
+    assert json.loads(report_json(compact, True))["entities"]["CN_MOBILE"]["fingerprints"] == HEX
     expected = [(7, "CN_MOBILE", b"".join(DIGESTS))]
     assert codec.fingerprint_groups(7, compact) == expected
     assert codec.fingerprint_groups(7, as_list) == expected  # hex lists are checked, sorted, decoded
+
+
+@pytest.mark.parametrize("count", [0, 1, 5])
+def test_a_json_line_is_what_json_dumps_writes_of_the_same_lists(count):
+    entities = {
+        "CN_MOBILE": EntityStats(
+            count, count, fingerprints=Fingerprints(b"".join(DIGESTS[:count])), samples=["***"]
+        ),
+        "CN_RESIDENT_ID": EntityStats(2, 2, fingerprints=HEX[:2]),
+        "CN_ADDRESS": EntityStats(3, 3, fingerprints=None),
+    }
+    result = FileResult("客户\u0000fingerprints.csv", Status.SCANNED, entities=entities)
+    line = report_line(result, include_fingerprints=True)
+    for entry in line["entities"].values():
+        if "fingerprints" in entry:
+            entry["fingerprints"] = list(entry["fingerprints"])
+    assert report_json(result, True) == json.dumps(line, ensure_ascii=False)
+    stream = io.StringIO()
+    JsonlWriter(stream, include_fingerprints=True).write(result)
+    assert stream.getvalue() == json.dumps(line, ensure_ascii=False) + "\n"
+    assert "fingerprints" not in report_json(result, False).replace("fingerprints.csv", "")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from dlpscan.entities import EntityTypes
-from dlpscan.model import FileResult
+from dlpscan.model import DIGEST_BYTES, FileResult, Fingerprints
 from dlpscan.sinks.report_line import report_line
 
 
@@ -32,8 +33,44 @@ class JsonlWriter:
         self._stream, self._fps = stream, include_fingerprints
 
     def write(self, result: FileResult) -> None:
-        self._stream.write(json.dumps(report_line(result, self._fps), ensure_ascii=False) + "\n")
+        self._stream.writelines(report_json_parts(result, self._fps))
+        self._stream.write("\n")
         self._stream.flush()
+
+
+def report_json(result: FileResult, include_fingerprints: bool) -> str:
+    """`report_line` as one line of JSON, exactly as `json.dumps` writes it."""
+    return "".join(report_json_parts(result, include_fingerprints))
+
+
+def report_json_parts(result: FileResult, include_fingerprints: bool) -> list[str]:
+    """`report_json` in parts. Fingerprint arrays are written from their digests in one pass
+    (`bytes.hex` with a separator) instead of a string per value, and stay parts of their own: pure
+    ASCII, never copied into the line's wider (Chinese) text. A 200,000-row export has 600,000."""
+    arrays: list[str] = []
+    stand_in = f"\0{secrets.token_hex(8)}\0"  # cannot be guessed, so no file's text can be one
+
+    def hold(value: object) -> str:
+        if not isinstance(value, Fingerprints):
+            raise TypeError(f"{type(value).__name__} is not JSON serializable")
+        arrays.append(_hex_array(value))
+        return stand_in
+
+    text = json.dumps(report_line(result, include_fingerprints), ensure_ascii=False, default=hold)
+    if not arrays:
+        return [text]
+    pieces = text.split(json.dumps(stand_in))  # one more than the arrays, in the order written
+    parts = [pieces[0]]
+    for array, piece in zip(arrays, pieces[1:], strict=True):
+        parts += (array, piece)
+    return parts
+
+
+def _hex_array(fingerprints: Fingerprints) -> str:
+    """json.dumps(list(fingerprints))."""
+    if not fingerprints:
+        return "[]"
+    return '["' + fingerprints.digests.hex('"', DIGEST_BYTES).replace('"', '", "') + '"]'
 
 
 class CsvWriter:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from dlpscan.findings import confidence, shown_locations
-from dlpscan.model import Access, FileResult, Status
+from dlpscan.model import Access, FileResult, Fingerprints, Status
 
 
 def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any]:
@@ -23,7 +23,9 @@ def report_line(result: FileResult, include_fingerprints: bool) -> dict[str, Any
     for etype, stats in result.entities.items():
         entry: dict[str, Any] = {"distinct": stats.distinct, "total": stats.total}
         if include_fingerprints and stats.fingerprints is not None:
-            entry["fingerprints"] = list(stats.fingerprints)
+            # a scan's `Fingerprints` stays one object (JSON writers: `files.report_json`); others a list
+            fps = stats.fingerprints
+            entry["fingerprints"] = fps if isinstance(fps, Fingerprints) else list(fps)
         entry["samples"] = stats.samples
         entry["confirmed"] = stats.confirmed
         entry["confidence"] = confidence(stats)
