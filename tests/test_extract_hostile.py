@@ -73,9 +73,11 @@ def test_records_with_keys_of_their_own_are_linear():
         ("xml", hostile.xml_records_of_distinct_tags),
     ):
         data = make(60_000)
-        # linear, but one small block per few records costs about 6x an ordinary table per byte;
-        # the quadratic version was over 1,000x at this size
-        assert per_byte_ratio(kind, data, same_size(kind, data)) < 3 * MAX_RATIO
+        # linear, but one small block per few records, each with a header of its own, costs about
+        # 25-30x an ordinary JSON export per byte (ten keys' relations to every type per block); the
+        # ordinary export got faster than this shape as tables were compiled (JSON: 2,725 -> 1,905
+        # ns/byte here, the ordinary file 98 -> 80). The quadratic version was over 1,000x.
+        assert per_byte_ratio(kind, data, same_size(kind, data)) < 5 * MAX_RATIO
 
 
 # --- native readers: bounded input -------------------------------------------------------------

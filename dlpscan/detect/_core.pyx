@@ -12,7 +12,7 @@ Python functions the reference uses.
 from cpython cimport array
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 from libc.time cimport time, time_t
 
@@ -1131,9 +1131,13 @@ cdef class Plan:
     """The engine's sorted (definition, labels, pattern) entries, prepared for the compiled loop."""
 
     cdef list entries
+    cdef dict _of_type  # entity type -> the indices of its entries
 
     def __init__(self, entries):
         self.entries = [_Entry(d, labels, p) for d, labels, p in entries]
+        self._of_type = {}
+        for k, e in enumerate(self.entries):
+            self._of_type.setdefault((<_Entry> e).entity, []).append(k)
 
     def findings(self, str text, list starts, list ids, header_rel=None, layout=None):
         """Engine._pattern_findings over candidates given as parallel lists (start, pattern index),
@@ -1153,18 +1157,19 @@ cdef class Plan:
 
     cdef list _table_findings(self, str text, list starts, list ids, dict header_rel, object layout):
         """_findings with each entry's header relation per column read from one C array."""
-        cdef Py_ssize_t width = 1 + max([c for _, c in header_rel], default=-1), k, c
+        cdef Py_ssize_t width = 1 + max([c for _, c in header_rel], default=-1), c
         cdef Py_ssize_t n_entries = len(self.entries)
-        cdef int *relation = <int *> malloc(max(1, n_entries * width) * sizeof(int))
-        cdef _Entry e
+        cdef int *relation = <int *> calloc(max(1, n_entries * width), sizeof(int))
+        cdef int value
+        cdef object k, entity
         cdef _Cells cells
         if relation == NULL:
             raise MemoryError()
         try:
-            for k in range(n_entries):
-                e = self.entries[k]
-                for c in range(width):
-                    relation[k * width + c] = header_rel.get((e.entity, c), 0)
+            for (entity, c), value in header_rel.items():  # most headers name no type: zeros, unwritten
+                if value != 0:
+                    for k in self._of_type.get(entity, ()):
+                        relation[<Py_ssize_t> k * width + c] = value
             cells = _Cells(layout)
             return self._findings(text, starts, ids, cells, relation, width)
         finally:
