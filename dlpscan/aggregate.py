@@ -49,23 +49,18 @@ class Fingerprinter:
         """The fingerprints of distinct `values`."""
         if self._native is not None:
             return Fingerprints(self._native.sorted_digests(values))
-        inner_copy, outer_copy = self._inner.copy, self._outer.copy
-        digests = []
-        for value in values:
-            inner = inner_copy()
-            inner.update(value.encode("utf-8"))
-            outer = outer_copy()
-            outer.update(inner.digest())
-            digests.append(outer.digest())
-        return Fingerprints(b"".join(sorted(digests)))
+        return Fingerprints(b"".join(sorted(map(self._hmac, values))))
 
     def digest(self, value: str) -> bytes:
         """The first KEY_BYTES bytes of the value's HMAC-SHA256 (a compact key for counting)."""
+        return self._hmac(value)[:KEY_BYTES]
+
+    def _hmac(self, value: str) -> bytes:
         inner = self._inner.copy()
         inner.update(value.encode("utf-8"))
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return outer.digest()[:KEY_BYTES]
+        return outer.digest()
 
 
 class CategoryTally:
