@@ -77,6 +77,9 @@ def create_engine(url: URL) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL never corrupts the store; a power cut may undo the last commits, which
+        # the next scan writes again. FULL syncs the log at every commit (a few ms each).
+        cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # fingerprint index inserts are random
         cur.close()
