@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_compiled_checks import names
 from test_presidio import CELLS, TEXTS, generated_text
 
 from dlpscan.detect.engine import Engine
@@ -170,6 +171,22 @@ def test_generated_text(engines, seed):
     text = mixed_text(seed, 3000)
     found = compiled.scan_text(text)
     assert len(found) > 2000
+    assert pure.scan_text(text) == found
+
+
+def test_companion_name_tokens(engines):
+    """Han tokens beside an identifier, drawn from the surnames, stop words, label words and endings
+    that the name check looks up (in the compiled loop as packed keys, not as slices in sets)."""
+    pure, compiled = engines
+    rng = random.Random(9)
+    tokens = [t for t in names(rng) if t]
+    lines = [
+        f"{rng.choice(tokens)} {resident_id(rng)}，{rng.choice(tokens)}{rng.choice(tokens)}"
+        for _ in range(3000)
+    ]
+    text = "\n".join(lines)
+    found = compiled.scan_text(text)
+    assert sum(f.entity_type == "CN_NAME" for f in found) > 500
     assert pure.scan_text(text) == found
 
 

@@ -790,18 +790,99 @@ cdef double _address(str value):
     return 1.0 if admin and unit else 0.0
 
 
+cdef class _Keys:
+    """Words of one to four characters below U+10000, each packed 16 bits a character into an integer
+    and sorted, one array per length: a set lookup of a slice of a text without making the slice."""
+
+    cdef unsigned long long *keys[5]
+    cdef Py_ssize_t counts[5]
+
+    def __cinit__(self, words):
+        cdef Py_ssize_t n, k
+        cdef list by_length = [[] for _ in range(5)]
+        cdef list packed
+        for n in range(5):
+            self.keys[n] = NULL
+            self.counts[n] = 0
+        for w in words:
+            if 1 <= len(w) <= 4 and all(ord(c) < 0x10000 for c in w):
+                (<list> by_length[len(w)]).append(_pack(w, 0, len(w)))
+        for n in range(1, 5):
+            packed = sorted(set(<list> by_length[n]))
+            self.keys[n] = <unsigned long long *> malloc(max(1, len(packed)) * sizeof(unsigned long long))
+            if self.keys[n] == NULL:
+                raise MemoryError()
+            for k in range(len(packed)):
+                self.keys[n][k] = packed[k]
+            self.counts[n] = len(packed)
+
+    def __dealloc__(self):
+        for n in range(5):
+            free(self.keys[n])
+
+    cdef bint has(self, str text, Py_ssize_t start, Py_ssize_t n):
+        """Is text[start:start + n] (1 <= n <= 4, every character below U+10000) one of the words?"""
+        cdef unsigned long long key = _pack(text, start, n), probe
+        cdef const unsigned long long *keys = self.keys[n]
+        cdef Py_ssize_t lo = 0, hi = self.counts[n], mid
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            probe = keys[mid]
+            if probe == key:
+                return True
+            if probe < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return False
+
+
+cdef inline unsigned long long _pack(str text, Py_ssize_t start, Py_ssize_t n):
+    cdef unsigned long long key = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_ssize_t i
+    for i in range(start, start + n):
+        key = (key << 16) | <unsigned long long> PyUnicode_READ(kind, data, i)
+    return key
+
+
 cdef class _NameCheck:
     """validators.cn_name bound to the loaded definitions' label words."""
 
     cdef frozenset labels, stopwords, single, compound
+    cdef _Keys rejected, label_keys, endings, surname_keys  # the same sets as _Keys (endings: None
+                                                            # when not all two characters long)
 
     def __init__(self, labels):
         self.labels = frozenset(labels)
         self.stopwords = tables.name_stopwords()
         self.single, self.compound = tables.surnames()
+        self.rejected = _Keys(self.labels | self.stopwords)
+        self.label_keys = _Keys(self.labels)
+        self.endings = _Keys(_TWO_CHAR_ENDINGS) if _TWO_CHAR_ENDINGS is not None else None
+        self.surname_keys = _Keys(self.single | self.compound)
 
     def __call__(self, str value):
         return self.check(value)
+
+    cdef double check_span(self, str text, Py_ssize_t start, Py_ssize_t end) except -1:
+        """check(text[start:end]) for 2-4 Han characters, without making the slice."""
+        if self.endings is None:
+            return self.check(text[start:end])
+        return self._undotted(text, start, end - start)
+
+    cdef double _undotted(self, str text, Py_ssize_t start, Py_ssize_t n) except -1:
+        """The lookups of `check` for text[start:start + n], 2-4 Han characters (`endings` set)."""
+        cdef Py_ssize_t k
+        if self.rejected.has(text, start, n) or self.endings.has(text, start + n - 2, 2):
+            return 0.0
+        for k in range(2, n):
+            if self.label_keys.has(text, start, k):
+                return 0.0
+        if n >= 3 and self.surname_keys.has(text, start, 2):  # a compound surname
+            return 1.0
+        return 1.0 if self.surname_keys.has(text, start, 1) else 0.0
 
     cdef double check(self, str value) except -1:
         cdef Py_ssize_t n = len(value), i, run = 0, k
@@ -822,6 +903,8 @@ cdef class _NameCheck:
                 return 0.0
         if not dotted and n > 4:
             return 0.0
+        if not dotted and self.endings is not None:
+            return self._undotted(value, 0, n)
         if value in self.labels or value in self.stopwords:
             return 0.0
         if _TWO_CHAR_ENDINGS is not None:  # one lookup instead of a compare per suffix
@@ -1419,11 +1502,11 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
                     while k < len(spans) and spans[k][1] <= s:
                         k += 1
                     overlaps = k < len(spans) and spans[k][0] < end
-                    if not overlaps:
-                        token = text[s:end]
-                        if (name_check.check(token) if name_check is not None else is_name(token)) > 0:
-                            out.append(_finding("CN_NAME", token, s, end, 0.6, False, False, 0, line, None,
-                                                False))
+                    if not overlaps and (
+                        name_check.check_span(text, s, end) if name_check is not None else is_name(text[s:end])
+                    ) > 0:
+                        out.append(_finding("CN_NAME", text[s:end], s, end, 0.6, False, False, 0, line, None,
+                                            False))
                 s = run if run > s else s + 1
     return out
 
