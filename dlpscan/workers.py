@@ -54,6 +54,16 @@ class Executor(Protocol):
     `run` pulls tasks from the generator only when it has room for them and yields each file's
     lines once, in completion order; `stop` (safe from a signal handler) hands out no more tasks."""
 
+    def _let_go(self) -> None:
+        """Tell the idle workers to exit, without waiting for them."""
+        for w in self._workers:
+            try:
+                if w.process.is_alive() and w.task is None and not w.let_go:
+                    w.conn.send(None)
+                    w.let_go = True
+            except OSError:
+                pass
+
     def run(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, list[FileResult]]]: ...
 
     def stop(self) -> None: ...
@@ -129,6 +139,7 @@ class _Worker:
         self.reading: str | None = None  # the document the worker said it is reading
         self.deadline = 0.0
         self.ready = False
+        self.let_go = False  # told to exit
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -139,12 +150,21 @@ class _Worker:
 
 class WorkerPool:
     """`run(tasks)` yields (task, results) as files finish, in completion order. Workers started by
-    one `run` serve the next ones too (a Dask worker runs one batch of files after another)."""
+    one `run` serve the next ones too (a Dask worker runs one batch of files after another); a pool
+    made for `once` run lets them go as that run ends, so that they exit while the caller stores its
+    last results (`close` then only reaps them)."""
 
     def __init__(
-        self, jobs: int, settings: ScanSettings, file_timeout: float, memory_bytes: int = 0, nice: int = 0
+        self,
+        jobs: int,
+        settings: ScanSettings,
+        file_timeout: float,
+        memory_bytes: int = 0,
+        nice: int = 0,
+        once: bool = False,
     ) -> None:
         start_forkserver()
+        self._once = once
         self._ctx = mp.get_context("forkserver")
         self._settings, self._timeout, self._memory, self._nice = settings, file_timeout, memory_bytes, nice
         self._jobs = max(1, jobs)
@@ -160,16 +180,21 @@ class WorkerPool:
         return _Worker(self._ctx, self._settings, self._memory, self._nice, SOFT_LIMIT_SHARE * self._timeout)
 
     def close(self) -> None:
-        for w in self._workers:
-            try:
-                if w.process.is_alive() and w.task is None:
-                    w.conn.send(None)
-            except OSError:
-                pass
+        self._let_go()
         for w in self._workers:
             w.process.join(2)
             w.kill()
         self._workers = []
+
+    def _let_go(self) -> None:
+        """Tell the idle workers to exit, without waiting for them."""
+        for w in self._workers:
+            try:
+                if w.process.is_alive() and w.task is None and not w.let_go:
+                    w.conn.send(None)
+                    w.let_go = True
+            except OSError:
+                pass
 
     def run(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, list[FileResult]]]:
         first = next(tasks, None)
@@ -194,6 +219,8 @@ class WorkerPool:
             busy = [w for w in self._workers if w.task is not None]
             starting = [w for w in self._workers if not w.ready]
             if not busy and (self.stopping or (exhausted and not starting and not self._retries)):
+                if self._once:
+                    self._let_go()
                 return
             if self._retries and exhausted and not busy and not starting:
                 exhausted = False  # a retry was queued after the last task went out

@@ -146,6 +146,26 @@ def test_workers_that_cannot_start_stop_the_pool_with_the_reason(tmp_path: Path)
         pool.close()
 
 
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("once", [False, True])
+def test_a_pool_for_one_run_lets_its_workers_go_as_the_run_ends(tmp_path: Path, once: bool):
+    """A scan's pool tells its workers to exit as its last result comes in, so that they exit while the
+    scan stores it; a pool that serves more runs (the watch daemon's) keeps them for the next one."""
+    from dlpscan.workers import Task, WorkerPool
+
+    (tmp_path / "a.txt").write_text("手机 13800138000\n", encoding="utf-8")
+    pool = WorkerPool(1, ScanSettings(key=b"k"), 60, once=once)
+    try:
+        ((_, results),) = list(pool.run(iter([Task(0, str(tmp_path / "a.txt"), "a.txt")])))
+        assert results[0].entities["CN_MOBILE"].distinct == 1
+        (worker,) = pool._workers
+        worker.process.join(10 if once else 0.5)
+        assert worker.process.exitcode == (0 if once else None)
+    finally:
+        pool.close()
+    assert pool._workers == [] and worker.process.exitcode is not None
+
+
 class Scripted:
     """A real store that refuses every batch of more than one result (as a bad result makes the
     whole transaction fail), refuses the result of `bad`, and is down for `down` while `outage`."""

@@ -159,7 +159,9 @@ def run_scan(
                     entries_by_task[task_id] = entry
                     yield Task(task_id, entry.path, entry.display, size=entry.size)
 
-    pool = executor or WorkerPool(job.jobs, job.settings, job.file_timeout, job.worker_memory_bytes, job.nice)
+    pool = executor or WorkerPool(
+        job.jobs, job.settings, job.file_timeout, job.worker_memory_bytes, job.nice, once=True
+    )
     completed = False
     try:
         with _Interrupt(pool.stop) as interrupt:
@@ -172,10 +174,14 @@ def run_scan(
     except KeyboardInterrupt:
         summary.interrupted = completed = True
     finally:
-        pool.close()
+        if not completed:  # stopped by an exception: files may still be read
+            pool.close()
         summary.seconds = opened.seconds + time.monotonic() - started
         status = "interrupted" if summary.interrupted or not completed else "completed"
-        recorder.finish(status, _stats(summary))
+        try:
+            recorder.finish(status, _stats(summary))
+        finally:
+            pool.close()  # reaps the workers the pool let go as its run ended
     return summary
 
 
