@@ -32,6 +32,9 @@ DISTINCT_SHARE = 0.8
 # Letters and digits run together longer than any one identifier: fields glued without a
 # separator, which text patterns cannot tell apart (and why this reader exists).
 _GLUED = re.compile(r"[0-9A-Za-z]{20,}")
+# A grid needs glued fields on SHARE_OF_LINES of its lines, which are SHARE_OF_LINES of all lines
+# (0.64 of them): fewer glued lines than this lower bound rule one out before widths are measured.
+_GLUED_SHARE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,8 @@ def sniff_grid(head: str) -> Grid | None:
     lines = [ln for ln in lines[:SNIFF_LINES] if ln.strip()]
     if len(lines) < MIN_LINES:
         return None
+    if sum(1 for ln in lines if _GLUED.search(ln)) < _GLUED_SHARE * len(lines):
+        return None  # too few glued lines for the test below: no need to measure widths
     best: tuple[int, bool, int] | None = None  # (lines of the usual width, display, width)
     for display in (False, True):
         width, count = Counter(_width(ln, display) for ln in lines).most_common(1)[0]
