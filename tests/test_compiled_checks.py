@@ -263,6 +263,9 @@ def test_compiled_tally_aggregates_like_python(monkeypatch):
         TableBlock(("姓名", "身份证号", "手机"), [("张三", "11010519491231002X", "138****8000")] * 3)
     )
     found = [(engine.scan(b), b) for b in blocks] + [(engine.scan(blocks[0]), None)]
+    shuffled = engine.scan(blocks[1])  # records out of order: a line's findings apart from each other
+    random.Random(4).shuffle(shuffled)
+    found.append((shuffled, blocks[1]))
 
     def aggregate(pure: str) -> tuple:
         monkeypatch.setenv("DLPSCAN_PURE_PYTHON", pure)

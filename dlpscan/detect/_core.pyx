@@ -1007,7 +1007,8 @@ def tally(list findings, values, totals, confirmed, locations, frozenset persona
     cdef list entry
     cdef object f, etype, value, record
     cdef dict places
-    cdef Py_ssize_t records = 0
+    cdef Py_ssize_t records = 0, run = 0, run_record = 0, r
+    cdef bint ascending = _records_ascending(findings)  # then a record's findings come in one run
     for f in findings:
         if _get(f, F_DAMAGED) or _get(f, F_MASKED):
             unexposed(f)
@@ -1030,13 +1031,34 @@ def tally(list findings, values, totals, confirmed, locations, frozenset persona
             if len(places) < max_places:
                 places[where(record)] = None
         if entry[3]:
-            per_record[record] = per_record.get(record, 0) + 1
+            if not ascending:
+                per_record[record] = per_record.get(record, 0) + 1
+                continue
+            r = record
+            if run and r == run_record:
+                run += 1
+            else:
+                records += run >= 2
+                run, run_record = 1, r
+    records += run >= 2
     for etype, entry in per_type.items():
         totals[etype] += entry[4]
     for count in per_record.values():
         if count >= 2:
             records += 1
     return records
+
+
+cdef bint _records_ascending(list findings) except -1:
+    """Are the findings' records in ascending order (text lines and table rows, found in order)?"""
+    cdef Py_ssize_t previous = 0, r
+    cdef bint first = True
+    for f in findings:
+        r = _get(f, F_RECORD)
+        if not first and r < previous:
+            return False
+        previous, first = r, False
+    return True
 
 
 def edm_kept(list findings, dict codes, list found, list places, bint by_record):
