@@ -186,6 +186,8 @@ class DocumentAggregate:
 
     def entities(self, with_fingerprints: bool) -> dict[str, EntityStats]:
         out: dict[str, EntityStats] = {}
+        core = compiled.core()
+        smallest = core.smallest if core is not None else heapq.nsmallest
         for etype in sorted(self._values):
             values = self._values[etype]
             fps = None
@@ -195,7 +197,7 @@ class DocumentAggregate:
                 distinct=len(values),
                 total=self._totals[etype],
                 fingerprints=fps,
-                samples=[self._types[etype].mask(v) for v in heapq.nsmallest(SAMPLES_PER_TYPE, values)],
+                samples=[self._types[etype].mask(v) for v in smallest(SAMPLES_PER_TYPE, values)],
                 confirmed=len(self._confirmed[etype]),
                 locations=list(self._locations[etype]),
             )

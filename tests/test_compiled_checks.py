@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
 import random
 
 import pytest
@@ -277,6 +278,15 @@ def test_compiled_tally_aggregates_like_python(monkeypatch):
     python, compiled = aggregate("1"), aggregate("0")
     assert python[2] > 100 and python[1] and set(python[0]) >= {"CN_RESIDENT_ID", "CN_MOBILE", "CN_NAME"}
     assert compiled == python
+
+
+def test_compiled_smallest_values_equal_heapq():
+    rng = random.Random(6)
+    alphabet = "0123456789X张王李三四·"
+    for size in (0, 1, 2, 3, 5, 200, 5000):
+        values = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(size)}
+        for k in (0, 1, 3, 7):
+            assert core.smallest(k, values) == heapq.nsmallest(k, values)
 
 
 def test_a_build_of_another_source_is_not_used(monkeypatch):

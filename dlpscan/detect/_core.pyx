@@ -1077,6 +1077,26 @@ def edm_kept(list findings, dict codes, list found, list places, bint by_record)
     return kept
 
 
+def smallest(Py_ssize_t k, values):
+    """heapq.nsmallest(k, values) for distinct strings and a small k (the samples of a type): one
+    comparison per value with the largest kept, without heapq's Python loop."""
+    cdef list kept = []
+    cdef str v
+    cdef Py_ssize_t i
+    if k <= 0:
+        return kept
+    for v in values:
+        if len(kept) == k:
+            if not v < <str> kept[k - 1]:
+                continue
+            kept.pop()
+        i = len(kept)
+        while i > 0 and v < <str> kept[i - 1]:
+            i -= 1
+        kept.insert(i, v)
+    return kept
+
+
 def count_minors(values, today):
     """sum(validators.minor_age(v, today) for v in values), the birth date read in C where it is
     ASCII digits (elsewhere minor_age decides)."""
