@@ -263,6 +263,18 @@ def test_rerecording_replaces_entities_and_fingerprints(store):
     assert store.distinct_people(sid) == 1
 
 
+@pytest.mark.parametrize("count", [1, 255, 256, 257, 1000])
+def test_fingerprints_round_trip_in_blocks_and_single_rows(store, count):
+    """SQLite writes a group of fingerprints as one statement, row by row below 256 and in blocks of
+    256 above: every fingerprint is stored once, whatever the size."""
+    sid = begin(store)
+    values = ids_of("m", count)
+    store.record_results(sid, [result("f.csv", {"CN_MOBILE": values, "CN_NAME": values[:1]})])
+    stats = store.previous("f.csv").result.entities
+    assert stats["CN_MOBILE"].fingerprints == fps(values) and stats["CN_NAME"].fingerprints == fps(values[:1])
+    assert store.distinct_people(sid) == count
+
+
 def test_previous_many_across_batches(store):
     sid = begin(store)
     paths = [f"d{i % 7}/f{i}.txt" for i in range(1203)]
