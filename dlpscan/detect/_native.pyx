@@ -325,6 +325,36 @@ def sort_digests(bytes digests):
     return out
 
 
+def count_distinct_digests(list parts):
+    """How many distinct 32-byte digests the byte strings `parts` hold together (each a whole number
+    of digests): sorted once, equal neighbours counted once."""
+    cdef Py_ssize_t total = 0, n, i, distinct = 0
+    cdef bytes part
+    for part in parts:
+        if len(part) % 32:
+            raise ValueError("not a whole number of 32-byte digests")
+        total += len(part)
+    n = total // 32
+    cdef unsigned char *buf = <unsigned char *> malloc(max(1, total))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        total = 0
+        for part in parts:
+            memcpy(buf + total, PyBytes_AS_STRING(part), len(part))
+            total += len(part)
+        with nogil:
+            if not _sort_digests(buf, n):
+                with gil:
+                    raise MemoryError()
+            for i in range(n):
+                if i == 0 or memcmp(buf + i * 32, buf + (i - 1) * 32, 32) != 0:
+                    distinct += 1
+        return distinct
+    finally:
+        free(buf)
+
+
 # ---- HMAC-SHA256 ---------------------------------------------------------------------------------
 
 cdef class Fingerprints:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from dlpscan.model import FileResult
 from dlpscan.runner.lines import keyed
+from dlpscan.runner.people import PeopleCount
 from dlpscan.runner.storing import ResultRecorder
 from dlpscan.sinks.files import ReportWriter
 from dlpscan.store import Store, StoredFile
@@ -70,6 +71,7 @@ class Recorder:
         self._failures = 0  # consecutive attempts that found the store unavailable
         self._retry_at = 0.0
         self._storer = None if store is None else ResultRecorder(store, on_refused=self._refused)
+        self._people = PeopleCount(store.types.names(person_key=True) if store is not None else ())
 
     @property
     def storing(self) -> bool:
@@ -80,6 +82,7 @@ class Recorder:
         for r in results:
             self._count(r)
         if self.storing:
+            self._people.add(results)
             self.pending.extend(keyed(results, entry))
             self._due()
         self._progress()
@@ -91,6 +94,7 @@ class Recorder:
         `changed`: their exposure, risk or staleness is new, so the store takes them again."""
         self.summary.unchanged += 1
         self.summary.reassessed += changed
+        self._people.give_up()  # its fingerprints are in the store only
         for r in lines:
             self._count(r)
         if self.storing:
@@ -106,6 +110,7 @@ class Recorder:
         are reported and stored anew, not read."""
         self.summary.unchanged += 1
         self.summary.edm_refreshed += 1
+        self._people.give_up()
         for r in lines:
             self._count(r)
         if self.storing:
@@ -116,6 +121,7 @@ class Recorder:
     def resumed(self, lines: list[FileResult], carried: bool) -> None:
         """A file the interrupted part of this scan recorded: reported and counted, stored already."""
         self.summary.unchanged += carried
+        self._people.give_up()
         for r in lines:
             self._count(r)
         self._progress()
@@ -179,6 +185,7 @@ class Recorder:
 
     def _refused(self, path: str, why: str) -> None:
         self.summary.unstored.append(f"{path}: {why}")
+        self._people.give_up()
 
     def _unavailable(self, exc: BaseException) -> None:
         if self.summary.store_error is None:
@@ -210,6 +217,9 @@ class Recorder:
         assert self.store is not None and self.scan_id is not None
         try:
             failed = self.summary.store_error is not None or self.summary.given_up > 0
-            self.store.finish_scan(self.scan_id, status="failed" if failed else status, stats=stats)
+            people = None if failed else self._people.total()
+            self.store.finish_scan(
+                self.scan_id, status="failed" if failed else status, stats=stats, people=people
+            )
         except Exception as exc:
             self.summary.store_error = type(exc).__name__

@@ -104,11 +104,13 @@ class ResultsMixin:
                     conn.execute(sa.insert(edm_indexes).values(edm | {"first_used": values["started"]}))
             return conn.execute(sa.insert(scans).values(values).returning(scans.c.id)).scalar_one()
 
-    def finish_scan(self, scan_id: int, *, status: str, stats: dict) -> None:
-        """Close a scan (completed, interrupted or failed); snapshots its distinct people for the trend."""
+    def finish_scan(self, scan_id: int, *, status: str, stats: dict, people: int | None = None) -> None:
+        """Close a scan (completed, interrupted or failed); snapshots its distinct people for the trend,
+        counted here unless the caller counted them (`count_people` of this scan, as it is stored)."""
         _choose(status, FINISH_STATUSES, "status")
         with write(self._engine) as conn:
-            people = count_people(conn, scan_id, self.types)
+            if people is None:
+                people = count_people(conn, scan_id, self.types)
             conn.execute(
                 sa.update(scans)
                 .where(scans.c.id == scan_id)
