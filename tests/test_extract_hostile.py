@@ -260,6 +260,45 @@ def test_xlsx_pre_flight_sees_far_cells_however_written(cells):
     assert Child().run("xlsx", data) is None
 
 
+def test_xlsx_piece_searches_decide_as_counting_each_form():
+    """The pre-flight's searches for an unusual piece equal the counts they replaced: as many `<c `
+    as `<c r="`, as many `=` as `="`, and no white space before an `=`."""
+    import re
+
+    spaces = bytes.maketrans(b"\t\r\n", b"   ")
+
+    def counted(p: bytes) -> bool:
+        return bool(
+            p.count(b"<c ") != p.count(b'<c r="')
+            or re.search(rb"<c[\t\n\r/>]", p)
+            or re.search(rb":c[\t\n\r />]", p)
+            or p.count(b"=") != p.count(b'="')
+            or b" =" in p.translate(spaces)
+        )
+
+    rng = random.Random(3)
+    tokens = [
+        b"<c",
+        b" ",
+        b"r=",
+        b'"',
+        b"=",
+        b"\t",
+        b"\n",
+        b"\r",
+        b"/",
+        b">",
+        b":c",
+        b"A1",
+        b"<row",
+        b"x",
+        b'<c r="',
+    ]
+    pieces = [b"".join(rng.choice(tokens) for _ in range(rng.randint(0, 12))) for _ in range(60_000)]
+    assert {counted(p) for p in pieces} == {False, True}
+    assert [p for p in pieces if xlsxcheck._unusual(p) != counted(p)] == []
+
+
 def _with_member(data: bytes, name: str, body: bytes) -> bytes:
     import io
     import zipfile

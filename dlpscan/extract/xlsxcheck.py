@@ -32,8 +32,10 @@ SPREAD = "a sheet whose cells span more than the cell limit"
 STRINGS = "a shared-string table declaring more strings than it can hold"
 UNCHECKED = "a workbook part that cannot be checked within the limits"
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
-_CELL, _CELL_REF = b"<c ", b'<c r="'
-_ODD_CELL = re.compile(rb"<c[\t\n\r/>]")  # a <c> tag whose reference may not come first
+# A <c> tag whose reference may not come first: `<c ` not followed by `r="`, or `<c` and white
+# space other than a space, `/` or `>` (one search led by "<c", not counts of both forms).
+_ODD_CELL = re.compile(rb'<c(?: (?!r=")|[\t\n\r/>])')
+_LOOSE_EQUALS = re.compile(rb'=(?!")')  # an '=' not followed by '"'
 _PREFIXED_CELL = re.compile(rb":c[\t\n\r />]")
 _SPACES = bytes.maketrans(b"\t\r\n", b"   ")
 _OVERLAP = 64  # "sheetData" and a uniqueCount calamine can parse (20 digits) fit in it
@@ -121,17 +123,29 @@ def _settled(read: Callable[[int], bytes], limits: Limits, strings: int) -> bool
                 continue
             piece = piece[at:]
             far = _beyond(_first_width(piece), limits.max_cells_per_sheet)
-        if not whole:
-            return False
-        if piece.count(_CELL) != piece.count(_CELL_REF) or _ODD_CELL.search(piece):
-            return False  # a cell placed by calamine's counters, not by its reference
-        if _PREFIXED_CELL.search(piece):
-            return False
-        if piece.count(b"=") != piece.count(b'="') or b" =" in piece.translate(_SPACES):
-            return False  # an attribute not written key="…": references are searched as r="…"
-        if far.search(piece):
+        if not whole or _unusual(piece) or far.search(piece):
             return False
     return True
+
+
+def _unusual(piece: bytes) -> bool:
+    """Could calamine place a cell of this piece other than by an r="…" reference that a search
+    finds? A cell placed by calamine's counters, not by its reference (a tag without one first,
+    a prefixed tag), or an attribute not written key="…"."""
+    return bool(
+        _ODD_CELL.search(piece)
+        or _PREFIXED_CELL.search(piece)
+        or _LOOSE_EQUALS.search(piece)
+        or _spaced_equals(piece)
+    )
+
+
+def _spaced_equals(piece: bytes) -> bool:
+    """Is there white space right before an '='? (Tabs and line breaks are rare in a worksheet
+    after its first line: most pieces need no copy with them made spaces.)"""
+    if b"\t" in piece or b"\r" in piece or b"\n" in piece:
+        return b" =" in piece.translate(_SPACES)
+    return b" =" in piece
 
 
 def _check_strings(piece: bytes, strings: int) -> None:
