@@ -54,16 +54,6 @@ class Executor(Protocol):
     `run` pulls tasks from the generator only when it has room for them and yields each file's
     lines once, in completion order; `stop` (safe from a signal handler) hands out no more tasks."""
 
-    def _let_go(self) -> None:
-        """Tell the idle workers to exit, without waiting for them."""
-        for w in self._workers:
-            try:
-                if w.process.is_alive() and w.task is None and not w.let_go:
-                    w.conn.send(None)
-                    w.let_go = True
-            except OSError:
-                pass
-
     def run(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, list[FileResult]]]: ...
 
     def stop(self) -> None: ...

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
 import pytest
+from test_runner import job
 
 from dlpscan.model import EntityStats, FileResult, Fingerprints, Status
-from dlpscan.pipeline import ScanSettings
-from dlpscan.policy import load_policy
-from dlpscan.runner import ScanJob, people, run_scan
+from dlpscan.runner import people, run_scan
 from dlpscan.runner.people import PeopleCount
 from dlpscan.store import Store
-from dlpscan.walk import WalkOptions
 
 
 def digests(*values: str) -> Fingerprints:
@@ -52,16 +51,7 @@ def test_a_file_it_did_not_read_or_too_many_fingerprints_leave_the_count_to_the_
 
 
 def scan(root: Path, store: Store, full: bool) -> int:
-    job = ScanJob(
-        roots=[str(root)],
-        walk=WalkOptions(),
-        settings=ScanSettings(key=b"k"),
-        policy=load_policy("default"),
-        jobs=1,
-        file_timeout=60,
-        full=full,
-    )
-    return run_scan(job, store, []).scan_id
+    return run_scan(dataclasses.replace(job(root), full=full), store, []).scan_id
 
 
 def test_a_scan_snapshots_the_people_the_store_counts(tmp_path: Path, monkeypatch):
