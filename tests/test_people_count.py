@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 from test_runner import job
 
+from dlpscan.detect.registry import entity_types
+from dlpscan.entities import EntityTypes
 from dlpscan.model import EntityStats, FileResult, Fingerprints, Status
 from dlpscan.runner import people, run_scan
 from dlpscan.runner.people import PeopleCount
 from dlpscan.store import Store
+
+TYPES = entity_types()
 
 
 def digests(*values: str) -> Fingerprints:
@@ -27,7 +31,7 @@ def result(path: str, **per_type: Fingerprints) -> FileResult:
 @pytest.mark.parametrize("native_from", [0, 10**9])
 def test_the_largest_distinct_count_of_a_person_key_type_across_files(monkeypatch, native_from):
     monkeypatch.setattr(people, "_NATIVE_FROM", native_from)  # the C count and the Python set alike
-    count = PeopleCount(["CN_MOBILE", "CN_RESIDENT_ID"])
+    count = PeopleCount(TYPES)
     mobiles = [f"m{i}" for i in range(300)]
     count.add([result("a", CN_MOBILE=digests(*mobiles[:200]), CN_NAME=digests(*mobiles))])
     count.add([result("b", CN_MOBILE=digests(*mobiles[150:]), CN_RESIDENT_ID=digests("i1", "i2"))])
@@ -36,18 +40,18 @@ def test_the_largest_distinct_count_of_a_person_key_type_across_files(monkeypatc
 
 
 def test_a_file_it_did_not_read_or_too_many_fingerprints_leave_the_count_to_the_store(monkeypatch):
-    count = PeopleCount(["CN_MOBILE"])
+    count = PeopleCount(TYPES)
     count.add([result("a", CN_MOBILE=digests("m1"))])
     count.give_up()
     count.add([result("b", CN_MOBILE=digests("m2"))])
     assert count.total() is None
     monkeypatch.setattr(people, "MAX_DIGESTS", 3)
-    small = PeopleCount(["CN_MOBILE"])
+    small = PeopleCount(TYPES)
     small.add([result("a", CN_MOBILE=digests("m1", "m2"))])
     assert small.total() == 2
     small.add([result("b", CN_MOBILE=digests("m3", "m4"))])
     assert small.total() is None
-    assert PeopleCount([]).total() == 0
+    assert PeopleCount(EntityTypes(())).total() == 0
 
 
 def scan(root: Path, store: Store, full: bool) -> int:

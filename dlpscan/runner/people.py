@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from dlpscan.detect import compiled
+from dlpscan.entities import EntityTypes
 from dlpscan.model import DIGEST_BYTES, FileResult, Fingerprints
 
 MAX_DIGESTS = 1_000_000  # 32 MB of digests at most are kept for the count
@@ -21,8 +22,9 @@ _NATIVE_FROM = 50_000  # fewer digests are counted in a Python set (no need to l
 class PeopleCount:
     """The person-key fingerprints of the files one run records, per type."""
 
-    def __init__(self, person_keys: Iterable[str]) -> None:
-        self._digests: dict[str, list[bytes]] | None = {t: [] for t in person_keys}
+    def __init__(self, types: EntityTypes) -> None:
+        self._types = types
+        self._digests: dict[str, list[bytes]] | None = {t: [] for t in types.names(person_key=True)}
         self._held = 0
 
     def add(self, results: Iterable[FileResult]) -> None:
@@ -50,7 +52,7 @@ class PeopleCount:
         """The scan's distinct people, or None when the store must count them."""
         if self._digests is None:
             return None
-        return max((_distinct(parts) for parts in self._digests.values()), default=0)
+        return self._types.people({t: _distinct(parts) for t, parts in self._digests.items()})
 
 
 def _distinct(parts: list[bytes]) -> int:

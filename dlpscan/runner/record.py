@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult
 from dlpscan.runner.lines import keyed
 from dlpscan.runner.people import PeopleCount
@@ -71,7 +72,7 @@ class Recorder:
         self._failures = 0  # consecutive attempts that found the store unavailable
         self._retry_at = 0.0
         self._storer = None if store is None else ResultRecorder(store, on_refused=self._refused)
-        self._people = PeopleCount(store.types.names(person_key=True) if store is not None else ())
+        self._people = PeopleCount(store.types if store is not None else EntityTypes(()))
 
     @property
     def storing(self) -> bool:
