@@ -224,7 +224,9 @@ def cards(rng: random.Random) -> list[str]:
     for _ in range(3000):
         head = rng.choice(bins) if rng.random() < 0.8 else str(rng.randint(100, 999999))
         out.append(head + "".join(rng.choice("0123456789") for _ in range(rng.randint(16, 19) - len(head))))
-    return [*out, "", "62", "6"]
+    # Digits other than ASCII ones (str.isdigit allows them) end the prefix a BIN can match.
+    odd = [v[:k] + d + v[k + 1 :] for v in out[:300] for k, d in ((rng.randint(0, 11), "٣"), (7, "²"))]
+    return [*out, *odd, "", "62", "6", "6" * 70]
 
 
 def test_compiled_card_issuer_decides_like_python():

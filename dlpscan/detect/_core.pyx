@@ -475,7 +475,7 @@ cdef bint _all_digits(str value):
         return False
     cdef Py_UCS4 c
     for i in range(n):
-        c = value[i]
+        c = _at(value, i)
         if not (u'0' <= c <= u'9' or (c >= 128 and Py_UNICODE_ISDIGIT(c))):
             return False
     return True
@@ -485,12 +485,12 @@ cdef double _bank_card(str value) except -1:
     """validators.cn_bank_card: shape, Luhn and distinct digits here, the BIN table in Python."""
     cdef Py_ssize_t n = len(value), i
     cdef long total = 0, d
-    cdef Py_UCS4 first, second = 0
+    cdef Py_UCS4 first, second = 0, c
     cdef int distinct = 1
     if not (16 <= n <= 19 and _all_digits(value)):
         return 0.0
     for i in range(n):  # validators.luhn: ord(ch) - 48, every second digit from the right doubled
-        d = <long> (<unsigned int> value[n - 1 - i]) - 48
+        d = <long> _at(value, n - 1 - i) - 48
         if i % 2:
             d *= 2
             if d > 9:
@@ -498,11 +498,12 @@ cdef double _bank_card(str value) except -1:
         total += d
     if total % 10 != 0:
         return 0.0
-    first = value[0]
+    first = _at(value, 0)
     for i in range(1, n):  # len(set(value)) <= 2
-        if value[i] != first and (distinct == 1 or value[i] != second):
+        c = _at(value, i)
+        if c != first and (distinct == 1 or c != second):
             if distinct == 1:
-                second = value[i]
+                second = c
             distinct += 1
             if distinct > 2:
                 break
@@ -513,23 +514,89 @@ cdef double _bank_card(str value) except -1:
 
 cdef dict _BINS = None
 cdef tuple _BIN_LENGTHS = None
+# The BIN table as one sorted C array of keys (prefix length << 40 | prefix) with the issuer's card
+# lengths as a bit mask beside each (0: none recorded). A table the arrays cannot hold (a BIN that is
+# not ASCII digits or is longer than 12, a card length above 63) leaves them unset: the dict decides.
+cdef long long *_BIN_KEYS = NULL
+cdef unsigned long long *_BIN_MASKS = NULL
+cdef Py_ssize_t _N_BIN_KEYS = 0
+cdef int _BIN_KEY_LENGTHS[13]
+cdef int _N_BIN_KEY_LENGTHS = 0
+
+
+cdef void _read_bins() except *:
+    global _BINS, _BIN_LENGTHS, _BIN_KEYS, _BIN_MASKS, _N_BIN_KEYS, _N_BIN_KEY_LENGTHS
+    cdef Py_ssize_t i
+    cdef unsigned long long mask
+    bins, lengths = tables.bank_bins(), tables.bin_lengths()
+    usable = all(1 <= len(b) <= 12 and _digits_only(b) for b in bins) and all(
+        0 <= n < 64 for issuer in bins.values() for n in issuer.lengths)
+    if usable and bins:
+        keys = sorted(((len(b) << 40) | int(b), issuer.lengths) for b, issuer in bins.items())
+        _BIN_KEYS = <long long *> malloc(len(keys) * sizeof(long long))
+        _BIN_MASKS = <unsigned long long *> malloc(len(keys) * sizeof(unsigned long long))
+        if _BIN_KEYS == NULL or _BIN_MASKS == NULL:
+            raise MemoryError()
+        for i, (key, card_lengths) in enumerate(keys):
+            mask = 0
+            for n in card_lengths:
+                mask |= (<unsigned long long> 1) << <int> n
+            _BIN_KEYS[i], _BIN_MASKS[i] = key, mask
+        for i, n in enumerate(lengths):
+            _BIN_KEY_LENGTHS[i] = n
+        _N_BIN_KEY_LENGTHS, _N_BIN_KEYS = len(lengths), len(keys)
+    _BINS, _BIN_LENGTHS = bins, lengths  # set last: it marks the table read
+
+
+cdef Py_ssize_t _bin_key_index(long long key) noexcept nogil:
+    cdef Py_ssize_t lo = 0, hi = _N_BIN_KEYS, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if _BIN_KEYS[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < _N_BIN_KEYS and _BIN_KEYS[lo] == key else -1
 
 
 cdef double _card_issuer(str value) except -1:
     """validators.card_issuer_confidence."""
-    global _BINS, _BIN_LENGTHS
     cdef object issuer = None
+    cdef Py_ssize_t n = len(value), leading = 0, i, at
+    cdef int length
+    cdef unsigned long long mask
+    cdef long long prefix[13]  # prefix[k]: the first k digits as a number
+    cdef Py_UCS4 c
     if _BINS is None:
-        _BINS, _BIN_LENGTHS = tables.bank_bins(), tables.bin_lengths()
-    for n in _BIN_LENGTHS:
-        issuer = _BINS.get(value[:n])
-        if issuer is not None:
-            break
-    else:
-        return 0.3
-    if issuer.lengths and len(value) not in issuer.lengths:
-        return 0.3  # a length the issuer does not use: as doubtful as an unknown BIN
-    return 1.0
+        _read_bins()
+    if _N_BIN_KEYS == 0:
+        for length in _BIN_LENGTHS:
+            issuer = _BINS.get(value[:length])
+            if issuer is not None:
+                break
+        else:
+            return 0.3
+        if issuer.lengths and len(value) not in issuer.lengths:
+            return 0.3  # a length the issuer does not use: as doubtful as an unknown BIN
+        return 1.0
+    prefix[0] = 0
+    while leading < n and leading < 12:
+        c = _at(value, leading)
+        if not (u'0' <= c <= u'9'):
+            break  # a prefix holding any other character is no BIN
+        prefix[leading + 1] = prefix[leading] * 10 + (<long long> c - 48)
+        leading += 1
+    for i in range(_N_BIN_KEY_LENGTHS):
+        length = _BIN_KEY_LENGTHS[i]
+        if length > leading:
+            continue
+        at = _bin_key_index((<long long> length << 40) | prefix[length])
+        if at >= 0:
+            mask = _BIN_MASKS[at]
+            if mask and not (n < 64 and (mask >> n) & 1):
+                return 0.3
+            return 1.0
+    return 0.3
 
 
 cdef double _mobile(str value) except -1:
@@ -615,17 +682,16 @@ cdef bint _tables() except -1:
 
 def read_tables():
     """Read the reference tables into C now rather than at the first candidate (see detect.warm)."""
-    global _BINS, _BIN_LENGTHS
     _tables()
     if _BINS is None:
-        _BINS, _BIN_LENGTHS = tables.bank_bins(), tables.bin_lengths()
+        _read_bins()
 
 
-cdef inline int _digit(str s, Py_ssize_t i):
-    return <int> (<unsigned int> s[i]) - 48
+cdef inline int _digit(str s, Py_ssize_t i) noexcept:
+    return <int> _at(s, i) - 48
 
 
-cdef long _number(str s, Py_ssize_t lo, Py_ssize_t hi):
+cdef long _number(str s, Py_ssize_t lo, Py_ssize_t hi) noexcept:
     cdef long v = 0
     cdef Py_ssize_t i
     for i in range(lo, hi):
