@@ -815,7 +815,7 @@ cdef double _uscc(str value) except -1:
     if len(value) != 18:
         return 0.0
     for i in range(18):
-        c = value[i]
+        c = _at(value, i)
         if c >= 128 or _USCC_INDEX[c] < 0:
             return 0.0
         if not (u'0' <= c <= u'9'):
@@ -825,9 +825,9 @@ cdef double _uscc(str value) except -1:
     if not (u'0' <= value[2] <= u'9' and u'0' <= value[3] <= u'9') or _number(value, 2, 4) not in _USCC_REGIONS:
         return 0.0
     for i in range(17):
-        total += _USCC_INDEX[value[i]] * <long> _USCC_WEIGHTS_C[i]
+        total += _USCC_INDEX[_at(value, i)] * <long> _USCC_WEIGHTS_C[i]
     k = (31 - total % 31) % 31
-    if _USCC_INDEX[value[17]] != k:
+    if _USCC_INDEX[_at(value, 17)] != k:
         return 0.0
     return 0.3 if digits else 1.0
 
@@ -841,17 +841,17 @@ cdef double _address(str value):
     if n < 6:
         return 0.0
     for i in range(n):
-        c = value[i]
+        c = _at(value, i)
         if c == u'*':
             return 0.0
-        nxt = value[i + 1] if i + 1 < n else 0
+        nxt = _at(value, i + 1) if i + 1 < n else 0
         if c in u'省市区县旗州盟镇乡' or (c == u'街' and nxt == u'道'):
             admin = True
         if c in u'路街巷道弄村':
             unit = True
-        elif Py_UNICODE_ISDECIMAL(c) and nxt != 0 and (
-            nxt in u'号栋幢座室弄组层楼户' or (nxt == u'单' and i + 2 < n and value[i + 2] == u'元')
-        ):
+        elif nxt != 0 and (
+            nxt in u'号栋幢座室弄组层楼户' or (nxt == u'单' and i + 2 < n and _at(value, i + 2) == u'元')
+        ) and Py_UNICODE_ISDECIMAL(c):  # the cheap tests first: most characters are not before a unit
             unit = True
     return 1.0 if admin and unit else 0.0
 
