@@ -418,7 +418,7 @@ cdef str _normalised(int normaliser, object python, str raw):
         raise MemoryError()
     try:
         for i in range(n):
-            c = raw[i]
+            c = _at(raw, i)
             if normaliser == N_UPPER_ALNUM:
                 if u'0' <= c <= u'9' or u'A' <= c <= u'Z':
                     buf[k] = c
@@ -735,16 +735,16 @@ cdef double _resident_id(str value, object python) except -1:
     if not _tables():
         return python(value)
     for i in range(n):
-        c = value[i]
+        c = _at(value, i)
         if not (u'0' <= c <= u'9' or u'A' <= c <= u'Z'):
             return python(value)
     if n == 18:
         for i in range(17):
-            if not (u'0' <= value[i] <= u'9'):
+            if not (u'0' <= _at(value, i) <= u'9'):
                 return 0.0
             acc = (acc * 13 + _digit(value, i)) % 11
         check = ((1 - 2 * acc) % 11 + 11) % 11
-        c = value[17]
+        c = _at(value, 17)
         if (check == 10 and c != u'X') or (check != 10 and <long> (<unsigned int> c) != 48 + check):
             return 0.0
         year, month, day = _number(value, 6, 10), _number(value, 10, 12), _number(value, 12, 14)
@@ -755,7 +755,7 @@ cdef double _resident_id(str value, object python) except -1:
     if not _plausible_birth(year, month, day, _today_number()):
         return 0.0
     code = _number(value, 0, 6)
-    if (code // 10000) not in _PROVINCE_NUMBERS:
+    if not _PROVINCE[code // 10000]:
         return 0.0
     last = _DIVISION[code]
     if last == _UNKNOWN_CODE:
@@ -769,7 +769,11 @@ cdef double _resident_id(str value, object python) except -1:
     return confidence
 
 
-_PROVINCE_NUMBERS = frozenset(int(p) for p in validators.PROVINCES)
+cdef bint _PROVINCE[100]  # the two-digit province codes of validators.PROVINCES
+for _i in range(100):
+    _PROVINCE[_i] = False
+for _p in validators.PROVINCES:
+    _PROVINCE[int(_p)] = True
 
 
 cdef double _mobile_segment(str value, object python) except -1:
@@ -785,9 +789,9 @@ cdef double _mobile_segment(str value, object python) except -1:
             break
     if length != 11:
         return 0.0
-    first = value[3]
+    first = _at(value, 3)
     for i in range(4, 11):
-        if value[i] != first:
+        if _at(value, i) != first:
             break
     else:
         return 0.4
@@ -957,7 +961,7 @@ cdef class _NameCheck:
         if n < 2:
             return 0.0
         for i in range(n):  # _HAN_NAME.fullmatch
-            c = value[i]
+            c = _at(value, i)
             if _han(c):
                 run += 1
                 if run > 8:
@@ -1186,7 +1190,7 @@ cdef int _minor(str value, int ty, int tm, int td):
     else:
         return -1
     for i in range(lo, hi):
-        if not (u'0' <= value[i] <= u'9'):
+        if not (u'0' <= _at(value, i) <= u'9'):
             return -1
     if n == 18:
         year, month, day = _number(value, 6, 10), _number(value, 10, 12), _number(value, 12, 14)
