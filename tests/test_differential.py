@@ -190,6 +190,29 @@ def test_companion_name_tokens(engines):
     assert pure.scan_text(text) == found
 
 
+def test_companion_names_of_findings_out_of_line_order():
+    """The compiled companion-name pass takes a line's findings as one run of equal records; findings
+    whose lines or starts come out of order are regrouped as the reference groups them."""
+    from dlpscan.detect import compiled as compiled_modules
+    from dlpscan.detect.evidence import COMPANION_WINDOW, companion_names
+
+    core = compiled_modules.core(True)
+    engine = Engine(load_definitions(), "re", compiled=False)
+    rng = random.Random(4)
+    tokens = [t for t in names(rng) if t]
+    text = "\n".join(
+        f"{rng.choice(tokens)} {resident_id(rng)} {rng.choice(tokens)}，{resident_id(rng)}{rng.choice(tokens)}"
+        for _ in range(400)
+    )
+    findings = [f for f in engine.scan_text(text) if f.entity_type != "CN_NAME"]
+    is_name = engine._validate["CN_NAME"]
+    direct = engine._direct
+    for order in (findings, list(reversed(findings)), rng.sample(findings, len(findings))):
+        expected = companion_names(text, order, direct, is_name)
+        assert len(expected) > 300
+        assert core.companion_names(text, order, direct, is_name, COMPANION_WINDOW) == expected
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_generated_prose_with_digit_noise(engines, seed):
     pure, compiled = engines

@@ -12,7 +12,7 @@ Python functions the reference uses.
 from cpython cimport array
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memcpy
 from libc.time cimport time, time_t
 
@@ -1587,77 +1587,115 @@ def companion_names(str text, list findings, frozenset direct, object is_name, P
 
 
 cdef list _companion_names(str text, list findings, frozenset direct, object is_name, Py_ssize_t window):
-    cdef list out = [], on_line, anchors, spans
-    cdef dict by_line = {}
-    cdef object f
-    cdef Py_ssize_t n = len(text), lo, hi, first, s, e, end, run, wlo, whi, k
-    cdef bint overlaps
+    """One line's findings at a time, taken as runs of equal `record` (text findings come in line
+    order; when they do not, they are regrouped first, in the order the reference meets the lines).
+    Windows and Han spans are C pairs, sorted as the reference sorts its tuples."""
+    cdef list out = [], flat = findings
+    cdef Py_ssize_t n = len(text), n_f, i = 0, j, lo, hi, s, e, end, run, k, n_windows, n_spans, a, line
+    cdef Py_ssize_t *windows = NULL
+    cdef Py_ssize_t *spans = NULL
     cdef _NameCheck name_check = _name_check(is_name)
     cdef int kind = PyUnicode_KIND(text)
     cdef void *data = PyUnicode_DATA(text)
-    cdef object record
-    for f in findings:
-        record = _get(f, F_RECORD)
-        on_line = by_line.get(record)
-        if on_line is None:
-            by_line[record] = [f]
-        else:
-            on_line.append(f)
-    for line, on_line in by_line.items():
-        anchors = [f for f in on_line if _get(f, F_ENTITY_TYPE) in direct and not _get(f, F_MASKED)]
-        if not anchors:
-            continue
-        first = _get(on_line[0], F_START)
-        lo = _rfind_nl(text, 0, first) + 1
-        hi = text.find(u"\n", first)
-        if hi < 0:
-            hi = n
-        spans = []  # (start, end) of findings written with Han characters: names, addresses, plates
-        for f in on_line:
-            s, e = _get(f, F_START), _get(f, F_END)
-            if not _ascii_span(text, s, e):
-                spans.append((s, e))
-        spans.sort()
-        k = 0  # tokens come in text order and findings do not overlap: one pointer, not a scan per token
-        for wlo, whi in _windows(anchors, lo, hi, window):
-            s = wlo
-            while s < whi:
-                if not _han(PyUnicode_READ(kind, data, s)) or (
-                    s > 0 and _han_or_dot(PyUnicode_READ(kind, data, s - 1))
-                ):
-                    s += 1
-                    continue
-                run = s
-                while run < whi and _han(PyUnicode_READ(kind, data, run)):
-                    run += 1
-                # the token is the whole run when it has 2-4 characters and no '·' follows it
-                end = run
-                if 2 <= end - s <= 4 and not (end < whi and _at(text, end) == u'\u00b7'):
-                    while k < len(spans) and spans[k][1] <= s:
-                        k += 1
-                    overlaps = k < len(spans) and spans[k][0] < end
-                    if not overlaps and (
-                        name_check.check_span(text, s, end) if name_check is not None else is_name(text[s:end])
-                    ) > 0:
-                        out.append(_finding("CN_NAME", text[s:end], s, end, 0.6, False, False, 0, line, None,
-                                            False))
-                s = run if run > s else s + 1
+    cdef object f
+    if not _records_ascending(findings):
+        by_line = {}
+        for f in findings:
+            by_line.setdefault(_get(f, F_RECORD), []).append(f)
+        flat = [f for on_line in by_line.values() for f in on_line]
+    n_f = len(flat)
+    windows = <Py_ssize_t *> malloc(max(1, 2 * n_f) * sizeof(Py_ssize_t))
+    spans = <Py_ssize_t *> malloc(max(1, 2 * n_f) * sizeof(Py_ssize_t))
+    if windows == NULL or spans == NULL:
+        free(windows)
+        free(spans)
+        raise MemoryError()
+    try:
+        while i < n_f:
+            line = _get(flat[i], F_RECORD)
+            j = i + 1
+            while j < n_f and _get(flat[j], F_RECORD) == line:
+                j += 1
+            n_windows = n_spans = 0
+            for a in range(i, j):
+                f = flat[a]
+                s, e = _get(f, F_START), _get(f, F_END)
+                if _get(f, F_ENTITY_TYPE) in direct and not _get(f, F_MASKED):
+                    windows[2 * n_windows], windows[2 * n_windows + 1] = s - window, e + window
+                    n_windows += 1
+                if not _ascii_span(text, s, e):  # only Han findings (names, addresses) can overlap a token
+                    spans[2 * n_spans], spans[2 * n_spans + 1] = s, e
+                    n_spans += 1
+            if n_windows:
+                s = _get(flat[i], F_START)
+                lo = _rfind_nl(text, 0, s) + 1
+                hi = PyUnicode_FindChar(text, u"\n", s, n, 1)
+                if hi < 0:
+                    hi = n
+                _sort_pairs(spans, n_spans)
+                n_windows = _merge_windows(windows, n_windows, lo, hi)
+                k = 0  # tokens come in text order and findings do not overlap: one pointer, not a scan
+                for a in range(n_windows):
+                    s, end = windows[2 * a], windows[2 * a + 1]
+                    while s < end:
+                        if not _han(PyUnicode_READ(kind, data, s)) or (
+                            s > 0 and _han_or_dot(PyUnicode_READ(kind, data, s - 1))
+                        ):
+                            s += 1
+                            continue
+                        run = s
+                        while run < end and _han(PyUnicode_READ(kind, data, run)):
+                            run += 1
+                        # the token is the whole run when it has 2-4 characters and no '·' follows it
+                        if 2 <= run - s <= 4 and not (run < end and PyUnicode_READ(kind, data, run) == u'\u00b7'):
+                            while k < n_spans and spans[2 * k + 1] <= s:
+                                k += 1
+                            if not (k < n_spans and spans[2 * k] < run) and (
+                                name_check.check_span(text, s, run) if name_check is not None
+                                else is_name(text[s:run])
+                            ) > 0:
+                                out.append(_finding("CN_NAME", text[s:run], s, run, 0.6, False, False, 0, line,
+                                                    None, False))
+                        s = run if run > s else s + 1
+            i = j
+    finally:
+        free(windows)
+        free(spans)
     return out
 
 
-cdef list _windows(list anchors, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t window):
-    """evidence._windows."""
-    cdef list merged = []
-    cdef Py_ssize_t start, end, last
-    for a in (anchors if _by_start(anchors) else sorted(anchors, key=_start_of)):
-        start = max(lo, <Py_ssize_t> _get(a, F_START) - window)
-        end = min(hi, <Py_ssize_t> _get(a, F_END) + window)
-        last = len(merged) - 1  # no negative indexing: wraparound is off
-        if last >= 0 and start <= merged[last][1]:
-            merged[last] = (merged[last][0], max(merged[last][1], end))
+cdef int _compare_pairs(const void *x, const void *y) noexcept nogil:
+    cdef const Py_ssize_t *p = <const Py_ssize_t *> x
+    cdef const Py_ssize_t *q = <const Py_ssize_t *> y
+    if p[0] != q[0]:
+        return -1 if p[0] < q[0] else 1
+    if p[1] != q[1]:
+        return -1 if p[1] < q[1] else 1
+    return 0
+
+
+cdef void _sort_pairs(Py_ssize_t *pairs, Py_ssize_t n) noexcept nogil:
+    """Sorts (a, b) pairs as tuples sort, when they are not in order already (the usual case)."""
+    cdef Py_ssize_t i
+    for i in range(1, n):
+        if _compare_pairs(&pairs[2 * i - 2], &pairs[2 * i]) > 0:
+            qsort(pairs, n, 2 * sizeof(Py_ssize_t), _compare_pairs)
+            return
+
+
+cdef Py_ssize_t _merge_windows(Py_ssize_t *windows, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """evidence._windows in place over (anchor start - window, anchor end + window) pairs: clipped to
+    the line, sorted by start, overlapping ones merged; returns how many are left."""
+    cdef Py_ssize_t i, kept = 0, start, end
+    _sort_pairs(windows, n)  # by start (then end): merging gives what a stable sort by start gives
+    for i in range(n):
+        start, end = max(lo, windows[2 * i]), min(hi, windows[2 * i + 1])
+        if kept and start <= windows[2 * kept - 1]:
+            windows[2 * kept - 1] = max(windows[2 * kept - 1], end)
         else:
-            merged.append((start, end))
-    return merged
+            windows[2 * kept], windows[2 * kept + 1] = start, end
+            kept += 1
+    return kept
 
 
 def _start_of(f):
