@@ -1433,7 +1433,7 @@ cdef class Plan:
                 if m is None:
                     continue
                 header = relation[idx * width + column] if table and column < width else 0
-                mstart, mend = m.span()
+                mstart, mend = start, m.end()  # a match at `start` starts there
                 f = _evaluate(e, m, mstart, mend, text, floor, header, row, col)
                 if f is not None and (best is None or _outranks(f, e.priority, best, best_priority)):
                     best, best_end, best_priority, best_score = f, mend, e.priority, _get(f, F_SCORE)
