@@ -21,13 +21,14 @@ def text_blocks(tf: TextIO, ctx: Context, location: str = "lines") -> Iterator[T
         buf = carry + chunk
         if not chunk or len(buf) < size:
             if buf.strip():
-                yield TextBlock(buf, _lines_location(location, line, buf))
+                yield TextBlock(buf, _lines_location(location, line, buf, buf.count("\n")))
             return
         cut = buf.rfind("\n", 0, size) + 1 or buf.rfind(" ", size // 2, size) + 1 or size
         block, carry = buf[:cut], buf[cut:]
+        newlines = block.count("\n")
         if block.strip():
-            yield TextBlock(block, _lines_location(location, line, block))
-        line += block.count("\n")
+            yield TextBlock(block, _lines_location(location, line, block, newlines))
+        line += newlines
 
 
 def split_text(text: str, ctx: Context, location: str) -> Iterator[TextBlock]:
@@ -49,6 +50,7 @@ def split_text(text: str, ctx: Context, location: str) -> Iterator[TextBlock]:
         start = end
 
 
-def _lines_location(prefix: str, first: int, block: str) -> str:
-    last = first + max(block.count("\n") - (1 if block.endswith("\n") else 0), 0)
+def _lines_location(prefix: str, first: int, block: str, newlines: int) -> str:
+    """Lines first..last of `block`, which holds `newlines` line breaks (counted once, by the caller)."""
+    last = first + max(newlines - (1 if block.endswith("\n") else 0), 0)
     return f"{prefix} {first}-{last}" if prefix else ""
