@@ -6,7 +6,9 @@ It is a second implementation of `Engine._pattern_findings` + `scoring.evaluate`
 `evidence.with_line_numbers`, which stay the reference: tests/test_differential.py runs both over
 generated text and tables and requires identical findings. Whatever is rare or user-defined (other
 normalisers, validators, masked values, windows holding cased non-ASCII letters) calls the same
-Python functions the reference uses.
+Python functions the reference uses. A candidate is confirmed by `Matcher`, a backtracking matcher
+over the pattern's program (matchprog.py) that ends where `re.match` ends (tests/test_matchprog.py);
+a pattern outside its subset, or one whose value group's span is needed, is confirmed by `re`.
 """
 
 from cpython cimport array
@@ -22,7 +24,7 @@ import functools
 import gc
 import types
 
-from dlpscan.detect import tables, text as _text, validators
+from dlpscan.detect import matchprog, tables, text as _text, validators
 from dlpscan.detect.evidence import _LEADING_TOKEN, MASKED_CELL_MAX
 from dlpscan.detect.layout import CELL_SEP as _CELL_SEP
 from dlpscan.detect.layout import TableLayout
@@ -236,8 +238,178 @@ def _uncased_or_ascii(str word):
     return True
 
 
+# ---- confirming a candidate without `re` (matchprog.py builds the program) -----------------------
+
+cdef enum:
+    M_SET = 0
+    M_REPEAT = 1
+    M_BRANCH = 2
+    M_GROUP_REPEAT = 3
+    M_AHEAD = 4
+    M_NOT_AHEAD = 5
+    M_BEHIND = 6
+    M_NOT_BEHIND = 7
+
+cdef struct _MNode:
+    int op, next, cset, lo, hi, body, first_alt, n_alts, width
+
+cdef struct _MSet:
+    unsigned long long low, high  # ASCII membership, 0-63 and 64-127, negation applied
+    int *ranges  # inclusive (lo, hi) pairs
+    int n_ranges, categories
+    bint negate
+
+cdef struct _MCont:  # where a repeated group's body returns: one more repetition, or on
+    int node, count
+    _MCont *up
+
+
+cdef inline bint _in_set(const _MSet *s, Py_UCS4 c) noexcept:
+    cdef int i
+    cdef bint hit = False, word
+    cdef unsigned int u = <unsigned int> c
+    if u < 64:
+        return (s.low >> u) & 1
+    if u < 128:
+        return (s.high >> (u - 64)) & 1
+    for i in range(s.n_ranges):
+        if <unsigned int> s.ranges[2 * i] <= u <= <unsigned int> s.ranges[2 * i + 1]:
+            hit = True
+            break
+    if not hit and s.categories:
+        word = Py_UNICODE_ISALNUM(c)  # '_' is ASCII
+        hit = ((s.categories & 1 and Py_UNICODE_ISDECIMAL(c)) or (s.categories & 2 and not Py_UNICODE_ISDECIMAL(c))
+               or (s.categories & 4 and Py_UNICODE_ISSPACE(c)) or (s.categories & 8 and not Py_UNICODE_ISSPACE(c))
+               or (s.categories & 16 and word) or (s.categories & 32 and not word))
+    return hit != s.negate
+
+
+cdef class Matcher:
+    """matchprog.Program in C arrays: `end(text, pos)` is re.match(text, pos).end(), or -1."""
+
+    cdef _MNode *nodes
+    cdef _MSet *sets
+    cdef int *alts
+    cdef int *ranges
+    cdef int start, n_sets
+
+    def __cinit__(self, program):
+        cdef int i, k = 0, r = 0
+        self.nodes, self.sets, self.alts, self.ranges, self.n_sets = NULL, NULL, NULL, NULL, 0
+        n_alts = sum(len(x.alts) for x in program.nodes)
+        n_ranges = sum(len(c.ranges) for c in program.sets)
+        self.nodes = <_MNode *> malloc(max(1, len(program.nodes)) * sizeof(_MNode))
+        self.sets = <_MSet *> malloc(max(1, len(program.sets)) * sizeof(_MSet))
+        self.alts = <int *> malloc(max(1, n_alts) * sizeof(int))
+        self.ranges = <int *> malloc(max(1, 2 * n_ranges) * sizeof(int))
+        if self.nodes == NULL or self.sets == NULL or self.alts == NULL or self.ranges == NULL:
+            raise MemoryError()
+        for i, x in enumerate(program.nodes):
+            self.nodes[i] = _MNode(op=x.op, next=x.next, cset=x.cset, lo=x.lo, hi=x.hi, body=x.body,
+                                   first_alt=k, n_alts=len(x.alts), width=x.width)
+            for a in x.alts:
+                self.alts[k] = a
+                k += 1
+        for i, c in enumerate(program.sets):
+            self.sets[i] = _MSet(low=c.ascii & 0xFFFFFFFFFFFFFFFF, high=c.ascii >> 64, ranges=&self.ranges[2 * r],
+                                 n_ranges=len(c.ranges), categories=c.categories, negate=c.negate)
+            for lo, hi in c.ranges:
+                self.ranges[2 * r], self.ranges[2 * r + 1] = lo, hi
+                r += 1
+        self.n_sets = len(program.sets)
+        self.start = program.start
+
+    def __dealloc__(self):
+        free(self.nodes)
+        free(self.sets)
+        free(self.alts)
+        free(self.ranges)
+
+    cdef Py_ssize_t end(self, str text, Py_ssize_t pos) noexcept:
+        return _m_run(self, PyUnicode_KIND(text), PyUnicode_DATA(text), len(text), self.start, pos, NULL)
+
+    def match_end(self, str text, Py_ssize_t pos):
+        """end() for tests: the end of the match at `pos`, or None."""
+        cdef Py_ssize_t end = self.end(text, pos)
+        return None if end < 0 else end
+
+
+cdef Py_ssize_t _m_run(Matcher m, int kind, const void *data, Py_ssize_t n, int node, Py_ssize_t pos,
+                       _MCont *cont) noexcept:
+    """The end of a match of the nodes from `node` on at `pos`, then of `cont`'s; -1: none. Tries what
+    re tries in re's order: a greedy repeat longest first, alternatives left to right."""
+    cdef const _MNode *x
+    cdef Py_ssize_t k, r
+    cdef int a
+    while True:
+        if node < 0:
+            if cont == NULL:
+                return pos
+            return _m_repeat(m, kind, data, n, cont.node, cont.count + 1, pos, cont.up)
+        x = &m.nodes[node]
+        if x.op == M_SET:
+            if pos >= n or not _in_set(&m.sets[x.cset], PyUnicode_READ(kind, data, pos)):
+                return -1
+            pos += 1
+            node = x.next
+        elif x.op == M_REPEAT:
+            k = 0
+            while k < x.hi and pos + k < n and _in_set(&m.sets[x.cset], PyUnicode_READ(kind, data, pos + k)):
+                k += 1
+            if k < x.lo:
+                return -1
+            if x.next < 0 and cont == NULL:
+                return pos + k
+            while k >= x.lo:
+                r = _m_run(m, kind, data, n, x.next, pos + k, cont)
+                if r >= 0:
+                    return r
+                k -= 1
+            return -1
+        elif x.op == M_BRANCH:
+            for a in range(x.n_alts):
+                r = _m_run(m, kind, data, n, m.alts[x.first_alt + a], pos, cont)
+                if r >= 0:
+                    return r
+            return -1
+        elif x.op == M_GROUP_REPEAT:
+            return _m_repeat(m, kind, data, n, node, 0, pos, cont)
+        elif x.op == M_AHEAD or x.op == M_NOT_AHEAD:  # atomic, as in re
+            if (_m_run(m, kind, data, n, x.body, pos, NULL) >= 0) != (x.op == M_AHEAD):
+                return -1
+            node = x.next
+        else:  # a lookbehind of a fixed width: it may read before `pos`, as re's does
+            r = _m_run(m, kind, data, n, x.body, pos - x.width, NULL) if pos >= x.width else -1
+            if (r >= 0) != (x.op == M_BEHIND):
+                return -1
+            node = x.next
+
+
+cdef Py_ssize_t _m_repeat(Matcher m, int kind, const void *data, Py_ssize_t n, int node, int count,
+                          Py_ssize_t pos, _MCont *cont) noexcept:
+    """A repeated group after `count` repetitions: one more first (greedy), then what follows it."""
+    cdef const _MNode *x = &m.nodes[node]
+    cdef _MCont here
+    cdef Py_ssize_t r
+    if count < x.hi:
+        here.node, here.count, here.up = node, count, cont
+        r = _m_run(m, kind, data, n, x.body, pos, &here)
+        if r >= 0:
+            return r
+    if count >= x.lo:
+        return _m_run(m, kind, data, n, x.next, pos, cont)
+    return -1
+
+
+def matcher(pattern):
+    """A Matcher for a compiled pattern, or None when matchprog cannot express it."""
+    program = matchprog.program(pattern)
+    return None if program is None else Matcher(program)
+
+
 cdef class _Entry:
     cdef object d, labels, pattern, match, normalise, validate, damage
+    cdef Matcher matcher  # None: re confirms (a value group's span is needed, or matchprog refused)
     cdef str entity
     cdef object group
     cdef bint masked, has_group
@@ -249,6 +421,7 @@ cdef class _Entry:
     def __init__(self, d, labels, pattern):
         self.d, self.labels, self.pattern = d, labels, pattern
         self.match = pattern.compiled.match
+        self.matcher = None if pattern.value_group else matcher(pattern.compiled)
         self.entity = d.entity
         self.group = pattern.value_group
         self.has_group = bool(pattern.value_group)
@@ -297,6 +470,7 @@ cdef extern from "Python.h":
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch)
     bint Py_UNICODE_ISDIGIT(Py_UCS4 ch)
+    bint Py_UNICODE_ISALNUM(Py_UCS4 ch)
     Py_UCS4 Py_UNICODE_TOLOWER(Py_UCS4 ch)
 
 
@@ -1429,11 +1603,17 @@ cdef class Plan:
                 e = self.entries[idx]
                 if best is not None and best_score >= 1.0 and e.priority < best_priority:
                     break
-                m = e.match(text, start)
-                if m is None:
-                    continue
+                if e.matcher is not None:
+                    m, mend = None, e.matcher.end(text, start)
+                    if mend < 0:
+                        continue
+                else:
+                    m = e.match(text, start)
+                    if m is None:
+                        continue
+                    mend = m.end()
                 header = relation[idx * width + column] if table and column < width else 0
-                mstart, mend = start, m.end()  # a match at `start` starts there
+                mstart = start  # a match at `start` starts there
                 f = _evaluate(e, m, mstart, mend, text, floor, header, row, col)
                 if f is not None and (best is None or _outranks(f, e.priority, best, best_priority)):
                     best, best_end, best_priority, best_score = f, mend, e.priority, _get(f, F_SCORE)
