@@ -102,8 +102,9 @@ def differences(
 @pytest.mark.parametrize("index", range(len(shipped_patterns())))
 def test_each_shipped_pattern_ends_where_re_ends(index):
     pattern = shipped_patterns()[index]
-    if matchprog.program(pattern) is None:
-        pytest.skip("outside the matcher's subset: re confirms it")
+    if matchprog.program(pattern) is None:  # outside the subset (vCard labels, e-mail): re confirms it
+        assert core.matcher(pattern) is None
+        return
     rng = random.Random(index)
     samples = texts(rng, 300) + seeded_texts(pattern, rng)
     assert sum(pattern.match(t, p) is not None for t in samples for p in range(len(t))) > 0
