@@ -14,6 +14,7 @@ tests/test_matchprog.py holds both to the same ends on every shipped pattern.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
@@ -91,6 +92,7 @@ class _Builder:
     def __init__(self) -> None:
         self.nodes: list[Node] = []
         self.sets: list[CharSet] = []
+        self._set_index: dict[CharSet, int] = {}
 
     def _add(self, node: Node) -> int:
         self.nodes.append(node)
@@ -163,24 +165,36 @@ class _Builder:
             else:
                 raise _Unsupported
         ascii_bits = 0
-        for c in range(128):
-            if _member(c, ranges, categories) != negate:
-                ascii_bits |= 1 << c
-        self.sets.append(CharSet(ascii_bits, tuple(ranges), categories, negate))
-        return len(self.sets) - 1
+        for lo, hi in ranges:
+            if lo < 128:
+                ascii_bits |= (1 << (min(hi, 127) + 1)) - (1 << lo)
+        for flag, bits in _ASCII_CATEGORY_BITS.items():
+            if categories & flag:
+                ascii_bits |= bits
+        if negate:
+            ascii_bits ^= (1 << 128) - 1
+        charset = CharSet(ascii_bits, tuple(ranges), categories, negate)
+        index = self._set_index.get(charset)
+        if index is None:
+            self.sets.append(charset)
+            index = self._set_index[charset] = len(self.sets) - 1
+        return index
 
 
-def _member(c: int, ranges: list[tuple[int, int]], categories: int) -> bool:
-    """Is code point `c` in the class before negation (re's Unicode categories)?"""
-    if any(lo <= c <= hi for lo, hi in ranges):
-        return True
-    ch = chr(c)
-    word = ch.isalnum() or ch == "_"
-    return bool(
-        (categories & DIGIT and ch.isdecimal())
-        or (categories & NOT_DIGIT and not ch.isdecimal())
-        or (categories & SPACE and ch.isspace())
-        or (categories & NOT_SPACE and not ch.isspace())
-        or (categories & WORD and word)
-        or (categories & NOT_WORD and not word)
-    )
+def _category_bits(test: Callable[[str], bool]) -> int:
+    return sum(1 << c for c in range(128) if test(chr(c)))
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+# The ASCII members of re's Unicode categories (str.isdecimal, isspace and isalnum are what re uses).
+_ASCII_CATEGORY_BITS = {
+    DIGIT: _category_bits(str.isdecimal),
+    NOT_DIGIT: _category_bits(lambda ch: not ch.isdecimal()),
+    SPACE: _category_bits(str.isspace),
+    NOT_SPACE: _category_bits(lambda ch: not ch.isspace()),
+    WORD: _category_bits(_is_word),
+    NOT_WORD: _category_bits(lambda ch: not _is_word(ch)),
+}
