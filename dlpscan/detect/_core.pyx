@@ -340,7 +340,7 @@ cdef Py_ssize_t _m_run(Matcher m, int kind, const void *data, Py_ssize_t n, int 
     re tries in re's order: a greedy repeat longest first, alternatives left to right."""
     cdef const _MNode *x
     cdef Py_ssize_t k, r
-    cdef int a
+    cdef int a, first
     while True:
         if node < 0:
             if cont == NULL:
@@ -358,8 +358,10 @@ cdef Py_ssize_t _m_run(Matcher m, int kind, const void *data, Py_ssize_t n, int 
                 k += 1
             if k < x.lo:
                 return -1
-            if x.next < 0 and cont == NULL:
-                return pos + k
+            if k == x.lo or (x.next < 0 and cont == NULL):  # nothing to give back, or no need to
+                pos += k
+                node = x.next
+                continue
             while k >= x.lo:
                 r = _m_run(m, kind, data, n, x.next, pos + k, cont)
                 if r >= 0:
@@ -368,7 +370,12 @@ cdef Py_ssize_t _m_run(Matcher m, int kind, const void *data, Py_ssize_t n, int 
             return -1
         elif x.op == M_BRANCH:
             for a in range(x.n_alts):
-                r = _m_run(m, kind, data, n, m.alts[x.first_alt + a], pos, cont)
+                first = m.alts[x.first_alt + a]
+                if first >= 0 and m.nodes[first].op == M_SET and (
+                    pos >= n or not _in_set(&m.sets[m.nodes[first].cset], PyUnicode_READ(kind, data, pos))
+                ):
+                    continue  # its first character is not here: no call to find that out
+                r = _m_run(m, kind, data, n, first, pos, cont)
                 if r >= 0:
                     return r
             return -1
