@@ -245,6 +245,32 @@ def scan_seconds(path: Path, work: Path, env: dict[str, str] | None = None) -> f
     return best
 
 
+_WORKER_CPU = """
+import sys, time
+from pathlib import Path
+from dlpscan.pipeline import FileScanner
+from dlpscan.settings import ScanSettings
+scanner, path = FileScanner(ScanSettings(key=b"k")), Path(sys.argv[1])
+scanner.scan_path(path, path.name)
+best = float("inf")
+for _ in range(5):
+    start = time.process_time()
+    scanner.scan_path(path, path.name)
+    best = min(best, time.process_time() - start)
+print(best)
+"""
+
+
+def worker_seconds(path: Path) -> float:
+    """CPU seconds of one worker's `FileScanner.scan_path` (read, detect, aggregate, fingerprints,
+    policy; no store), best of 5 after a first run, in a fresh interpreter. On a noisy machine the
+    command's CPU minus its start-up swings by more than a dense 4 MB file costs; this does not."""
+    out = subprocess.run(
+        [sys.executable, "-c", _WORKER_CPU, str(path)], capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.split()[-1])
+
+
 def tiny_wall_seconds(path: Path, work: Path) -> float:
     """Wall seconds from start to the prompt of `dlpscan scan PATH -j1` into an existing store, best of 5."""
     db = work / "wall.sqlite"
@@ -313,15 +339,17 @@ def target_rows(work: Path, quick: bool, corpora: Sequence[Path] = ()) -> list[t
     def text_target(label: str, path: Path, text: str, goal: float) -> None:
         mb = path.stat().st_size / MB
         ours = mb / max(scan_seconds(path, work) - start_up, 1e-6)
+        worker = mb / worker_seconds(path)
         base = mb / baseline_seconds(text)
-        ratio = ours / base
+        ratio, worker_ratio = ours / base, worker / base
         rows.append(
             (
                 label,
                 f">= {goal:g}x naive re",
-                f"{ours:.1f} MB/s, {ratio:.2f}x",
+                f"{ours:.1f} MB/s, {ratio:.2f}x (command minus start-up); worker {worker:.1f} MB/s, "
+                f"{worker_ratio:.2f}x",
                 f"naive re {base:.1f} MB/s; {presidio(text)}",
-                "yes" if ratio >= goal else "no",
+                "yes" if min(ratio, worker_ratio) >= goal else "no",
             )
         )
 
