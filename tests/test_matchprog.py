@@ -133,3 +133,5 @@ def test_a_repeated_group_without_a_small_bound_is_refused():
     assert matchprog.program(re.compile(r"(?:ab)+c")) is None
     assert matchprog.program(re.compile(r"(?:a?)+c")) is None  # a repetition could match nothing
     assert matchprog.program(re.compile(r"(?:ab){1,3}c")) is not None
+    assert matchprog.program(re.compile(r"(?:(?:ab){1,8}c){1,8}")) is not None
+    assert matchprog.program(re.compile(r"(?:(?:ab){1,9}c){1,8}")) is None  # nested: 72 calls deep

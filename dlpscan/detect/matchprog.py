@@ -21,7 +21,8 @@ from re import _parser  # type: ignore[attr-defined]
 
 SET, REPEAT, BRANCH, GROUP_REPEAT, AHEAD, NOT_AHEAD, BEHIND, NOT_BEHIND = range(8)
 DIGIT, NOT_DIGIT, SPACE, NOT_SPACE, WORD, NOT_WORD = (1 << i for i in range(6))
-GROUP_REPEAT_MAX = 64  # a repeated group recurses once per repetition
+GROUP_REPEAT_MAX = 64  # a repeated group recurses once per repetition: the product of nested
+# repeated groups' bounds caps the matcher's depth of C calls
 UNBOUNDED = 2**31 - 1
 
 _CATEGORIES = {
@@ -93,6 +94,7 @@ class _Builder:
         self.nodes: list[Node] = []
         self.sets: list[CharSet] = []
         self._set_index: dict[CharSet, int] = {}
+        self._depth = 1  # the product of the bounds of the repeated groups being built
 
     def _add(self, node: Node) -> int:
         self.nodes.append(node)
@@ -113,10 +115,13 @@ class _Builder:
             if len(items) == 1 and items[0][0] in (sre.LITERAL, sre.NOT_LITERAL, sre.ANY, sre.IN):
                 hi = UNBOUNDED if hi == sre.MAXREPEAT else hi
                 return self._add(Node(REPEAT, after, cset=self._set(*items[0]), lo=lo, hi=hi))
-            if hi == sre.MAXREPEAT or hi > GROUP_REPEAT_MAX or body.getwidth()[0] == 0:
+            if hi == sre.MAXREPEAT or self._depth * hi > GROUP_REPEAT_MAX or body.getwidth()[0] == 0:
                 raise _Unsupported
             index = self._add(Node(GROUP_REPEAT, after))  # its body ends at -1: the matcher loops
-            self.nodes[index] = Node(GROUP_REPEAT, after, lo=lo, hi=hi, body=self.sequence(items, -1))
+            self._depth *= hi
+            inner = self.sequence(items, -1)
+            self._depth //= hi
+            self.nodes[index] = Node(GROUP_REPEAT, after, lo=lo, hi=hi, body=inner)
             return index
         if op is sre.SUBPATTERN:
             _group, add_flags, del_flags, body = av  # type: ignore[misc]
