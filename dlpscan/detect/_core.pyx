@@ -1398,41 +1398,34 @@ for _k, _v in _text._FOLD.items():
     _FOLD_TO[_k] = ord(_v)
 
 
-cdef Py_ssize_t _fold_run(int kind, void *data, Py_ssize_t lo, Py_ssize_t n, bint write) noexcept nogil:
-    """The first foldable character's index in data[lo:n] (-1: none); with `write`, every foldable
-    character from lo on is replaced in place. One loop per string kind: reading each character
-    through PyUnicode_READ cost four times as much."""
-    cdef unsigned char *p1
-    cdef unsigned short *p2
-    cdef Py_UCS4 *p4
+ctypedef fused _Char:
+    unsigned char
+    unsigned short
+    Py_UCS4
+
+
+cdef Py_ssize_t _fold_chars(_Char *chars, Py_ssize_t lo, Py_ssize_t n, bint write) noexcept nogil:
+    """The first foldable character's index in chars[lo:n] (-1: none); with `write`, every foldable
+    character from lo on is replaced in place. Typed per string kind: reading each character through
+    PyUnicode_READ cost four times as much."""
     cdef Py_ssize_t i
     cdef unsigned char to
-    if kind == 1:
-        p1 = <unsigned char *> data
-        for i in range(lo, n):
-            to = _FOLD_TO[p1[i]]
+    for i in range(lo, n):
+        if chars[i] < 65536:  # always, below four-byte kinds
+            to = _FOLD_TO[chars[i]]
             if to:
                 if not write:
                     return i
-                p1[i] = to
-    elif kind == 2:
-        p2 = <unsigned short *> data
-        for i in range(lo, n):
-            to = _FOLD_TO[p2[i]]
-            if to:
-                if not write:
-                    return i
-                p2[i] = to
-    else:
-        p4 = <Py_UCS4 *> data
-        for i in range(lo, n):
-            if p4[i] < 65536:
-                to = _FOLD_TO[p4[i]]
-                if to:
-                    if not write:
-                        return i
-                    p4[i] = to
+                chars[i] = to
     return -1
+
+
+cdef Py_ssize_t _fold_run(int kind, void *data, Py_ssize_t lo, Py_ssize_t n, bint write) noexcept nogil:
+    if kind == 1:
+        return _fold_chars(<unsigned char *> data, lo, n, write)
+    if kind == 2:
+        return _fold_chars(<unsigned short *> data, lo, n, write)
+    return _fold_chars(<Py_UCS4 *> data, lo, n, write)
 
 
 def fold(str text):
