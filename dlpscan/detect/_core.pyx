@@ -238,6 +238,12 @@ def _uncased_or_ascii(str word):
     return True
 
 
+ctypedef fused _Char:  # a str's characters, typed by its kind (1, 2 or 4 bytes)
+    unsigned char
+    unsigned short
+    Py_UCS4
+
+
 # ---- confirming a candidate without `re` (matchprog.py builds the program) -----------------------
 
 cdef enum:
@@ -326,7 +332,13 @@ cdef class Matcher:
         free(self.ranges)
 
     cdef Py_ssize_t end(self, str text, Py_ssize_t pos) noexcept:
-        return _m_run(self, PyUnicode_KIND(text), PyUnicode_DATA(text), len(text), self.start, pos, NULL)
+        cdef int kind = PyUnicode_KIND(text)
+        cdef void *data = PyUnicode_DATA(text)
+        if kind == 1:
+            return _m_run(self, <const unsigned char *> data, len(text), self.start, pos, NULL)
+        if kind == 2:
+            return _m_run(self, <const unsigned short *> data, len(text), self.start, pos, NULL)
+        return _m_run(self, <const Py_UCS4 *> data, len(text), self.start, pos, NULL)
 
     def match_end(self, str text, Py_ssize_t pos):
         """end() for tests: the end of the match at `pos`, or None."""
@@ -334,7 +346,7 @@ cdef class Matcher:
         return None if end < 0 else end
 
 
-cdef Py_ssize_t _m_run(Matcher m, int kind, const void *data, Py_ssize_t n, int node, Py_ssize_t pos,
+cdef Py_ssize_t _m_run(Matcher m, const _Char *text, Py_ssize_t n, int node, Py_ssize_t pos,
                        _MCont *cont) noexcept:
     """The end of a match of the nodes from `node` on at `pos`, then of `cont`'s; -1: none. Tries what
     re tries in re's order: a greedy repeat longest first, alternatives left to right."""
@@ -345,16 +357,16 @@ cdef Py_ssize_t _m_run(Matcher m, int kind, const void *data, Py_ssize_t n, int 
         if node < 0:
             if cont == NULL:
                 return pos
-            return _m_repeat(m, kind, data, n, cont.node, cont.count + 1, pos, cont.up)
+            return _m_repeat(m, text, n, cont.node, cont.count + 1, pos, cont.up)
         x = &m.nodes[node]
         if x.op == M_SET:
-            if pos >= n or not _in_set(&m.sets[x.cset], PyUnicode_READ(kind, data, pos)):
+            if pos >= n or not _in_set(&m.sets[x.cset], text[pos]):
                 return -1
             pos += 1
             node = x.next
         elif x.op == M_REPEAT:
             k = 0
-            while k < x.hi and pos + k < n and _in_set(&m.sets[x.cset], PyUnicode_READ(kind, data, pos + k)):
+            while k < x.hi and pos + k < n and _in_set(&m.sets[x.cset], text[pos + k]):
                 k += 1
             if k < x.lo:
                 return -1
@@ -363,7 +375,7 @@ cdef Py_ssize_t _m_run(Matcher m, int kind, const void *data, Py_ssize_t n, int 
                 node = x.next
                 continue
             while k >= x.lo:
-                r = _m_run(m, kind, data, n, x.next, pos + k, cont)
+                r = _m_run(m, text, n, x.next, pos + k, cont)
                 if r >= 0:
                     return r
                 k -= 1
@@ -372,27 +384,27 @@ cdef Py_ssize_t _m_run(Matcher m, int kind, const void *data, Py_ssize_t n, int 
             for a in range(x.n_alts):
                 first = m.alts[x.first_alt + a]
                 if first >= 0 and m.nodes[first].op == M_SET and (
-                    pos >= n or not _in_set(&m.sets[m.nodes[first].cset], PyUnicode_READ(kind, data, pos))
+                    pos >= n or not _in_set(&m.sets[m.nodes[first].cset], text[pos])
                 ):
                     continue  # its first character is not here: no call to find that out
-                r = _m_run(m, kind, data, n, first, pos, cont)
+                r = _m_run(m, text, n, first, pos, cont)
                 if r >= 0:
                     return r
             return -1
         elif x.op == M_GROUP_REPEAT:
-            return _m_repeat(m, kind, data, n, node, 0, pos, cont)
+            return _m_repeat(m, text, n, node, 0, pos, cont)
         elif x.op == M_AHEAD or x.op == M_NOT_AHEAD:  # atomic, as in re
-            if (_m_run(m, kind, data, n, x.body, pos, NULL) >= 0) != (x.op == M_AHEAD):
+            if (_m_run(m, text, n, x.body, pos, NULL) >= 0) != (x.op == M_AHEAD):
                 return -1
             node = x.next
         else:  # a lookbehind of a fixed width: it may read before `pos`, as re's does
-            r = _m_run(m, kind, data, n, x.body, pos - x.width, NULL) if pos >= x.width else -1
+            r = _m_run(m, text, n, x.body, pos - x.width, NULL) if pos >= x.width else -1
             if (r >= 0) != (x.op == M_BEHIND):
                 return -1
             node = x.next
 
 
-cdef Py_ssize_t _m_repeat(Matcher m, int kind, const void *data, Py_ssize_t n, int node, int count,
+cdef Py_ssize_t _m_repeat(Matcher m, const _Char *text, Py_ssize_t n, int node, int count,
                           Py_ssize_t pos, _MCont *cont) noexcept:
     """A repeated group after `count` repetitions: one more first (greedy), then what follows it."""
     cdef const _MNode *x = &m.nodes[node]
@@ -400,11 +412,11 @@ cdef Py_ssize_t _m_repeat(Matcher m, int kind, const void *data, Py_ssize_t n, i
     cdef Py_ssize_t r
     if count < x.hi:
         here.node, here.count, here.up = node, count, cont
-        r = _m_run(m, kind, data, n, x.body, pos, &here)
+        r = _m_run(m, text, n, x.body, pos, &here)
         if r >= 0:
             return r
     if count >= x.lo:
-        return _m_run(m, kind, data, n, x.next, pos, cont)
+        return _m_run(m, text, n, x.next, pos, cont)
     return -1
 
 
@@ -1396,12 +1408,6 @@ for _k, _v in _text._FOLD.items():
     if not (_k < 65536 and len(_v) == 1 and 0 < ord(_v) < 128):
         raise ImportError("text._FOLD maps outside the BMP or to non-ASCII: the compiled fold does not apply")
     _FOLD_TO[_k] = ord(_v)
-
-
-ctypedef fused _Char:
-    unsigned char
-    unsigned short
-    Py_UCS4
 
 
 cdef Py_ssize_t _fold_chars(_Char *chars, Py_ssize_t lo, Py_ssize_t n, bint write) noexcept nogil:
