@@ -120,3 +120,16 @@ def test_bytes_printed_by_programs_and_html_character_references(engine):
         ("CN_NAME", "刘洋", "\\xe5\\x88\\x98\\xe6\\xb4\\x8b", 1),
         ("CN_MOBILE", MOBILE, MOBILE, 1),
     ]
+
+
+def test_each_hint_search_starts_with_the_literal_tested_before_it():
+    """`hinted` skips a hint's search when its literal is absent: sound only if every match holds it."""
+    from dlpscan.detect import decoded
+
+    assert all(rx.pattern.startswith(literal) for literal, rx in decoded._HINTS)
+    assert all(
+        decoded.hinted(f"{lead}{sample}")
+        for lead in ("", "客户 ")
+        for sample in ("%E5", "=E5=BC", "b64=", "&#24352;")
+    )
+    assert not decoded.hinted("客户 张三 手机 13912345678 64 - % &")

@@ -25,12 +25,14 @@ from urllib.parse import unquote_to_bytes
 # Cheap test first: most text holds none of these.
 _MARK = r"(?:[_.-]?(?:base64|b64)|\((?:base64|b64)\))"  # name_base64=, idcard_b64:, 证件号(base64)：
 _B64_SEPARATOR = r"[\"']?[ ]?[:=][ ]?[\"']?"
-# One search per kind, each led by a literal character (fast), rather than one alternation (slow).
+# One search per kind, each led by a literal (fast), rather than one alternation (slow); beside each,
+# the character it cannot match without: `in` finds one character (or its absence) several times
+# faster than a search walks text that holds none (a longer needle is not faster than the search).
 _HINTS = (
-    re.compile(r"%[0-9A-Fa-f]{2}"),
-    re.compile(r"=[89A-F][0-9A-F]=[89A-F][0-9A-F]"),  # quoted-printable UTF-8/GBK (vCard 2.1, e-mail)
-    re.compile(rf"64\)?{_B64_SEPARATOR}"),  # the end of a base64 label: b64=, base64:, (base64)：
-    re.compile(r"&#(?:\d{2,7}|[xX][0-9A-Fa-f]{2,6});"),  # HTML character references in text
+    ("%", re.compile(r"%[0-9A-Fa-f]{2}")),
+    ("=", re.compile(r"=[89A-F][0-9A-F]=[89A-F][0-9A-F]")),  # quoted-printable UTF-8/GBK (vCard 2.1, e-mail)
+    ("6", re.compile(rf"64\)?{_B64_SEPARATOR}")),  # the end of a base64 label: b64=, base64:, (base64)：
+    ("&", re.compile(r"&#(?:\d{2,7}|[xX][0-9A-Fa-f]{2,6});")),  # HTML character references in text
 )
 _ESCAPED = re.compile(r"\\+(?:u[0-9A-Fa-f]{4}|\"|x[89a-fA-F][0-9a-fA-F]\\+x[89a-fA-F][0-9a-fA-F])")
 _ENCODED = re.compile(
@@ -74,14 +76,14 @@ class View:
 
 def hinted(text: str) -> bool:
     """Might `text` hold encoded values? (A quick test; most text does not.)"""
-    return any(rx.search(text) is not None for rx in _HINTS) or (
+    return any(literal in text and rx.search(text) is not None for literal, rx in _HINTS) or (
         "\\" in text and _ESCAPED.search(text) is not None
     )
 
 
 def _hints(text: str) -> Iterator[re.Match[str]]:
     """Every hint in `text`, in order (one pass of each search)."""
-    streams = [rx.finditer(text) for rx in _HINTS]
+    streams = [rx.finditer(text) for literal, rx in _HINTS if literal in text]
     if "\\" in text:
         streams.append(_ESCAPED.finditer(text))
     return heapq.merge(*streams, key=lambda m: m.start())
