@@ -7,6 +7,7 @@ same machine. A super-linear path shows as a ratio in the hundreds; noise stays 
 
 from __future__ import annotations
 
+import gc
 import time
 
 from fuzz import targets
@@ -18,6 +19,7 @@ def cpu_seconds(kind: str, data: bytes, repeat: int = 1) -> float:
     """Least CPU time of `repeat` full pipeline runs over `data` (read, detect, aggregate, policy)."""
     best = float("inf")
     for _ in range(repeat):
+        gc.collect()  # each run starts without the last one's garbage to collect
         t0 = time.process_time()
         targets.run(kind, data)
         best = min(best, time.process_time() - t0)
@@ -28,5 +30,5 @@ def per_byte_ratio(kind: str, hostile: bytes, normal: bytes) -> float:
     """(CPU per byte of `hostile`) / (CPU per byte of `normal`), both through reader `kind`."""
     targets.scanner()  # build the engine before timing anything
     baseline = cpu_seconds(kind, normal, repeat=3) / len(normal)
-    cost = cpu_seconds(kind, hostile, repeat=2) / len(hostile)
+    cost = cpu_seconds(kind, hostile, repeat=3) / len(hostile)
     return cost / max(baseline, 1e-9)
