@@ -246,7 +246,7 @@ ctypedef fused _Char:  # a str's characters, typed by its kind (1, 2 or 4 bytes)
 
 # ---- confirming a candidate without `re` (matchprog.py builds the program) -----------------------
 
-cdef enum:
+cdef enum:  # matchprog's node kinds
     M_SET = 0
     M_REPEAT = 1
     M_BRANCH = 2
@@ -264,6 +264,20 @@ cdef struct _MSet:
     int *ranges  # inclusive (lo, hi) pairs
     int n_ranges, categories
     bint negate
+
+cdef enum:  # matchprog's category flags
+    C_DIGIT = 1
+    C_NOT_DIGIT = 2
+    C_SPACE = 4
+    C_NOT_SPACE = 8
+    C_WORD = 16
+    C_NOT_WORD = 32
+
+if ((matchprog.SET, matchprog.REPEAT, matchprog.BRANCH, matchprog.GROUP_REPEAT, matchprog.AHEAD,
+     matchprog.NOT_AHEAD, matchprog.BEHIND, matchprog.NOT_BEHIND) != tuple(range(8))
+        or (matchprog.DIGIT, matchprog.NOT_DIGIT, matchprog.SPACE, matchprog.NOT_SPACE, matchprog.WORD,
+            matchprog.NOT_WORD) != (C_DIGIT, C_NOT_DIGIT, C_SPACE, C_NOT_SPACE, C_WORD, C_NOT_WORD)):
+    raise ImportError("matchprog's op codes or category flags differ from the matcher's")
 
 cdef struct _MCont:  # where a repeated group's body returns: one more repetition, or on
     int node, count
@@ -284,9 +298,11 @@ cdef inline bint _in_set(const _MSet *s, Py_UCS4 c) noexcept:
             break
     if not hit and s.categories:
         word = Py_UNICODE_ISALNUM(c)  # '_' is ASCII
-        hit = ((s.categories & 1 and Py_UNICODE_ISDECIMAL(c)) or (s.categories & 2 and not Py_UNICODE_ISDECIMAL(c))
-               or (s.categories & 4 and Py_UNICODE_ISSPACE(c)) or (s.categories & 8 and not Py_UNICODE_ISSPACE(c))
-               or (s.categories & 16 and word) or (s.categories & 32 and not word))
+        hit = ((s.categories & C_DIGIT and Py_UNICODE_ISDECIMAL(c))
+               or (s.categories & C_NOT_DIGIT and not Py_UNICODE_ISDECIMAL(c))
+               or (s.categories & C_SPACE and Py_UNICODE_ISSPACE(c))
+               or (s.categories & C_NOT_SPACE and not Py_UNICODE_ISSPACE(c))
+               or (s.categories & C_WORD and word) or (s.categories & C_NOT_WORD and not word))
     return hit != s.negate
 
 
@@ -297,11 +313,11 @@ cdef class Matcher:
     cdef _MSet *sets
     cdef int *alts
     cdef int *ranges
-    cdef int start, n_sets
+    cdef int start
 
     def __cinit__(self, program):
         cdef int i, k = 0, r = 0
-        self.nodes, self.sets, self.alts, self.ranges, self.n_sets = NULL, NULL, NULL, NULL, 0
+        self.nodes, self.sets, self.alts, self.ranges = NULL, NULL, NULL, NULL
         n_alts = sum(len(x.alts) for x in program.nodes)
         n_ranges = sum(len(c.ranges) for c in program.sets)
         self.nodes = <_MNode *> malloc(max(1, len(program.nodes)) * sizeof(_MNode))
@@ -322,7 +338,6 @@ cdef class Matcher:
             for lo, hi in c.ranges:
                 self.ranges[2 * r], self.ranges[2 * r + 1] = lo, hi
                 r += 1
-        self.n_sets = len(program.sets)
         self.start = program.start
 
     def __dealloc__(self):
