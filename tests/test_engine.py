@@ -156,19 +156,14 @@ def test_hyperscan_database_is_cached_and_a_damaged_entry_recompiled(tmp_path, m
 def test_hyperscan_cache_key_follows_expressions_and_library():
     from dlpscan.detect.hs_cache import cache_key
 
-    base = cache_key([b"a", b"b"], 1, "0.9.1")
-    assert base == cache_key([b"a", b"b"], 1, "0.9.1")
-    assert (
-        len(
-            {
-                base,
-                cache_key([b"ab"], 1, "0.9.1"),
-                cache_key([b"a", b"b"], 3, "0.9.1"),
-                cache_key([b"a", b"b"], 1, "0.9.2"),
-            }
-        )
-        == 4
-    )
+    base = cache_key([b"a", b"b"], [1, 1], "0.9.1")
+    assert base == cache_key([b"a", b"b"], [1, 1], "0.9.1")
+    others = {
+        cache_key([b"ab"], [1], "0.9.1"),
+        cache_key([b"a", b"b"], [1, 3], "0.9.1"),  # one pattern's flags (its start of match) changed
+        cache_key([b"a", b"b"], [1, 1], "0.9.2"),
+    }
+    assert len({base, *others}) == 4
 
 
 def test_an_unwritable_cache_folder_still_scans(tmp_path, monkeypatch):
@@ -239,3 +234,21 @@ def test_a_header_seen_before_decides_a_new_block_as_on_a_fresh_engine():
     assert any(f.entity_type == "CN_NAME" and f.column == 1 for f in first)
     assert seen.scan(notes) == Engine().scan(notes)
     assert seen.scan(names) == first
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_backends_agree_where_a_rejected_match_holds_a_shorter_one(compiled):
+    """ "+86 139 …" after an order number is no mobile from "+", but "139 …" inside it is. `re` visits
+    every start; Hyperscan must propose the inner one too (a leftmost start of match alone hides it)."""
+    pytest.importorskip("hyperscan")
+    from test_differential import mixed_text
+
+    defs = load_definitions()
+    text = "订单号 19112  +86 139 2058 6784\t地址"
+    by_re = Engine(defs, "re", compiled=compiled).scan_text(text)
+    assert [(f.entity_type, f.value) for f in by_re] == [("CN_MOBILE", "13920586784")]
+    assert Engine(defs, "hyperscan", compiled=compiled).scan_text(text) == by_re
+    mixed = mixed_text(0, 1500)
+    assert Engine(defs, "hyperscan", compiled=compiled).scan_text(mixed) == Engine(
+        defs, "re", compiled=compiled
+    ).scan_text(mixed)

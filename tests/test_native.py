@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import random
+import re
 
 import pytest
 from test_differential import mixed_text
@@ -12,7 +13,7 @@ from test_presidio import generated_text
 
 from dlpscan.aggregate import Fingerprinter
 from dlpscan.detect import hs_cache
-from dlpscan.detect.backends import HyperscanScanner
+from dlpscan.detect.backends import HyperscanScanner, _all_candidates, start_reach
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.registry import load_definitions
 from dlpscan.model import Fingerprints
@@ -27,28 +28,51 @@ def scanners(tmp_path_factory) -> tuple[HyperscanScanner, HyperscanScanner]:
     return HyperscanScanner(regexes, native=False), HyperscanScanner(regexes, native=True)
 
 
+EDGES = [
+    "",
+    "13912345678",
+    "\U0001f600手机13912345678",
+    "电话+86 139 1234 5678，0086-139-1234-5678；(+86)13912345678",
+    "卡号6222 0212 3456 7890 123 身份证110101 19900307 8670 和 110101********4969",
+    "a13912345678 139123456789 x110101199003078670y 91350100M000100Y43",
+]
+
+
 @pytest.mark.parametrize("seed", range(3))
-def test_native_candidates_equal_the_bindings(scanners, seed):
+def test_native_candidates_equal_the_bindings_and_hold_every_start(scanners, seed):
+    """The C API's candidates equal the binding's, collected in C (HitCollector) and by the Python
+    callback. For a pattern whose starts are recovered from its ends (StartReach, no SOM), every
+    position where it matches is among them."""
     binding, direct = scanners
-    texts = [
-        mixed_text(seed, 800),
-        generated_text(seed, 50_000),
-        "",
-        "13912345678",
-        "\U0001f600手机13912345678",
-    ]
-    for text in texts:
-        expected = binding.cursor(text)
+    regexes = [p.scan_regex for _, _, p in Engine(load_definitions(), "re", compiled=False)._entries]
+    reaches = [start_reach(r) for r in regexes]
+    assert sum(r is not None for r in reaches) >= 10
+    for text in [mixed_text(seed, 800), generated_text(seed, 30_000), *EDGES]:
         starts, ids = direct.candidates(text)
-        assert len(starts) == len(ids)
         pairs = list(zip(starts, ids, strict=True))
-        assert pairs == sorted(pairs)
-        got_cursor, pos = direct.cursor(text), 0
-        while (hit := expected.next_start(pos)) is not None:
-            assert got_cursor.next_start(pos) == hit
-            pos = hit[0] + 1
-        assert got_cursor.next_start(pos) is None
-    assert len(direct.candidates(texts[0])[0]) > 1000
+        assert pairs == sorted(set(pairs))
+        assert binding.candidates(text) == (starts, ids)
+        assert _all_candidates(binding.cursor(text)) == (starts, ids)
+        for i, reach in enumerate(reaches):
+            if reach is not None:
+                pattern = re.compile(regexes[i], re.ASCII)  # Hyperscan's \d is ASCII (texts are folded)
+                got = {start for start, pid in pairs if pid == i}
+                assert {s for s in range(len(text)) if pattern.match(text, s)} <= got, regexes[i]
+    assert len(direct.candidates(mixed_text(0, 800))[0]) > 1000
+
+
+def test_start_reach_of_a_pattern():
+    reach = start_reach(r"(?<![0-9A-Za-z+])(?:\+86)?1[3-9]\d{9}(?![0-9])")
+    assert reach is not None and (reach.shortest, reach.longest) == (11, 14)
+    assert (
+        reach.first[ord("1") >> 3] >> (ord("1") & 7) & 1 and reach.first[ord("+") >> 3] >> (ord("+") & 7) & 1
+    )
+    assert not reach.first[ord("2") >> 3] >> (ord("2") & 7) & 1
+    assert start_reach(r"1[3-9]\d{9}") is None  # no guard: SOM
+    assert start_reach(r"(?<![0-9])\d+") is None  # unbounded
+    assert start_reach(r"(?<![0-9])\d{65}") is None  # longer than MAX_REACH
+    assert start_reach(r"(?<![\w])\d{11}") is None  # the guard is not ASCII only
+    assert start_reach(r"(?<![0-9])京[A-Z]\d{5}") is None  # opens with a non-ASCII character
 
 
 def test_native_database_is_cached_and_a_damaged_entry_recompiled(tmp_path, monkeypatch):
@@ -68,7 +92,7 @@ def test_native_database_is_cached_and_a_damaged_entry_recompiled(tmp_path, monk
 
 def test_a_pattern_hyperscan_refuses_is_named_by_index():
     with pytest.raises(ValueError, match="pattern 1"):
-        native.Database.compile([b"abc", b"(?<=x)y"], 32)
+        native.Database.compile([b"abc", b"(?<=x)y"], [32, 32])
 
 
 @pytest.mark.parametrize("key", [b"k", b"", b"x" * 64, b"long key " * 20])

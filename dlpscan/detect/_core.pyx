@@ -1723,22 +1723,32 @@ cdef Py_ssize_t _count_nl(str text, Py_ssize_t lo, Py_ssize_t hi):
 
 cdef class HitCollector:
     """Hyperscan's match callback: collects (byte start, pattern index) with no Python frame, then
-    converts byte starts to character starts in one pass over the UTF-8."""
+    converts byte starts to character starts in one pass over the UTF-8. A pattern with a
+    backends.StartReach gets the starts `reach_starts(data, end, reach)` gives."""
 
     cdef list hits
     cdef bytes data
     cdef const unsigned char *buf
     cdef list consumes
+    cdef list reaches
+    cdef object reach_starts
 
-    def __init__(self, bytes data, list consumes):
+    def __init__(self, bytes data, list consumes, list reaches, object reach_starts):
         self.hits = []
         self.data = data
         self.buf = data
         self.consumes = consumes
+        self.reaches = reaches
+        self.reach_starts = reach_starts
 
     def __call__(self, unsigned int pattern_id, unsigned long long start, unsigned long long end,
                  unsigned int flags, object context):
         cdef unsigned char lead
+        cdef object reach = self.reaches[pattern_id]
+        if reach is not None:
+            for start in self.reach_starts(self.data, end, reach):
+                self.hits.append((<long long> start << 20) | pattern_id)
+            return
         if self.consumes[pattern_id]:  # the match may begin with the boundary character: skip it
             if start == 0:
                 self.hits.append((0 << 20) | pattern_id)
@@ -1747,15 +1757,18 @@ cdef class HitCollector:
         self.hits.append((<long long> start << 20) | pattern_id)
 
     def candidates(self):
-        """(starts, pattern indices) sorted, starts in characters."""
+        """(starts, pattern indices) sorted, without repeats, starts in characters."""
         cdef list hits = self.hits
         hits.sort()
         cdef Py_ssize_t n = len(hits), i, b = 0, chars = 0, target
-        cdef long long h
+        cdef long long h, previous = -1
         cdef list starts = [], ids = []
         cdef const unsigned char *buf = self.buf
         for i in range(n):
             h = hits[i]
+            if h == previous:  # a start reached from two ends
+                continue
+            previous = h
             target = h >> 20
             while b < target:
                 if (buf[b] & 0xC0) != 0x80:

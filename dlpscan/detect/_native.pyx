@@ -67,9 +67,20 @@ def library_version():
 
 # ---- Hyperscan -----------------------------------------------------------------------------------
 
+cdef struct Reach:  # backends.StartReach: a pattern's starts recovered from its ends (longest 0: by SOM)
+    unsigned int shortest, longest
+    unsigned char byte[256]  # per byte: OPENS (can open a match) | GUARD (may not precede a start)
+
+
+cdef enum:
+    OPENS = 1
+    GUARD = 2
+
+
 cdef struct Hits:
     long long *items  # (byte start << 20) | pattern index
     Py_ssize_t n, cap
+    const Reach *reaches
     const unsigned char *data
     const unsigned char *consumes
     bint failed
@@ -79,12 +90,42 @@ cdef int _on_match(unsigned int pattern_id, unsigned long long start, unsigned l
                    unsigned int flags, void *context) noexcept nogil:
     cdef Hits *h = <Hits *> context
     cdef unsigned char lead
+    if h.reaches[pattern_id].longest:
+        return 0 if _push_reach(h, pattern_id, end) else 1
     if h.consumes[pattern_id]:  # the match may begin with the boundary character: skip it
         if start == 0 and not _push(h, pattern_id):
             return 1
         lead = h.data[start]
         start += 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
     return 0 if _push(h, (<long long> start << 20) | pattern_id) else 1
+
+
+cdef bint _push_reach(Hits *h, unsigned int pattern_id, unsigned long long end) noexcept nogil:
+    """Every start `shortest` to `longest + 1` characters before `end` that StartReach allows
+    (backends.reach_starts); a run of guard characters, one byte each, is stepped over quickly."""
+    cdef const Reach *r = &h.reaches[pattern_id]
+    cdef const unsigned char *data = h.data
+    cdef unsigned long long p = end
+    cdef unsigned int back = 0, last = r.longest + 1
+    while True:
+        if p == 0:
+            if back >= r.shortest and r.byte[data[0]] & OPENS and not _push(h, pattern_id):
+                return False
+            return True
+        if r.byte[data[p - 1]] & GUARD:  # p follows a guard character: no start
+            if back >= last:
+                return True
+            p -= 1
+            back += 1
+            continue
+        if back >= r.shortest and r.byte[data[p]] & OPENS and not _push(h, (<long long> p << 20) | pattern_id):
+            return False
+        if back >= last:
+            return True
+        p -= 1
+        while p > 0 and (data[p] & 0xC0) == 0x80:
+            p -= 1
+        back += 1
 
 
 cdef inline bint _push(Hits *h, long long item) noexcept nogil:
@@ -202,10 +243,11 @@ cdef class Database:
     cdef hs_database_t *db
     cdef hs_scratch_t *scratch
     cdef unsigned char *consumes
+    cdef Reach *reaches
     cdef Py_ssize_t patterns
 
     def __cinit__(self):
-        self.db, self.scratch, self.consumes = NULL, NULL, NULL
+        self.db, self.scratch, self.consumes, self.reaches = NULL, NULL, NULL, NULL
 
     def __dealloc__(self):
         if self.scratch != NULL:
@@ -213,13 +255,16 @@ cdef class Database:
         if self.db != NULL:
             hs_free_database(self.db)
         free(self.consumes)
+        free(self.reaches)
 
     @staticmethod
-    def compile(list expressions, unsigned int flags):
-        """A database of `expressions` (bytes), pattern i reported as id i; ValueError names the
-        expression Hyperscan refused (by index, never its text)."""
+    def compile(list expressions, list flags):
+        """A database of `expressions` (bytes) with `flags` (one per expression), pattern i reported
+        as id i; ValueError names the expression Hyperscan refused (by index, never its text)."""
         cdef Database self = Database.__new__(Database)
         cdef Py_ssize_t n = len(expressions), i
+        if len(flags) != n:
+            raise ValueError("one set of flags per expression")
         cdef const char **exprs = <const char **> malloc(max(1, n) * sizeof(char *))
         cdef unsigned int *fl = <unsigned int *> malloc(max(1, n) * sizeof(unsigned int))
         cdef unsigned int *ids = <unsigned int *> malloc(max(1, n) * sizeof(unsigned int))
@@ -230,7 +275,7 @@ cdef class Database:
                 raise MemoryError()
             for i in range(n):
                 exprs[i] = <const char *> (<bytes> expressions[i])
-                fl[i], ids[i] = flags, i
+                fl[i], ids[i] = flags[i], i
             rc = hs_compile_multi(exprs, fl, ids, n, HS_MODE_BLOCK, NULL, &self.db, &error)
             if rc != HS_SUCCESS:
                 where = error.expression if error != NULL else -1
@@ -259,10 +304,11 @@ cdef class Database:
             raise MemoryError()
         self.patterns = patterns
         self.consumes = <unsigned char *> malloc(max(1, patterns))
-        if self.consumes == NULL:
+        self.reaches = <Reach *> malloc(max(1, patterns) * sizeof(Reach))
+        if self.consumes == NULL or self.reaches == NULL:
             raise MemoryError()
-        for i in range(patterns):
-            self.consumes[i] = 0
+        memset(self.consumes, 0, max(1, patterns))
+        memset(self.reaches, 0, max(1, patterns) * sizeof(Reach))
 
     def serialize(self):
         cdef char *out = NULL
@@ -282,6 +328,27 @@ cdef class Database:
         for i in range(self.patterns):
             self.consumes[i] = 1 if consumes[i] else 0
 
+    def set_reaches(self, list reaches):
+        """Per pattern: None (its starts come from Hyperscan's SOM), or backends.StartReach's
+        (shortest, longest, guard, first) for a pattern compiled without SOM."""
+        cdef Py_ssize_t i
+        cdef bytes guard, first
+        if len(reaches) != self.patterns:
+            raise ValueError("one reach per pattern")
+        for i in range(self.patterns):
+            memset(&self.reaches[i], 0, sizeof(Reach))
+            if reaches[i] is None:
+                continue
+            shortest, longest, guard, first = reaches[i]
+            if not 0 < shortest <= longest or len(guard) != 16 or len(first) != 16:
+                raise ValueError("not a start reach")
+            self.reaches[i].shortest, self.reaches[i].longest = shortest, longest
+            for c in range(0x80):
+                if (first[c >> 3] >> (c & 7)) & 1:
+                    self.reaches[i].byte[c] |= OPENS
+                if (guard[c >> 3] >> (c & 7)) & 1:
+                    self.reaches[i].byte[c] |= GUARD
+
     def candidates(self, bytes data):
         """(starts, pattern indices) of every match of the UTF-8 `data`, sorted, starts in characters:
         what backends.HyperscanScanner.candidates returns."""
@@ -293,6 +360,7 @@ cdef class Database:
         if n > 0xFFFFFFFF:
             raise ValueError("a block of 4 GiB or more")
         h.items, h.n, h.cap, h.data, h.consumes, h.failed = NULL, 0, 0, buf, self.consumes, False
+        h.reaches = self.reaches
         try:
             with nogil:
                 rc = hs_scan(self.db, <const char *> buf, <unsigned int> n, 0, self.scratch, _on_match, &h)
@@ -303,6 +371,8 @@ cdef class Database:
             if not _radix_sort(<unsigned long long *> h.items, NULL, h.n):  # starts and indices are >= 0
                 raise MemoryError()
             for i in range(h.n):
+                if i and h.items[i] == h.items[i - 1]:  # a start reached from two ends
+                    continue
                 target = h.items[i] >> 20
                 while b < target:
                     if (buf[b] & 0xC0) != 0x80:

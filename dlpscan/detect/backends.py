@@ -10,7 +10,8 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from re import _constants, _parser  # the stdlib's own pattern parser
 from typing import Protocol
 
@@ -258,6 +259,82 @@ def boundary_guards(regex: str) -> tuple[str, bool]:
     return regex, leading is not None
 
 
+MAX_REACH = 64  # characters: a longer window back from a match's end costs more than its start
+
+
+@dataclass(frozen=True)
+class StartReach:
+    """Where a match of a guarded, bounded pattern can start, seen from where it ends.
+
+    Hyperscan's leftmost start of match (SOM) doubles the cost of a scan over digit-dense exports.
+    For a pattern that opens with `(?<![C])` (C: ASCII characters only) and has a bounded width, the
+    starts are recovered from the end instead: every position `shortest` to `longest + 1` characters
+    before it (one more for the trailing boundary character) whose character can open a match and
+    whose preceding character is not in C. A superset of the true starts, as the scanner must give.
+    """
+
+    shortest: int
+    longest: int
+    guard: bytes  # 16-byte bitmap: the ASCII characters that may not precede a start (C)
+    first: bytes  # 16-byte bitmap: the ASCII characters a match can start with
+
+
+def start_reach(regex: str) -> StartReach | None:
+    """The StartReach of `regex`, or None when its starts need Hyperscan's SOM."""
+    leading = _LEADING_GUARD.match(regex)
+    if leading is None:
+        return None
+    guard = _ascii_class(leading.group(1))
+    opening = openings(regex)
+    if guard is None or opening is None or not all(o and o[0].isascii() for o in opening):
+        return None
+    shortest, longest = _parser.parse(_NAMED_GROUP.sub("(?:", regex)).getwidth()
+    if shortest < 1 or longest > MAX_REACH:
+        return None
+    return StartReach(shortest, longest, _bitmap(guard), _bitmap({ord(o[0]) for o in opening}))
+
+
+def reach_starts(data: bytes, end: int, reach: StartReach) -> Iterator[int]:
+    """The byte starts that `reach` allows for a match of the UTF-8 `data` ending at byte `end`
+    (the reference of `_native`'s `_push_reach`)."""
+    p, back = end, 0
+    while p > 0 and back <= reach.longest:
+        p -= 1
+        while p > 0 and data[p] & 0xC0 == 0x80:
+            p -= 1
+        back += 1
+        opens_here = back >= reach.shortest and _has(reach.first, data[p])
+        if opens_here and (p == 0 or not _has(reach.guard, data[p - 1])):
+            yield p
+
+
+def _has(bitmap: bytes, c: int) -> bool:
+    return c < 0x80 and bool(bitmap[c >> 3] >> (c & 7) & 1)
+
+
+def _ascii_class(cls: str) -> set[int] | None:
+    """The code points of a class such as `[0-9A-Za-z+]`, or None unless it holds ASCII only."""
+    ((op, items),) = _parser.parse(cls).data
+    if op is not _constants.IN:
+        return None
+    chars: set[int] = set()
+    for kind, av in items:
+        if kind is _constants.LITERAL and av < 0x80:
+            chars.add(av)
+        elif kind is _constants.RANGE and av[1] < 0x80:
+            chars.update(range(av[0], av[1] + 1))
+        else:
+            return None
+    return chars
+
+
+def _bitmap(codes: set[int]) -> bytes:
+    bits = bytearray(16)
+    for c in codes:
+        bits[c >> 3] |= 1 << (c & 7)
+    return bytes(bits)
+
+
 def to_hyperscan(regex: str) -> bytes:
     pattern = _NAMED_GROUP.sub("(?:", _strip_lookarounds(regex))
     pattern = re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern)
@@ -266,7 +343,8 @@ def to_hyperscan(regex: str) -> bytes:
 
 
 class HyperscanScanner:
-    """All patterns in one Hyperscan block database (UTF-8, leftmost start of match).
+    """All patterns in one Hyperscan block database (UTF-8). A pattern's starts come from Hyperscan's
+    leftmost start of match, or for a guarded, bounded pattern from its ends (StartReach).
 
     Through the compiled `_native` module where it is built (libhs's C API: matches collected in C),
     else through the `hyperscan` binding (a Python callback per match); same candidates either way.
@@ -277,8 +355,11 @@ class HyperscanScanner:
     def __init__(self, regexes: Sequence[str], native: bool | None = None) -> None:
         guarded = [boundary_guards(r) for r in regexes]
         self._consumes = [consumes for _, consumes in guarded]
+        self._reaches = [start_reach(r) for r in regexes]
         expressions = [to_hyperscan(r) for r, _ in guarded]
-        flags = HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST
+        flags = [
+            HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST if reach is None else HS_FLAG_UTF8 for reach in self._reaches
+        ]
         self._native = compiled_modules.native(native)
         if self._native is not None:
             lib = self._native
@@ -291,6 +372,9 @@ class HyperscanScanner:
                 dump=lambda db: db.serialize(),
             )
             self._db.set_consumes(self._consumes)
+            self._db.set_reaches(
+                [None if r is None else (r.shortest, r.longest, r.guard, r.first) for r in self._reaches]
+            )
             return
         import hyperscan
 
@@ -300,13 +384,10 @@ class HyperscanScanner:
         )
         self._scratch = hyperscan.Scratch(self._db)
 
-    def _compile(self, expressions: list[bytes], flags: int) -> object:
+    def _compile(self, expressions: list[bytes], flags: list[int]) -> object:
         db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
         db.compile(
-            expressions=expressions,
-            ids=list(range(len(expressions))),
-            elements=len(expressions),
-            flags=[flags] * len(expressions),
+            expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions), flags=flags
         )
         return db
 
@@ -318,7 +399,7 @@ class HyperscanScanner:
         compiled = compiled_modules.core()
         if compiled is None:
             return _all_candidates(self.cursor(text))
-        collect = compiled.HitCollector(data, self._consumes)
+        collect = compiled.HitCollector(data, self._consumes, self._reaches, reach_starts)
         self._db.scan(data, match_event_handler=collect, scratch=self._scratch)
         return collect.candidates()
 
@@ -328,9 +409,13 @@ class HyperscanScanner:
             return _ListCursor(list(zip(starts, ids, strict=True)))
         data = text.encode("utf-8", "surrogatepass")
         hits: list[tuple[int, int]] = []  # (byte start, pattern index)
-        consumes = self._consumes
+        consumes, reaches = self._consumes, self._reaches
 
         def on_match(pattern_id: int, start: int, end: int, flags: int, context: object) -> None:
+            reach = reaches[pattern_id]
+            if reach is not None:
+                hits.extend((s, pattern_id) for s in reach_starts(data, end, reach))
+                return
             if consumes[pattern_id]:  # the match may begin with the boundary character: skip it
                 if start == 0:
                     hits.append((0, pattern_id))

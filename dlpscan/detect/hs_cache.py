@@ -32,10 +32,10 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("dlpscan"))
 
 
-def cache_key(expressions: Sequence[bytes], flags: int, library_version: str) -> str:
+def cache_key(expressions: Sequence[bytes], flags: Sequence[int], library_version: str) -> str:
     h = hashlib.sha256(_FORMAT)
     h.update(library_version.encode())
-    h.update(str(flags).encode())
+    h.update(",".join(map(str, flags)).encode())
     for e in expressions:
         h.update(len(e).to_bytes(4, "big"))
         h.update(e)
@@ -44,7 +44,7 @@ def cache_key(expressions: Sequence[bytes], flags: int, library_version: str) ->
 
 def compiled_database(
     expressions: Sequence[bytes],
-    flags: int,
+    flags: Sequence[int],
     compile_db: Callable[[], T],
     library_version: str,
     load: Callable[[bytes], T] | None = None,
