@@ -1851,31 +1851,44 @@ cdef list _companion_names(str text, list findings, frozenset direct, object is_
                 k = 0  # tokens come in text order and findings do not overlap: one pointer, not a scan
                 for a in range(n_windows):
                     s, end = windows[2 * a], windows[2 * a + 1]
-                    while s < end:
-                        if not _han(PyUnicode_READ(kind, data, s)) or (
-                            s > 0 and _han_or_dot(PyUnicode_READ(kind, data, s - 1))
-                        ):
-                            s += 1
-                            continue
-                        run = s
-                        while run < end and _han(PyUnicode_READ(kind, data, run)):
-                            run += 1
-                        # the token is the whole run when it has 2-4 characters and no '·' follows it
-                        if 2 <= run - s <= 4 and not (run < end and PyUnicode_READ(kind, data, run) == u'\u00b7'):
-                            while k < n_spans and spans[2 * k + 1] <= s:
-                                k += 1
-                            if not (k < n_spans and spans[2 * k] < run) and (
-                                name_check.check_span(text, s, run) if name_check is not None
-                                else is_name(text[s:run])
-                            ) > 0:
-                                out.append(_finding("CN_NAME", text[s:run], s, run, 0.6, False, False, 0, line,
-                                                    None, False))
-                        s = run if run > s else s + 1
+                    if kind == 1:  # no Han character: no token
+                        continue
+                    if kind == 2:
+                        k = _window_names(<const unsigned short *> data, text, s, end, spans, n_spans, k,
+                                          name_check, is_name, line, out)
+                    else:
+                        k = _window_names(<const Py_UCS4 *> data, text, s, end, spans, n_spans, k,
+                                          name_check, is_name, line, out)
             i = j
     finally:
         free(windows)
         free(spans)
     return out
+
+
+cdef Py_ssize_t _window_names(const _Char *chars, str text, Py_ssize_t s, Py_ssize_t end, const Py_ssize_t *spans,
+                              Py_ssize_t n_spans, Py_ssize_t k, _NameCheck name_check, object is_name,
+                              Py_ssize_t line, list out) except -1:
+    """The companion names of one window [s, end) of `text` (whose characters `chars` are), appended
+    to `out`; `k` walks the line's Han finding spans and is returned for the next window."""
+    cdef Py_ssize_t run
+    while s < end:
+        if not _han(chars[s]) or (s > 0 and _han_or_dot(chars[s - 1])):
+            s += 1
+            continue
+        run = s
+        while run < end and _han(chars[run]):
+            run += 1
+        # the token is the whole run when it has 2-4 characters and no '·' follows it
+        if 2 <= run - s <= 4 and not (run < end and chars[run] == 0xB7):
+            while k < n_spans and spans[2 * k + 1] <= s:
+                k += 1
+            if not (k < n_spans and spans[2 * k] < run) and (
+                name_check.check_span(text, s, run) if name_check is not None else is_name(text[s:run])
+            ) > 0:
+                out.append(_finding("CN_NAME", text[s:run], s, run, 0.6, False, False, 0, line, None, False))
+        s = run if run > s else s + 1
+    return k
 
 
 cdef int _compare_pairs(const void *x, const void *y) noexcept nogil:
