@@ -42,6 +42,15 @@ class CompiledLoopHook(BuildHookInterface):
                 build_data["force_include"][str(path)] = path.relative_to(self.root).as_posix()
 
 
+def source_digest(pyx: Path) -> str:
+    """SHA-256 of a .pyx and the .pxi files beside it (which it may include); the same as
+    dlpscan.detect.compiled.source_digest."""
+    digest = hashlib.sha256(pyx.read_bytes())
+    for include in sorted(pyx.parent.glob("*.pxi")):
+        digest.update(include.read_bytes())
+    return digest.hexdigest()
+
+
 def compile_in_place(root: Path) -> dict[str, Path]:
     """Build the extensions next to their .pyx; module -> path of those that were built (raises when
     none could be)."""
@@ -54,7 +63,7 @@ def compile_in_place(root: Path) -> dict[str, Path]:
     try:
         for module, (source, libraries) in MODULES.items():
             try:
-                digest = hashlib.sha256((root / source).read_bytes()).hexdigest()
+                digest = source_digest(root / source)
                 # the source it was built from: dlpscan.detect.compiled ignores a build of another source
                 macros = [("DLPSCAN_SOURCE_DIGEST", f'"{digest}"')]
                 extensions = cythonize(

@@ -324,3 +324,22 @@ def test_findings_are_built_through_their_slots_and_equal_the_dataclass():
         assert [type(getattr(built, f)) for f in core._FIELDS] == [
             type(getattr(reference, f)) for f in core._FIELDS
         ]
+
+
+def test_the_source_digest_covers_the_shared_include(tmp_path):
+    """A module is stale when a .pxi it includes changed, not only its .pyx; the digest the build hook
+    (hatch_build.py) built into each module is the one the check computes."""
+    from pathlib import Path
+
+    from dlpscan.detect import compiled
+
+    (tmp_path / "m.pyx").write_text('include "_shared.pxi"\n')
+    (tmp_path / "_shared.pxi").write_text("cdef int x = 1\n")
+    before = compiled.source_digest(tmp_path / "m.pyx")
+    (tmp_path / "_shared.pxi").write_text("cdef int x = 2\n")
+    assert compiled.source_digest(tmp_path / "m.pyx") != before
+    detect = Path(compiled.__file__).parent
+    assert compiled.source_digest(detect / "_core.pyx") == core.SOURCE_DIGEST
+    native = compiled.native()
+    if native is not None:
+        assert compiled.source_digest(detect / "_native.pyx") == native.SOURCE_DIGEST

@@ -15,7 +15,7 @@ from cpython cimport array
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
 from libc.stdlib cimport calloc, free, malloc, qsort
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from libc.time cimport time, time_t
 
 import array as _array
@@ -1721,33 +1721,49 @@ cdef Py_ssize_t _count_nl(str text, Py_ssize_t lo, Py_ssize_t hi):
     return n
 
 
+include "_reach.pxi"
+
+
 cdef class HitCollector:
     """Hyperscan's match callback: collects (byte start, pattern index) with no Python frame, then
     converts byte starts to character starts in one pass over the UTF-8. A pattern with a
-    backends.StartReach gets the starts `reach_starts(data, end, reach)` gives."""
+    backends.StartReach gets the starts its reach allows before the end (`_reach.pxi`)."""
 
     cdef list hits
     cdef bytes data
     cdef const unsigned char *buf
     cdef list consumes
-    cdef list reaches
-    cdef object reach_starts
+    cdef Reach *reaches
 
-    def __init__(self, bytes data, list consumes, list reaches, object reach_starts):
+    def __cinit__(self):
+        self.reaches = NULL
+
+    def __init__(self, bytes data, list consumes, list reaches):
+        cdef Py_ssize_t i
+        if len(reaches) != len(consumes):
+            raise ValueError("one reach per pattern")
         self.hits = []
         self.data = data
         self.buf = data
         self.consumes = consumes
-        self.reaches = reaches
-        self.reach_starts = reach_starts
+        self.reaches = <Reach *> malloc(max(1, len(reaches)) * sizeof(Reach))
+        if self.reaches == NULL:
+            raise MemoryError()
+        for i in range(len(reaches)):
+            _set_reach(&self.reaches[i], reaches[i])
+
+    def __dealloc__(self):
+        free(self.reaches)
 
     def __call__(self, unsigned int pattern_id, unsigned long long start, unsigned long long end,
                  unsigned int flags, object context):
         cdef unsigned char lead
-        cdef object reach = self.reaches[pattern_id]
-        if reach is not None:
-            for start in self.reach_starts(self.data, end, reach):
-                self.hits.append((<long long> start << 20) | pattern_id)
+        cdef unsigned long long starts[REACH_MAX_STARTS]
+        cdef int i, n
+        if self.reaches[pattern_id].longest:
+            n = _reach_starts(&self.reaches[pattern_id], self.buf, end, starts)
+            for i in range(n):
+                self.hits.append((<long long> starts[i] << 20) | pattern_id)
             return
         if self.consumes[pattern_id]:  # the match may begin with the boundary character: skip it
             if start == 0:

@@ -67,14 +67,7 @@ def library_version():
 
 # ---- Hyperscan -----------------------------------------------------------------------------------
 
-cdef struct Reach:  # backends.StartReach: a pattern's starts recovered from its ends (longest 0: by SOM)
-    unsigned int shortest, longest
-    unsigned char byte[256]  # per byte: OPENS (can open a match) | GUARD (may not precede a start)
-
-
-cdef enum:
-    OPENS = 1
-    GUARD = 2
+include "_reach.pxi"
 
 
 cdef struct Hits:
@@ -101,31 +94,12 @@ cdef int _on_match(unsigned int pattern_id, unsigned long long start, unsigned l
 
 
 cdef bint _push_reach(Hits *h, unsigned int pattern_id, unsigned long long end) noexcept nogil:
-    """Every start `shortest` to `longest + 1` characters before `end` that StartReach allows
-    (backends.reach_starts); a run of guard characters, one byte each, is stepped over quickly."""
-    cdef const Reach *r = &h.reaches[pattern_id]
-    cdef const unsigned char *data = h.data
-    cdef unsigned long long p = end
-    cdef unsigned int back = 0, last = r.longest + 1
-    while True:
-        if p == 0:
-            if back >= r.shortest and r.byte[data[0]] & OPENS and not _push(h, pattern_id):
-                return False
-            return True
-        if r.byte[data[p - 1]] & GUARD:  # p follows a guard character: no start
-            if back >= last:
-                return True
-            p -= 1
-            back += 1
-            continue
-        if back >= r.shortest and r.byte[data[p]] & OPENS and not _push(h, (<long long> p << 20) | pattern_id):
+    cdef unsigned long long starts[REACH_MAX_STARTS]
+    cdef int i, n = _reach_starts(&h.reaches[pattern_id], h.data, end, starts)
+    for i in range(n):
+        if not _push(h, (<long long> starts[i] << 20) | pattern_id):
             return False
-        if back >= last:
-            return True
-        p -= 1
-        while p > 0 and (data[p] & 0xC0) == 0x80:
-            p -= 1
-        back += 1
+    return True
 
 
 cdef inline bint _push(Hits *h, long long item) noexcept nogil:
@@ -332,22 +306,10 @@ cdef class Database:
         """Per pattern: None (its starts come from Hyperscan's SOM), or backends.StartReach's
         (shortest, longest, guard, first) for a pattern compiled without SOM."""
         cdef Py_ssize_t i
-        cdef bytes guard, first
         if len(reaches) != self.patterns:
             raise ValueError("one reach per pattern")
         for i in range(self.patterns):
-            memset(&self.reaches[i], 0, sizeof(Reach))
-            if reaches[i] is None:
-                continue
-            shortest, longest, guard, first = reaches[i]
-            if not 0 < shortest <= longest or len(guard) != 16 or len(first) != 16:
-                raise ValueError("not a start reach")
-            self.reaches[i].shortest, self.reaches[i].longest = shortest, longest
-            for c in range(0x80):
-                if (first[c >> 3] >> (c & 7)) & 1:
-                    self.reaches[i].byte[c] |= OPENS
-                if (guard[c >> 3] >> (c & 7)) & 1:
-                    self.reaches[i].byte[c] |= GUARD
+            _set_reach(&self.reaches[i], reaches[i])
 
     def candidates(self, bytes data):
         """(starts, pattern indices) of every match of the UTF-8 `data`, sorted, starts in characters:

@@ -11,7 +11,7 @@ import bisect
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from re import _constants, _parser  # the stdlib's own pattern parser
 from typing import Protocol
 
@@ -296,7 +296,7 @@ def start_reach(regex: str) -> StartReach | None:
 
 def reach_starts(data: bytes, end: int, reach: StartReach) -> Iterator[int]:
     """The byte starts that `reach` allows for a match of the UTF-8 `data` ending at byte `end`
-    (the reference of `_native`'s `_push_reach`)."""
+    (the reference of `_reach.pxi`'s `_reach_starts`, which the compiled modules use)."""
     p, back = end, 0
     while p > 0 and back <= reach.longest:
         p -= 1
@@ -356,6 +356,7 @@ class HyperscanScanner:
         guarded = [boundary_guards(r) for r in regexes]
         self._consumes = [consumes for _, consumes in guarded]
         self._reaches = [start_reach(r) for r in regexes]
+        self._reach_fields = [None if r is None else astuple(r) for r in self._reaches]  # as C reads them
         expressions = [to_hyperscan(r) for r, _ in guarded]
         flags = [
             HS_FLAG_UTF8 | HS_FLAG_SOM_LEFTMOST if reach is None else HS_FLAG_UTF8 for reach in self._reaches
@@ -372,9 +373,7 @@ class HyperscanScanner:
                 dump=lambda db: db.serialize(),
             )
             self._db.set_consumes(self._consumes)
-            self._db.set_reaches(
-                [None if r is None else (r.shortest, r.longest, r.guard, r.first) for r in self._reaches]
-            )
+            self._db.set_reaches(self._reach_fields)
             return
         import hyperscan
 
@@ -399,7 +398,7 @@ class HyperscanScanner:
         compiled = compiled_modules.core()
         if compiled is None:
             return _all_candidates(self.cursor(text))
-        collect = compiled.HitCollector(data, self._consumes, self._reaches, reach_starts)
+        collect = compiled.HitCollector(data, self._consumes, self._reach_fields)
         self._db.scan(data, match_event_handler=collect, scratch=self._scratch)
         return collect.candidates()
 

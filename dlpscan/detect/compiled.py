@@ -48,6 +48,15 @@ def _module(name: str, required: bool | None) -> ModuleType | None:
     return module
 
 
+def source_digest(pyx: Path) -> str:
+    """SHA-256 of a .pyx and the .pxi files beside it (which it may include): what hatch_build.py
+    builds into the module as SOURCE_DIGEST."""
+    digest = hashlib.sha256(pyx.read_bytes())
+    for include in sorted(pyx.parent.glob("*.pxi")):
+        digest.update(include.read_bytes())
+    return digest.hexdigest()
+
+
 @functools.cache
 def _stale(module: ModuleType) -> bool:
     """Built from another version of its source (a checkout changed the .pyx since `pip install`)? Then
@@ -55,7 +64,7 @@ def _stale(module: ModuleType) -> bool:
     source = Path(__file__).with_name(f"{module.__name__.rsplit('.', 1)[1]}.pyx")
     if not source.is_file():  # installed without its source
         return False
-    if hashlib.sha256(source.read_bytes()).hexdigest() == getattr(module, "SOURCE_DIGEST", None):
+    if source_digest(source) == getattr(module, "SOURCE_DIGEST", None):
         return False
     log.warning("%s is out of date (rebuild: pip install -e .); the pure-Python path runs", module.__name__)
     return True

@@ -1,0 +1,62 @@
+# Included by _core.pyx (HitCollector, for the `hyperscan` binding) and _native.pyx (libhs's C API):
+# backends.StartReach in C, one definition for both. Part of both modules' source digests.
+
+cdef struct Reach:  # backends.StartReach: a pattern's starts recovered from its ends (longest 0: by SOM)
+    unsigned int shortest, longest
+    unsigned char byte[256]  # per byte: REACH_OPENS (can open a match) | REACH_GUARD (may not precede one)
+
+
+cdef enum:
+    REACH_OPENS = 1
+    REACH_GUARD = 2
+    REACH_MAX_STARTS = 128  # > backends.MAX_REACH + 1: the most starts one end can give
+
+
+cdef int _set_reach(Reach *r, object reach) except -1:
+    """`r` from backends.StartReach's (shortest, longest, guard, first), or cleared for None."""
+    cdef int c
+    cdef bytes guard, first
+    memset(r, 0, sizeof(Reach))
+    if reach is None:
+        return 0
+    shortest, longest, guard, first = reach
+    if not 0 < shortest <= longest < REACH_MAX_STARTS - 1 or len(guard) != 16 or len(first) != 16:
+        raise ValueError("not a start reach")
+    r.shortest, r.longest = shortest, longest
+    for c in range(0x80):
+        if (first[c >> 3] >> (c & 7)) & 1:
+            r.byte[c] |= REACH_OPENS
+        if (guard[c >> 3] >> (c & 7)) & 1:
+            r.byte[c] |= REACH_GUARD
+    return 0
+
+
+cdef int _reach_starts(const Reach *r, const unsigned char *data, unsigned long long end,
+                       unsigned long long *starts) noexcept nogil:
+    """backends.reach_starts: the byte starts `shortest` to `longest + 1` characters before `end`
+    that `r` allows, written to `starts` (room for REACH_MAX_STARTS); returns how many. A run of
+    guard characters, one byte each, is stepped over quickly."""
+    cdef unsigned long long p = end
+    cdef unsigned int back = 0, last = r.longest + 1
+    cdef int n = 0
+    while True:
+        if p == 0:
+            if back >= r.shortest and r.byte[data[0]] & REACH_OPENS:
+                starts[n] = 0
+                n += 1
+            return n
+        if r.byte[data[p - 1]] & REACH_GUARD:  # p follows a guard character: no start
+            if back >= last:
+                return n
+            p -= 1
+            back += 1
+            continue
+        if back >= r.shortest and r.byte[data[p]] & REACH_OPENS:
+            starts[n] = p
+            n += 1
+        if back >= last:
+            return n
+        p -= 1
+        while p > 0 and (data[p] & 0xC0) == 0x80:
+            p -= 1
+        back += 1
