@@ -194,8 +194,12 @@ def test_xlsx_calamine_would_lay_out_beyond_memory_is_read_sparsely(make, proble
     assert (ids.distinct, ids.total) == (normal.entities["CN_RESIDENT_ID"].distinct + far, ids.distinct)
     for entity in ("CN_MOBILE", "CN_BANK_CARD", "CN_NAME"):
         assert result.entities[entity].total == normal.entities[entity].total
-    # linear, but the sparse reader is Python against calamine's Rust: about 5-8x per byte here
-    assert per_byte_ratio("xlsx", data, ordinary) < 2 * MAX_RATIO
+    # linear, but the sparse reader is Python against calamine's Rust: about 5-8x per byte here. A far
+    # cell addressed by position also costs a fixed amount that 20,000 rows do not amortise: 10-20x
+    # here, 35-45x at 5,000 rows, 9-15x at 60,000; it falls with size, where the failure this guards
+    # against (cost growing faster than the input) would rise.
+    bound = 3 if make is hostile.xlsx_far_cell_by_position else 2
+    assert per_byte_ratio("xlsx", data, ordinary) < bound * MAX_RATIO
 
 
 def through_the_pool(folder, names) -> dict:
