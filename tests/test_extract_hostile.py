@@ -792,6 +792,26 @@ def test_eml_headers_are_decoded():
     ]
 
 
+def test_eml_header_parameters_are_split_once_per_header(monkeypatch):
+    """The file name and the charset each ask for the Content-Type's parameters: a header of many
+    parameters is split once, not once per question."""
+    from dlpscan.extract import mail
+
+    asked: list[str] = []
+    splits: list[str] = []
+    params, split = mail._Message._get_params_preserve, mail.split_params
+    monkeypatch.setattr(
+        mail._Message, "_get_params_preserve", lambda m, fail, h: asked.append(h) or params(m, fail, h)
+    )
+    monkeypatch.setattr(mail, "split_params", lambda value: splits.append(value) or split(value))
+    message = (
+        b"Content-Type: text/plain; charset=utf-8; a=1; b=2\n\n" + f"证件号码 {seeds.person(2)[1]}\n".encode()
+    )
+    [result] = run("eml", message)
+    assert result.status is Status.SCANNED and result.entities["CN_RESIDENT_ID"].distinct == 1
+    assert asked == ["content-type", "content-type"] and len(splits) == 1
+
+
 # --- wide tables: memory bounded by cells, not rows ---------------------------------------------
 
 

@@ -47,18 +47,27 @@ class _Message(email.message.Message):
     """compat32 message whose MIME parameters (boundary, charset, filename) are split in one pass.
 
     The stdlib's `_parseparam` rescans the value from its start at every ';' (quadratic): a
-    Content-Type with many parameters kept the parser busy for minutes.
+    Content-Type with many parameters kept the parser busy for minutes. A header's parameters are
+    split once: the content type, charset, boundary and file name each ask for them again.
     """
+
+    _params: dict[tuple[str, str], list[tuple[str, str]]]
 
     def _get_params_preserve(self, failobj, header):
         value = self.get(header)
         if value is None:
             return failobj
-        params = []
-        for piece in split_params(str(value)):
-            name, eq, val = piece.partition("=")
-            params.append((name.strip(), val.strip()) if eq else (piece.strip(), ""))
-        return email.utils.decode_params(params)
+        if "_params" not in self.__dict__:
+            self._params = {}
+        key = (header.lower(), str(value))
+        params = self._params.get(key)
+        if params is None:
+            pieces = []
+            for piece in split_params(key[1]):
+                name, eq, val = piece.partition("=")
+                pieces.append((name.strip(), val.strip()) if eq else (piece.strip(), ""))
+            params = self._params[key] = email.utils.decode_params(pieces)
+        return list(params)
 
 
 def split_params(value: str) -> list[str]:
