@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from dlpscan.detect import compiled
+from dlpscan.detect.backends import Candidates
 from dlpscan.detect.categorise import BlockCategory, Categoriser
 from dlpscan.detect.registry import RecognizerDef
 from dlpscan.detect.scoring import Finding
@@ -134,8 +135,11 @@ class DocumentAggregate:
         self.records = 0
         self.notes: dict[str, int] = defaultdict(int)
 
-    def add_block(self, findings: list[Finding], block: Block | None = None) -> None:
-        """Count one block's findings; `block` (where they were found) feeds the location sample."""
+    def add_block(
+        self, findings: list[Finding], block: Block | None = None, evidence: Candidates | None = None
+    ) -> None:
+        """Count one block's findings; `block` (where they were found) feeds the location sample;
+        `evidence`: the categoriser's candidates from the engine's scan of a text block, if shared."""
         core = compiled.core()
         if core is not None:  # the loop of _tally compiled
             self.records += core.tally(
@@ -152,7 +156,7 @@ class DocumentAggregate:
         else:
             self._tally(findings, block)
         if self._categoriser is not None and block is not None and findings:
-            self._categories.add(self._categoriser.block(block, findings))
+            self._categories.add(self._categoriser.block(block, findings, evidence))
 
     def _tally(self, findings: list[Finding], block: Block | None) -> None:
         per_record: dict[int, int] = defaultdict(int)

@@ -38,11 +38,14 @@ class FileScanner:
         self.settings = settings
         self._expired = self._deadline_passed = False
         self.definitions = load_definitions([Path(d) for d in settings.recognizer_dirs])
-        self.engine = Engine(self.definitions, backend=settings.backend)
         types = EntityTypes(d.entity_type for d in self.definitions)
         category_defs = load_categories([Path(d) for d in settings.recognizer_dirs])
         self.categories = {d.category: d.data_category for d in category_defs}
         self.categoriser = Categoriser(category_defs, types, backend=settings.backend)
+        # one Hyperscan pass over text for entities and category evidence alike
+        self.engine = Engine(
+            self.definitions, backend=settings.backend, extra_patterns=self.categoriser.evidence_patterns
+        )
         self.policy: Policy = load_policy(
             settings.policy, [Path(d) for d in settings.policy_dirs], types, self.categories
         )
@@ -109,8 +112,9 @@ class FileScanner:
                 if self._deadline_passed:  # the alarm's exception was swallowed
                     raise FileDeadline  # (e.g. by a finalizer that ran when it fired): stop here
                 with _collector_paused():
-                    findings = ocr.filter(block, self.engine.scan(block))
-                    aggregate.add_block(findings, block)
+                    found, evidence_candidates = self.engine.scan_block(block)
+                    findings = ocr.filter(block, found)
+                    aggregate.add_block(findings, block, evidence_candidates)
                     if evidence is not None:
                         evidence.add_block(findings, block)
                 blocks_read += 1

@@ -190,6 +190,34 @@ def test_text_needs_a_person_on_the_span() -> None:
     assert [(h.category, len(h.records)) for h in hits] == [("lodging", 1)]
 
 
+def test_text_evidence_read_from_the_engines_pass_decides_alike() -> None:
+    """The engine scans the categoriser's evidence patterns in its own Hyperscan pass (where the
+    compiled loop runs) and hands their candidates over: the same categories and records as the
+    categoriser's own scan. Evidence is read in folded text, so full-width forms count too."""
+    categoriser = Categoriser(load_categories(), entity_types())
+    engine = Engine(extra_patterns=categoriser.evidence_patterns)
+    text = (
+        "入住时间：2024-03-01 房间号：1203\n张伟 身份证号 33010619740420183X 入住时间：2024-03-02 房间号：1208\n\n"
+        "患者 李娜 身份证号 110101199003078670 诊断：胃炎 ＩＣＤ－１０ K29.7\n"
+    )
+    block = TextBlock(text)
+    findings, shared = engine.scan_block(block)
+    assert findings == engine.scan(block)
+    if engine.compiled and engine.backend == "hyperscan":
+        assert shared is not None and len(shared.starts) == len(shared.ids) >= 5
+        assert shared.text == text.replace("：", ":").replace("ＩＣＤ－１０", "ICD-10")
+    own = categoriser.block(block, findings)
+    assert categoriser.block(block, findings, shared) == own
+    by_category = {h.category: h for h in own}
+    assert {c: len(h.records) for c, h in by_category.items()} == {"lodging": 1, "health": 1}
+    assert by_category["health"].basis == (
+        "label:患者",
+        "pattern:diagnosis",
+        "pattern:icd10",
+    )  # ＩＣＤ－１０ too
+    assert engine.scan_block(TableBlock(("a",), [("13912345678",)]))[1] is None
+
+
 def test_mixed_formula_does_not_count_categorised_people_again_as_other() -> None:
     # 460 lodging guests with ID numbers: 460/500 = 0.92, not 0.92 + 460/5000 (which reaches 1).
     keys = b"".join(i.to_bytes(16, "big") for i in range(460))

@@ -13,7 +13,7 @@ from test_presidio import generated_text
 
 from dlpscan.aggregate import Fingerprinter
 from dlpscan.detect import hs_cache
-from dlpscan.detect.backends import HyperscanScanner, _all_candidates, start_reach
+from dlpscan.detect.backends import HyperscanScanner, _all_candidates, _apart, start_reach
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.registry import load_definitions
 from dlpscan.model import Fingerprints
@@ -59,6 +59,28 @@ def test_native_candidates_equal_the_bindings_and_hold_every_start(scanners, see
                 got = {start for start, pid in pairs if pid == i}
                 assert {s for s in range(len(text)) if pattern.match(text, s)} <= got, regexes[i]
     assert len(direct.candidates(mixed_text(0, 800))[0]) > 1000
+
+
+def test_candidates_apart_split_the_same_pass_at_a_pattern_index(scanners):
+    """Another reader's patterns scanned in the same pass (the categoriser's evidence) come back
+    apart, counted from their first index, and the rest exactly as a scan without them gives."""
+    pytest.importorskip("hyperscan")
+    binding, direct = scanners
+    regexes = [p.scan_regex for _, _, p in Engine(load_definitions(), "re", compiled=False)._entries]
+    extra = ["入住时间", "房间号", r"诊[ ]?断[ ]?[:：]", r"(?i:icd-?10)[^\n]{0,12}?[A-TV-Z]\d{2}"]
+    shared = HyperscanScanner(regexes + extra, native=True), HyperscanScanner(regexes + extra, native=False)
+    for text in [mixed_text(1, 800), "入住时间:2024-03-01 房间号:1203 诊断: ICD-10 K50 13912345678", *EDGES]:
+        (starts, ids), (more_starts, more_ids) = shared[0].candidates_apart(text, len(regexes))
+        assert (starts, ids) == direct.candidates(text) == binding.candidates(text)
+        assert shared[1].candidates_apart(text, len(regexes)) == ((starts, ids), (more_starts, more_ids))
+        alone = HyperscanScanner(extra, native=True).candidates(text)
+        assert (more_starts, more_ids) == alone
+        everything = shared[0].candidates(text)
+        assert _apart(*everything, len(regexes)) == (starts, ids, more_starts, more_ids)  # the Python split
+        assert shared[0].candidates_apart(text, len(regexes) + len(extra)) == (everything, ([], []))
+    assert shared[0].candidates_apart("入住时间:2024 房间号:1203", len(regexes))[1] == ([0, 10], [0, 1])
+    with pytest.raises(ValueError):
+        shared[0].candidates_apart("x", -1)
 
 
 def test_start_reach_of_a_pattern():

@@ -36,15 +36,15 @@ def test_the_cyclic_collector_pauses_for_detection_only(tmp_path: Path, monkeypa
 
     scanner = FileScanner(ScanSettings(key=b"k"))
     seen: list[bool] = []
-    scan = scanner.engine.scan
+    scan_block = scanner.engine.scan_block
 
     def recording(block):
         seen.append(gc.isenabled())
         if len(seen) == 1:
             raise ValueError("a detector bug")
-        return scan(block)
+        return scan_block(block)
 
-    monkeypatch.setattr(scanner.engine, "scan", recording)
+    monkeypatch.setattr(scanner.engine, "scan_block", recording)
     path = tmp_path / "people.txt"
     path.write_text("客户 张三 手机 13912345678\n", encoding="utf-8")
     [failed] = scanner.scan_path(path, "people.txt")

@@ -16,7 +16,7 @@ def test_a_swallowed_deadline_still_stops_reading_at_the_next_block(tmp_path):
     path = tmp_path / "big.txt"
     path.write_text(lines, encoding="utf-8")
     scanner = FileScanner(ScanSettings(key=b"k", limits=Limits(text_block_chars=20_000)))
-    scan, blocks = scanner.engine.scan, []
+    scan, blocks = scanner.engine.scan_block, []
 
     def swallowing(block):
         blocks.append(block)
@@ -25,9 +25,9 @@ def test_a_swallowed_deadline_still_stops_reading_at_the_next_block(tmp_path):
                 signal.raise_signal(signal.SIGALRM)  # the deadline passes while this block is read
             return scan(block)
         except FileDeadline:
-            return []
+            return [], None
 
-    scanner.engine.scan = swallowing
+    scanner.engine.scan_block = swallowing
     [result] = scanner.scan_path(path, path.name, time_limit=60)
     assert len(blocks) == 3
     assert result.status is Status.PARTIAL

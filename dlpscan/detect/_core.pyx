@@ -1772,13 +1772,14 @@ cdef class HitCollector:
             start += 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
         self.hits.append((<long long> start << 20) | pattern_id)
 
-    def candidates(self):
-        """(starts, pattern indices) sorted, without repeats, starts in characters."""
+    def candidates(self, Py_ssize_t extra=-1):
+        """(starts, pattern indices) sorted, without repeats, starts in characters; with `extra` >= 0
+        split as _native.Database.candidates splits them."""
         cdef list hits = self.hits
         hits.sort()
-        cdef Py_ssize_t n = len(hits), i, b = 0, chars = 0, target
+        cdef Py_ssize_t n = len(hits), i, b = 0, chars = 0, target, idx
         cdef long long h, previous = -1
-        cdef list starts = [], ids = []
+        cdef list starts = [], ids = [], extra_starts = [], extra_ids = []
         cdef const unsigned char *buf = self.buf
         for i in range(n):
             h = hits[i]
@@ -1790,9 +1791,14 @@ cdef class HitCollector:
                 if (buf[b] & 0xC0) != 0x80:
                     chars += 1
                 b += 1
-            starts.append(chars)
-            ids.append(h & 0xFFFFF)
-        return starts, ids
+            idx = h & 0xFFFFF
+            if 0 <= extra <= idx:
+                extra_starts.append(chars)
+                extra_ids.append(idx - extra)
+            else:
+                starts.append(chars)
+                ids.append(idx)
+        return (starts, ids) if extra < 0 else (starts, ids, extra_starts, extra_ids)
 
 
 cdef inline bint _han(Py_UCS4 ch):

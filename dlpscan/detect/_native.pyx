@@ -311,14 +311,15 @@ cdef class Database:
         for i in range(self.patterns):
             _set_reach(&self.reaches[i], reaches[i])
 
-    def candidates(self, bytes data):
+    def candidates(self, bytes data, Py_ssize_t extra=-1):
         """(starts, pattern indices) of every match of the UTF-8 `data`, sorted, starts in characters:
-        what backends.HyperscanScanner.candidates returns."""
+        what backends.HyperscanScanner.candidates returns. With `extra` >= 0, patterns from index
+        `extra` on are another reader's: (starts, ids, extra starts, extra ids counted from `extra`)."""
         cdef Hits h
         cdef int rc
-        cdef Py_ssize_t i, b = 0, chars = 0, target, n = len(data)
+        cdef Py_ssize_t i, b = 0, chars = 0, target, n = len(data), idx
         cdef const unsigned char *buf = data
-        cdef list starts = [], ids = []
+        cdef list starts = [], ids = [], extra_starts = [], extra_ids = []
         if n > 0xFFFFFFFF:
             raise ValueError("a block of 4 GiB or more")
         h.items, h.n, h.cap, h.data, h.consumes, h.failed = NULL, 0, 0, buf, self.consumes, False
@@ -340,11 +341,16 @@ cdef class Database:
                     if (buf[b] & 0xC0) != 0x80:
                         chars += 1
                     b += 1
-                starts.append(chars)
-                ids.append(h.items[i] & 0xFFFFF)
+                idx = h.items[i] & 0xFFFFF
+                if 0 <= extra <= idx:
+                    extra_starts.append(chars)
+                    extra_ids.append(idx - extra)
+                else:
+                    starts.append(chars)
+                    ids.append(idx)
         finally:
             free(h.items)
-        return starts, ids
+        return (starts, ids) if extra < 0 else (starts, ids, extra_starts, extra_ids)
 
 
 def sort_digests(bytes digests):

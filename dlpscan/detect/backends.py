@@ -43,6 +43,15 @@ class Scanner(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """A scanner's candidates in `text`: parallel lists of starts and pattern indices, sorted."""
+
+    text: str
+    starts: list[int]
+    ids: list[int]
+
+
 def _all_candidates(cursor: Cursor) -> tuple[list[int], list[int]]:
     starts: list[int] = []
     ids: list[int] = []
@@ -54,6 +63,20 @@ def _all_candidates(cursor: Cursor) -> tuple[list[int], list[int]]:
             ids.append(pid)
         pos = start + 1
     return starts, ids
+
+
+def _apart(starts: list[int], ids: list[int], first: int) -> tuple[list[int], ...]:
+    """(starts, ids), or with `first` >= 0 (starts, ids, starts, ids - first) split at pattern `first`."""
+    if first < 0:
+        return starts, ids
+    mine = [k for k, pid in enumerate(ids) if pid < first]
+    theirs = [k for k, pid in enumerate(ids) if pid >= first]
+    return (
+        [starts[k] for k in mine],
+        [ids[k] for k in mine],
+        [starts[k] for k in theirs],
+        [ids[k] - first for k in theirs],
+    )
 
 
 class _ReCursor:
@@ -392,15 +415,28 @@ class HyperscanScanner:
 
     def candidates(self, text: str) -> tuple[list[int], list[int]]:
         """Collected in C where `_native` or the compiled loop is built, else the cursor's."""
+        return self._collect(text, -1)
+
+    def candidates_apart(
+        self, text: str, first: int
+    ) -> tuple[tuple[list[int], list[int]], tuple[list[int], list[int]]]:
+        """`candidates` of the patterns before index `first` and, apart, of those from `first` on
+        (indices counted from `first`): another reader's patterns, scanned in the same pass."""
+        if first < 0:
+            raise ValueError("first must be >= 0")
+        starts, ids, more_starts, more_ids = self._collect(text, first)
+        return (starts, ids), (more_starts, more_ids)
+
+    def _collect(self, text: str, first: int) -> tuple[list[int], ...]:
         data = text.encode("utf-8", "surrogatepass")
         if self._native is not None:
-            return self._db.candidates(data)
+            return self._db.candidates(data, first)
         compiled = compiled_modules.core()
         if compiled is None:
-            return _all_candidates(self.cursor(text))
+            return _apart(*_all_candidates(self.cursor(text)), first)
         collect = compiled.HitCollector(data, self._consumes, self._reach_fields)
         self._db.scan(data, match_event_handler=collect, scratch=self._scratch)
-        return collect.candidates()
+        return collect.candidates(first)
 
     def cursor(self, text: str) -> Cursor:
         if self._native is not None:

@@ -3,8 +3,9 @@
 A table is of a category when its columns cover one of the category's `requires` sets of fields,
 known by header (one pass over the header row, cached) or by a sample of a column's cells; a row
 of it holds the category when those cells are filled and the row identifies a person. Free text:
-one compiled scan for every category's labels and patterns over the whole block, then each record
-span (a line, or a paragraph about one person) that identifies a person and shows enough evidence.
+one compiled scan for every category's labels and patterns over the whole block (folded, as the
+engine reads it; the engine's own Hyperscan pass where it shares it), then each record span (a
+line, or a paragraph about one person) that identifies a person and shows enough evidence.
 Cost: per column and per identified row, never a regex per cell.
 """
 
@@ -15,8 +16,9 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
-from dlpscan.detect.backends import make_scanner
+from dlpscan.detect.backends import Candidates, Scanner, make_scanner
 from dlpscan.detect.categories import CategoryDef, FieldDef
 from dlpscan.detect.scoring import Finding
 from dlpscan.detect.text import fold
@@ -134,19 +136,31 @@ class Categoriser:
             if c.d.text is None:
                 continue
             for word in c.d.text.labels:
-                self._evidence.append((i, f"label:{word}", re.compile(re.escape(word))))
+                self._evidence.append((i, f"label:{word}", re.compile(re.escape(fold(word)))))
             for p in c.d.text.patterns:
                 self._evidence.append((i, f"pattern:{p.name}", re.compile(p.regex)))
-        self._scanner = (
-            make_scanner([e[2].pattern for e in self._evidence], backend) if self._evidence else None
-        )
+        self._backend = backend
 
-    def block(self, block: Block, findings: list[Finding]) -> list[BlockCategory]:
+    @property
+    def evidence_patterns(self) -> list[str]:
+        """The regexes of text evidence, in the index order of `block`'s `shared` candidates."""
+        return [e[2].pattern for e in self._evidence]
+
+    @cached_property
+    def _scanner(self) -> Scanner | None:
+        """Our own scan, for blocks whose evidence candidates the engine did not give (built on use)."""
+        return make_scanner(self.evidence_patterns, self._backend) if self._evidence else None
+
+    def block(
+        self, block: Block, findings: list[Finding], shared: Candidates | None = None
+    ) -> list[BlockCategory]:
+        """The block's category records. `shared`: the candidates of `evidence_patterns` in the
+        folded text of a text block, from the engine's scan (else the categoriser scans)."""
         if not findings or not self._categories:
             return []
         if isinstance(block, TableBlock):
             return self._table(block, findings)
-        return self._text(block.text, findings)
+        return self._text(block.text, findings, shared)
 
     def _identities(self, findings: Iterable[Finding]) -> dict[int, tuple[_Rank, str]]:
         """Record index -> (rank, 'TYPE value') of its strongest identifier, for records that have one."""
@@ -210,17 +224,22 @@ class Categoriser:
         return out
 
     # -- text -------------------------------------------------------------------------------
-    def _text(self, text: str, findings: list[Finding]) -> list[BlockCategory]:
-        """Evidence first (one compiled scan); identities only for the spans around evidence."""
-        if self._scanner is None:
+    def _text(self, text: str, findings: list[Finding], shared: Candidates | None) -> list[BlockCategory]:
+        """Evidence first (one compiled scan of the folded text, which has the offsets of `text`);
+        identities only for the spans around evidence."""
+        if shared is not None:
+            folded, starts, ids = shared.text, shared.starts, shared.ids
+        elif self._scanner is None:
             return []
-        starts, ids = self._scanner.candidates(text)
+        else:
+            folded = fold(text)
+            starts, ids = self._scanner.candidates(folded)
         seen: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))  # line -> cat -> names
         offsets: dict[int, int] = {}  # line -> an offset on it
         line, last = 0, 0
         for start, idx in zip(starts, ids, strict=True):
             i, name, regex = self._evidence[idx]
-            if regex.match(text, start) is not None:
+            if regex.match(folded, start) is not None:
                 line += text.count("\n", last, start)
                 last = start
                 seen[line][i].add(name)

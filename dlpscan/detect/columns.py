@@ -163,7 +163,8 @@ def name_column(
     beside_identifiers: bool,
 ) -> bool:
     """Does this column hold names? `name_of` gives the name a cell holds, if any; `header` is
-    header_relation() of the column's header for names."""
+    header_relation() of the column's header for names; `beside_identifiers` is read only when the
+    header says nothing (0)."""
     if header < 0:
         return False
     values = []

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from dlpscan.detect import columns, decoded
 from dlpscan.detect import compiled as compiled_core
-from dlpscan.detect.backends import make_scanner
+from dlpscan.detect.backends import Candidates, HyperscanScanner, Scanner, make_scanner
 from dlpscan.detect.decide import rank, walk, whole_cell_types
 from dlpscan.detect.evidence import (
     COMPANION_WINDOW,
@@ -41,9 +41,13 @@ class Engine:
         definitions: Iterable[RecognizerDef] | None = None,
         backend: str = "auto",
         compiled: bool | None = None,
+        extra_patterns: Sequence[str] = (),
     ) -> None:
         """`compiled`: None uses the compiled candidate loop when it is built (and DLPSCAN_PURE_PYTHON
-        is not set); False forces the pure-Python reference loop; True requires the compiled one."""
+        is not set); False forces the pure-Python reference loop; True requires the compiled one.
+        `extra_patterns`: another reader's regexes (the categoriser's evidence), scanned in the same
+        Hyperscan pass as the definitions' where the compiled loop runs; `scan_block` returns their
+        candidates in text blocks."""
         self.definitions = tuple(definitions if definitions is not None else load_definitions())
         self._entries: list[tuple[RecognizerDef, Labels, PatternDef]] = []
         known = label_words(self.definitions)
@@ -57,7 +61,10 @@ class Engine:
         self._priority = {d.entity: d.priority for d in self.definitions}
         self._direct = frozenset(d.entity for d in self.definitions if d.direct_identifier)
         native = False if compiled is False else None  # the pure loop runs with the pure scanner
-        self._scanner = make_scanner([p.scan_regex for _, _, p in self._entries], backend, native)
+        self._core = compiled_core.core(compiled)
+        self._scanner, self._extra_from = self._make_scanner(
+            [p.scan_regex for _, _, p in self._entries], list(extra_patterns), backend, native
+        )
         self.backend = self._scanner.name
         self._cell_defs = [d for d in self.definitions if d.cell_detector]
         self._names = next((d for d in self.definitions if d.entity == "CN_NAME"), None)
@@ -69,7 +76,6 @@ class Engine:
             for p in d.patterns
             if not p.masked and p.value_group is None
         ]
-        self._core = compiled_core.core(compiled)
         fast = self._core.fast_validator if self._core is not None else lambda validate: validate
         self._validate = {entity: fast(labels.validate) for entity, labels in self._labels.items()}
         self._plan = self._core.Plan(self._entries) if self._core is not None else None
@@ -80,22 +86,53 @@ class Engine:
         self.compiled = self._plan is not None
         self._relations: dict[tuple[str, ...], dict[tuple[str, int], int]] = {}
 
+    def _make_scanner(
+        self, regexes: list[str], extra: list[str], backend: str, native: bool | None
+    ) -> tuple[Scanner, int | None]:
+        """The scanner, and the index of the first extra pattern in it (None: extras not shared).
+        Extras share only a Hyperscan pass read by the compiled loop, which takes candidates split."""
+        if extra and self._core is not None and backend != "re":
+            shared = make_scanner(regexes + extra, backend, native)
+            if isinstance(shared, HyperscanScanner):
+                return shared, len(regexes)
+        return make_scanner(regexes, backend, native), None
+
+    def _candidates(self, folded: str) -> tuple[list[int], list[int], Candidates | None]:
+        """The definitions' candidates in `folded`, and the extra patterns' where they are shared."""
+        if self._extra_from is None:
+            return *self._scanner.candidates(folded), None
+        assert isinstance(self._scanner, HyperscanScanner)
+        (starts, ids), (extra_starts, extra_ids) = self._scanner.candidates_apart(folded, self._extra_from)
+        return starts, ids, Candidates(folded, extra_starts, extra_ids)
+
     # -- text -----------------------------------------------------------------------------
     def scan(self, block: Block) -> list[Finding]:
-        return self.scan_table(block) if isinstance(block, TableBlock) else self.scan_text(block.text)
+        return self.scan_block(block)[0]
+
+    def scan_block(self, block: Block) -> tuple[list[Finding], Candidates | None]:
+        """`scan`, and in a text block the candidates of the extra patterns (None: a table, or
+        extras not shared)."""
+        if isinstance(block, TableBlock):
+            return self.scan_table(block), None
+        return self._scan_text(block.text)
 
     def scan_text(self, text: str) -> list[Finding]:
+        return self._scan_text(text)[0]
+
+    def _scan_text(self, text: str) -> tuple[list[Finding], Candidates | None]:
         folded = self._fold(text)
-        findings = self._scan_folded(folded)
+        findings, extra = self._scan_folded(folded)
         if decoded.hinted(folded):
             found = self._decoded_findings(folded, findings)
             if found:
                 findings = sorted(findings + found, key=lambda f: f.start)
-        return findings
+        return findings, extra
 
-    def _scan_folded(self, folded: str) -> list[Finding]:
+    def _scan_folded(self, folded: str) -> tuple[list[Finding], Candidates | None]:
+        extra = None
         if self._plan is not None:  # records are line numbers already
-            findings = self._plan.findings(folded, *self._scanner.candidates(folded))
+            starts, ids, extra = self._candidates(folded)
+            findings = self._plan.findings(folded, starts, ids)
         else:
             findings = with_line_numbers(folded, self._pattern_findings(folded))
         if self._names is not None:
@@ -106,7 +143,7 @@ class Engine:
             else:
                 names = companion_names(folded, findings, self._direct, is_name)
                 findings = sorted(findings + names, key=lambda f: f.start)
-        return findings
+        return findings, extra
 
     def _decoded_findings(self, text: str, found: list[Finding]) -> list[Finding]:
         """Findings in decoded views of the encoded stretches of `text` that the text itself did
@@ -115,7 +152,7 @@ class Engine:
         newlines: list[int] | None = None
         out = []
         for offset, view in decoded.regions(text):
-            for f in self._scan_folded(self._fold(view.text)):
+            for f in self._scan_folded(self._fold(view.text))[0]:
                 start, end = view.original_span(f.start, f.end)
                 start, end = start + offset, end + offset
                 if (f.entity_type, start, end) in seen:
@@ -198,7 +235,7 @@ class Engine:
         layout = self._layout(block.rows)
         text = self._fold(layout.text)
         if self._plan is not None:
-            starts, ids = self._scanner.candidates(text)
+            starts, ids, _ = self._candidates(text)
             findings = self._plan.findings(text, starts, ids, header_rel, layout)
         else:
             findings = self._pattern_findings(text, header_rel, layout.cell_of)
@@ -263,13 +300,15 @@ class Engine:
                 value = names.normalise(cell)
                 return value if name_valid(value) > 0 else None
 
-            beside = columns.rows_with_identifiers(findings, self._direct)
-            near = len(beside) >= columns.BESIDE_SHARE * max(1, len(block.rows))
+            near: bool | None = None  # most rows hold a direct identifier; read for headerless columns only
             for c in range(len(header)):
                 key = (names.entity, c)
+                if header_rel[key] == 0 and near is None:
+                    beside = columns.rows_with_identifiers(findings, self._direct)
+                    near = len(beside) >= columns.BESIDE_SHARE * max(1, len(block.rows))
                 column = (row[c] for row in block.rows if c < len(row))
                 named = columns.name_column(
-                    column, name_of if header_rel[key] > 0 else whole_name, header_rel[key], near
+                    column, name_of if header_rel[key] > 0 else whole_name, header_rel[key], bool(near)
                 )
                 if named and header_rel[key] == 0:
                     by_content.add(c)
