@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import gc
 import itertools
 import logging
 import multiprocessing as mp
@@ -85,6 +86,9 @@ def _worker_main(
     except Exception as exc:  # settings that do not load: the parent stops instead of respawning
         conn.send(("failed", f"{type(exc).__name__}: {str(exc)[:500]}"))
         return
+    # What is loaded now (modules, definitions, the Hyperscan database) lives as long as the worker:
+    # out of the collector's generations, full collections walk only what scans make.
+    gc.freeze()
     conn.send(("ready", None))
     while True:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import heapq
 import random
 
@@ -324,6 +325,15 @@ def test_findings_are_built_through_their_slots_and_equal_the_dataclass():
         assert [type(getattr(built, f)) for f in core._FIELDS] == [
             type(getattr(reference, f)) for f in core._FIELDS
         ]
+        assert {type(getattr(built, f)) for f in core._FIELDS} <= {str, int, float, bool, type(None)}
+        assert not gc.is_tracked(built) and gc.is_tracked(reference)  # no cycle: the collector skips it
+
+
+def test_findings_of_a_scan_are_not_walked_by_the_cyclic_collector():
+    from dlpscan.detect.engine import Engine
+
+    findings = Engine(compiled=True).scan_text("客户 张三 手机 13912345678 身份证 11010119900307867X\n")
+    assert len(findings) >= 2 and not any(gc.is_tracked(f) for f in findings)
 
 
 def test_the_source_digest_covers_the_shared_include(tmp_path):

@@ -68,11 +68,15 @@ cdef extern from *:
     static PyObject *dlpscan_alloc(PyObject *type) {
         return ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 0);
     }
+    static void dlpscan_untrack(PyObject *o) {
+        PyObject_GC_UnTrack(o);
+    }
     """
     Py_ssize_t dlpscan_object_slot(object descr) except? -2
     PyObject *dlpscan_slot(object o, Py_ssize_t offset)
     void dlpscan_set_slot(object o, Py_ssize_t offset, object v)
     object dlpscan_alloc(object type)
+    void dlpscan_untrack(object o)
 
 cdef enum:  # Finding's fields, in _FIELDS order
     F_ENTITY_TYPE = 0
@@ -129,6 +133,10 @@ cdef object _finding(str entity, str value, Py_ssize_t start, Py_ssize_t end, do
     dlpscan_set_slot(f, _OFFSET[F_RECORD], record)
     dlpscan_set_slot(f, _OFFSET[F_COLUMN], column)
     dlpscan_set_slot(f, _OFFSET[F_CONFIRMED], confirmed)
+    # Its fields are strings, numbers, booleans and None: a finding can be in no reference cycle, so
+    # the cyclic collector need not walk it (CPython untracks such tuples too). Dense text makes tens
+    # of thousands per block, which each collection after the block walked again.
+    dlpscan_untrack(f)
     return f
 
 
