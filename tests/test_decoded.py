@@ -136,3 +136,50 @@ def test_each_hint_search_starts_with_the_literal_tested_before_it():
         for sample in ("%E5", "=E5=BC", "b64=", "&#24352;")
     )
     assert not decoded.hinted("客户 张三 手机 13912345678 64 - % &")
+
+
+def test_hints_found_in_the_engines_hyperscan_pass_equal_the_searches():
+    """Where the compiled loop runs, the hint searches are patterns of the engine's own Hyperscan
+    pass; text is hinted exactly where `decoded.hinted` says so."""
+    import random
+
+    from dlpscan.detect import decoded
+
+    engine = Engine()
+    if not engine.compiled or engine.backend != "hyperscan":
+        pytest.skip("no shared Hyperscan pass (compiled loop or Hyperscan not available)")
+    pieces = [
+        "%E5",
+        "%2",
+        "=E5=BC",
+        "=E5=B",
+        "=e5=bc",
+        "b64=",
+        "base64 : '",
+        "(base64)：",
+        "64x",
+        "&#24352;",
+        "&#x5A1C;",
+        "&#1;",
+        "&#٢٣٤;",
+        "\\u5f20",
+        "\\\\u5f2",
+        '\\"',
+        "\\xe5\\xbc",
+        "\\xe5",
+        "客户 ",
+        "13912345678",
+        " ",
+        "\n",
+        "６４=",
+        "％E5",
+    ]
+    rng = random.Random(5)
+    texts = ["", *pieces, *("".join(rng.choices(pieces, k=rng.randint(1, 6))) for _ in range(400))]
+    hinted = 0
+    for text in texts:
+        folded = engine._fold(text)
+        assert engine._pass(folded).hinted == decoded.hinted(folded), text
+        hinted += decoded.hinted(folded)
+    assert 100 < hinted < len(texts) - 20
+    assert not decoded.hinted("&#٢٣٤;")  # character references of ASCII digits only, on every path

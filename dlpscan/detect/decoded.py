@@ -18,7 +18,7 @@ import bisect
 import heapq
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
@@ -32,9 +32,13 @@ _HINTS = (
     ("%", re.compile(r"%[0-9A-Fa-f]{2}")),
     ("=", re.compile(r"=[89A-F][0-9A-F]=[89A-F][0-9A-F]")),  # quoted-printable UTF-8/GBK (vCard 2.1, e-mail)
     ("6", re.compile(rf"64\)?{_B64_SEPARATOR}")),  # the end of a base64 label: b64=, base64:, (base64)：
-    ("&", re.compile(r"&#(?:\d{2,7}|[xX][0-9A-Fa-f]{2,6});")),  # HTML character references in text
+    ("&", re.compile(r"&#(?:[0-9]{2,7}|[xX][0-9A-Fa-f]{2,6});")),  # HTML character references in text
 )
 _ESCAPED = re.compile(r"\\+(?:u[0-9A-Fa-f]{4}|\"|x[89a-fA-F][0-9a-fA-F]\\+x[89a-fA-F][0-9a-fA-F])")
+# The same searches for a scanner that runs them in a pass it makes anyway (the engine's Hyperscan
+# pass): ASCII classes only, so that they match alike there. Text is hinted where one matches.
+_SEARCHES = (*(rx for _, rx in _HINTS), _ESCAPED)
+HINT_PATTERNS = tuple(rx.pattern for rx in _SEARCHES)
 _ENCODED = re.compile(
     r"(?P<pct>(?:%[0-9A-Fa-f]{2})+)"
     r"|(?P<qp>(?:=[0-9A-F]{2}){2,})"
@@ -75,10 +79,16 @@ class View:
 
 
 def hinted(text: str) -> bool:
-    """Might `text` hold encoded values? (A quick test; most text does not.)"""
+    """Might `text` hold encoded values? (A quick test; most text does not.) Some HINT_PATTERNS
+    matches in `text`."""
     return any(literal in text and rx.search(text) is not None for literal, rx in _HINTS) or (
         "\\" in text and _ESCAPED.search(text) is not None
     )
+
+
+def hinted_at(text: str, hits: Iterable[tuple[int, int]]) -> bool:
+    """`hinted(text)` from a scanner's candidates (start, index in HINT_PATTERNS) in `text`."""
+    return any(_SEARCHES[i].match(text, start) is not None for start, i in hits)
 
 
 def _hints(text: str) -> Iterator[re.Match[str]]:

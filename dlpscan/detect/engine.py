@@ -11,6 +11,7 @@ import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from dlpscan.detect import columns, decoded
 from dlpscan.detect import compiled as compiled_core
@@ -31,6 +32,17 @@ from dlpscan.model import Block, TableBlock
 
 _NEWLINE = re.compile("\n")
 HEADERS_KEPT = 256  # distinct table headers whose relations are kept (a few KB each at most)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """One scan of folded text: the definitions' candidates (parallel lists), the extra patterns'
+    (None: not shared) and whether the text may hold encoded values (decoded.hinted)."""
+
+    starts: list[int]
+    ids: list[int]
+    extra: Candidates | None
+    hinted: bool
 
 
 class Engine:
@@ -62,8 +74,12 @@ class Engine:
         self._direct = frozenset(d.entity for d in self.definitions if d.direct_identifier)
         native = False if compiled is False else None  # the pure loop runs with the pure scanner
         self._core = compiled_core.core(compiled)
+        self._shares_extra = bool(extra_patterns)
         self._scanner, self._extra_from = self._make_scanner(
-            [p.scan_regex for _, _, p in self._entries], list(extra_patterns), backend, native
+            [p.scan_regex for _, _, p in self._entries],
+            [*decoded.HINT_PATTERNS, *extra_patterns],
+            backend,
+            native,
         )
         self.backend = self._scanner.name
         self._cell_defs = [d for d in self.definitions if d.cell_detector]
@@ -97,13 +113,21 @@ class Engine:
                 return shared, len(regexes)
         return make_scanner(regexes, backend, native), None
 
-    def _candidates(self, folded: str) -> tuple[list[int], list[int], Candidates | None]:
-        """The definitions' candidates in `folded`, and the extra patterns' where they are shared."""
+    def _pass(self, folded: str) -> _Pass:
+        """The compiled loop's scan of `folded`: with the encoded-value hints and the extra patterns
+        in the same Hyperscan pass where it is shared."""
         if self._extra_from is None:
-            return *self._scanner.candidates(folded), None
+            return _Pass(*self._scanner.candidates(folded), None, decoded.hinted(folded))
         assert isinstance(self._scanner, HyperscanScanner)
-        (starts, ids), (extra_starts, extra_ids) = self._scanner.candidates_apart(folded, self._extra_from)
-        return starts, ids, Candidates(folded, extra_starts, extra_ids)
+        (starts, ids), (more_starts, more_ids) = self._scanner.candidates_apart(folded, self._extra_from)
+        hints = len(decoded.HINT_PATTERNS)
+        pairs = zip(more_starts, more_ids, strict=True)
+        hinted = decoded.hinted_at(folded, ((s, i) for s, i in pairs if i < hints))
+        extra = None
+        if self._shares_extra:
+            kept = [k for k, i in enumerate(more_ids) if i >= hints]
+            extra = Candidates(folded, [more_starts[k] for k in kept], [more_ids[k] - hints for k in kept])
+        return _Pass(starts, ids, extra, hinted)
 
     # -- text -----------------------------------------------------------------------------
     def scan(self, block: Block) -> list[Finding]:
@@ -121,19 +145,21 @@ class Engine:
 
     def _scan_text(self, text: str) -> tuple[list[Finding], Candidates | None]:
         folded = self._fold(text)
-        findings, extra = self._scan_folded(folded)
-        if decoded.hinted(folded):
+        findings, extra, hinted = self._scan_folded(folded)
+        if hinted:
             found = self._decoded_findings(folded, findings)
             if found:
                 findings = sorted(findings + found, key=lambda f: f.start)
         return findings, extra
 
-    def _scan_folded(self, folded: str) -> tuple[list[Finding], Candidates | None]:
-        extra = None
+    def _scan_folded(self, folded: str) -> tuple[list[Finding], Candidates | None, bool]:
+        """Findings, the extra patterns' candidates (if shared) and whether encoded values are hinted."""
         if self._plan is not None:  # records are line numbers already
-            starts, ids, extra = self._candidates(folded)
-            findings = self._plan.findings(folded, starts, ids)
+            scan = self._pass(folded)
+            extra, hinted = scan.extra, scan.hinted
+            findings = self._plan.findings(folded, scan.starts, scan.ids)
         else:
+            extra, hinted = None, decoded.hinted(folded)
             findings = with_line_numbers(folded, self._pattern_findings(folded))
         if self._names is not None:
             is_name = self._validate["CN_NAME"]
@@ -143,7 +169,7 @@ class Engine:
             else:
                 names = companion_names(folded, findings, self._direct, is_name)
                 findings = sorted(findings + names, key=lambda f: f.start)
-        return findings, extra
+        return findings, extra, hinted
 
     def _decoded_findings(self, text: str, found: list[Finding]) -> list[Finding]:
         """Findings in decoded views of the encoded stretches of `text` that the text itself did
@@ -235,12 +261,14 @@ class Engine:
         layout = self._layout(block.rows)
         text = self._fold(layout.text)
         if self._plan is not None:
-            starts, ids, _ = self._candidates(text)
-            findings = self._plan.findings(text, starts, ids, header_rel, layout)
+            scan = self._pass(text)
+            hinted = scan.hinted
+            findings = self._plan.findings(text, scan.starts, scan.ids, header_rel, layout)
         else:
+            hinted = decoded.hinted(text)
             findings = self._pattern_findings(text, header_rel, layout.cell_of)
         findings += self._cell_findings(block, header, header_rel, findings, layout)
-        if decoded.hinted(text):
+        if hinted:
             findings += self._decoded_cells(block, findings, layout)
         return findings
 
