@@ -1784,29 +1784,17 @@ cdef class HitCollector:
         """(starts, pattern indices) sorted, without repeats, starts in characters; with `extra` >= 0
         split as _native.Database.candidates splits them."""
         cdef list hits = self.hits
-        hits.sort()
-        cdef Py_ssize_t n = len(hits), i, b = 0, chars = 0, target, idx
-        cdef long long h, previous = -1
-        cdef list starts = [], ids = [], extra_starts = [], extra_ids = []
-        cdef const unsigned char *buf = self.buf
-        for i in range(n):
-            h = hits[i]
-            if h == previous:  # a start reached from two ends
-                continue
-            previous = h
-            target = h >> 20
-            while b < target:
-                if (buf[b] & 0xC0) != 0x80:
-                    chars += 1
-                b += 1
-            idx = h & 0xFFFFF
-            if 0 <= extra <= idx:
-                extra_starts.append(chars)
-                extra_ids.append(idx - extra)
-            else:
-                starts.append(chars)
-                ids.append(idx)
-        return (starts, ids) if extra < 0 else (starts, ids, extra_starts, extra_ids)
+        cdef Py_ssize_t i, n = len(hits)
+        cdef long long *items = <long long *> malloc(max(1, n) * sizeof(long long))
+        if items == NULL:
+            raise MemoryError()
+        try:
+            hits.sort()
+            for i in range(n):
+                items[i] = hits[i]
+            return _candidate_lists(items, n, self.buf, extra)
+        finally:
+            free(items)
 
 
 cdef inline bint _han(Py_UCS4 ch):

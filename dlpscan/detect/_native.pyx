@@ -317,9 +317,8 @@ cdef class Database:
         `extra` on are another reader's: (starts, ids, extra starts, extra ids counted from `extra`)."""
         cdef Hits h
         cdef int rc
-        cdef Py_ssize_t i, b = 0, chars = 0, target, n = len(data), idx
+        cdef Py_ssize_t n = len(data)
         cdef const unsigned char *buf = data
-        cdef list starts = [], ids = [], extra_starts = [], extra_ids = []
         if n > 0xFFFFFFFF:
             raise ValueError("a block of 4 GiB or more")
         h.items, h.n, h.cap, h.data, h.consumes, h.failed = NULL, 0, 0, buf, self.consumes, False
@@ -333,24 +332,9 @@ cdef class Database:
                 raise RuntimeError(f"hyperscan scan failed (error {rc})")
             if not _radix_sort(<unsigned long long *> h.items, NULL, h.n):  # starts and indices are >= 0
                 raise MemoryError()
-            for i in range(h.n):
-                if i and h.items[i] == h.items[i - 1]:  # a start reached from two ends
-                    continue
-                target = h.items[i] >> 20
-                while b < target:
-                    if (buf[b] & 0xC0) != 0x80:
-                        chars += 1
-                    b += 1
-                idx = h.items[i] & 0xFFFFF
-                if 0 <= extra <= idx:
-                    extra_starts.append(chars)
-                    extra_ids.append(idx - extra)
-                else:
-                    starts.append(chars)
-                    ids.append(idx)
+            return _candidate_lists(h.items, h.n, buf, extra)
         finally:
             free(h.items)
-        return (starts, ids) if extra < 0 else (starts, ids, extra_starts, extra_ids)
 
 
 def sort_digests(bytes digests):

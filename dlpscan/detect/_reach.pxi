@@ -1,5 +1,6 @@
 # Included by _core.pyx (HitCollector, for the `hyperscan` binding) and _native.pyx (libhs's C API):
-# backends.StartReach in C, one definition for both. Part of both modules' source digests.
+# backends.StartReach in C and the candidate lists made from the hits, one definition for both. Part
+# of both modules' source digests.
 
 cdef struct Reach:  # backends.StartReach: a pattern's starts recovered from its ends (longest 0: by SOM)
     unsigned int shortest, longest
@@ -60,3 +61,27 @@ cdef int _reach_starts(const Reach *r, const unsigned char *data, unsigned long 
         while p > 0 and (data[p] & 0xC0) == 0x80:
             p -= 1
         back += 1
+
+
+cdef tuple _candidate_lists(const long long *items, Py_ssize_t n, const unsigned char *buf, Py_ssize_t extra):
+    """Hits sorted as (byte start << 20) | pattern index -> (starts in characters, pattern indices)
+    without repeats: backends.HyperscanScanner.candidates. With `extra` >= 0, the patterns from index
+    `extra` on apart: (starts, ids, extra starts, extra ids counted from `extra`)."""
+    cdef Py_ssize_t i, b = 0, chars = 0, target, idx
+    cdef list starts = [], ids = [], extra_starts = [], extra_ids = []
+    for i in range(n):
+        if i and items[i] == items[i - 1]:  # a start reached from two ends
+            continue
+        target = items[i] >> 20
+        while b < target:
+            if (buf[b] & 0xC0) != 0x80:
+                chars += 1
+            b += 1
+        idx = items[i] & 0xFFFFF
+        if 0 <= extra <= idx:
+            extra_starts.append(chars)
+            extra_ids.append(idx - extra)
+        else:
+            starts.append(chars)
+            ids.append(idx)
+    return (starts, ids) if extra < 0 else (starts, ids, extra_starts, extra_ids)
