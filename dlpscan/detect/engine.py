@@ -113,9 +113,10 @@ class Engine:
                 return shared, len(regexes)
         return make_scanner(regexes, backend, native), None
 
-    def _pass(self, folded: str) -> _Pass:
+    def _pass(self, folded: str, keep_extra: bool = False) -> _Pass:
         """The compiled loop's scan of `folded`: with the encoded-value hints and the extra patterns
-        in the same Hyperscan pass where it is shared."""
+        in the same Hyperscan pass where it is shared; the extra candidates only with `keep_extra`
+        (a text block, whose caller passes them on)."""
         if self._extra_from is None:
             return _Pass(*self._scanner.candidates(folded), None, decoded.hinted(folded))
         assert isinstance(self._scanner, HyperscanScanner)
@@ -124,7 +125,7 @@ class Engine:
         pairs = zip(more_starts, more_ids, strict=True)
         hinted = decoded.hinted_at(folded, ((s, i) for s, i in pairs if i < hints))
         extra = None
-        if self._shares_extra:
+        if keep_extra and self._shares_extra:
             kept = [k for k, i in enumerate(more_ids) if i >= hints]
             extra = Candidates(folded, [more_starts[k] for k in kept], [more_ids[k] - hints for k in kept])
         return _Pass(starts, ids, extra, hinted)
@@ -145,17 +146,19 @@ class Engine:
 
     def _scan_text(self, text: str) -> tuple[list[Finding], Candidates | None]:
         folded = self._fold(text)
-        findings, extra, hinted = self._scan_folded(folded)
+        findings, extra, hinted = self._scan_folded(folded, keep_extra=True)
         if hinted:
             found = self._decoded_findings(folded, findings)
             if found:
                 findings = sorted(findings + found, key=lambda f: f.start)
         return findings, extra
 
-    def _scan_folded(self, folded: str) -> tuple[list[Finding], Candidates | None, bool]:
+    def _scan_folded(
+        self, folded: str, keep_extra: bool = False
+    ) -> tuple[list[Finding], Candidates | None, bool]:
         """Findings, the extra patterns' candidates (if shared) and whether encoded values are hinted."""
         if self._plan is not None:  # records are line numbers already
-            scan = self._pass(folded)
+            scan = self._pass(folded, keep_extra)
             extra, hinted = scan.extra, scan.hinted
             findings = self._plan.findings(folded, scan.starts, scan.ids)
         else:
