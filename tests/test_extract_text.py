@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import itertools
 import json
 from pathlib import Path
 
@@ -83,15 +85,40 @@ def test_broken_bytes_in_utf8_never_lose_the_rest(tmp_path):
     assert "broken" in text
 
 
-def test_large_text_is_streamed_in_blocks_on_line_boundaries(tmp_path):
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_large_text_is_streamed_in_blocks_on_line_boundaries(tmp_path, encoding):
     path = tmp_path / "big.txt"
-    line = "第{:05d}行 手机 13800138000\n"
-    path.write_text("".join(line.format(i) for i in range(1000)), encoding="utf-8")
+    line = "第{:05d}行 手机 13800138000\n"  # 23 characters, 31 bytes in UTF-8
+    path.write_text("".join(line.format(i) for i in range(1000)), encoding=encoding)
     _, _, _, blocks = read(path, Limits(text_block_chars=1000))
     assert len(blocks) > 20
-    assert all(b.text.endswith("\n") for b in blocks)
+    assert all(b.text.endswith("\n") and len(b.text) <= 1000 for b in blocks)
     assert "".join(b.text for b in blocks) == "".join(line.format(i) for i in range(1000))
-    assert blocks[0].location == "lines 1-43" and blocks[1].location == "lines 44-86"
+    per_block = 1000 // 31 if encoding == "utf-8" else 1000 // 23  # UTF-8 is cut by bytes
+    assert blocks[0].location == f"lines 1-{per_block}"
+    assert blocks[1].location == f"lines {per_block + 1}-{2 * per_block}"
+
+
+def test_utf8_blocks_read_broken_bytes_crlf_and_a_bom_as_a_text_stream(tmp_path):
+    path = tmp_path / "mixed.log"
+    good = "用户 13800138000 登录\r\n" * 100
+    path.write_bytes(codecs.BOM_UTF8 + good.encode() + b"\xff broken\rlast" + good.encode())
+    _, _, _, blocks = read(path, Limits(text_block_chars=1000))
+    text = "".join(b.text for b in blocks)
+    assert text == good.replace("\r\n", "\n") + "\ufffd broken\nlast" + good.replace("\r\n", "\n")
+    assert len(blocks) > 5
+    spans = [tuple(map(int, b.location.removeprefix("lines ").split("-"))) for b in blocks]
+    assert spans[0][0] == 1 and all(a[1] + 1 == b[0] for a, b in itertools.pairwise(spans))
+    assert spans[-1][1] == 201  # a lone CR is a line break, as in a text stream
+
+
+def test_one_enormous_utf8_line_is_cut_between_characters(tmp_path):
+    path = tmp_path / "oneline.txt"
+    path.write_text("号" * 2000 + "\r\n" + "号" * 10, encoding="utf-8")
+    _, _, _, blocks = read(path, Limits(text_block_chars=1000))
+    assert "".join(b.text for b in blocks) == "号" * 2000 + "\n" + "号" * 10
+    assert "\ufffd" not in "".join(b.text for b in blocks)
+    assert max(len(b.text.encode()) for b in blocks) <= 1000
 
 
 def test_one_enormous_line_is_cut(tmp_path):
