@@ -63,6 +63,15 @@ def test_sniff_bytes_and_refinements(tmp_path):
     assert sniff(path) == "application/vnd.ms-excel.sheet.binary.macroEnabled.12"
 
 
+def test_a_file_is_sniffed_by_its_first_megabyte_as_its_bytes_are(tmp_path):
+    """libmagic reads up to 7 MiB of a file by path; dlpscan hands it the first MiB of files and of
+    archive members alike, so a large file costs what a small one does and both are typed alike."""
+    prose = ("客户回访记录，本季度工作进展顺利。\n" * 40_000).encode("utf-8")  # about 2 MB
+    path = tmp_path / "notes"
+    path.write_bytes(prose + b"\x00\x01\x02" * 1000)
+    assert sniff(path) == sniff(prose[: 1024**2]) == "text/plain"
+
+
 @settings(max_examples=300, deadline=None, database=None)
 @given(st.lists(st.binary(max_size=2000), min_size=1, max_size=3))
 def test_random_bytes_always_decode(parts):
