@@ -8,8 +8,9 @@ build's median and best. Both processes see the same minutes of the machine.
 
     # the build to compare against, in its own worktree, its extensions compiled in place:
     git worktree add /tmp/old <rev>
-    (cd /tmp/old && python -c "import hatch_build, pathlib; hatch_build.compile_in_place(pathlib.Path('.').resolve())")
-    python bench/ab_builds.py --old /tmp/old FILE [FILE ...] [--rounds 16]
+    .venv/bin/pip install hatchling cython
+    .venv/bin/python -c "import sys, pathlib; sys.path.insert(0, '/tmp/old'); import hatch_build; hatch_build.compile_in_place(pathlib.Path('/tmp/old'))"
+    .venv/bin/python bench/ab_builds.py --old /tmp/old FILE [FILE ...] [--rounds 16]
 
 `--new` defaults to this checkout. The scan is the worker's (`FileScanner.scan_path`: read, detect,
 aggregate, fingerprints, policy), after one warm-up scan per file.
