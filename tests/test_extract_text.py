@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import codecs
+import io
 import itertools
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlpscan.extract import Limits, open_documents
+from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError
+from dlpscan.extract.plain import utf8_blocks
 from dlpscan.model import Status, TableBlock, TextBlock
 
 
@@ -110,6 +115,43 @@ def test_utf8_blocks_read_broken_bytes_crlf_and_a_bom_as_a_text_stream(tmp_path)
     spans = [tuple(map(int, b.location.removeprefix("lines ").split("-"))) for b in blocks]
     assert spans[0][0] == 1 and all(a[1] + 1 == b[0] for a, b in itertools.pairwise(spans))
     assert spans[-1][1] == 201  # a lone CR is a line break, as in a text stream
+
+
+_PIECES = st.sampled_from(
+    ["号", "a", " ", "\n", "\r", "\r\n", "：", "\U0001f600", b"\xff", b"\xe5\x8f", b"\x80"]
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(_PIECES, max_size=120), st.integers(min_value=8, max_value=64))
+def test_utf8_blocks_read_what_a_text_stream_reads(pieces, size):
+    """Any bytes (broken sequences and CR, LF, CR LF included), any block size: the blocks hold the
+    text a stream with universal newlines and U+FFFD reads (blocks of white space alone are left
+    out); each is at most `size` bytes of the file, and their locations number the lines in order
+    (a line cut between blocks keeps its number)."""
+    data = b"".join(p if isinstance(p, bytes) else p.encode("utf-8") for p in pieces)
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace").read()
+    blocks = list(utf8_blocks(io.BytesIO(data), Context(Limits(text_block_chars=size))))
+    text = "".join(b.text for b in blocks)
+    assert all(len(b.text) <= size for b in blocks)  # a character comes from one byte or more
+    lines_fit = all(len(line) < size for line in data.split(b"\n"))
+    if lines_fit or "\ufffd" not in stream:  # else a cut inside a broken sequence may read it otherwise
+        assert "".join(text.split()) == "".join(stream.split())
+    expected = 1
+    for b in blocks:
+        first, last = map(int, b.location.removeprefix("lines ").split("-"))
+        assert first >= expected and last - first == max(b.text.count("\n") - b.text.endswith("\n"), 0)
+        expected = last + b.text.endswith("\n")
+
+
+def test_utf8_blocks_cut_at_carriage_returns_too(tmp_path):
+    """A file with CR line ends only (as classic Mac OS wrote them) is cut at its line ends, as a
+    text stream with universal newlines reads it."""
+    path = tmp_path / "mac.txt"
+    path.write_bytes("".join(f"第{i:03d}行 手机 13800138000\r" for i in range(100)).encode("utf-8"))
+    _, _, _, blocks = read(path, Limits(text_block_chars=200))
+    assert all(b.text.endswith("\n") for b in blocks)
+    assert "".join(b.text for b in blocks) == "".join(f"第{i:03d}行 手机 13800138000\n" for i in range(100))
 
 
 def test_one_enormous_utf8_line_is_cut_between_characters(tmp_path):
