@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dlpscan.extract import delimited, fixedwidth, jsondoc, markup, sqldump
 from dlpscan.extract.context import Context
 from dlpscan.extract.decode import SAMPLE_BYTES, detect_encoding, open_text, sample_of
-from dlpscan.extract.plain import text_blocks, utf8_blocks
+from dlpscan.extract.plain import LINE_SAFE, byte_blocks, text_blocks
 from dlpscan.extract.source import Source
 from dlpscan.model import Block
 
@@ -24,7 +24,6 @@ _JSON_TYPES = {"application/json", "application/x-ndjson", "application/ld+json"
 _JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
 _XML_TYPES = {"text/xml", "application/xml", "image/svg+xml", "application/rss+xml", "application/atom+xml"}
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
-_UTF8 = {"utf-8": 0, "utf-8-sig": len(codecs.BOM_UTF8)}  # free text read as bytes: BOM length
 STRUCTURED_TYPES = _JSON_TYPES | _XML_TYPES | _HTML_TYPES | {"application/sql", "application/csv"}
 _SQL_START = re.compile(
     r"^\s*(?:INSERT\s+(?:IGNORE\s+)?INTO|CREATE\s+TABLE|COPY\s+\S+.*\bFROM\s+stdin)", re.I | re.M
@@ -82,8 +81,7 @@ def read_text(src: Source, ctx: Context, media_type: str) -> Iterator[Block]:
                 yield from delimited.delimited_blocks(open_text(f, encoding, newline=""), layout, ctx)
             elif grid is not None:
                 yield from fixedwidth.fixed_width_blocks(open_text(f, encoding), grid, ctx)
-            elif encoding in _UTF8:
-                f.read(_UTF8[encoding])  # past the BOM
-                yield from utf8_blocks(f, ctx)
+            elif codecs.lookup(encoding).name in LINE_SAFE:
+                yield from byte_blocks(f, encoding, ctx)
             else:
                 yield from text_blocks(open_text(f, encoding), ctx)
