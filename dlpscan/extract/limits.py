@@ -16,7 +16,7 @@ class Limits:
     max_cells_per_sheet: int = 20_000_000
     max_pdf_pages: int = 5_000
     max_decode_seconds: float = 300.0  # wall time spent extracting one document
-    text_block_chars: int = 1_000_000  # free text is handed on in blocks of about this size (UTF-8: bytes)
+    text_block_chars: int = 1_000_000  # free text goes on in blocks of about this size (UTF-8, CJK: bytes)
     table_block_rows: int = 2_000  # table rows per TableBlock
     table_block_cells: int = 100_000  # cells per TableBlock: detection memory grows with cells, not rows
     ratio_min_bytes: int = 10 * 1024**2  # compression ratios are enforced once this much is inflated
