@@ -56,9 +56,8 @@ def byte_blocks(f: BinaryIO, encoding: str, ctx: Context, location: str = "lines
     """`text_blocks` of a file in a LINE_SAFE encoding, read as bytes: blocks of at most
     `text_block_chars` bytes cut at line ends, decoded a block at a time (U+FFFD for broken bytes,
     newlines translated, a BOM dropped, as a text stream reads them; a CJK codec may replace broken
-    bytes otherwise where a block is cut). A text stream decodes a few KB
-    at a time into a growing string and translates newlines character by character: about half the
-    cost of reading UTF-8, a third of GBK."""
+    bytes otherwise where a block is cut). A text stream decodes a few KB at a time into a growing
+    string and translates newlines character by character: a third of the cost of reading."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")  # holds a character cut in two
     size = ctx.limits.text_block_chars
     buf = b""  # never more than `size` bytes

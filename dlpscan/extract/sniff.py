@@ -56,8 +56,8 @@ def sniff(path_or_bytes: os.PathLike | str | bytes | bytearray | memoryview, nam
 def sniff_source(src: Source) -> str:
     if src.size == 0:
         return EMPTY
-    # The head only, for files as for members: libmagic reads up to 7 MiB of a file (14 ms of a
-    # 10 MB text), and every type it names is decided by the first megabyte.
+    # The head only, for files as for members: libmagic reads up to 7 MiB of a file (4-11 ms of a
+    # 10 MB text, 0.2-1.4 ms from its first MiB).
     mt = magic.from_buffer(src.head(SNIFF_BYTES), mime=True)
     if mt in _INODE_EMPTY:
         return EMPTY
