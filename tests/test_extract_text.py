@@ -141,6 +141,20 @@ def test_byte_blocks_read_what_a_text_stream_reads(encoding, pieces, size):
         expected = last + b.text.endswith("\n")
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "utf-16"])
+def test_json_too_large_for_a_tree_is_read_as_text_in_its_encoding(tmp_path, encoding):
+    """Beyond `max_tree_bytes` a JSON document that is not JSON Lines is read as free text, as bytes
+    where the encoding allows it and as a text stream where it does not (UTF-16)."""
+    people = [{"姓名": f"客户{i}", "手机": f"139{i:08d}"} for i in range(300)]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(people, ensure_ascii=False, indent=2), encoding=encoding)
+    _, status, _, blocks = read(path, Limits(max_tree_bytes=1000, text_block_chars=2000))
+    assert status is Status.SCANNED and len(blocks) > 5
+    assert all(isinstance(b, TextBlock) and b.location.startswith("lines ") for b in blocks)
+    text = "".join(b.text for b in blocks)
+    assert text.lstrip("\ufeff") == json.dumps(people, ensure_ascii=False, indent=2)
+
+
 def test_text_blocks_are_cut_at_carriage_returns_too(tmp_path):
     """A file with CR line ends only (as classic Mac OS wrote them) is cut at its line ends, as a
     text stream with universal newlines reads it."""

@@ -14,7 +14,7 @@ from typing import BinaryIO
 from dlpscan.extract.context import Context
 from dlpscan.extract.decode import open_text
 from dlpscan.extract.errors import LimitExceeded
-from dlpscan.extract.plain import split_text, text_blocks
+from dlpscan.extract.plain import file_blocks, split_text
 from dlpscan.extract.tables import chunk_rows
 from dlpscan.model import Block, TableBlock
 
@@ -26,7 +26,7 @@ def read_json(f: BinaryIO, size: int, encoding: str, ctx: Context) -> Iterator[B
         if _looks_like_lines(f, encoding):
             yield from jsonl_blocks(open_text(f, encoding), ctx)
         else:
-            yield from text_blocks(open_text(f, encoding), ctx)
+            yield from file_blocks(f, encoding, ctx)
         return
     text = f.read().decode(encoding, errors="replace").lstrip("\ufeff")
     try:

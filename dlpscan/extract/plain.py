@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import BinaryIO, TextIO
 
 from dlpscan.extract.context import Context
+from dlpscan.extract.decode import open_text
 from dlpscan.model import TextBlock
 
 
@@ -50,6 +51,14 @@ LINE_SAFE = frozenset(
         "johab",
     }
 )
+
+
+def file_blocks(f: BinaryIO, encoding: str, ctx: Context) -> Iterator[TextBlock]:
+    """Free text in `encoding` from the stream `f`: `byte_blocks` where the encoding allows it,
+    else a text stream's `text_blocks`."""
+    if codecs.lookup(encoding).name in LINE_SAFE:
+        return byte_blocks(f, encoding, ctx)
+    return text_blocks(open_text(f, encoding), ctx)
 
 
 def byte_blocks(f: BinaryIO, encoding: str, ctx: Context, location: str = "lines") -> Iterator[TextBlock]:

@@ -7,14 +7,13 @@ as JSON Lines or as text).
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterator
 
 from dlpscan.extract import delimited, fixedwidth, jsondoc, markup, sqldump
 from dlpscan.extract.context import Context
 from dlpscan.extract.decode import SAMPLE_BYTES, detect_encoding, open_text, sample_of
-from dlpscan.extract.plain import LINE_SAFE, byte_blocks, text_blocks
+from dlpscan.extract.plain import file_blocks
 from dlpscan.extract.source import Source
 from dlpscan.model import Block
 
@@ -81,7 +80,5 @@ def read_text(src: Source, ctx: Context, media_type: str) -> Iterator[Block]:
                 yield from delimited.delimited_blocks(open_text(f, encoding, newline=""), layout, ctx)
             elif grid is not None:
                 yield from fixedwidth.fixed_width_blocks(open_text(f, encoding), grid, ctx)
-            elif codecs.lookup(encoding).name in LINE_SAFE:
-                yield from byte_blocks(f, encoding, ctx)
             else:
-                yield from text_blocks(open_text(f, encoding), ctx)
+                yield from file_blocks(f, encoding, ctx)
