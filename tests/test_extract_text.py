@@ -9,13 +9,13 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dlpscan.extract import Limits, open_documents
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError
-from dlpscan.extract.plain import byte_blocks
+from dlpscan.extract.plain import byte_blocks, text_blocks
 from dlpscan.model import Status, TableBlock, TextBlock
 
 
@@ -153,6 +153,27 @@ def test_json_too_large_for_a_tree_is_read_as_text_in_its_encoding(tmp_path, enc
     assert all(isinstance(b, TextBlock) and b.location.startswith("lines ") for b in blocks)
     text = "".join(b.text for b in blocks)
     assert text.lstrip("\ufeff") == json.dumps(people, ensure_ascii=False, indent=2)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    pieces=st.lists(st.sampled_from(["号", "a", " ", "\n", "\r\n", "\U0001f600"]), max_size=150),
+    size=st.integers(4, 40),
+)
+@example(pieces=list("\naaaa\naaaaa"), size=4)  # cut early twice: the last block was the whole carry
+def test_text_stream_blocks_hold_the_stream_in_blocks_of_at_most_size_characters(pieces, size):
+    """UTF-16 and single-byte codecs are read as a text stream: its text, in blocks of at most
+    `size` characters, the last one too, with the lines numbered in order."""
+    text = "".join(pieces)
+    stream = io.TextIOWrapper(io.BytesIO(text.encode("utf-16")), encoding="utf-16")
+    blocks = list(text_blocks(stream, Context(Limits(text_block_chars=size))))
+    assert "".join("".join(b.text for b in blocks).split()) == "".join(text.split())
+    assert all(len(b.text) <= size for b in blocks)
+    expected = 1
+    for b in blocks:
+        first, last = map(int, b.location.removeprefix("lines ").split("-"))
+        assert first >= expected and last - first == max(b.text.count("\n") - b.text.endswith("\n"), 0)
+        expected = last + b.text.endswith("\n")
 
 
 def test_text_blocks_are_cut_at_carriage_returns_too(tmp_path):

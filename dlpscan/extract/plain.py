@@ -12,24 +12,26 @@ from dlpscan.model import TextBlock
 
 
 def text_blocks(tf: TextIO, ctx: Context, location: str = "lines") -> Iterator[TextBlock]:
-    """Free text in blocks of about `text_block_chars`, cut at line ends (or, for one enormous
-    line, at a space or anywhere). Locations count lines from 1."""
+    """Free text in blocks of at most `text_block_chars` characters, cut at line ends (or, for one
+    enormous line, at a space or anywhere). Locations count lines from 1."""
     size = ctx.limits.text_block_chars
-    carry = ""
+    buf = ""  # never more than `size` characters
     line = 1
+    eof = False
     while True:
         ctx.check()
-        chunk = tf.read(size)
-        buf = carry + chunk
-        if not chunk or len(buf) < size:
-            if buf.strip():
-                yield TextBlock(buf, _lines_location(location, line, buf.endswith("\n"), buf.count("\n")))
-            return
-        cut = buf.rfind("\n", 0, size) + 1 or buf.rfind(" ", size // 2, size) + 1 or size
-        block, carry = buf[:cut], buf[cut:]
+        if not eof and len(buf) < size:
+            chunk = tf.read(size - len(buf))
+            eof = not chunk
+            buf += chunk
+            continue
+        cut = len(buf) if eof else buf.rfind("\n") + 1 or buf.rfind(" ", size // 2) + 1 or size
+        block, buf = buf[:cut], buf[cut:]
         newlines = block.count("\n")
         if block.strip():
             yield TextBlock(block, _lines_location(location, line, block.endswith("\n"), newlines))
+        if eof:
+            return
         line += newlines
 
 
