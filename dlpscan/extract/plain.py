@@ -3,36 +3,48 @@
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
-from typing import BinaryIO, TextIO
+from collections.abc import Callable, Iterator
+from typing import BinaryIO, TextIO, TypeVar
 
 from dlpscan.extract.context import Context
 from dlpscan.extract.decode import open_text
 from dlpscan.model import TextBlock
+
+_S = TypeVar("_S", str, bytes)
 
 
 def text_blocks(tf: TextIO, ctx: Context, location: str = "lines") -> Iterator[TextBlock]:
     """Free text in blocks of at most `text_block_chars` characters, cut at line ends (or, for one
     enormous line, at a space or anywhere). Locations count lines from 1."""
     size = ctx.limits.text_block_chars
-    buf = ""  # never more than `size` characters
     line = 1
-    eof = False
-    while True:
+    for block, _ in _pieces(
+        tf.read, "", size, lambda buf: buf.rfind("\n") + 1 or buf.rfind(" ", size // 2) + 1 or size
+    ):
         ctx.check()
-        if not eof and len(buf) < size:
-            chunk = tf.read(size - len(buf))
-            eof = not chunk
-            buf += chunk
-            continue
-        cut = len(buf) if eof else buf.rfind("\n") + 1 or buf.rfind(" ", size // 2) + 1 or size
-        block, buf = buf[:cut], buf[cut:]
         newlines = block.count("\n")
         if block.strip():
             yield TextBlock(block, _lines_location(location, line, block.endswith("\n"), newlines))
+        line += newlines
+
+
+def _pieces(
+    read: Callable[[int], _S], empty: _S, size: int, cut: Callable[[_S], int]
+) -> Iterator[tuple[_S, bool]]:
+    """What `read` gives, in pieces of at most `size` (bytes or characters) cut where `cut` says in a
+    full buffer, and whether each is the last: the buffer never holds more than `size`."""
+    buf, eof = empty, False
+    while True:
+        if not eof and len(buf) < size:
+            chunk = read(size - len(buf))
+            eof = not chunk
+            buf += chunk
+            continue
+        at = len(buf) if eof else cut(buf)
+        yield buf[:at], eof
         if eof:
             return
-        line += newlines
+        buf = buf[at:]
 
 
 # Encodings (codecs' names) in which the bytes CR and LF are always line breaks, never part of a
@@ -71,24 +83,13 @@ def byte_blocks(f: BinaryIO, encoding: str, ctx: Context, location: str = "lines
     string and translates newlines character by character: a third of the cost of reading."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")  # holds a character cut in two
     size = ctx.limits.text_block_chars
-    buf = b""  # never more than `size` bytes
     line = 1
-    eof = False
-    while True:
+    for data, last in _pieces(f.read, b"", size, lambda buf: _line_cut(buf) or _cut_in_line(buf, size)):
         ctx.check()
-        if not eof and len(buf) < size:
-            chunk = f.read(size - len(buf))
-            eof = not chunk
-            buf += chunk
-            continue
-        cut = len(buf) if eof else _line_cut(buf) or _cut_in_line(buf, size)
-        data, buf = _translated(buf[:cut]), buf[cut:]
-        text = decoder.decode(data, final=eof)  # at the end, with the bytes the decoder still holds
+        text = decoder.decode(_translated(data), final=last)  # the last: with the bytes it still holds
         newlines = text.count("\n")  # fewer characters than bytes to count
         if text.strip():
             yield TextBlock(text, _lines_location(location, line, text.endswith("\n"), newlines))
-        if eof:
-            return
         line += newlines
 
 
