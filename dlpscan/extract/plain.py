@@ -13,18 +13,26 @@ from dlpscan.model import TextBlock
 _S = TypeVar("_S", str, bytes)
 
 
-def text_blocks(tf: TextIO, ctx: Context, location: str = "lines") -> Iterator[TextBlock]:
+def text_blocks(tf: TextIO, ctx: Context) -> Iterator[TextBlock]:
     """Free text in blocks of at most `text_block_chars` characters, cut at line ends (or, for one
     enormous line, at a space or anywhere). Locations count lines from 1."""
     size = ctx.limits.text_block_chars
+
+    def cut(buf: str) -> int:
+        return buf.rfind("\n") + 1 or buf.rfind(" ", size // 2) + 1 or size
+
+    return _located((block for block, _ in _pieces(tf.read, "", size, cut)), ctx)
+
+
+def _located(texts: Iterator[str], ctx: Context) -> Iterator[TextBlock]:
+    """The blocks of consecutive `texts` that hold more than white space, with the lines each holds."""
     line = 1
-    for block, _ in _pieces(
-        tf.read, "", size, lambda buf: buf.rfind("\n") + 1 or buf.rfind(" ", size // 2) + 1 or size
-    ):
+    for text in texts:
         ctx.check()
-        newlines = block.count("\n")
-        if block.strip():
-            yield TextBlock(block, _lines_location(location, line, block.endswith("\n"), newlines))
+        newlines = text.count("\n")
+        if text.strip():
+            last = line + max(newlines - text.endswith("\n"), 0)
+            yield TextBlock(text, f"lines {line}-{last}")
         line += newlines
 
 
@@ -75,7 +83,7 @@ def file_blocks(f: BinaryIO, encoding: str, ctx: Context) -> Iterator[TextBlock]
     return text_blocks(open_text(f, encoding), ctx)
 
 
-def byte_blocks(f: BinaryIO, encoding: str, ctx: Context, location: str = "lines") -> Iterator[TextBlock]:
+def byte_blocks(f: BinaryIO, encoding: str, ctx: Context) -> Iterator[TextBlock]:
     """`text_blocks` of a file in a LINE_SAFE encoding, read as bytes: blocks of at most
     `text_block_chars` bytes cut at line ends, decoded a block at a time (U+FFFD for broken bytes,
     newlines translated, a BOM dropped, as a text stream reads them; a CJK codec may replace broken
@@ -83,14 +91,9 @@ def byte_blocks(f: BinaryIO, encoding: str, ctx: Context, location: str = "lines
     string and translates newlines character by character: a third of the cost of reading."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")  # holds a character cut in two
     size = ctx.limits.text_block_chars
-    line = 1
-    for data, last in _pieces(f.read, b"", size, lambda buf: _line_cut(buf) or _cut_in_line(buf, size)):
-        ctx.check()
-        text = decoder.decode(_translated(data), final=last)  # the last: with the bytes it still holds
-        newlines = text.count("\n")  # fewer characters than bytes to count
-        if text.strip():
-            yield TextBlock(text, _lines_location(location, line, text.endswith("\n"), newlines))
-        line += newlines
+    pieces = _pieces(f.read, b"", size, lambda buf: _line_cut(buf) or _cut_in_line(buf, size))
+    # the last piece: with the bytes the decoder still holds
+    return _located((decoder.decode(_translated(data), final=last) for data, last in pieces), ctx)
 
 
 def _line_cut(buf: bytes) -> int:
@@ -131,10 +134,3 @@ def split_text(text: str, ctx: Context, location: str) -> Iterator[TextBlock]:
         if part.strip():
             yield TextBlock(part, location)
         start = end
-
-
-def _lines_location(prefix: str, first: int, ends_line: bool, newlines: int) -> str:
-    """Lines first..last of a block that holds `newlines` line breaks (counted once, by the caller)
-    and, with `ends_line`, ends with one."""
-    last = first + max(newlines - (1 if ends_line else 0), 0)
-    return f"{prefix} {first}-{last}" if prefix else ""
