@@ -10,6 +10,7 @@ import functools
 import hashlib
 import heapq
 import hmac
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -127,8 +128,9 @@ class DocumentAggregate:
         self._categories = CategoryTally(self._fingerprints, categories or {})
         self._types = {d.entity: d.entity_type for d in definitions}
         self._personal = frozenset(e for e, t in self._types.items() if t.personal_data)
-        self._values: dict[str, set[str]] = defaultdict(set)
-        self._confirmed: dict[str, set[str]] = defaultdict(set)
+        # type -> its distinct values, each True when a label or header confirmed it somewhere: one
+        # hash probe per finding, and a dict's keys are read in order of their dense entries
+        self._values: dict[str, dict[str, bool]] = defaultdict(dict)
         self._locations: dict[str, dict[str, None]] = defaultdict(dict)  # ordered, distinct
         self._totals: dict[str, int] = defaultdict(int)
         self._masked: dict[str, MaskedStats] = {}
@@ -146,7 +148,6 @@ class DocumentAggregate:
                 findings,
                 self._values,
                 self._totals,
-                self._confirmed,
                 self._locations,
                 self._personal,
                 functools.partial(location, block) if block is not None else None,
@@ -160,16 +161,17 @@ class DocumentAggregate:
 
     def _tally(self, findings: list[Finding], block: Block | None) -> None:
         per_record: dict[int, int] = defaultdict(int)
-        values, totals, confirmed, personal = self._values, self._totals, self._confirmed, self._personal
+        values, totals, personal = self._values, self._totals, self._personal
         for f in findings:
             etype = f.entity_type
             if f.damaged or f.masked:
                 self._add_unexposed(f)
                 continue
-            values[etype].add(f.value)
-            totals[etype] += 1
             if f.confirmed:
-                confirmed[etype].add(f.value)
+                values[etype][f.value] = True
+            else:
+                values[etype].setdefault(f.value, False)
+            totals[etype] += 1
             if block is not None:
                 places = self._locations[etype]
                 if len(places) < LOCATIONS_PER_TYPE:
@@ -202,7 +204,7 @@ class DocumentAggregate:
                 total=self._totals[etype],
                 fingerprints=fps,
                 samples=[self._types[etype].mask(v) for v in smallest(SAMPLES_PER_TYPE, values)],
-                confirmed=len(self._confirmed[etype]),
+                confirmed=operator.countOf(values.values(), True),
                 locations=list(self._locations[etype]),
             )
         return out

@@ -12,6 +12,7 @@ a pattern outside its subset, or one whose value group's span is needed, is conf
 """
 
 from cpython cimport array
+from cpython.dict cimport PyDict_SetDefault, PyDict_SetItem
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
 from libc.stdlib cimport calloc, free, malloc, qsort
@@ -1283,68 +1284,96 @@ def validate(str name, str value, labels=frozenset()):
     raise KeyError(name)
 
 
-def tally(list findings, values, totals, confirmed, locations, frozenset personal, object where,
-          object unexposed, Py_ssize_t max_places):
+def tally(list findings, values, totals, locations, frozenset personal, object where, object unexposed,
+          Py_ssize_t max_places):
     """aggregate.DocumentAggregate.add_block's loop over one block's findings; returns the block's
-    records (rows or lines with two or more personal-data findings). `values`, `totals`, `confirmed`
-    and `locations` are the aggregate's defaultdicts, `where(record)` a finding's location (None: no
-    locations), `unexposed(f)` takes damaged and masked findings."""
-    cdef dict per_type = {}, per_record = {}
+    records (rows or lines with two or more personal-data findings). `values` (type -> {value:
+    confirmed}), `totals` and `locations` are the aggregate's defaultdicts, `where(record)` a
+    finding's location (None: no locations), `unexposed(f)` takes damaged and masked findings."""
+    cdef dict per_type = {}, per_record = None
     cdef list entry
     cdef object f, etype, value, record
     cdef dict places
-    cdef Py_ssize_t records = 0, run = 0, run_record = 0, r
-    cdef bint ascending = _records_ascending(findings)  # then a record's findings come in one run
-    for f in findings:
-        if _get(f, F_DAMAGED) or _get(f, F_MASKED):
-            unexposed(f)
-            continue
-        etype = _get(f, F_ENTITY_TYPE)
-        entry = per_type.get(etype)
-        if entry is None:
-            entry = per_type[etype] = [values[etype], None, locations[etype] if where is not None else None,
-                                       etype in personal, 0]
-        value = _get(f, F_VALUE)
-        (<set> entry[0]).add(value)
-        entry[4] += 1
-        if _get(f, F_CONFIRMED):
-            if entry[1] is None:
-                entry[1] = confirmed[etype]
-            (<set> entry[1]).add(value)
-        record = _get(f, F_RECORD)
-        if where is not None:
-            places = <dict> entry[2]
-            if len(places) < max_places:
-                places[where(record)] = None
-        if entry[3]:
-            if not ascending:
+    cdef Py_ssize_t records = 0, run = 0, run_record = 0, r, lo = 0, hi = 0, i
+    cdef unsigned int *counts = NULL  # personal findings per record, when records are out of order
+    cdef bint ascending = _record_range(findings, &lo, &hi)  # then a record's findings come in one run
+    if not ascending:
+        if hi - lo <= 4 * len(findings) + 4096:  # the rows of a table
+            counts = <unsigned int *> calloc(hi - lo + 1, sizeof(unsigned int))
+            if counts == NULL:
+                raise MemoryError()
+        else:
+            per_record = {}
+    try:
+        for f in findings:
+            if _get(f, F_DAMAGED) or _get(f, F_MASKED):
+                unexposed(f)
+                continue
+            etype = _get(f, F_ENTITY_TYPE)
+            entry = per_type.get(etype)
+            if entry is None:
+                entry = per_type[etype] = [values[etype], locations[etype] if where is not None else None,
+                                           etype in personal, 0]
+            value = _get(f, F_VALUE)
+            if _get(f, F_CONFIRMED):
+                PyDict_SetItem(<dict> entry[0], value, True)
+            else:
+                PyDict_SetDefault(<dict> entry[0], value, False)
+            entry[3] += 1
+            record = _get(f, F_RECORD)
+            if where is not None:
+                places = <dict> entry[1]
+                if len(places) < max_places:
+                    places[where(record)] = None
+            if not entry[2]:
+                continue
+            if per_record is not None:
                 per_record[record] = per_record.get(record, 0) + 1
                 continue
             r = record
-            if run and r == run_record:
+            if counts != NULL:
+                counts[r - lo] += 1
+            elif run and r == run_record:
                 run += 1
             else:
                 records += run >= 2
                 run, run_record = 1, r
-    records += run >= 2
+        records += run >= 2
+        if counts != NULL:
+            for i in range(hi - lo + 1):
+                records += counts[i] >= 2
+        elif per_record is not None:
+            for count in per_record.values():
+                records += count >= 2
+    finally:
+        free(counts)
     for etype, entry in per_type.items():
-        totals[etype] += entry[4]
-    for count in per_record.values():
-        if count >= 2:
-            records += 1
+        totals[etype] += entry[3]
     return records
 
 
 cdef bint _records_ascending(list findings) except -1:
     """Are the findings' records in ascending order (text lines and table rows, found in order)?"""
-    cdef Py_ssize_t previous = 0, r
-    cdef bint first = True
+    cdef Py_ssize_t lo, hi
+    return _record_range(findings, &lo, &hi)
+
+
+cdef bint _record_range(list findings, Py_ssize_t *lo, Py_ssize_t *hi) except -1:
+    """`_records_ascending`, and sets `lo` and `hi` to the least and greatest record."""
+    cdef Py_ssize_t r, previous = 0
+    cdef bint first = True, ascending = True
     for f in findings:
         r = _get(f, F_RECORD)
-        if not first and r < previous:
-            return False
+        if first:
+            lo[0] = hi[0] = r
+        elif r < previous:
+            ascending = False
+        if r < lo[0]:
+            lo[0] = r
+        if r > hi[0]:
+            hi[0] = r
         previous, first = r, False
-    return True
+    return ascending
 
 
 def edm_kept(list findings, dict codes, list found, list places, bint by_record):
