@@ -10,10 +10,9 @@ import functools
 import hashlib
 import heapq
 import hmac
-import operator
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from dlpscan.detect import compiled
 from dlpscan.detect.backends import Candidates
@@ -27,6 +26,8 @@ from dlpscan.model import Block, CategoryStats, EntityStats, Fingerprints, Maske
 SAMPLES_PER_TYPE = 3
 LOCATIONS_PER_TYPE = 5
 KEY_BYTES = 16  # keyed digests of category people and records: enough to count distinct ones
+CONFIRMED, MARKED = 1, 2  # flag bits of a value: a label or header confirmed it; a minor's ID
+MINORS_OF = "CN_RESIDENT_ID"  # the type whose values say when a person is a minor
 _RANGE = re.compile(r"(?:^|\s)(lines|rows) (\d+)-\d+$")  # an extractor's "lines 1-200" block location
 
 
@@ -45,13 +46,13 @@ class Fingerprinter:
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
         native = compiled.native()  # the same pads in C (OpenSSL), where built
-        self._native = native.Fingerprints(key) if native is not None else None
+        self._native = (
+            functools.partial(native.DistinctValues, native.Fingerprints(key)) if native is not None else None
+        )
 
-    def sorted_digests(self, values: Iterable[str]) -> Fingerprints:
-        """The fingerprints of distinct `values`."""
-        if self._native is not None:
-            return Fingerprints(self._native.sorted_digests(values))
-        return Fingerprints(b"".join(sorted(map(self._hmac, values))))
+    def distinct_values(self) -> DistinctValues:
+        """A tally of one type's values by their fingerprints (in C where built)."""
+        return self._native() if self._native is not None else DistinctValues(self._hmac)
 
     def digest(self, value: str) -> bytes:
         """The first KEY_BYTES bytes of the value's HMAC-SHA256 (a compact key for counting)."""
@@ -63,6 +64,36 @@ class Fingerprinter:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.digest()
+
+
+class DistinctValues:
+    """One type's values in a document kept as their fingerprints (HMAC-SHA256), never as values:
+    how many are distinct, how many of those some finding confirmed (flag bit 1) or marked (bit 2),
+    and the distinct fingerprints. `_native.DistinctValues` is the same in C."""
+
+    def __init__(self, hmac_of: Callable[[str], bytes]) -> None:
+        self._hmac = hmac_of
+        self._every: set[bytes] = set()
+        self._confirmed: set[bytes] = set()
+        self._marked: set[bytes] = set()
+
+    def add(self, values: list[str], flags: bytes) -> None:
+        """Each of `values` with its byte of `flags`."""
+        for value, flag in zip(values, flags, strict=True):
+            digest = self._hmac(value)
+            self._every.add(digest)
+            if flag & CONFIRMED:
+                self._confirmed.add(digest)
+            if flag & MARKED:
+                self._marked.add(digest)
+
+    def counts(self) -> tuple[int, int, int]:
+        """(distinct, confirmed, marked) values."""
+        return len(self._every), len(self._confirmed), len(self._marked)
+
+    def digests(self) -> bytes:
+        """The distinct fingerprints, sorted and concatenated (32 bytes each)."""
+        return b"".join(sorted(self._every))
 
 
 class CategoryTally:
@@ -128,9 +159,9 @@ class DocumentAggregate:
         self._categories = CategoryTally(self._fingerprints, categories or {})
         self._types = {d.entity: d.entity_type for d in definitions}
         self._personal = frozenset(e for e, t in self._types.items() if t.personal_data)
-        # type -> its distinct values, each True when a label or header confirmed it somewhere: one
-        # hash probe per finding, and a dict's keys are read in order of their dense entries
-        self._values: dict[str, dict[str, bool]] = defaultdict(dict)
+        self._today = dt.date.today()  # resident IDs of minors are marked as they are found
+        self._values: dict[str, DistinctValues] = {}
+        self._samples: dict[str, list[str]] = {}  # the smallest distinct values, to be masked
         self._locations: dict[str, dict[str, None]] = defaultdict(dict)  # ordered, distinct
         self._totals: dict[str, int] = defaultdict(int)
         self._masked: dict[str, MaskedStats] = {}
@@ -142,43 +173,65 @@ class DocumentAggregate:
     ) -> None:
         """Count one block's findings; `block` (where they were found) feeds the location sample;
         `evidence`: the categoriser's candidates from the engine's scan of a text block, if shared."""
+        batches: dict[str, list[list]] = {}  # type -> [values, flags]
         core = compiled.core()
-        if core is not None:  # the loop of _tally compiled
-            self.records += core.tally(
-                findings,
-                self._values,
-                self._totals,
-                self._locations,
-                self._personal,
-                functools.partial(location, block) if block is not None else None,
-                self._add_unexposed,
-                LOCATIONS_PER_TYPE,
-            )
-        else:
-            self._tally(findings, block)
+        tally = self._tally if core is None else core.tally  # the loop of _tally compiled
+        self.records += tally(
+            findings,
+            batches,
+            self._totals,
+            self._locations,
+            self._personal,
+            functools.partial(location, block) if block is not None else None,
+            self._add_unexposed,
+            LOCATIONS_PER_TYPE,
+            MINORS_OF,
+            self._today,
+        )
+        smallest = core.smallest if core is not None else _smallest
+        for etype, (values, flags) in batches.items():
+            if etype not in self._values:
+                self._values[etype] = self._fingerprints.distinct_values()
+            self._values[etype].add(values, bytes(flags))
+            self._samples[etype] = smallest(SAMPLES_PER_TYPE, [*self._samples.get(etype, ()), *values])
         if self._categoriser is not None and block is not None and findings:
             self._categories.add(self._categoriser.block(block, findings, evidence))
 
-    def _tally(self, findings: list[Finding], block: Block | None) -> None:
+    def _tally(
+        self,
+        findings: list[Finding],
+        batches: dict[str, list[list]],
+        totals: dict[str, int],
+        locations: dict[str, dict[str, None]],
+        personal: frozenset[str],
+        where: Callable[[int], str] | None,
+        unexposed: Callable[[Finding], None],
+        max_places: int,
+        marked: str,
+        today: dt.date,
+    ) -> int:
+        """The block's values and flags into `batches`, counts and locations into the aggregate's
+        dicts; returns the block's records (rows or lines with two or more personal-data findings)."""
         per_record: dict[int, int] = defaultdict(int)
-        values, totals, personal = self._values, self._totals, self._personal
         for f in findings:
             etype = f.entity_type
             if f.damaged or f.masked:
-                self._add_unexposed(f)
+                unexposed(f)
                 continue
-            if f.confirmed:
-                values[etype][f.value] = True
-            else:
-                values[etype].setdefault(f.value, False)
+            values, flags = batches.setdefault(etype, [[], []])
+            values.append(f.value)
+            flags.append(
+                (CONFIRMED if f.confirmed else 0)
+                | (MARKED if etype == marked and minor_age(f.value, today) else 0)
+            )
             totals[etype] += 1
-            if block is not None:
-                places = self._locations[etype]
-                if len(places) < LOCATIONS_PER_TYPE:
-                    places[location(block, f.record)] = None
+            if where is not None:
+                places = locations[etype]
+                if len(places) < max_places:
+                    places[where(f.record)] = None
             if etype in personal:
                 per_record[f.record] += 1
-        self.records += sum(1 for n in per_record.values() if n >= 2)
+        return sum(1 for n in per_record.values() if n >= 2)
 
     def _add_unexposed(self, f: Finding) -> None:
         """A value damaged by a spreadsheet (a note) or already masked (counted, never exposed)."""
@@ -192,19 +245,18 @@ class DocumentAggregate:
 
     def entities(self, with_fingerprints: bool) -> dict[str, EntityStats]:
         out: dict[str, EntityStats] = {}
-        core = compiled.core()
-        smallest = core.smallest if core is not None else heapq.nsmallest
         for etype in sorted(self._values):
             values = self._values[etype]
+            distinct, confirmed, _ = values.counts()
             fps = None
             if with_fingerprints and self._types[etype].fingerprint:
-                fps = self._fingerprints.sorted_digests(values)
+                fps = Fingerprints(values.digests())
             out[etype] = EntityStats(
-                distinct=len(values),
+                distinct=distinct,
                 total=self._totals[etype],
                 fingerprints=fps,
-                samples=[self._types[etype].mask(v) for v in smallest(SAMPLES_PER_TYPE, values)],
-                confirmed=operator.countOf(values.values(), True),
+                samples=[self._types[etype].mask(v) for v in self._samples[etype]],
+                confirmed=confirmed,
                 locations=list(self._locations[etype]),
             )
         return out
@@ -216,12 +268,15 @@ class DocumentAggregate:
         return dict(sorted(self._masked.items()))
 
     def final_notes(self) -> dict[str, int]:
-        today, ids = dt.date.today(), self._values.get("CN_RESIDENT_ID", ())
-        core = compiled.core()
-        minors = core.count_minors(ids, today) if core is not None else sum(minor_age(v, today) for v in ids)
+        minors = self._values[MINORS_OF].counts()[2] if MINORS_OF in self._values else 0
         if minors:
             self.notes["minors"] = minors
         return dict(self.notes)
+
+
+def _smallest(k: int, values: list[str]) -> list[str]:
+    """The k smallest distinct values (the compiled `smallest` in Python)."""
+    return heapq.nsmallest(k, set(values))
 
 
 def location(block: Block, record: int) -> str:

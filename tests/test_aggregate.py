@@ -10,7 +10,7 @@ from dlpscan.aggregate import LOCATIONS_PER_TYPE, DocumentAggregate, location
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.registry import load_definitions
 from dlpscan.detect.validators import id_check_char
-from dlpscan.model import TableBlock, TextBlock
+from dlpscan.model import Fingerprints, TableBlock, TextBlock
 from dlpscan.pipeline import FileScanner, ScanSettings
 
 
@@ -88,5 +88,7 @@ def test_the_pipeline_fills_locations_and_confirmed(tmp_path: Path):
 def test_batch_fingerprints_equal_hmac_sha256(key):
     from dlpscan.aggregate import Fingerprinter, fingerprint
 
-    values = ["13912345678", "张三", "", "110101199003078670"]
-    assert Fingerprinter(key).sorted_digests(values) == sorted(fingerprint(key, v) for v in values)
+    values = ["13912345678", "张三", "", "110101199003078670", "张三"]
+    tally = Fingerprinter(key).distinct_values()
+    tally.add(values, bytes(len(values)))
+    assert Fingerprints(tally.digests()) == sorted({fingerprint(key, v) for v in values})

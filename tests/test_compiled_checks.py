@@ -238,7 +238,7 @@ def test_compiled_card_issuer_decides_like_python():
     ] == []
 
 
-def test_compiled_minor_count_equals_python():
+def test_compiled_minor_check_equals_python():
     today = dt.date(2026, 3, 1)
     rng = random.Random(2)
     cases = ["110101201203010012", "110101201203020012", "110101201202290012", "110101201602290012"]
@@ -247,10 +247,9 @@ def test_compiled_minor_count_equals_python():
         f"110101{rng.randint(1995, 2026)}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}0012"
         for _ in range(3000)
     ]
-    expected = sum(validators.minor_age(v, today) for v in cases)
-    assert 100 < expected < len(cases) - 100
-    assert core.count_minors(cases, today) == expected
-    assert [v for v in cases if core.count_minors([v], today) != validators.minor_age(v, today)] == []
+    expected = [validators.minor_age(v, today) for v in cases]
+    assert 100 < sum(expected) < len(cases) - 100
+    assert [core.is_minor(v, today) for v in cases] == expected
 
 
 def test_compiled_tally_aggregates_like_python(monkeypatch):
@@ -287,9 +286,9 @@ def test_compiled_smallest_values_equal_heapq():
     rng = random.Random(6)
     alphabet = "0123456789X张王李三四·"
     for size in (0, 1, 2, 3, 5, 200, 5000):
-        values = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(size)}
-        for k in (0, 1, 3, 7):
-            assert core.smallest(k, values) == heapq.nsmallest(k, values)
+        values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3))) for _ in range(size)]
+        for k in (0, 1, 3, 7):  # values repeat: each is kept once
+            assert core.smallest(k, values) == heapq.nsmallest(k, set(values))
 
 
 def test_a_build_of_another_source_is_not_used(monkeypatch):

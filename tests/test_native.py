@@ -16,7 +16,6 @@ from dlpscan.detect import hs_cache
 from dlpscan.detect.backends import HyperscanScanner, _all_candidates, _apart, start_reach
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.registry import load_definitions
-from dlpscan.model import Fingerprints
 
 native = pytest.importorskip("dlpscan.detect._native", reason="not built (no libhyperscan-dev/libssl-dev)")
 
@@ -118,19 +117,32 @@ def test_a_pattern_hyperscan_refuses_is_named_by_index():
 
 
 @pytest.mark.parametrize("key", [b"k", b"", b"x" * 64, b"long key " * 20])
-def test_native_fingerprints_equal_hmac_sha256(key):
+def test_native_distinct_values_equal_hmac_sha256_sets(key):
     rng = random.Random(1)
     values = ["13912345678", "张三", "", "110101199003078670", "凯文·杜兰特", "x" * 300, "\U0001f600"]
     values += [str(rng.randrange(10**10, 10**18)) for _ in range(500)]
-    expected = sorted(hmac.digest(key, v.encode("utf-8"), "sha256") for v in values)
-    assert native.Fingerprints(key).sorted_digests(values) == b"".join(expected)
-    assert native.Fingerprints(key).sorted_digests([]) == b""
-    fingerprints = Fingerprinter(key).sorted_digests(set(values))
-    assert isinstance(fingerprints, Fingerprints)
-    assert fingerprints == [d.hex() for d in expected]
+    values += rng.choices(values, k=9000)  # repeats, more than one buffer of digests
+    flags = bytes(rng.choice((0, 1, 2, 3)) for _ in values)
+    digest = {v: hmac.digest(key, v.encode("utf-8"), "sha256") for v in values}
+    expected = (
+        sorted(set(digest.values())),
+        len({v for v, f in zip(values, flags, strict=True) if f & 1}),
+        len({v for v, f in zip(values, flags, strict=True) if f & 2}),
+    )
     hashlib_only = Fingerprinter(key)
     hashlib_only._native = None  # the fallback where _native is not built
-    assert hashlib_only.sorted_digests(values) == fingerprints
+    for fingerprinter in (Fingerprinter(key), hashlib_only):
+        tally = fingerprinter.distinct_values()
+        for at in range(0, len(values), 700):  # in blocks, as a document's findings come
+            tally.add(values[at : at + 700], flags[at : at + 700])
+        assert tally.digests() == b"".join(expected[0])
+        assert tally.counts() == (len(expected[0]), *expected[1:])
+        tally.add(values[:3], b"\0\0\0")  # counted once, after the digests were read
+        assert tally.counts()[0] == len(expected[0])
+    empty = Fingerprinter(key).distinct_values()
+    assert (empty.digests(), empty.counts()) == (b"", (0, 0, 0))
+    with pytest.raises(ValueError):
+        empty.add(["a", "b"], b"\0")
 
 
 def test_digests_sort_as_bytes_compare_even_when_their_first_eight_bytes_are_equal():

@@ -12,7 +12,6 @@ a pattern outside its subset, or one whose value group's span is needed, is conf
 """
 
 from cpython cimport array
-from cpython.dict cimport PyDict_SetDefault, PyDict_SetItem
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
 from libc.stdlib cimport calloc, free, malloc, qsort
@@ -1284,16 +1283,19 @@ def validate(str name, str value, labels=frozenset()):
     raise KeyError(name)
 
 
-def tally(list findings, values, totals, locations, frozenset personal, object where, object unexposed,
-          Py_ssize_t max_places):
+def tally(list findings, dict batches, totals, locations, frozenset personal, object where,
+          object unexposed, Py_ssize_t max_places, object marked, object today):
     """aggregate.DocumentAggregate.add_block's loop over one block's findings; returns the block's
-    records (rows or lines with two or more personal-data findings). `values` (type -> {value:
-    confirmed}), `totals` and `locations` are the aggregate's defaultdicts, `where(record)` a
-    finding's location (None: no locations), `unexposed(f)` takes damaged and masked findings."""
+    records (rows or lines with two or more personal-data findings). `batches` (type -> [values,
+    flags]) receives each value with its flag (1: confirmed, 2: a resident ID of type `marked` whose
+    holder is a minor on `today`); `totals` and `locations` are the aggregate's defaultdicts,
+    `where(record)` a finding's location (None: no locations), `unexposed(f)` takes damaged and
+    masked findings."""
     cdef dict per_type = {}, per_record = None
     cdef list entry
     cdef object f, etype, value, record
     cdef dict places
+    cdef int flag, ty = today.year, tm = today.month, td = today.day
     cdef Py_ssize_t records = 0, run = 0, run_record = 0, r, lo = 0, hi = 0, i
     cdef unsigned int *counts = NULL  # personal findings per record, when records are out of order
     cdef bint ascending = _record_range(findings, &lo, &hi)  # then a record's findings come in one run
@@ -1312,20 +1314,24 @@ def tally(list findings, values, totals, locations, frozenset personal, object w
             etype = _get(f, F_ENTITY_TYPE)
             entry = per_type.get(etype)
             if entry is None:
-                entry = per_type[etype] = [values[etype], locations[etype] if where is not None else None,
-                                           etype in personal, 0]
+                entry = batches.get(etype)
+                if entry is None:
+                    entry = batches[etype] = [[], []]
+                entry = per_type[etype] = [entry[0], entry[1], locations[etype] if where is not None else None,
+                                           etype in personal, 0, etype == marked]
             value = _get(f, F_VALUE)
-            if _get(f, F_CONFIRMED):
-                PyDict_SetItem(<dict> entry[0], value, True)
-            else:
-                PyDict_SetDefault(<dict> entry[0], value, False)
-            entry[3] += 1
+            flag = 1 if _get(f, F_CONFIRMED) else 0
+            if entry[5] and _is_minor(value, today, ty, tm, td):
+                flag |= 2
+            (<list> entry[0]).append(value)
+            (<list> entry[1]).append(flag)
+            entry[4] += 1
             record = _get(f, F_RECORD)
             if where is not None:
-                places = <dict> entry[1]
+                places = <dict> entry[2]
                 if len(places) < max_places:
                     places[where(record)] = None
-            if not entry[2]:
+            if not entry[3]:
                 continue
             if per_record is not None:
                 per_record[record] = per_record.get(record, 0) + 1
@@ -1348,7 +1354,7 @@ def tally(list findings, values, totals, locations, frozenset personal, object w
     finally:
         free(counts)
     for etype, entry in per_type.items():
-        totals[etype] += entry[3]
+        totals[etype] += entry[4]
     return records
 
 
@@ -1393,35 +1399,35 @@ def edm_kept(list findings, dict codes, list found, list places, bint by_record)
 
 
 def smallest(Py_ssize_t k, values):
-    """heapq.nsmallest(k, values) for distinct strings and a small k (the samples of a type): one
-    comparison per value with the largest kept, without heapq's Python loop."""
+    """heapq.nsmallest(k, set(values)) for strings and a small k (the samples of a type): one
+    comparison per value with the largest kept, without a set or heapq's Python loop."""
     cdef list kept = []
     cdef str v
     cdef Py_ssize_t i
     if k <= 0:
         return kept
     for v in values:
-        if len(kept) == k:
-            if not v < <str> kept[k - 1]:
-                continue
-            kept.pop()
+        if len(kept) == k and not v < <str> kept[k - 1]:
+            continue
         i = len(kept)
         while i > 0 and v < <str> kept[i - 1]:
             i -= 1
+        if i > 0 and v == <str> kept[i - 1]:
+            continue  # kept already
         kept.insert(i, v)
+        if len(kept) > k:
+            kept.pop()
     return kept
 
 
-def count_minors(values, today):
-    """sum(validators.minor_age(v, today) for v in values), the birth date read in C where it is
-    ASCII digits (elsewhere minor_age decides)."""
-    cdef long n = 0
-    cdef int minor, ty = today.year, tm = today.month, td = today.day
-    cdef str value
-    for value in values:
-        minor = _minor(value, ty, tm, td)
-        n += validators.minor_age(value, today) if minor < 0 else minor
-    return n
+def is_minor(str value, today):
+    """validators.minor_age(value, today), the birth date read in C where it is ASCII digits."""
+    return _is_minor(value, today, today.year, today.month, today.day)
+
+
+cdef bint _is_minor(str value, object today, int ty, int tm, int td) except -1:
+    cdef int minor = _minor(value, ty, tm, td)
+    return validators.minor_age(value, today) if minor < 0 else minor
 
 
 cdef int _minor(str value, int ty, int tm, int td):

@@ -338,7 +338,7 @@ cdef class Database:
 
 
 def sort_digests(bytes digests):
-    """32-byte `digests` in ascending order, sorted as `Fingerprints.sorted_digests` sorts them."""
+    """32-byte `digests` in ascending order (as bytes compare), as `DistinctValues.digests` sorts them."""
     if len(digests) % 32:
         raise ValueError("not a whole number of 32-byte digests")
     cdef bytes out = PyBytes_FromStringAndSize(<const char *> digests, len(digests))
@@ -408,34 +408,6 @@ cdef class Fingerprints:
         SHA256_Init(&self.outer)
         SHA256_Update(&self.outer, pad, 64)
 
-    def sorted_digests(self, values):
-        """The digests of the (UTF-8 encoded) `values`, sorted and concatenated (32 bytes each)."""
-        cdef list seq = list(values)
-        cdef Py_ssize_t n = len(seq), i, size
-        cdef bytes out = PyBytes_FromStringAndSize(NULL, n * 32)
-        cdef unsigned char *digests = <unsigned char *> PyBytes_AS_STRING(out)
-        cdef unsigned char inner_digest[32]
-        cdef const char *utf8
-        cdef SHA256_CTX c
-        cdef str value
-        cdef bytes encoded
-        for i in range(n):
-            value = seq[i]
-            if value.isascii():  # its own bytes; others are encoded for the moment (not cached on the str)
-                utf8 = PyUnicode_AsUTF8AndSize(value, &size)
-            else:
-                encoded = value.encode("utf-8")
-                utf8, size = encoded, len(encoded)
-            c = self.inner
-            SHA256_Update(&c, utf8, size)
-            SHA256_Final(inner_digest, &c)
-            c = self.outer
-            SHA256_Update(&c, inner_digest, 32)
-            SHA256_Final(digests + 32 * i, &c)
-        if not _sort_digests(digests, n):
-            raise MemoryError()
-        return out
-
     def truncated(self, bytes prefix, values, Py_ssize_t width):
         """HMAC(key, prefix + value)[:width] of each value (a str, UTF-8 encoded, or bytes), joined."""
         cdef list seq = list(values)
@@ -493,3 +465,100 @@ cdef class Fingerprints:
         SHA256_Update(&c, inner_digest, 32)
         SHA256_Final(digest, &c)
         memcpy(out, digest, width)
+
+
+# ---- distinct values as digests ------------------------------------------------------------------
+
+cdef class _Digests:
+    """32-byte digests appended in any number and counted once each: sorted and de-duplicated in
+    place whenever the buffer fills, which doubles only when more than half of it stays distinct, so
+    memory follows the distinct digests and each is sorted a bounded number of times on average."""
+
+    cdef unsigned char *buf
+    cdef Py_ssize_t n, cap
+    cdef bint tidy  # the n digests are sorted and distinct
+
+    def __cinit__(self):
+        self.buf, self.n, self.cap, self.tidy = NULL, 0, 0, True
+
+    def __dealloc__(self):
+        free(self.buf)
+
+    cdef int push(self, const unsigned char *digest) except -1:
+        cdef unsigned char *grown
+        if self.n == self.cap:
+            if self.n:
+                self.compact()
+            if self.n * 2 > self.cap or self.cap == 0:
+                grown = <unsigned char *> realloc(self.buf, max(4096, 2 * self.cap) * 32)
+                if grown == NULL:
+                    raise MemoryError()
+                self.buf, self.cap = grown, max(4096, 2 * self.cap)
+        memcpy(self.buf + 32 * self.n, digest, 32)
+        self.n += 1
+        self.tidy = False
+        return 0
+
+    cdef int compact(self) except -1:
+        cdef Py_ssize_t i, kept = 0
+        if self.tidy:
+            return 0
+        if not _sort_digests(self.buf, self.n):
+            raise MemoryError()
+        for i in range(self.n):
+            if kept == 0 or memcmp(self.buf + 32 * i, self.buf + 32 * (kept - 1), 32) != 0:
+                if kept != i:
+                    memcpy(self.buf + 32 * kept, self.buf + 32 * i, 32)
+                kept += 1
+        self.n, self.tidy = kept, True
+        return 0
+
+    cdef Py_ssize_t distinct(self) except -1:
+        self.compact()
+        return self.n
+
+
+cdef class DistinctValues:
+    """One type's values in a document kept as their HMAC-SHA256 fingerprints, never as values: how
+    many are distinct, how many of those a finding confirmed (flag bit 1) or marked (bit 2), and the
+    distinct fingerprints, sorted. aggregate.DistinctValues is the same in Python (hashlib)."""
+
+    cdef Fingerprints fp
+    cdef _Digests every, confirmed, marked
+
+    def __init__(self, Fingerprints fp):
+        self.fp = fp
+        self.every, self.confirmed, self.marked = _Digests(), _Digests(), _Digests()
+
+    def add(self, list values, flags):
+        """Each of `values` (str) with its byte of `flags`."""
+        cdef const unsigned char[:] bits = flags
+        cdef Py_ssize_t i, size
+        cdef const char *utf8
+        cdef unsigned char digest[32]
+        cdef bytes encoded
+        cdef str value
+        if len(bits) != len(values):
+            raise ValueError("one flag byte per value")
+        for i in range(len(values)):
+            value = values[i]
+            if value.isascii():  # its own bytes; others are encoded for the moment
+                utf8 = PyUnicode_AsUTF8AndSize(value, &size)
+            else:
+                encoded = value.encode("utf-8")
+                utf8, size = encoded, len(encoded)
+            self.fp._finish(&self.fp.inner, utf8, size, digest, 32)
+            self.every.push(digest)
+            if bits[i] & 1:
+                self.confirmed.push(digest)
+            if bits[i] & 2:
+                self.marked.push(digest)
+
+    def counts(self):
+        """(distinct, confirmed, marked) values."""
+        return self.every.distinct(), self.confirmed.distinct(), self.marked.distinct()
+
+    def digests(self):
+        """The distinct fingerprints, sorted and concatenated (32 bytes each)."""
+        self.every.compact()
+        return PyBytes_FromStringAndSize(<const char *> self.every.buf, 32 * self.every.n)
