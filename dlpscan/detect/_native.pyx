@@ -469,10 +469,14 @@ cdef class Fingerprints:
 
 # ---- distinct values as digests ------------------------------------------------------------------
 
+cdef enum:
+    _COMPACT_FROM = 1 << 18  # digests (8 MB): a smaller buffer grows without sorting
+
+
 cdef class _Digests:
-    """32-byte digests appended in any number and counted once each: sorted and de-duplicated in
-    place whenever the buffer fills, which doubles only when more than half of it stays distinct, so
-    memory follows the distinct digests and each is sorted a bounded number of times on average."""
+    """32-byte digests appended in any number and counted once each. A full buffer of 8 MB or more is
+    sorted and de-duplicated in place, and doubles only when more than half of it stays distinct: memory
+    follows the distinct digests, and each is sorted a bounded number of times on average."""
 
     cdef unsigned char *buf
     cdef Py_ssize_t n, cap
@@ -487,7 +491,7 @@ cdef class _Digests:
     cdef int push(self, const unsigned char *digest) except -1:
         cdef unsigned char *grown
         if self.n == self.cap:
-            if self.n:
+            if self.n >= _COMPACT_FROM:
                 self.compact()
             if self.n * 2 > self.cap or self.cap == 0:
                 grown = <unsigned char *> realloc(self.buf, max(4096, 2 * self.cap) * 32)
