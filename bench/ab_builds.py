@@ -13,7 +13,9 @@ build's median and best. Both processes see the same minutes of the machine.
     .venv/bin/python bench/ab_builds.py --old /tmp/old FILE [FILE ...] [--rounds 16]
 
 `--new` defaults to this checkout. The scan is the worker's (`FileScanner.scan_path`: read, detect,
-aggregate, fingerprints, policy), after one warm-up scan per file.
+aggregate, fingerprints, policy), after one warm-up scan per file, in a process set up as the build
+sets up its workers (`workers.tune_allocator` where the build has it, `gc.freeze()` once the scanner
+is built).
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ import sys
 from pathlib import Path
 
 _WORKER = r"""
-import sys, time
+import gc, sys, time
 from pathlib import Path
+from dlpscan import workers
 from dlpscan.pipeline import FileScanner
 from dlpscan.settings import ScanSettings
+getattr(workers, "tune_allocator", lambda: None)()  # set up as the build's worker processes are
 scanner = FileScanner(ScanSettings(key=b"k"))
+gc.freeze()
 paths = [Path(a) for a in sys.argv[1:]]
 for path in paths:
     scanner.scan_path(path, path.name)

@@ -246,11 +246,14 @@ def scan_seconds(path: Path, work: Path, env: dict[str, str] | None = None) -> f
 
 
 _WORKER_CPU = """
-import sys, time
+import gc, sys, time
 from pathlib import Path
 from dlpscan.pipeline import FileScanner
 from dlpscan.settings import ScanSettings
+from dlpscan.workers import tune_allocator
+tune_allocator()  # as a worker process sets itself up
 scanner, path = FileScanner(ScanSettings(key=b"k")), Path(sys.argv[1])
+gc.freeze()
 scanner.scan_path(path, path.name)
 best = float("inf")
 for _ in range(5):
@@ -263,7 +266,7 @@ print(best)
 
 def worker_seconds(path: Path) -> float:
     """CPU seconds of one worker's `FileScanner.scan_path` (read, detect, aggregate, fingerprints,
-    policy; no store), best of 5 after a first run, in a fresh interpreter. On a noisy machine the
+    policy; no store), best of 5 after a first run, in a fresh interpreter set up as a worker is. On a noisy machine the
     command's CPU minus its start-up swings by more than a dense 4 MB file costs; this does not."""
     out = subprocess.run(
         [sys.executable, "-c", _WORKER_CPU, str(path)], capture_output=True, text=True, check=True

@@ -9,6 +9,7 @@ with WorkerStartError instead of being replaced for ever.
 from __future__ import annotations
 
 import collections
+import ctypes
 import functools
 import gc
 import itertools
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 
 
 START_ATTEMPTS = 2  # workers in a row that die before they are ready: the pool gives up
+# glibc's mallopt parameters (malloc.h) and the values a worker sets
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+HEAP_BLOCKS_UP_TO = 32 << 20  # glibc's largest mmap threshold on 64-bit
+HEAP_TOP_KEPT = 64 << 20
 
 
 class WorkerStartError(Exception):
@@ -67,6 +72,22 @@ class Executor(Protocol):
 SOFT_LIMIT_SHARE = 0.8
 
 
+def tune_allocator() -> bool:
+    """Keep a scan's large buffers on the heap. glibc maps every allocation from 128 KB up on its own
+    and unmaps it when freed (its threshold rises only to the largest block freed so far), and gives
+    back the heap's free top beyond 128 KB: every text block, its folded copy and its UTF-8 bytes (1-4
+    MB each) were page faults on every block, about a seventh of a worker's CPU on sparse text.
+    Blocks up to 32 MB now come from the heap, and up to 64 MB of its free top is kept. False where
+    the C library is not glibc (nothing changes)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, HEAP_BLOCKS_UP_TO)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, HEAP_TOP_KEPT)
+    )
+
+
 def _worker_main(
     conn: Connection, settings: ScanSettings, memory_bytes: int, nice: int, time_limit: float = 0.0
 ) -> None:
@@ -79,6 +100,7 @@ def _worker_main(
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     if nice:
         os.nice(nice)
+    tune_allocator()
     from dlpscan.pipeline import FileScanner  # preloaded by the fork server; the parent never needs it
 
     try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -211,3 +214,30 @@ def test_the_recorder_scan_and_watch_share_keeps_what_an_outage_interrupts(tmp_p
     assert stored["/r/b"].error == (
         "the results store refused this file's result (ValueError: CN_MOBILE: a sample is not masked; not stored)"
     )
+
+
+_BLOCK_CYCLE = """
+import resource, sys
+from dlpscan.workers import tune_allocator
+tuned = sys.argv[1] == "tuned" and tune_allocator()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for i in range(40):  # a scan's blocks: a few MB each, made, copied and freed one after the other
+    block = bytearray(3_000_000 + i * 50_000)
+    copy = bytes(block)
+    del block, copy
+print(tuned, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's parameters are glibc's")
+def test_workers_keep_large_buffers_on_the_heap():
+    def page_faults(mode: str) -> tuple[str, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", _BLOCK_CYCLE, mode], capture_output=True, text=True, check=True
+        )
+        tuned, faults = out.stdout.split()
+        return tuned, int(faults)
+
+    (_, default), (tuned, kept) = page_faults("default"), page_faults("tuned")
+    assert tuned == "True"  # glibc took both thresholds
+    assert kept * 5 < default  # each block was mapped and unmapped anew: its pages faulted in again
