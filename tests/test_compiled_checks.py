@@ -8,6 +8,7 @@ labels, stopwords and honorifics, and characters the C code hands back to Python
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import gc
@@ -352,3 +353,19 @@ def test_the_source_digest_covers_the_shared_include(tmp_path):
     native = compiled.native()
     if native is not None:
         assert compiled.source_digest(detect / "_native.pyx") == native.SOURCE_DIGEST
+
+
+def test_compiled_found_rows_equal_python():
+    from dlpscan.detect import columns
+    from dlpscan.detect.engine import Engine
+    from dlpscan.model import TableBlock
+
+    engine = Engine(load_definitions())
+    rows = [("张三", "北京市朝阳区建国路88号", "11010519491231002X", "13912345678")] * 5
+    rows += [("李四", "上海市浦东新区世纪大道100号", "", "13812345678 13712345678")] * 3
+    findings = engine.scan(TableBlock(("姓名", "地址", "身份证号", "手机"), rows))
+    random.Random(5).shuffle(findings)  # in any order
+    findings.append(dataclasses.replace(findings[0], column=None))  # a finding beside the table
+    for types in (frozenset(), frozenset({"CN_ADDRESS", "CN_MOBILE"}), frozenset({"CN_NAME", "CN_MOBILE"})):
+        assert core.found_rows(findings, types) == columns.found_rows(findings, types)
+    assert core.found_rows(findings, frozenset({"CN_MOBILE"})) == {("CN_MOBILE", 3): set(range(8))}

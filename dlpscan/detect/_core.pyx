@@ -2029,6 +2029,28 @@ cdef inline double _checked(_NameCheck name_check, object validate, str value) e
     return name_check.check(value) if name_check is not None else validate(value)
 
 
+def found_rows(list findings, frozenset types):
+    """columns.found_rows: (type, column) -> the rows of the table findings of `types` (a table's
+    findings come row by row: the set of the previous finding's type and column is tried first)."""
+    cdef dict out = {}
+    cdef object f, etype, column, last_type = None, last_column = None
+    cdef set rows = None
+    for f in findings:
+        column = _get(f, F_COLUMN)
+        if column is None:
+            continue
+        etype = _get(f, F_ENTITY_TYPE)
+        if etype not in types:
+            continue
+        if rows is None or etype is not last_type or column != last_column:
+            rows = out.get((etype, column))
+            if rows is None:
+                rows = out[(etype, column)] = set()
+            last_type, last_column = etype, column
+        rows.add(_get(f, F_RECORD))
+    return out
+
+
 def column_cells(object d, object validate, object rows, Py_ssize_t column, array.array cell_starts,
                  array.array first_cell, object done_rows, bint confirmed, list out):
     """engine._cell_findings over one column: evidence.cell_finding of the cell in `column` of each

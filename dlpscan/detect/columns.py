@@ -194,6 +194,15 @@ def name_column(
     return sum(1 for v in names if v in places) < PLACE_SHARE * len(names)
 
 
+def found_rows(findings: Sequence[Finding], types: frozenset[str]) -> dict[tuple[str, int], set[int]]:
+    """(type, column) -> the rows (records) of the table findings of `types`."""
+    out: dict[tuple[str, int], set[int]] = {}
+    for f in findings:
+        if f.column is not None and f.entity_type in types:
+            out.setdefault((f.entity_type, f.column), set()).add(f.record)
+    return out
+
+
 def rows_with_identifiers(findings: Sequence[Finding], direct: frozenset[str]) -> set[int]:
     """Rows (records) holding an exposed direct identifier."""
     return {f.record for f in findings if f.entity_type in direct and not f.masked}

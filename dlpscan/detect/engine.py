@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -83,6 +82,7 @@ class Engine:
         )
         self.backend = self._scanner.name
         self._cell_defs = [d for d in self.definitions if d.cell_detector]
+        self._cell_types = frozenset(d.entity for d in self._cell_defs)
         self._names = next((d for d in self.definitions if d.entity == "CN_NAME"), None)
         self._is_label = columns.LabelCells(w for d in self.definitions for w in d.headers)
         self._value_checks = [
@@ -99,6 +99,7 @@ class Engine:
         self._layout: Callable[[Sequence[Sequence[str]]], TableLayout] = (
             self._core.table_layout if self._core is not None else table_layout
         )
+        self._found_rows = self._core.found_rows if self._core is not None else columns.found_rows
         self.compiled = self._plan is not None
         self._relations: dict[tuple[str, ...], dict[tuple[str, int], int]] = {}
 
@@ -350,10 +351,7 @@ class Engine:
         ]
         if not any(readable):  # most tables: no name or address column
             return out
-        done: dict[tuple[str, int], set[int]] = defaultdict(set)  # (type, column) -> rows found already
-        for f in findings:
-            if f.column is not None:
-                done[(f.entity_type, f.column)].add(f.record)
+        done = self._found_rows(findings, self._cell_types)  # (type, column) -> rows found already
         for d in self._cell_defs:
             validate = self._validate[d.entity]
             for c in (c for c in range(len(header)) if d in readable[c]):
