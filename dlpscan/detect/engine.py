@@ -259,7 +259,7 @@ class Engine:
         )
 
     def _scan_table(self, block: TableBlock) -> list[Finding]:
-        width = max([len(block.header), *(len(r) for r in block.rows)], default=0)
+        width = max(len(block.header), max(map(len, block.rows), default=0))
         header = tuple(block.header) + ("",) * (width - len(block.header))
         header_rel = self._header_relations(header)
         layout = self._layout(block.rows)
