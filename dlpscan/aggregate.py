@@ -175,8 +175,7 @@ class DocumentAggregate:
         `evidence`: the categoriser's candidates from the engine's scan of a text block, if shared."""
         batches: dict[str, list[list]] = {}  # type -> [values, flags]
         core = compiled.core()
-        tally = self._tally if core is None else core.tally  # the loop of _tally compiled
-        self.records += tally(
+        self.records += (core.tally if core is not None else tally)(
             findings,
             batches,
             self._totals,
@@ -196,42 +195,6 @@ class DocumentAggregate:
             self._samples[etype] = smallest(SAMPLES_PER_TYPE, [*self._samples.get(etype, ()), *values])
         if self._categoriser is not None and block is not None and findings:
             self._categories.add(self._categoriser.block(block, findings, evidence))
-
-    def _tally(
-        self,
-        findings: list[Finding],
-        batches: dict[str, list[list]],
-        totals: dict[str, int],
-        locations: dict[str, dict[str, None]],
-        personal: frozenset[str],
-        where: Callable[[int], str] | None,
-        unexposed: Callable[[Finding], None],
-        max_places: int,
-        marked: str,
-        today: dt.date,
-    ) -> int:
-        """The block's values and flags into `batches`, counts and locations into the aggregate's
-        dicts; returns the block's records (rows or lines with two or more personal-data findings)."""
-        per_record: dict[int, int] = defaultdict(int)
-        for f in findings:
-            etype = f.entity_type
-            if f.damaged or f.masked:
-                unexposed(f)
-                continue
-            values, flags = batches.setdefault(etype, [[], []])
-            values.append(f.value)
-            flags.append(
-                (CONFIRMED if f.confirmed else 0)
-                | (MARKED if etype == marked and minor_age(f.value, today) else 0)
-            )
-            totals[etype] += 1
-            if where is not None:
-                places = locations[etype]
-                if len(places) < max_places:
-                    places[where(f.record)] = None
-            if etype in personal:
-                per_record[f.record] += 1
-        return sum(1 for n in per_record.values() if n >= 2)
 
     def _add_unexposed(self, f: Finding) -> None:
         """A value damaged by a spreadsheet (a note) or already masked (counted, never exposed)."""
@@ -272,6 +235,43 @@ class DocumentAggregate:
         if minors:
             self.notes["minors"] = minors
         return dict(self.notes)
+
+
+def tally(
+    findings: list[Finding],
+    batches: dict[str, list[list]],
+    totals: dict[str, int],
+    locations: dict[str, dict[str, None]],
+    personal: frozenset[str],
+    where: Callable[[int], str] | None,
+    unexposed: Callable[[Finding], None],
+    max_places: int,
+    marked: str,
+    today: dt.date,
+) -> int:
+    """One block's findings into the aggregate's dicts (`_core.tally` is this loop compiled): values
+    and flags into `batches`, counts and locations; returns the block's records (rows or lines with
+    two or more personal-data findings)."""
+    per_record: dict[int, int] = defaultdict(int)
+    for f in findings:
+        etype = f.entity_type
+        if f.damaged or f.masked:
+            unexposed(f)
+            continue
+        values, flags = batches.setdefault(etype, [[], []])
+        values.append(f.value)
+        flags.append(
+            (CONFIRMED if f.confirmed else 0)
+            | (MARKED if etype == marked and minor_age(f.value, today) else 0)
+        )
+        totals[etype] += 1
+        if where is not None:
+            places = locations[etype]
+            if len(places) < max_places:
+                places[where(f.record)] = None
+        if etype in personal:
+            per_record[f.record] += 1
+    return sum(1 for n in per_record.values() if n >= 2)
 
 
 def _smallest(k: int, values: list[str]) -> list[str]:

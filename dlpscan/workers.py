@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 START_ATTEMPTS = 2  # workers in a row that die before they are ready: the pool gives up
 # glibc's mallopt parameters (malloc.h) and the values a worker sets
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-HEAP_BLOCKS_UP_TO = 32 << 20  # glibc's largest mmap threshold on 64-bit
+HEAP_BLOCKS_UP_TO = 32 << 20  # as far as glibc's own adjustment raises the threshold on 64-bit
 HEAP_TOP_KEPT = 64 << 20
 
 

@@ -1285,7 +1285,7 @@ def validate(str name, str value, labels=frozenset()):
 
 def tally(list findings, dict batches, totals, locations, frozenset personal, object where,
           object unexposed, Py_ssize_t max_places, object marked, object today):
-    """aggregate.DocumentAggregate.add_block's loop over one block's findings; returns the block's
+    """aggregate.tally compiled: one block's findings into the aggregate's dicts; returns the block's
     records (rows or lines with two or more personal-data findings). `batches` (type -> [values,
     flags]) receives each value with its flag (1: confirmed, 2: a resident ID of type `marked` whose
     holder is a minor on `today`); `totals` and `locations` are the aggregate's defaultdicts,

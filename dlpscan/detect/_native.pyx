@@ -494,10 +494,10 @@ cdef class _Digests:
             if self.n >= _COMPACT_FROM:
                 self.compact()
             if self.n * 2 > self.cap or self.cap == 0:
-                grown = <unsigned char *> realloc(self.buf, max(4096, 2 * self.cap) * 32)
+                grown = <unsigned char *> realloc(self.buf, max(256, 2 * self.cap) * 32)
                 if grown == NULL:
                     raise MemoryError()
-                self.buf, self.cap = grown, max(4096, 2 * self.cap)
+                self.buf, self.cap = grown, max(256, 2 * self.cap)
         memcpy(self.buf + 32 * self.n, digest, 32)
         self.n += 1
         self.tidy = False
