@@ -73,27 +73,22 @@ class DistinctValues:
 
     def __init__(self, hmac_of: Callable[[str], bytes]) -> None:
         self._hmac = hmac_of
-        self._every: set[bytes] = set()
-        self._confirmed: set[bytes] = set()
-        self._marked: set[bytes] = set()
+        self._flags: dict[bytes, int] = {}  # digest -> its values' flags, ORed
 
     def add(self, values: list[str], flags: bytes) -> None:
         """Each of `values` with its byte of `flags`."""
         for value, flag in zip(values, flags, strict=True):
             digest = self._hmac(value)
-            self._every.add(digest)
-            if flag & CONFIRMED:
-                self._confirmed.add(digest)
-            if flag & MARKED:
-                self._marked.add(digest)
+            self._flags[digest] = self._flags.get(digest, 0) | flag
 
     def counts(self) -> tuple[int, int, int]:
         """(distinct, confirmed, marked) values."""
-        return len(self._every), len(self._confirmed), len(self._marked)
+        flags = self._flags.values()
+        return len(flags), sum(1 for f in flags if f & CONFIRMED), sum(1 for f in flags if f & MARKED)
 
     def digests(self) -> bytes:
         """The distinct fingerprints, sorted and concatenated (32 bytes each)."""
-        return b"".join(sorted(self._every))
+        return b"".join(sorted(self._flags))
 
 
 class CategoryTally:

@@ -152,5 +152,10 @@ def test_digests_sort_as_bytes_compare_even_when_their_first_eight_bytes_are_equ
     digests += [digests[5], b"\xff" * 32, b"\x00" * 32]
     assert native.sort_digests(b"".join(digests)) == b"".join(sorted(digests))
     assert native.sort_digests(b"") == b""
+    flags = bytes(rng.randrange(256) for _ in digests)  # a flag byte travels with its digest
+    out, moved = native.sort_digests(b"".join(digests), flags)
+    assert out == b"".join(sorted(digests))
+    out_digests = [out[i : i + 32] for i in range(0, len(out), 32)]
+    assert sorted(zip(out_digests, moved, strict=True)) == sorted(zip(digests, flags, strict=True))
     with pytest.raises(ValueError):
         native.sort_digests(b"x" * 33)

@@ -166,23 +166,23 @@ cdef bint _radix_sort(unsigned long long *keys, unsigned int *tags, Py_ssize_t n
     return True
 
 
-cdef int _cmp_digest(const void *a, const void *b) noexcept nogil:
-    return memcmp(a, b, 32)
-
-
-cdef bint _sort_digests(unsigned char *digests, Py_ssize_t n) noexcept nogil:
-    """Sorts n 32-byte digests in place (memcmp order): by their first 8 bytes as a big-endian
-    number, then, within the rare runs that share those, by all 32. False: out of memory."""
+cdef bint _sort_digests(unsigned char *digests, Py_ssize_t n, unsigned char *flags=NULL) noexcept nogil:
+    """Sorts n 32-byte digests in place (memcmp order), and `flags` (NULL: none, else a byte per
+    digest) with them: by their first 8 bytes as a big-endian number, then, within the rare runs that
+    share those and are not one digest repeated, by all 32. False: out of memory."""
     cdef unsigned long long *keys = <unsigned long long *> malloc(max(1, n) * sizeof(unsigned long long))
     cdef unsigned int *order = <unsigned int *> malloc(max(1, n) * sizeof(unsigned int))
     cdef unsigned char *out = <unsigned char *> malloc(max(1, n) * 32)
+    cdef unsigned char *out_flags = <unsigned char *> malloc(max(1, n)) if flags != NULL else NULL
     cdef Py_ssize_t i, run
     cdef int k
     cdef unsigned long long key
-    if keys == NULL or order == NULL or out == NULL or n > <Py_ssize_t> 0xFFFFFFFF:
+    if (keys == NULL or order == NULL or out == NULL or (flags != NULL and out_flags == NULL)
+            or n > <Py_ssize_t> 0xFFFFFFFF):
         free(keys)
         free(order)
         free(out)
+        free(out_flags)
         return False
     for i in range(n):
         key = 0
@@ -193,22 +193,62 @@ cdef bint _sort_digests(unsigned char *digests, Py_ssize_t n) noexcept nogil:
         free(keys)
         free(order)
         free(out)
+        free(out_flags)
         return False
     for i in range(n):
         memcpy(out + 32 * i, digests + 32 * order[i], 32)
+        if flags != NULL:
+            out_flags[i] = flags[order[i]]
     i = 0
     while i < n:
         run = i + 1
         while run < n and keys[run] == keys[i]:
             run += 1
-        if run - i > 1:
-            qsort(out + 32 * i, run - i, 32, _cmp_digest)
+        if run - i > 1 and not _all_equal(out + 32 * i, run - i):
+            if flags == NULL:
+                qsort(out + 32 * i, run - i, 32, _cmp_digest)
+            else:  # our own HMACs of values: a run of distinct digests is a handful at most
+                _insertion_sort(out + 32 * i, out_flags + i, run - i)
         i = run
     memcpy(digests, out, n * 32)
+    if flags != NULL:
+        memcpy(flags, out_flags, n)
     free(keys)
     free(order)
     free(out)
+    free(out_flags)
     return True
+
+
+cdef int _cmp_digest(const void *a, const void *b) noexcept nogil:
+    return memcmp(a, b, 32)
+
+
+cdef bint _all_equal(const unsigned char *digests, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(1, n):
+        if memcmp(digests, digests + 32 * i, 32) != 0:
+            return False
+    return True
+
+
+cdef void _insertion_sort(unsigned char *digests, unsigned char *flags, Py_ssize_t n) noexcept nogil:
+    """Sorts a run of digests that share their first 8 bytes, and their flags with them. HMACs of
+    distinct values agree in 64 bits about once in 2**64 pairs: such a run is one digest repeated (not
+    sorted) or, by chance, a handful."""
+    cdef unsigned char digest[32]
+    cdef unsigned char flag
+    cdef Py_ssize_t i, j
+    for i in range(1, n):
+        memcpy(digest, digests + 32 * i, 32)
+        flag = flags[i]
+        j = i
+        while j > 0 and memcmp(digests + 32 * (j - 1), digest, 32) > 0:
+            memcpy(digests + 32 * j, digests + 32 * (j - 1), 32)
+            flags[j] = flags[j - 1]
+            j -= 1
+        memcpy(digests + 32 * j, digest, 32)
+        flags[j] = flag
 
 
 cdef class Database:
@@ -337,14 +377,17 @@ cdef class Database:
             free(h.items)
 
 
-def sort_digests(bytes digests):
-    """32-byte `digests` in ascending order (as bytes compare), as `DistinctValues.digests` sorts them."""
-    if len(digests) % 32:
-        raise ValueError("not a whole number of 32-byte digests")
+def sort_digests(bytes digests, bytes flags=None):
+    """32-byte `digests` in ascending order (as bytes compare), as `DistinctValues.digests` sorts them;
+    with `flags` (a byte per digest), (digests, flags) with each flag kept beside its digest."""
+    if len(digests) % 32 or (flags is not None and len(flags) * 32 != len(digests)):
+        raise ValueError("not a whole number of 32-byte digests, or not one flag per digest")
     cdef bytes out = PyBytes_FromStringAndSize(<const char *> digests, len(digests))
-    if not _sort_digests(<unsigned char *> PyBytes_AS_STRING(out), len(digests) // 32):
+    cdef bytes out_flags = PyBytes_FromStringAndSize(<const char *> flags, len(flags)) if flags is not None else None
+    cdef unsigned char *moved = <unsigned char *> PyBytes_AS_STRING(out_flags) if flags is not None else NULL
+    if not _sort_digests(<unsigned char *> PyBytes_AS_STRING(out), len(digests) // 32, moved):
         raise MemoryError()
-    return out
+    return out if flags is None else (out, out_flags)
 
 
 def count_distinct_digests(list parts):
@@ -474,31 +517,41 @@ cdef enum:
 
 
 cdef class _Digests:
-    """32-byte digests appended in any number and counted once each. A full buffer of 8 MB or more is
-    sorted and de-duplicated in place, and doubles only when more than half of it stays distinct: memory
-    follows the distinct digests, and each is sorted a bounded number of times on average."""
+    """32-byte digests appended in any number, each with a flag byte, counted once each (their flags
+    ORed). A full buffer of 8 MB or more is sorted and de-duplicated in place, and doubles only when
+    more than half of it stays distinct: memory follows the distinct digests, and each is sorted a
+    bounded number of times on average."""
 
     cdef unsigned char *buf
+    cdef unsigned char *flags
     cdef Py_ssize_t n, cap
     cdef bint tidy  # the n digests are sorted and distinct
 
     def __cinit__(self):
-        self.buf, self.n, self.cap, self.tidy = NULL, 0, 0, True
+        self.buf, self.flags, self.n, self.cap, self.tidy = NULL, NULL, 0, 0, True
 
     def __dealloc__(self):
         free(self.buf)
+        free(self.flags)
 
-    cdef int push(self, const unsigned char *digest) except -1:
+    cdef int push(self, const unsigned char *digest, unsigned char flag) except -1:
         cdef unsigned char *grown
+        cdef Py_ssize_t cap
         if self.n == self.cap:
             if self.n >= _COMPACT_FROM:
                 self.compact()
             if self.n * 2 > self.cap or self.cap == 0:
-                grown = <unsigned char *> realloc(self.buf, max(256, 2 * self.cap) * 32)
+                cap = max(256, 2 * self.cap)
+                grown = <unsigned char *> realloc(self.buf, cap * 32)
                 if grown == NULL:
                     raise MemoryError()
-                self.buf, self.cap = grown, max(256, 2 * self.cap)
+                self.buf = grown
+                grown = <unsigned char *> realloc(self.flags, cap)
+                if grown == NULL:
+                    raise MemoryError()
+                self.flags, self.cap = grown, cap
         memcpy(self.buf + 32 * self.n, digest, 32)
+        self.flags[self.n] = flag
         self.n += 1
         self.tidy = False
         return 0
@@ -507,19 +560,26 @@ cdef class _Digests:
         cdef Py_ssize_t i, kept = 0
         if self.tidy:
             return 0
-        if not _sort_digests(self.buf, self.n):
+        if not _sort_digests(self.buf, self.n, self.flags):
             raise MemoryError()
         for i in range(self.n):
-            if kept == 0 or memcmp(self.buf + 32 * i, self.buf + 32 * (kept - 1), 32) != 0:
-                if kept != i:
-                    memcpy(self.buf + 32 * kept, self.buf + 32 * i, 32)
-                kept += 1
+            if kept and memcmp(self.buf + 32 * i, self.buf + 32 * (kept - 1), 32) == 0:
+                self.flags[kept - 1] |= self.flags[i]
+                continue
+            if kept != i:
+                memcpy(self.buf + 32 * kept, self.buf + 32 * i, 32)
+                self.flags[kept] = self.flags[i]
+            kept += 1
         self.n, self.tidy = kept, True
         return 0
 
-    cdef Py_ssize_t distinct(self) except -1:
+    cdef Py_ssize_t flagged(self, unsigned char bit) except -1:
+        """How many distinct digests have `bit` in their flags."""
+        cdef Py_ssize_t i, count = 0
         self.compact()
-        return self.n
+        for i in range(self.n):
+            count += (self.flags[i] & bit) != 0
+        return count
 
 
 cdef class DistinctValues:
@@ -528,11 +588,11 @@ cdef class DistinctValues:
     distinct fingerprints, sorted. aggregate.DistinctValues is the same in Python (hashlib)."""
 
     cdef Fingerprints fp
-    cdef _Digests every, confirmed, marked
+    cdef _Digests values
 
     def __init__(self, Fingerprints fp):
         self.fp = fp
-        self.every, self.confirmed, self.marked = _Digests(), _Digests(), _Digests()
+        self.values = _Digests()
 
     def add(self, list values, flags):
         """Each of `values` (str) with its byte of `flags`."""
@@ -552,17 +612,14 @@ cdef class DistinctValues:
                 encoded = value.encode("utf-8")
                 utf8, size = encoded, len(encoded)
             self.fp._finish(&self.fp.inner, utf8, size, digest, 32)
-            self.every.push(digest)
-            if bits[i] & 1:
-                self.confirmed.push(digest)
-            if bits[i] & 2:
-                self.marked.push(digest)
+            self.values.push(digest, bits[i])
 
     def counts(self):
         """(distinct, confirmed, marked) values."""
-        return self.every.distinct(), self.confirmed.distinct(), self.marked.distinct()
+        self.values.compact()
+        return self.values.n, self.values.flagged(1), self.values.flagged(2)
 
     def digests(self):
         """The distinct fingerprints, sorted and concatenated (32 bytes each)."""
-        self.every.compact()
-        return PyBytes_FromStringAndSize(<const char *> self.every.buf, 32 * self.every.n)
+        self.values.compact()
+        return PyBytes_FromStringAndSize(<const char *> self.values.buf, 32 * self.values.n)
