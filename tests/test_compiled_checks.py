@@ -270,6 +270,12 @@ def test_compiled_tally_aggregates_like_python(monkeypatch):
     shuffled = engine.scan(blocks[1])  # records out of order: a line's findings apart from each other
     random.Random(4).shuffle(shuffled)
     found.append((shuffled, blocks[1]))
+    # out of order and far apart (counted in a dict, not an array of the rows between)
+    spread = [dataclasses.replace(f, record=f.record * 10_000) for f in engine.scan(blocks[2])]
+    random.Random(5).shuffle(spread)
+    found.append((spread, None))
+    minors = TextBlock("学生 身份证 110105201803070015\n家长 身份证 11010519491231002X\n", "kids.txt")
+    found.append((engine.scan(minors), minors))
 
     def aggregate(pure: str) -> tuple:
         monkeypatch.setenv("DLPSCAN_PURE_PYTHON", pure)
@@ -280,6 +286,7 @@ def test_compiled_tally_aggregates_like_python(monkeypatch):
 
     python, compiled = aggregate("1"), aggregate("0")
     assert python[2] > 100 and python[1] and set(python[0]) >= {"CN_RESIDENT_ID", "CN_MOBILE", "CN_NAME"}
+    assert python[3].get("minors", 0) >= 1
     assert compiled == python
 
 
