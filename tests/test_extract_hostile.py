@@ -20,6 +20,8 @@ from fuzz import hostile, seeds, targets
 from fuzz.child import Child
 from fuzz.ratio import MAX_RATIO, per_byte_ratio
 from fuzz.targets import run
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlpscan.extract import (
     biff,
@@ -30,6 +32,7 @@ from dlpscan.extract import (
     odsns,
     odssparse,
     sheetxml,
+    tables,
     xlsbcheck,
     xlsxcheck,
 )
@@ -827,6 +830,45 @@ def test_wide_table_blocks_hold_a_bounded_number_of_cells():
     assert len(blocks) > 1
 
 
+def _chunked_row_by_row(rows: list[tuple[str, ...]], header: tuple[str, ...], max_rows: int, max_cells: int):
+    """tables.chunk_rows as first written, one row at a time: the reference of its block-at-a-time cut."""
+    out, block, cells, first = [], [], 0, 1
+    for row in rows:
+        if len(row) > max_cells:
+            if block:
+                out.append((header, block, first))
+                first, block, cells = first + len(block), [], 0
+            for i in range(0, len(row), max_cells):
+                out.append((header[i : i + max_cells], [row[i : i + max_cells]], first))
+            first += 1
+            continue
+        if block and (len(block) >= max_rows or cells + len(row) > max_cells):
+            out.append((header, block, first))
+            first, block, cells = first + len(block), [], 0
+        block.append(row)
+        cells += len(row)
+    if block:
+        out.append((header, block, first))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    widths=st.lists(st.integers(0, 12), max_size=60),
+    max_rows=st.integers(1, 8),
+    max_cells=st.integers(1, 30),
+    buffered=st.integers(0, 5),
+)
+def test_table_blocks_are_cut_as_row_by_row(widths: list[int], max_rows: int, max_cells: int, buffered: int):
+    rows = [tuple(f"{r}.{c}" for c in range(w)) for r, w in enumerate(widths)]
+    header = tuple(f"h{c}" for c in range(12))
+    ctx = Context(Limits(table_block_rows=max_rows, table_block_cells=max_cells))
+    blocks = tables.chunk_rows(rows[:buffered], iter(rows[buffered:]), header, ctx, "t", 1)
+    assert [(b.header, list(b.rows), b.first_row) for b in blocks] == _chunked_row_by_row(
+        rows, header, max_rows, max_cells
+    )
+
+
 # --- limits: what was read before is reported as partial ---------------------------------------
 
 
@@ -844,6 +886,18 @@ def test_a_document_broken_after_readable_records_is_partial_with_its_findings(t
     assert result.status is Status.PARTIAL
     assert result.reason.startswith("ParseError: malformed XML")
     assert result.entities["CN_RESIDENT_ID"].distinct == 4
+
+
+def test_a_csv_field_beyond_the_field_limit_stops_the_read_and_the_blocks_before_it_count(tmp_path):
+    people = seeds.people(3000)
+    lines = ['"姓名","身份证号","备注"', *(f'"{p[0]}","{p[1]}","ok"' for p in people)]
+    lines.append('"x","y","' + ("z" * 100_000 + "\n") * 90 + '"')  # one quoted field of 9 M characters
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    [result] = _scanner(table_block_rows=1000).scan_path(path, path.name)
+    assert result.status is Status.PARTIAL
+    assert result.reason.startswith("csv.Error: malformed delimited text")
+    assert result.entities["CN_RESIDENT_ID"].total == 3000  # the rows before the field, in full blocks
 
 
 def test_the_per_file_time_limit_reports_what_was_read_before_it(tmp_path):

@@ -99,32 +99,28 @@ def _lines(tf: TextIO, max_line: int) -> Iterator[str]:
         yield line
 
 
+_MALFORMED = "csv.Error: malformed delimited text (unbalanced quotes or oversized field)"
+
+
 def delimited_blocks(tf: TextIO, layout: Layout, ctx: Context) -> Iterator[Block]:
     """Rows of the text stream `tf` (opened with newline='') as TextBlock + TableBlocks."""
     reader = csv.reader(_lines(tf, ctx.limits.text_block_chars), **_dialect(layout.delimiter, layout.quoted))
-    rows = _tuples(reader)
-    h = layout.header_index
-    if h is None:
-        header: tuple[str, ...] = ("",) * layout.width
-        first_row = 1
-    else:
-        pre = [next(rows, ()) for _ in range(h)]
-        text = rows_as_text(pre)
-        if text:
-            yield TextBlock(text, f"rows 1-{h}")
-        header = clean_header(next(rows, ()))
-        first_row = h + 2
-    yield from chunk_rows([], rows, header, ctx, "", first_row)
-
-
-def _tuples(reader) -> Iterator[tuple[str, ...]]:
+    rows = map(tuple, reader)
     try:
-        for row in reader:
-            yield tuple(row)
-    except csv.Error as e:
-        raise ExtractError(
-            "csv.Error: malformed delimited text (unbalanced quotes or oversized field)"
-        ) from e
+        h = layout.header_index
+        if h is None:
+            header: tuple[str, ...] = ("",) * layout.width
+            first_row = 1
+        else:
+            pre = [next(rows, ()) for _ in range(h)]
+            text = rows_as_text(pre)
+            if text:
+                yield TextBlock(text, f"rows 1-{h}")
+            header = clean_header(next(rows, ()))
+            first_row = h + 2
+        yield from chunk_rows([], rows, header, ctx, "", first_row)
+    except csv.Error as e:  # raised by the reader as rows are taken
+        raise ExtractError(_MALFORMED) from e
 
 
 def head_text(data: bytes, encoding: str) -> str:

@@ -160,10 +160,33 @@ def chunk_rows(
     The cell bound keeps a block's detection memory bounded on very wide tables; a row wider than
     it is cut into pieces, each under the matching slice of the header.
     """
-    max_rows, max_cells = ctx.limits.table_block_rows, ctx.limits.table_block_cells
+    max_rows, max_cells = max(1, ctx.limits.table_block_rows), ctx.limits.table_block_cells
+    rows = chain(buffered, rest)
+    while True:  # most tables: whole blocks of rows within the cell bound, taken without a step per row
+        block = list(islice(rows, max_rows))
+        if not block:
+            return
+        if sum(map(len, block)) > max_cells:
+            break
+        ctx.check()
+        yield TableBlock(header=header, rows=block, location=location, first_row=first_row)
+        first_row += len(block)
+    yield from _cut_by_cells(chain(block, rows), header, ctx, location, first_row, max_rows, max_cells)
+
+
+def _cut_by_cells(
+    rows: Iterator[tuple[str, ...]],
+    header: tuple[str, ...],
+    ctx: Context,
+    location: str,
+    first_row: int,
+    max_rows: int,
+    max_cells: int,
+) -> Iterator[TableBlock]:
+    """`chunk_rows` row by row, from the first block that holds more than `max_cells` cells on."""
     block: list[tuple[str, ...]] = []
     cells = 0
-    for row in chain(buffered, rest):
+    for row in rows:
         if len(row) > max_cells:
             if block:
                 ctx.check()
