@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -231,9 +232,15 @@ print(tuned, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's parameters are glibc's")
 def test_workers_keep_large_buffers_on_the_heap():
+    glibc_defaults = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+
     def page_faults(mode: str) -> tuple[str, int]:
         out = subprocess.run(
-            [sys.executable, "-c", _BLOCK_CYCLE, mode], capture_output=True, text=True, check=True
+            [sys.executable, "-c", _BLOCK_CYCLE, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=glibc_defaults,
         )
         tuned, faults = out.stdout.split()
         return tuned, int(faults)
