@@ -454,25 +454,12 @@ cdef class Fingerprints:
     def truncated(self, bytes prefix, values, Py_ssize_t width):
         """HMAC(key, prefix + value)[:width] of each value (a str, UTF-8 encoded, or bytes), joined."""
         cdef list seq = list(values)
-        cdef Py_ssize_t n = len(seq), i, size
-        cdef const char *data
-        cdef bytes encoded
-        cdef object value
+        cdef Py_ssize_t n = len(seq), i
         cdef SHA256_CTX start = self._prefixed(prefix, width)
         cdef bytes out = PyBytes_FromStringAndSize(NULL, n * width)
         cdef unsigned char *buf = <unsigned char *> PyBytes_AS_STRING(out)
         for i in range(n):
-            value = seq[i]
-            if isinstance(value, str):
-                if (<str> value).isascii():
-                    data = PyUnicode_AsUTF8AndSize(value, &size)
-                else:
-                    encoded = (<str> value).encode("utf-8")
-                    data, size = encoded, len(encoded)
-            else:
-                encoded = value
-                data, size = encoded, len(encoded)
-            self._finish(&start, data, size, buf + i * width, width)
+            self._finish_value(&start, seq[i], buf + i * width, width)
         return out
 
     def truncated_chunks(self, bytes prefix, bytes data, Py_ssize_t chunk, Py_ssize_t width):
@@ -496,6 +483,24 @@ cdef class Fingerprints:
             raise ValueError("a digest is 1 to 32 bytes")
         SHA256_Update(&c, <const char *> prefix, len(prefix))
         return c
+
+    cdef int _finish_value(self, const SHA256_CTX *start, object value, unsigned char *out,
+                           Py_ssize_t width) except -1:
+        """`_finish` of a str's UTF-8 (an ASCII str's own bytes; others encoded for the moment, not
+        cached on the str) or of bytes."""
+        cdef Py_ssize_t size
+        cdef const char *data
+        cdef bytes encoded
+        if isinstance(value, str):
+            if (<str> value).isascii():
+                data = PyUnicode_AsUTF8AndSize(value, &size)
+                self._finish(start, data, size, out, width)
+                return 0
+            encoded = (<str> value).encode("utf-8")
+        else:
+            encoded = value
+        self._finish(start, encoded, len(encoded), out, width)
+        return 0
 
     cdef void _finish(self, const SHA256_CTX *start, const char *data, Py_ssize_t size, unsigned char *out,
                       Py_ssize_t width) noexcept nogil:
@@ -597,21 +602,14 @@ cdef class DistinctValues:
     def add(self, list values, flags):
         """Each of `values` (str) with its byte of `flags`."""
         cdef const unsigned char[:] bits = flags
-        cdef Py_ssize_t i, size
-        cdef const char *utf8
+        cdef Py_ssize_t i
         cdef unsigned char digest[32]
-        cdef bytes encoded
         cdef str value
         if len(bits) != len(values):
             raise ValueError("one flag byte per value")
         for i in range(len(values)):
             value = values[i]
-            if value.isascii():  # its own bytes; others are encoded for the moment
-                utf8 = PyUnicode_AsUTF8AndSize(value, &size)
-            else:
-                encoded = value.encode("utf-8")
-                utf8, size = encoded, len(encoded)
-            self.fp._finish(&self.fp.inner, utf8, size, digest, 32)
+            self.fp._finish_value(&self.fp.inner, value, digest, 32)
             self.values.push(digest, bits[i])
 
     def counts(self):
