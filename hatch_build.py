@@ -1,8 +1,9 @@
-"""Build hook: compile the candidate loop (dlpscan/detect/_core.pyx) and the direct calls into Hyperscan
-and OpenSSL (dlpscan/detect/_native.pyx) with Cython when a C compiler is present. Both are optional:
+"""Build hook: compile the candidate loop (dlpscan/detect/_core.pyx), the direct calls into Hyperscan
+and OpenSSL (dlpscan/detect/_native.pyx) and the xlsx pre-flight's byte scan
+(dlpscan/extract/_xlsxscan.pyx) with Cython when a C compiler is present. All are optional:
 what cannot be built (no compiler; for _native, no libhyperscan-dev or libssl-dev) is left out and
 dlpscan runs the pure-Python reference, which decides exactly alike (tests/test_differential.py,
-tests/test_native.py)."""
+tests/test_native.py, tests/test_extract_hostile.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 MODULES = {
     "dlpscan.detect._core": ("dlpscan/detect/_core.pyx", []),
     "dlpscan.detect._native": ("dlpscan/detect/_native.pyx", ["hs", "crypto"]),
+    "dlpscan.extract._xlsxscan": ("dlpscan/extract/_xlsxscan.pyx", []),
 }
 
 
@@ -44,7 +46,7 @@ class CompiledLoopHook(BuildHookInterface):
 
 def source_digest(pyx: Path) -> str:
     """SHA-256 of a .pyx and the .pxi files beside it (which it may include); the same as
-    dlpscan.detect.compiled.source_digest."""
+    dlpscan.extensions.source_digest."""
     digest = hashlib.sha256(pyx.read_bytes())
     for include in sorted(pyx.parent.glob("*.pxi")):
         digest.update(include.read_bytes())

@@ -300,19 +300,20 @@ def test_compiled_smallest_values_equal_heapq():
 
 
 def test_a_build_of_another_source_is_not_used(monkeypatch):
+    from dlpscan import extensions
     from dlpscan.detect import compiled
 
     monkeypatch.delenv("DLPSCAN_PURE_PYTHON", raising=False)
-    compiled._stale.cache_clear()
+    extensions._stale.cache_clear()
     assert compiled.core() is core
     built_from = core.SOURCE_DIGEST
     monkeypatch.setattr(core, "SOURCE_DIGEST", "0" * 64)  # as if the .pyx changed after the build
-    compiled._stale.cache_clear()
+    extensions._stale.cache_clear()
     assert compiled.core() is None
     with pytest.raises(ImportError, match="another version"):
         compiled.core(required=True)
     monkeypatch.setattr(core, "SOURCE_DIGEST", built_from)  # the environment stays as set above
-    compiled._stale.cache_clear()
+    extensions._stale.cache_clear()
     assert compiled.core() is core
 
 
@@ -348,18 +349,24 @@ def test_the_source_digest_covers_the_shared_include(tmp_path):
     (hatch_build.py) built into each module is the one the check computes."""
     from pathlib import Path
 
+    from dlpscan import extensions
     from dlpscan.detect import compiled
 
     (tmp_path / "m.pyx").write_text('include "_shared.pxi"\n')
     (tmp_path / "_shared.pxi").write_text("cdef int x = 1\n")
-    before = compiled.source_digest(tmp_path / "m.pyx")
+    before = extensions.source_digest(tmp_path / "m.pyx")
     (tmp_path / "_shared.pxi").write_text("cdef int x = 2\n")
-    assert compiled.source_digest(tmp_path / "m.pyx") != before
+    assert extensions.source_digest(tmp_path / "m.pyx") != before
     detect = Path(compiled.__file__).parent
-    assert compiled.source_digest(detect / "_core.pyx") == core.SOURCE_DIGEST
+    assert extensions.source_digest(detect / "_core.pyx") == core.SOURCE_DIGEST
     native = compiled.native()
     if native is not None:
-        assert compiled.source_digest(detect / "_native.pyx") == native.SOURCE_DIGEST
+        assert extensions.source_digest(detect / "_native.pyx") == native.SOURCE_DIGEST
+    xlsxscan = extensions.load("dlpscan.extract._xlsxscan")
+    if xlsxscan is not None:
+        assert extensions.source_digest(Path(xlsxscan.__file__).with_suffix("").with_suffix(".pyx")) == (
+            xlsxscan.SOURCE_DIGEST
+        )
 
 
 def test_compiled_found_rows_equal_python():

@@ -8,6 +8,7 @@ in the same run (fuzz/ratio.py).
 
 from __future__ import annotations
 
+import collections
 import io
 import random
 import struct
@@ -304,6 +305,57 @@ def test_xlsx_piece_searches_decide_as_counting_each_form():
     pieces = [b"".join(rng.choice(tokens) for _ in range(rng.randint(0, 12))) for _ in range(60_000)]
     assert {counted(p) for p in pieces} == {False, True}
     assert [p for p in pieces if xlsxcheck._unusual(p) != counted(p)] == []
+
+
+def test_xlsx_piece_scan_in_c_answers_as_the_searches():
+    """`_xlsxscan.piece_flags` (one pass in C) gives `xlsxcheck._piece_flags`' answer (the regular
+    expressions) on pieces made of the tokens each search looks for, for any start and bounds."""
+    from dlpscan import extensions
+
+    compiled = extensions.load("dlpscan.extract._xlsxscan")
+    if compiled is None:
+        pytest.skip("the compiled xlsx scan is not built (or DLPSCAN_PURE_PYTHON is set)")
+    rng = random.Random(11)
+    tokens = [b"<c", b" ", b"r=", b"r", b"=", b'"', b"'", b"\t", b"\n", b"\r", b"\f", b"/", b">", b":c", b"<"]
+    tokens += [
+        b"uniqueCount",
+        b'uniqueCount="',
+        b"uniqueCount\t= '",
+        b"unique",
+        b"Count",
+        b'<c r="',
+        b' r="',
+        b"0",
+        b"7",
+        b"12",
+        b"999",
+        b"1048577",
+    ]
+    tokens += [b"A", b"z", b"XFD", b"xfe", b"AB", b"x", b"12345678901234567890", b"000000000000000000001"]
+    bounds = [None] + [xlsxcheck._bounds(w, cells) for w in (1, 4, 26, 27, 700) for cells in (9, 10_000_000)]
+    flags = collections.Counter()
+    for _ in range(40_000):
+        piece = b"".join(rng.choice(tokens) for _ in range(rng.randint(0, 14)))
+        start, strings, limit = rng.randint(0, len(piece)), rng.choice((0, 1, 11, 1024)), rng.choice(bounds)
+        expected = xlsxcheck._piece_flags(piece, start, strings, limit)
+        shape = (limit.columns, len(limit.rows), int(limit.rows[0])) if limit else (0, 0, 0)
+        assert compiled.piece_flags(piece, start, strings, *shape) == expected, (piece, start, strings, limit)
+        flags[expected] += 1
+    assert set(flags) == {0, xlsxcheck.STRINGS_OVER, xlsxcheck.IRREGULAR, 3}  # every answer was tried
+    beyond = 0  # well-formed cells, references on both sides of each bound
+    for _ in range(20_000):
+        limit = rng.choice(bounds[1:])
+        refs = [
+            "".join(rng.choice("ABIJYZabz") for _ in range(rng.randint(1, 2)))
+            + str(rng.randint(0, 2 * int(limit.rows)))
+            for _ in range(rng.randint(1, 2))
+        ]
+        piece = b"".join(b'<c r="%s"><v>1</v></c>' % r.encode() for r in refs)
+        shape = (limit.columns, len(limit.rows), int(limit.rows[0]))
+        expected = xlsxcheck._piece_flags(piece, 0, 1024, limit)
+        assert compiled.piece_flags(piece, 0, 1024, *shape) == expected, (piece, limit)
+        beyond += expected == xlsxcheck.IRREGULAR
+    assert 2_000 < beyond < 18_000, beyond
 
 
 def _with_member(data: bytes, name: str, body: bytes) -> bytes:

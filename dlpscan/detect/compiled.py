@@ -1,70 +1,24 @@
-"""The compiled modules, when they were built and are not switched off: the candidate loop (`_core`)
-and the direct calls into Hyperscan and OpenSSL (`_native`).
+"""The detection layer's compiled modules, when they were built and are not switched off: the
+candidate loop (`_core`) and the direct calls into Hyperscan and OpenSSL (`_native`).
 
 `pip install` builds them where a C compiler (and, for `_native`, libhyperscan-dev and libssl-dev) is
 present; elsewhere, or with DLPSCAN_PURE_PYTHON=1, dlpscan runs the pure-Python reference, which
-decides exactly alike.
+decides exactly alike (dlpscan.extensions).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import importlib
-import logging
-import os
-from pathlib import Path
 from types import ModuleType
 
-log = logging.getLogger(__name__)
-
-PURE_PYTHON_ENV = "DLPSCAN_PURE_PYTHON"
+from dlpscan import extensions
 
 
 def core(required: bool | None = None) -> ModuleType | None:
     """The compiled loop; None when unavailable or switched off. `required=True` raises instead,
     `required=False` always answers None."""
-    return _module("_core", required)
+    return extensions.load("dlpscan.detect._core", required)
 
 
 def native(required: bool | None = None) -> ModuleType | None:
     """The direct calls into Hyperscan and OpenSSL, as `core`."""
-    return _module("_native", required)
-
-
-def _module(name: str, required: bool | None) -> ModuleType | None:
-    if required is False or (required is None and os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0")):
-        return None
-    try:
-        module = importlib.import_module(f"dlpscan.detect.{name}")
-    except ImportError:
-        if required:
-            raise
-        return None
-    if _stale(module):
-        if required:
-            raise ImportError(f"dlpscan.detect.{name} was built from another version of {name}.pyx")
-        return None
-    return module
-
-
-def source_digest(pyx: Path) -> str:
-    """SHA-256 of a .pyx and the .pxi files beside it (which it may include): what hatch_build.py
-    builds into the module as SOURCE_DIGEST."""
-    digest = hashlib.sha256(pyx.read_bytes())
-    for include in sorted(pyx.parent.glob("*.pxi")):
-        digest.update(include.read_bytes())
-    return digest.hexdigest()
-
-
-@functools.cache
-def _stale(module: ModuleType) -> bool:
-    """Built from another version of its source (a checkout changed the .pyx since `pip install`)? Then
-    it is not used: its decisions may differ from the Python code beside it."""
-    source = Path(__file__).with_name(f"{module.__name__.rsplit('.', 1)[1]}.pyx")
-    if not source.is_file():  # installed without its source
-        return False
-    if source_digest(source) == getattr(module, "SOURCE_DIGEST", None):
-        return False
-    log.warning("%s is out of date (rebuild: pip install -e .); the pure-Python path runs", module.__name__)
-    return True
+    return extensions.load("dlpscan.detect._native", required)

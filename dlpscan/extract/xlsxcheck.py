@@ -17,11 +17,14 @@ piece's columns. A sheet that does not fit that shape is walked as calamine walk
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
+from dlpscan import extensions
 from dlpscan.extract import sheetxml
 from dlpscan.extract.archive import Budget, limited_read, overlapping, zip_or_none
 from dlpscan.extract.errors import LimitExceeded
@@ -43,6 +46,7 @@ _OVERLAP = 64  # "sheetData" and a uniqueCount calamine can parse (20 digits) fi
 _COLUMNS = re.compile(rb'r="([A-Za-z]+)[0-9]+"')
 _UNIQUE = re.compile(rb"""uniqueCount\s*=\s*["']([0-9]{1,20})(?![0-9])""")  # longer: no usize
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
+STRINGS_OVER, IRREGULAR = 1, 2  # _piece_flags' answer (as _xlsxscan's)
 
 
 class _Unchecked(Exception):
@@ -115,18 +119,34 @@ def _settled(read: Callable[[int], bytes], limits: Limits, strings: int) -> bool
     """True when the member is shown safe from byte counts and searches alone; False when it
     has to be walked. calamine places cells only after a <sheetData> tag: images and other
     parts without one are checked for shared-string counts only."""
-    far = None
+    compiled = extensions.load("dlpscan.extract._xlsxscan")
+    bounds: Bounds | None = None
     for piece, whole in _pieces(read):
-        _check_strings(piece, strings)
-        if far is None:
-            at = piece.find(b"sheetData")
-            if at < 0:
-                continue
-            piece = piece[at:]
-            far = _beyond(_first_width(piece), limits.max_cells_per_sheet)
-        if not whole or _unusual(piece) or far.search(piece):
+        start = 0
+        if bounds is None and (at := piece.find(b"sheetData")) >= 0:
+            start, bounds = at, _bounds(_first_width(piece[at:]), limits.max_cells_per_sheet)
+        if compiled is not None:
+            limits_of = (bounds.columns, len(bounds.rows), int(bounds.rows[0])) if bounds else (0, 0, 0)
+            flags = compiled.piece_flags(piece, start, strings, *limits_of)
+        else:
+            flags = _piece_flags(piece, start, strings, bounds)
+        if flags & STRINGS_OVER:
+            raise _Found(STRINGS)
+        if bounds is not None and (not whole or flags & IRREGULAR):
             return False
     return True
+
+
+def _piece_flags(piece: bytes, start: int, strings: int, bounds: Bounds | None) -> int:
+    """STRINGS_OVER: the piece declares a shared-string table of more than `strings`; IRREGULAR: from
+    `start` on, it has an unusual form or a reference beyond `bounds` (None: not looked for). The
+    reference of `_xlsxscan.piece_flags`, which answers alike in one pass."""
+    flags = STRINGS_OVER if any(int(m[1]) > strings for m in _UNIQUE.finditer(piece)) else 0
+    if bounds is not None:
+        tail = piece[start:]
+        if _unusual(tail) or bounds.pattern.search(tail):
+            flags |= IRREGULAR
+    return flags
 
 
 def _unusual(piece: bytes) -> bool:
@@ -149,27 +169,37 @@ def _spaced_equals(piece: bytes) -> bool:
     return _SPACE_EQUALS.search(piece) is not None
 
 
-def _check_strings(piece: bytes, strings: int) -> None:
-    if any(int(m[1]) > strings for m in _UNIQUE.finditer(piece)):
-        raise _Found(STRINGS)
-
-
 def _first_width(piece: bytes) -> int:
     return max(map(sheetxml.column, set(_COLUMNS.findall(piece))), default=0)
 
 
-def _beyond(width: int, max_cells: int) -> re.Pattern[bytes]:
-    """Any r="…" reference outside the first `columns` columns and `rows` rows, where columns x
-    rows <= max_cells. The columns are at least those that leave Excel's full 1,048,576 rows
-    within the limit and at most Excel's 16,384 (a short pattern); the rows are rounded down to
-    one significant digit (a shorter search)."""
+@dataclass(frozen=True)
+class Bounds:
+    """The rectangle a sheet's references must stay in: `columns` columns and, rounded down to one
+    significant digit (a shorter search), `rows` rows (as digits)."""
+
+    columns: int
+    rows: str
+
+    @functools.cached_property
+    def pattern(self) -> re.Pattern[bytes]:
+        """Any r="…" reference outside the rectangle."""
+        return re.compile(
+            rb'r="(?:(?:%s)[0-9]|[A-Za-z]+(?:[0-9]{%d,}|[%s-9][0-9]{%d})")'
+            % (
+                _letters_above(self.columns).encode(),
+                len(self.rows) + 1,
+                self.rows[0].encode(),
+                len(self.rows) - 1,
+            )
+        )
+
+
+def _bounds(width: int, max_cells: int) -> Bounds:
+    """Columns x rows <= max_cells: the columns are at least those that leave Excel's full 1,048,576
+    rows within the limit and at most Excel's 16,384."""
     columns = min(max(width, max_cells // EXCEL_ROWS, 1), EXCEL_COLUMNS)
-    rows = max(max_cells // columns, 1)
-    digits = str(rows)
-    return re.compile(
-        rb'r="(?:(?:%s)[0-9]|[A-Za-z]+(?:[0-9]{%d,}|[%s-9][0-9]{%d})")'
-        % (_letters_above(columns).encode(), len(digits) + 1, digits[0].encode(), len(digits) - 1)
-    )
+    return Bounds(columns, str(max(max_cells // columns, 1)))
 
 
 def _letters_above(n: int) -> str:
