@@ -1594,23 +1594,25 @@ cdef class Plan:
         for k, e in enumerate(self.entries):
             self._of_type.setdefault((<_Entry> e).entity, []).append(k)
 
-    def findings(self, str text, list starts, list ids, header_rel=None, layout=None):
-        """Engine._pattern_findings over candidates given as parallel lists (start, pattern index),
-        sorted by (start, index). Text (no header_rel): `record` is the 0-based line number, as
-        evidence.with_line_numbers sets it. Table: `layout` (layout.TableLayout) locates each cell."""
+    def findings(self, str text, starts, ids, header_rel=None, layout=None):
+        """Engine._pattern_findings over candidates given as parallel sequences (start, pattern index),
+        sorted by (start, index): the scanner's typed arrays ('q'), or lists. Text (no header_rel):
+        `record` is the 0-based line number, as evidence.with_line_numbers sets it. Table: `layout`
+        (layout.TableLayout) locates each cell."""
+        cdef _Candidates candidates = _Candidates(starts, ids)
         # Findings hold no cycles: the collections their allocation would trigger only re-walk
         # long-lived objects (about 10% of the loop), so the collector pauses while it runs.
         enabled = gc.isenabled()
         gc.disable()
         try:
             if header_rel is None:
-                return self._findings(text, starts, ids, None, NULL, 0)
-            return self._table_findings(text, starts, ids, header_rel, layout)
+                return self._findings(text, candidates, None, NULL, 0)
+            return self._table_findings(text, candidates, header_rel, layout)
         finally:
             if enabled:
                 gc.enable()
 
-    cdef list _table_findings(self, str text, list starts, list ids, dict header_rel, object layout):
+    cdef list _table_findings(self, str text, _Candidates candidates, dict header_rel, object layout):
         """_findings with each entry's header relation per column read from one C array."""
         cdef Py_ssize_t width = 1 + max([c for _, c in header_rel], default=-1), c
         cdef Py_ssize_t n_entries = len(self.entries)
@@ -1626,14 +1628,16 @@ cdef class Plan:
                     for k in self._of_type.get(entity, ()):
                         relation[<Py_ssize_t> k * width + c] = value
             cells = _Cells(layout)
-            return self._findings(text, starts, ids, cells, relation, width)
+            return self._findings(text, candidates, cells, relation, width)
         finally:
             free(relation)
 
-    cdef list _findings(self, str text, list starts, list ids, _Cells cells, const int *relation,
+    cdef list _findings(self, str text, _Candidates candidates, _Cells cells, const int *relation,
                         Py_ssize_t width):
         cdef list found = []
-        cdef Py_ssize_t n = len(starts), i = 0, j, pos = 0, start, idx, prev_idx, best_end
+        cdef const long long *starts = candidates.starts
+        cdef const long long *ids = candidates.ids
+        cdef Py_ssize_t n = candidates.n, i = 0, j, pos = 0, start, idx, prev_idx, best_end
         cdef Py_ssize_t floor = 0, row = 0, line = 0, counted = 0, c = -1, column = 0, mstart, mend
         cdef int best_priority = 0, header
         cdef double best_score = 0.0
@@ -1693,6 +1697,25 @@ cdef class Plan:
             else:
                 pos = start + 1
         return found
+
+
+cdef class _Candidates:
+    """A scanner's candidates (starts, pattern indices) as C arrays; lists (the `re` scanner's, the
+    pure-Python Hyperscan path's) are copied into typed arrays once."""
+
+    cdef array.array start_array, id_array
+    cdef const long long *starts
+    cdef const long long *ids
+    cdef Py_ssize_t n
+
+    def __cinit__(self, starts, ids):
+        self.start_array = starts if isinstance(starts, array.array) else _array.array("q", starts)
+        self.id_array = ids if isinstance(ids, array.array) else _array.array("q", ids)
+        if len(self.start_array) != len(self.id_array):
+            raise ValueError("one pattern index per start")
+        self.starts = _longlongs(self.start_array)
+        self.ids = _longlongs(self.id_array)
+        self.n = len(self.start_array)
 
 
 cdef class _Cells:

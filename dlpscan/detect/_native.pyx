@@ -8,6 +8,7 @@ Without it dlpscan uses the `hyperscan` binding with a callback per match and `h
 the same candidates and digests (tests/test_native.py).
 """
 
+from cpython cimport array
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdlib cimport free, malloc, qsort, realloc

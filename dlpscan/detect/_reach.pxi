@@ -1,5 +1,5 @@
 # Included by _core.pyx (HitCollector, for the `hyperscan` binding) and _native.pyx (libhs's C API):
-# backends.StartReach in C and the candidate lists made from the hits, one definition for both. Part
+# backends.StartReach in C and the candidate arrays made from the hits, one definition for both. Part
 # of both modules' source digests.
 
 cdef struct Reach:  # backends.StartReach: a pattern's starts recovered from its ends (longest 0: by SOM)
@@ -63,12 +63,25 @@ cdef int _reach_starts(const Reach *r, const unsigned char *data, unsigned long 
         back += 1
 
 
+import array as _candidate_array
+
+cdef array.array _CANDIDATE_ARRAY = _candidate_array.array("q")  # the template of candidate arrays
+
+
 cdef tuple _candidate_lists(const long long *items, Py_ssize_t n, const unsigned char *buf, Py_ssize_t extra):
     """Hits sorted as (byte start << 20) | pattern index -> (starts in characters, pattern indices)
-    without repeats: backends.HyperscanScanner.candidates. With `extra` >= 0, the patterns from index
-    `extra` on apart: (starts, ids, extra starts, extra ids counted from `extra`)."""
-    cdef Py_ssize_t i, b = 0, chars = 0, target, idx
-    cdef list starts = [], ids = [], extra_starts = [], extra_ids = []
+    without repeats, as typed arrays ('q': no Python int per candidate; the compiled loop reads
+    them as C arrays): backends.HyperscanScanner.candidates. With `extra` >= 0, the patterns from
+    index `extra` on apart: (starts, ids, extra starts, extra ids counted from `extra`)."""
+    cdef Py_ssize_t i, b = 0, chars = 0, target, idx, k = 0, x = 0
+    cdef array.array starts = array.clone(_CANDIDATE_ARRAY, n, False)
+    cdef array.array ids = array.clone(_CANDIDATE_ARRAY, n, False)
+    cdef array.array extra_starts = array.clone(_CANDIDATE_ARRAY, n if extra >= 0 else 0, False)
+    cdef array.array extra_ids = array.clone(_CANDIDATE_ARRAY, n if extra >= 0 else 0, False)
+    cdef long long *s = starts.data.as_longlongs
+    cdef long long *d = ids.data.as_longlongs
+    cdef long long *xs = extra_starts.data.as_longlongs
+    cdef long long *xd = extra_ids.data.as_longlongs
     for i in range(n):
         if i and items[i] == items[i - 1]:  # a start reached from two ends
             continue
@@ -79,9 +92,15 @@ cdef tuple _candidate_lists(const long long *items, Py_ssize_t n, const unsigned
             b += 1
         idx = items[i] & 0xFFFFF
         if 0 <= extra <= idx:
-            extra_starts.append(chars)
-            extra_ids.append(idx - extra)
+            xs[x], xd[x] = chars, idx - extra
+            x += 1
         else:
-            starts.append(chars)
-            ids.append(idx)
-    return (starts, ids) if extra < 0 else (starts, ids, extra_starts, extra_ids)
+            s[k], d[k] = chars, idx
+            k += 1
+    array.resize(starts, k)
+    array.resize(ids, k)
+    if extra < 0:
+        return starts, ids
+    array.resize(extra_starts, x)
+    array.resize(extra_ids, x)
+    return starts, ids, extra_starts, extra_ids

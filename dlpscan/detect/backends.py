@@ -37,19 +37,20 @@ class Scanner(Protocol):
 
     def cursor(self, text: str) -> Cursor: ...
 
-    def candidates(self, text: str) -> tuple[list[int], list[int]]:
-        """Every (start, pattern index) pair the cursor can return, as parallel lists sorted by
-        (start, index): the input of the compiled candidate loop."""
+    def candidates(self, text: str) -> tuple[Sequence[int], Sequence[int]]:
+        """Every (start, pattern index) pair the cursor can return, as parallel sequences sorted by
+        (start, index): the input of the compiled candidate loop. Lists, or where collected in C
+        typed arrays ('q'), which that loop reads without a Python int per candidate."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class Candidates:
-    """A scanner's candidates in `text`: parallel lists of starts and pattern indices, sorted."""
+    """A scanner's candidates in `text`: parallel sequences of starts and pattern indices, sorted."""
 
     text: str
-    starts: list[int]
-    ids: list[int]
+    starts: Sequence[int]
+    ids: Sequence[int]
 
 
 def _all_candidates(cursor: Cursor) -> tuple[list[int], list[int]]:
@@ -114,7 +115,7 @@ class ReScanner:
     def cursor(self, text: str) -> Cursor:
         return _ReCursor(self, text)
 
-    def candidates(self, text: str) -> tuple[list[int], list[int]]:
+    def candidates(self, text: str) -> tuple[Sequence[int], Sequence[int]]:
         return _all_candidates(self.cursor(text))
 
 
@@ -413,13 +414,14 @@ class HyperscanScanner:
         )
         return db
 
-    def candidates(self, text: str) -> tuple[list[int], list[int]]:
-        """Collected in C where `_native` or the compiled loop is built, else the cursor's."""
+    def candidates(self, text: str) -> tuple[Sequence[int], Sequence[int]]:
+        """Collected in C (typed arrays) where `_native` or the compiled loop is built, else the
+        cursor's (lists)."""
         return self._collect(text, -1)
 
     def candidates_apart(
         self, text: str, first: int
-    ) -> tuple[tuple[list[int], list[int]], tuple[list[int], list[int]]]:
+    ) -> tuple[tuple[Sequence[int], Sequence[int]], tuple[Sequence[int], Sequence[int]]]:
         """`candidates` of the patterns before index `first` and, apart, of those from `first` on
         (indices counted from `first`): another reader's patterns, scanned in the same pass."""
         if first < 0:
@@ -427,7 +429,7 @@ class HyperscanScanner:
         starts, ids, more_starts, more_ids = self._collect(text, first)
         return (starts, ids), (more_starts, more_ids)
 
-    def _collect(self, text: str, first: int) -> tuple[list[int], ...]:
+    def _collect(self, text: str, first: int) -> tuple[Sequence[int], ...]:
         data = text.encode("utf-8", "surrogatepass")
         if self._native is not None:
             return self._db.candidates(data, first)

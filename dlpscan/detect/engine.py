@@ -35,11 +35,11 @@ HEADERS_KEPT = 256  # distinct table headers whose relations are kept (a few KB 
 
 @dataclass(frozen=True, slots=True)
 class _Pass:
-    """One scan of folded text: the definitions' candidates (parallel lists), the extra patterns'
+    """One scan of folded text: the definitions' candidates (parallel sequences), the extra patterns'
     (None: not shared) and whether the text may hold encoded values (decoded.hinted)."""
 
-    starts: list[int]
-    ids: list[int]
+    starts: Sequence[int]
+    ids: Sequence[int]
     extra: Candidates | None
     hinted: bool
 
