@@ -65,6 +65,17 @@ def test_native_candidates_equal_the_bindings_and_hold_every_start(scanners, see
     assert len(direct.candidates(mixed_text(0, 800))[0]) > 1000
 
 
+def test_candidate_starts_are_characters_after_any_mix_of_utf8_widths():
+    """Byte starts become character starts eight bytes at a time: prefixes of 1- to 4-byte characters
+    of every length and alignment put the candidate at the prefix's length in characters."""
+    scanner = HyperscanScanner([r"(?<![0-9])1[3-9]\d{9}(?![0-9])"], native=True)
+    rng = random.Random(4)
+    for _ in range(300):
+        prefix = "".join(rng.choice("a é汉\U0001f600") for _ in range(rng.randint(0, 40)))
+        text = f"{prefix}13912345678{prefix}"
+        assert listed(*scanner.candidates(text)) == ([len(prefix)], [0]), prefix
+
+
 def test_candidates_apart_split_the_same_pass_at_a_pattern_index(scanners):
     """Another reader's patterns scanned in the same pass (the categoriser's evidence) come back
     apart, counted from their first index, and the rest exactly as a scan without them gives."""

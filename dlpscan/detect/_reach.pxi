@@ -65,6 +65,24 @@ cdef int _reach_starts(const Reach *r, const unsigned char *data, unsigned long 
 
 import array as _candidate_array
 
+cdef extern from *:
+    int __builtin_popcountll(unsigned long long) nogil
+
+
+cdef inline Py_ssize_t _utf8_chars(const unsigned char *buf, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """The characters of the UTF-8 buf[lo:hi] (the bytes that are not continuation bytes, 10xxxxxx),
+    eight bytes at a time."""
+    cdef Py_ssize_t count = hi - lo
+    cdef unsigned long long w
+    while lo + 8 <= hi:
+        memcpy(&w, buf + lo, 8)
+        count -= __builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ULL)
+        lo += 8
+    while lo < hi:
+        count -= (buf[lo] & 0xC0) == 0x80
+        lo += 1
+    return count
+
 cdef array.array _CANDIDATE_ARRAY = _candidate_array.array("q")  # the template of candidate arrays
 
 
@@ -86,10 +104,8 @@ cdef tuple _candidate_lists(const long long *items, Py_ssize_t n, const unsigned
         if i and items[i] == items[i - 1]:  # a start reached from two ends
             continue
         target = items[i] >> 20
-        while b < target:
-            if (buf[b] & 0xC0) != 0x80:
-                chars += 1
-            b += 1
+        chars += _utf8_chars(buf, b, target)
+        b = target
         idx = items[i] & 0xFFFFF
         if 0 <= extra <= idx:
             xs[x], xd[x] = chars, idx - extra
