@@ -56,7 +56,13 @@ def _render_float(value: float, ctx: Context | None) -> str:
 
 
 def render_row(row: Sequence[object], ctx: Context | None = None) -> tuple[str, ...]:
-    """Render a row. Strings (most cells) pass untouched; this loop runs per cell, so it is kept lean."""
+    """Render a row. Strings (most cells) pass untouched; this loop runs per cell, so it is kept lean
+    (a row of strings only, the usual export, is one type check per cell)."""
+    for v in row:
+        if type(v) is not str:
+            break
+    else:
+        return tuple(row)
     out = list(row)
     for i, v in enumerate(out):
         if type(v) is not str:
