@@ -270,9 +270,10 @@ class Categoriser:
         one span; otherwise each line that identifies a person is its own."""
         out: list[tuple[tuple[int, int], range, str]] = []
         done: set[int] = set()
+        long_run = [-1, -1]
         for line, at in sorted(offsets.items()):
             lo, hi = text.rfind("\n", 0, at) + 1, _line_end(text, at)
-            paragraph = _paragraph(text, lo, hi, line)
+            paragraph = _paragraph(text, lo, hi, line, long_run)
             if paragraph is not None:
                 (p_lo, p_hi), first, last = paragraph
                 if first in done:
@@ -295,16 +296,31 @@ def _line_end(text: str, at: int) -> int:
     return len(text) if end < 0 else end
 
 
-def _paragraph(text: str, lo: int, hi: int, line: int) -> tuple[tuple[int, int], int, int] | None:
+def _paragraph(
+    text: str, lo: int, hi: int, line: int, long_run: list[int]
+) -> tuple[tuple[int, int], int, int] | None:
     """The paragraph (between blank lines) holding the line text[lo:hi] (number `line`), as
-    ((start, end), first line, last line); None when it is longer than PARAGRAPH_LINES."""
+    ((start, end), first line, last line); None when it is longer than PARAGRAPH_LINES.
+
+    `long_run` is [start, end) of a stretch of more than PARAGRAPH_LINES non-blank lines found by an
+    earlier call on `text` ([-1, -1]: none yet), kept up to date here: a line in it, or whose walk up
+    reaches it, is in a paragraph too long as well. Prose without blank lines is then walked once,
+    not PARAGRAPH_LINES lines per line with evidence."""
+    if long_run[0] <= lo < long_run[1]:
+        return None
     first, start = line, lo
     while start > 0:
+        if long_run[0] < start - 1 <= long_run[1]:  # the line above is the stretch's last
+            if text[lo:hi].strip():
+                long_run[1] = hi
+            return None
         prev = text.rfind("\n", 0, start - 1) + 1
         if not text[prev : start - 1].strip():
             break
         first, start = first - 1, prev
         if line - first >= PARAGRAPH_LINES:
+            if text[lo:hi].strip():
+                long_run[:] = [start, hi]
             return None
     last, end = line, hi
     while end < len(text):
@@ -313,6 +329,8 @@ def _paragraph(text: str, lo: int, hi: int, line: int) -> tuple[tuple[int, int],
             break
         last, end = last + 1, nxt
         if last - first >= PARAGRAPH_LINES:
+            if text[lo:hi].strip():
+                long_run[:] = [start, end]
             return None
     return (start, end), first, last
 
