@@ -138,6 +138,28 @@ def test_a_pattern_hyperscan_refuses_is_named_by_index():
         native.Database.compile([b"abc", b"(?<=x)y"], [32, 32])
 
 
+def test_native_fingerprints_encode_every_utf8_width_as_str_encode():
+    """Short non-ASCII values are encoded to UTF-8 on the stack, longer ones by str.encode: both give
+    hmac's digest, at every character width and around the stack buffer's length, and a lone
+    surrogate raises as str.encode does."""
+    key = b"k"
+    rng = random.Random(8)
+    alphabet = "aé·张\u00ff\u0800\uffff\U0001f600\U0010ffff"
+    values = ["é", "ÿ" * 300, "\U0001f600" * 255, "\U0001f600" * 256, "\U0001f600" * 257, "张" * 1000]
+    values += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 300))) for _ in range(2000)]
+    fingerprints = native.Fingerprints(key)
+    expected = b"".join(hmac.digest(key, v.encode("utf-8"), "sha256") for v in values)
+    assert fingerprints.truncated(b"", values, 32) == expected
+    tally = Fingerprinter(key).distinct_values()
+    tally.add(values, bytes(len(values)))
+    assert tally.digests() == b"".join(
+        sorted(hmac.digest(key, v.encode("utf-8"), "sha256") for v in set(values))
+    )
+    for lone in ("\ud800", "张\udfff"):
+        with pytest.raises(UnicodeEncodeError):
+            fingerprints.truncated(b"", [lone], 32)
+
+
 @pytest.mark.parametrize("key", [b"k", b"", b"x" * 64, b"long key " * 20])
 def test_native_distinct_values_equal_hmac_sha256_sets(key):
     rng = random.Random(1)

@@ -423,6 +423,49 @@ def count_distinct_digests(list parts):
 
 # ---- HMAC-SHA256 ---------------------------------------------------------------------------------
 
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object u)
+    void *PyUnicode_DATA(object u)
+    Py_UCS4 PyUnicode_READ(int kind, void *data, Py_ssize_t index) nogil
+
+cdef enum:
+    _SHORT_UTF8 = 1024  # bytes: a str of up to a quarter of this many characters is encoded on the stack
+
+
+cdef Py_ssize_t _utf8_into(str value, char *buf) noexcept:
+    """value.encode("utf-8") written to `buf` (room for _SHORT_UTF8 bytes); -1 when the str is longer
+    than _SHORT_UTF8 // 4 characters or holds a surrogate (str.encode raises on those)."""
+    cdef Py_ssize_t n = len(value), i, k = 0
+    cdef int kind = PyUnicode_KIND(value)
+    cdef void *data = PyUnicode_DATA(value)
+    cdef unsigned int c  # not Py_UCS4: Cython treats that as a character, and shifts it in Python
+    if n > _SHORT_UTF8 // 4:
+        return -1
+    for i in range(n):
+        c = <unsigned int> PyUnicode_READ(kind, data, i)
+        if c < 0x80:
+            buf[k] = <char> c
+            k += 1
+        elif c < 0x800:
+            buf[k] = <char> (0xC0 | (c >> 6))
+            buf[k + 1] = <char> (0x80 | (c & 0x3F))
+            k += 2
+        elif c < 0x10000:
+            if 0xD800 <= c <= 0xDFFF:
+                return -1
+            buf[k] = <char> (0xE0 | (c >> 12))
+            buf[k + 1] = <char> (0x80 | ((c >> 6) & 0x3F))
+            buf[k + 2] = <char> (0x80 | (c & 0x3F))
+            k += 3
+        else:
+            buf[k] = <char> (0xF0 | (c >> 18))
+            buf[k + 1] = <char> (0x80 | ((c >> 12) & 0x3F))
+            buf[k + 2] = <char> (0x80 | ((c >> 6) & 0x3F))
+            buf[k + 3] = <char> (0x80 | (c & 0x3F))
+            k += 4
+    return k
+
+
 cdef class Fingerprints:
     """HMAC-SHA256 under one key (RFC 2104) with the inner and outer pads hashed once."""
 
@@ -487,17 +530,22 @@ cdef class Fingerprints:
 
     cdef int _finish_value(self, const SHA256_CTX *start, object value, unsigned char *out,
                            Py_ssize_t width) except -1:
-        """`_finish` of a str's UTF-8 (an ASCII str's own bytes; others encoded for the moment, not
-        cached on the str) or of bytes."""
+        """`_finish` of a str's UTF-8 (an ASCII str's own bytes; a short one written into a buffer on
+        the stack, not cached on the str; others encoded) or of bytes."""
         cdef Py_ssize_t size
         cdef const char *data
         cdef bytes encoded
+        cdef char utf8[_SHORT_UTF8]
         if isinstance(value, str):
             if (<str> value).isascii():
                 data = PyUnicode_AsUTF8AndSize(value, &size)
                 self._finish(start, data, size, out, width)
                 return 0
-            encoded = (<str> value).encode("utf-8")
+            size = _utf8_into(value, utf8)
+            if size >= 0:
+                self._finish(start, utf8, size, out, width)
+                return 0
+            encoded = (<str> value).encode("utf-8")  # long, or a lone surrogate (which raises)
         else:
             encoded = value
         self._finish(start, encoded, len(encoded), out, width)
