@@ -305,12 +305,13 @@ cdef inline bint _in_set(const _MSet *s, Py_UCS4 c) noexcept:
             hit = True
             break
     if not hit and s.categories:
-        word = Py_UNICODE_ISALNUM(c)  # '_' is ASCII
         hit = ((s.categories & C_DIGIT and Py_UNICODE_ISDECIMAL(c))
                or (s.categories & C_NOT_DIGIT and not Py_UNICODE_ISDECIMAL(c))
                or (s.categories & C_SPACE and Py_UNICODE_ISSPACE(c))
-               or (s.categories & C_NOT_SPACE and not Py_UNICODE_ISSPACE(c))
-               or (s.categories & C_WORD and word) or (s.categories & C_NOT_WORD and not word))
+               or (s.categories & C_NOT_SPACE and not Py_UNICODE_ISSPACE(c)))
+        if not hit and s.categories & (C_WORD | C_NOT_WORD):  # only then: four table lookups
+            word = Py_UNICODE_ISALNUM(c)  # '_' is ASCII
+            hit = (s.categories & C_WORD and word) or (s.categories & C_NOT_WORD and not word)
     return hit != s.negate
 
 
