@@ -1701,8 +1701,8 @@ cdef class Plan:
 
 
 cdef class _Candidates:
-    """A scanner's candidates (starts, pattern indices) as C arrays; lists (the `re` scanner's, the
-    pure-Python Hyperscan path's) are copied into typed arrays once."""
+    """A scanner's candidates (starts, pattern indices) as C arrays; lists (the `re` scanner's) are
+    copied into typed arrays once."""
 
     cdef array.array start_array, id_array
     cdef const long long *starts

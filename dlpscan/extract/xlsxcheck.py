@@ -126,8 +126,8 @@ def _settled(read: Callable[[int], bytes], limits: Limits, strings: int) -> bool
         if bounds is None and (at := piece.find(b"sheetData")) >= 0:
             start, bounds = at, _bounds(_first_width(piece[at:]), limits.max_cells_per_sheet)
         if compiled is not None:
-            limits_of = (bounds.columns, len(bounds.rows), int(bounds.rows[0])) if bounds else (0, 0, 0)
-            flags = compiled.piece_flags(piece, start, strings, *limits_of)
+            shape = (bounds.columns, len(bounds.rows), int(bounds.rows[0])) if bounds else (0, 0, 0)
+            flags = compiled.piece_flags(piece, start, strings, *shape)
         else:
             flags = _piece_flags(piece, start, strings, bounds)
         if flags & STRINGS_OVER:
@@ -175,8 +175,9 @@ def _first_width(piece: bytes) -> int:
 
 @dataclass(frozen=True)
 class Bounds:
-    """The rectangle a sheet's references must stay in: `columns` columns and, rounded down to one
-    significant digit (a shorter search), `rows` rows (as digits)."""
+    """The rectangle a sheet's references must stay in: `columns` columns and `rows` rows (as
+    digits). A reference is beyond the rows from the rows rounded down to one significant digit on
+    (the number of digits and the first digit: a shorter search)."""
 
     columns: int
     rows: str
