@@ -371,18 +371,24 @@ def test_user_category_in_a_user_policy_works_in_every_command(tmp_path: Path) -
 
 @pytest.mark.parametrize("seed", range(4))
 def test_paragraph_walk_remembering_long_stretches_answers_as_walking_each_line(seed, monkeypatch):
-    """`_paragraph` keeps the stretch of non-blank lines it found too long and stops a later walk
-    there: every line, asked in order or at random, gets the answer of a walk that remembers nothing."""
+    """`_paragraph` (and `_core.paragraph`, the same walk in C) keeps the stretch of non-blank lines it
+    found too long and stops a later walk there: every line, asked in order or at random, gets the
+    answer of a walk that remembers nothing."""
     import random
 
-    from dlpscan.detect import categorise
+    from dlpscan.detect import categorise, compiled
 
     monkeypatch.setattr(categorise, "PARAGRAPH_LINES", 4)
+    walks = [categorise._paragraph]
+    core = compiled.core()
+    if core is not None:  # the same walk in C, the limit passed as categorise passes it
+        walks.append(lambda text, lo, hi, line, long_run: core.paragraph(text, lo, hi, line, long_run, 4))
     rng = random.Random(seed)
     answers = set()
     for _ in range(200):
         lines = [
-            rng.choice(["x", "x", "证件 1", "证件 1", "", "  ", "\t"]) for _ in range(rng.randint(1, 40))
+            rng.choice(["x", "x", "证件 1", "证件 1", "", "  ", "\t", "\u3000", "\r"])
+            for _ in range(rng.randint(1, 40))
         ]
         text = "\n".join(lines)
         spans, pos = [], 0
@@ -391,8 +397,9 @@ def test_paragraph_walk_remembering_long_stretches_answers_as_walking_each_line(
             pos += len(ln) + 1
         expected = [categorise._paragraph(text, lo, hi, n, [-1, -1]) for lo, hi, n in spans]
         for order in (spans, rng.sample(spans, len(spans))):
-            long_run = [-1, -1]
-            got = {n: categorise._paragraph(text, lo, hi, n, long_run) for lo, hi, n in order}
-            assert [got[n] for _, _, n in spans] == expected, (text, order)
+            for walk in walks:
+                long_run = [-1, -1]
+                got = {n: walk(text, lo, hi, n, long_run) for lo, hi, n in order}
+                assert [got[n] for _, _, n in spans] == expected, (walk, text, order)
         answers |= {p is None for p in expected}
     assert answers == {True, False}

@@ -2028,6 +2028,52 @@ cdef bint _ascii_span(str text, Py_ssize_t lo, Py_ssize_t hi):
     return True
 
 
+# ---- the categoriser's paragraphs ----------------------------------------------------------------
+
+cdef bint _blank(str text, Py_ssize_t lo, Py_ssize_t hi):
+    """not text[lo:hi].strip(): only white space (str.isspace), or nothing."""
+    cdef Py_ssize_t i
+    for i in range(lo, hi):
+        if not Py_UNICODE_ISSPACE(_at(text, i)):
+            return False
+    return True
+
+
+def paragraph(str text, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t line, list long_run, Py_ssize_t limit):
+    """categorise._paragraph with PARAGRAPH_LINES as `limit`: the same walk, each line found by
+    PyUnicode_FindChar and tested for white space in place, without a slice or a strip per line."""
+    cdef Py_ssize_t n = len(text), first = line, start = lo, prev, last, end, nxt
+    cdef Py_ssize_t run_lo = long_run[0], run_hi = long_run[1]
+    if run_lo <= lo < run_hi:
+        return None
+    while start > 0:
+        if run_lo < start - 1 <= run_hi:  # the line above is the stretch's last
+            if not _blank(text, lo, hi):
+                long_run[1] = hi
+            return None
+        prev = _rfind_nl(text, 0, start - 1) + 1
+        if _blank(text, prev, start - 1):
+            break
+        first, start = first - 1, prev
+        if line - first >= limit:
+            if not _blank(text, lo, hi):
+                long_run[:] = [start, hi]
+            return None
+    last, end = line, hi
+    while end < n:
+        nxt = PyUnicode_FindChar(text, u'\n', end + 1, n, 1)
+        if nxt < 0:
+            nxt = n
+        if _blank(text, end + 1, nxt):
+            break
+        last, end = last + 1, nxt
+        if last - first >= limit:
+            if not _blank(text, lo, hi):
+                long_run[:] = [start, end]
+            return None
+    return (start, end), first, last
+
+
 def merge_by_start(list first, list second):
     """sorted(first + second, key=start) for two lists already in that order (stable: `first`'s
     items before `second`'s at the same start)."""

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from dlpscan.detect import compiled
 from dlpscan.detect.backends import Candidates, Scanner, make_scanner
 from dlpscan.detect.categories import CategoryDef, FieldDef
 from dlpscan.detect.scoring import Finding
@@ -271,9 +272,13 @@ class Categoriser:
         out: list[tuple[tuple[int, int], range, str]] = []
         done: set[int] = set()
         long_run = [-1, -1]
+        core = compiled.core()
         for line, at in sorted(offsets.items()):
             lo, hi = text.rfind("\n", 0, at) + 1, _line_end(text, at)
-            paragraph = _paragraph(text, lo, hi, line, long_run)
+            if core is not None:
+                paragraph = core.paragraph(text, lo, hi, line, long_run, PARAGRAPH_LINES)
+            else:
+                paragraph = _paragraph(text, lo, hi, line, long_run)
             if paragraph is not None:
                 (p_lo, p_hi), first, last = paragraph
                 if first in done:
@@ -305,7 +310,7 @@ def _paragraph(
     `long_run` is [start, end) of a stretch of more than PARAGRAPH_LINES non-blank lines found by an
     earlier call on `text` ([-1, -1]: none yet), kept up to date here: a line in it, or whose walk up
     reaches it, is in a paragraph too long as well. Prose without blank lines is then walked once,
-    not PARAGRAPH_LINES lines per line with evidence."""
+    not PARAGRAPH_LINES lines per line with evidence. `_core.paragraph` is this walk in C."""
     if long_run[0] <= lo < long_run[1]:
         return None
     first, start = line, lo
