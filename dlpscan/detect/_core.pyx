@@ -1319,14 +1319,13 @@ def tally(list findings, dict batches, totals, locations, frozenset personal, ob
                 if entry is None:
                     entry = batches[etype] = [[], []]
                 entry = per_type[etype] = [entry[0], entry[1], locations[etype] if where is not None else None,
-                                           etype in personal, 0, etype == marked]
+                                           etype in personal, len(entry[0]), etype == marked]
             value = _get(f, F_VALUE)
             flag = 1 if _get(f, F_CONFIRMED) else 0
             if entry[5] and _is_minor(value, today, ty, tm, td):
                 flag |= 2
             (<list> entry[0]).append(value)
             (<list> entry[1]).append(flag)
-            entry[4] += 1
             record = _get(f, F_RECORD)
             if where is not None:
                 places = <dict> entry[2]
@@ -1354,8 +1353,8 @@ def tally(list findings, dict batches, totals, locations, frozenset personal, ob
                 records += count >= 2
     finally:
         free(counts)
-    for etype, entry in per_type.items():
-        totals[etype] += entry[4]
+    for etype, entry in per_type.items():  # one value was appended per finding counted
+        totals[etype] += len(<list> entry[0]) - <Py_ssize_t> entry[4]
     return records
 
 
