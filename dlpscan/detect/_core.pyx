@@ -595,21 +595,24 @@ cdef Py_ssize_t _rfind_nl(str text, Py_ssize_t lo, Py_ssize_t hi) except -2:
     return PyUnicode_FindChar(text, u'\n', lo, hi, -1)
 
 
+cdef bint _blank(str text, Py_ssize_t lo, Py_ssize_t hi):
+    """not text[lo:hi].strip(): only white space (str.isspace), or nothing."""
+    cdef Py_ssize_t i
+    for i in range(lo, hi):
+        if not Py_UNICODE_ISSPACE(_at(text, i)):
+            return False
+    return True
+
+
 cdef Py_ssize_t _line_bounds(str text, Py_ssize_t start, Py_ssize_t floor) except -2:
     """scoring.line_bounds: looks back at most CONTEXT_REACH characters (linear on one long line)."""
     cdef Py_ssize_t reach = _CONTEXT_REACH
     cdef Py_ssize_t lo = max(floor, start - reach)
-    cdef Py_ssize_t line_start = _rfind_nl(text, lo, start) + 1, i
-    cdef bint blank
+    cdef Py_ssize_t line_start = _rfind_nl(text, lo, start) + 1
     if line_start == 0:
         line_start = lo
     if line_start > lo:
-        blank = True
-        for i in range(line_start, start):
-            if not Py_UNICODE_ISSPACE(_at(text, i)):
-                blank = False
-                break
-        if blank:
+        if _blank(text, line_start, start):
             line_start = _rfind_nl(text, lo, line_start - 1) + 1
             if line_start == 0:
                 line_start = lo
@@ -2036,15 +2039,6 @@ cdef bint _ascii_span(str text, Py_ssize_t lo, Py_ssize_t hi):
 
 
 # ---- the categoriser's paragraphs ----------------------------------------------------------------
-
-cdef bint _blank(str text, Py_ssize_t lo, Py_ssize_t hi):
-    """not text[lo:hi].strip(): only white space (str.isspace), or nothing."""
-    cdef Py_ssize_t i
-    for i in range(lo, hi):
-        if not Py_UNICODE_ISSPACE(_at(text, i)):
-            return False
-    return True
-
 
 def paragraph(str text, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t line, list long_run, Py_ssize_t limit):
     """categorise._paragraph with PARAGRAPH_LINES as `limit`: the same walk, each line found by
