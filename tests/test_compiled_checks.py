@@ -14,6 +14,7 @@ import functools
 import gc
 import heapq
 import random
+import sys
 
 import pytest
 
@@ -218,6 +219,27 @@ def test_compiled_fold_equals_python_fold():
     ]
     assert [t for t in texts if core.fold(t) != fold(t)] == []
     assert core.fold("abc：") == "abc:" and core.fold("abc：").isascii()  # narrowed like a Python str
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_fold_utf8_equals_fold_then_encode(seed: int):
+    """One pass gives the folded str (as narrow as Python would make it) and the UTF-8 that encode
+    gives with surrogates passed: every width of character, lone surrogates, folds that narrow a str
+    (a latin-1 no-break space, a full-width colon beside ASCII only) and folds beside wider characters."""
+    from dlpscan.detect.text import _FOLD, fold_utf8
+
+    rng = random.Random(seed)
+    alphabet = [chr(c) for c in (0x7F, 0x80, 0xA0, 0xE9, 0xFF, 0x100, 0x7FF, 0x800, 0xD800, 0xDBFF, 0xDC00)]
+    alphabet += [chr(c) for c in (0xDFFF, 0xFFFD, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF)]
+    alphabet += [chr(c) for c in sorted(_FOLD)] + list("ab1:张三\n ")
+    texts = ["", "plain ascii", "只有汉字", "\U0001f600", "\u00a0", "abc：", "é：", "\ud800：", "张：\U0001f600"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(4000)]
+    for text in texts:
+        folded, data = core.fold_utf8(text)
+        want, want_data = fold_utf8(text)
+        assert (folded, data) == (want, want_data), repr(text)
+        assert sys.getsizeof(folded) == sys.getsizeof(want), repr(text)  # as narrow as Python's
+    assert core.fold_utf8("abc：")[0].isascii() and core.fold_utf8("é\u00a0")[0] == "é "
 
 
 def cards(rng: random.Random) -> list[str]:

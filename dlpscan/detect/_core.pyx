@@ -13,6 +13,7 @@ a pattern outside its subset, or one whose value group's span is needed, is conf
 
 from cpython cimport array
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_4BYTE_KIND
 from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memcpy, memset
@@ -1466,8 +1467,8 @@ cdef unsigned char _FOLD_TO[65536]  # text._FOLD as a table: 0 where a character
 for _i in range(65536):
     _FOLD_TO[_i] = 0
 for _k, _v in _text._FOLD.items():
-    if not (_k < 65536 and len(_v) == 1 and 0 < ord(_v) < 128):
-        raise ImportError("text._FOLD maps outside the BMP or to non-ASCII: the compiled fold does not apply")
+    if not (128 <= _k < 65536 and len(_v) == 1 and 0 < ord(_v) < 128):
+        raise ImportError("text._FOLD maps from ASCII, beyond the BMP or to non-ASCII: the compiled fold does not apply")
     _FOLD_TO[_k] = ord(_v)
 
 
@@ -1515,6 +1516,99 @@ def fold(str text):
         return PyUnicode_FromKindAndData(kind, buf, n)  # canonical: folding may lower the widest character
     finally:
         free(buf)
+
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    bint PyUnicode_IS_ASCII(object o)
+    PyObject *_new_bytes "PyBytes_FromStringAndSize" (const char *v, Py_ssize_t size) except NULL
+    char *PyBytes_AS_STRING(object o)
+    int _PyBytes_Resize(PyObject **o, Py_ssize_t size) except -1
+
+
+cdef Py_ssize_t _fold_encode(_Char *chars, Py_ssize_t n, _Char *folded, unsigned char *out,
+                             unsigned int *widest, Py_ssize_t *first) noexcept nogil:
+    """Each character folded into `folded` and its UTF-8 into `out` (a surrogate as three bytes, as the
+    "surrogatepass" error handler writes it); returns the bytes written. `widest`: the folded characters
+    OR-ed (below 128, 256 or 65536 exactly when every one is: the folded string's kind); `first`: the
+    first foldable character's index (-1: none). (Writing four bytes and keeping the length, without a
+    branch per character, was slower on CJK text mixed with ASCII.)"""
+    cdef Py_ssize_t i, j = 0
+    cdef unsigned int c, to, bits = 0
+    first[0] = -1
+    for i in range(n):
+        c = chars[i]
+        if _Char is Py_UCS4:
+            if c >= 65536:
+                folded[i] = <_Char> c
+                bits |= c
+                out[j] = <unsigned char> (0xF0 | (c >> 18))
+                out[j + 1] = <unsigned char> (0x80 | ((c >> 12) & 0x3F))
+                out[j + 2] = <unsigned char> (0x80 | ((c >> 6) & 0x3F))
+                out[j + 3] = <unsigned char> (0x80 | (c & 0x3F))
+                j += 4
+                continue
+        to = _FOLD_TO[c]
+        if to:
+            c = to
+            if first[0] < 0:
+                first[0] = i
+        folded[i] = <_Char> c
+        bits |= c
+        if c < 0x80:
+            out[j] = <unsigned char> c
+            j += 1
+        elif c < 0x800:
+            out[j] = <unsigned char> (0xC0 | (c >> 6))
+            out[j + 1] = <unsigned char> (0x80 | (c & 0x3F))
+            j += 2
+        else:
+            out[j] = <unsigned char> (0xE0 | (c >> 12))
+            out[j + 1] = <unsigned char> (0x80 | ((c >> 6) & 0x3F))
+            out[j + 2] = <unsigned char> (0x80 | (c & 0x3F))
+            j += 3
+    widest[0] = bits
+    return j
+
+
+cdef inline Py_UCS4 _max_char(unsigned int widest) noexcept nogil:
+    """A maximum character for PyUnicode_New that gives the kind (and ASCII flag) `widest` needs."""
+    return 127 if widest < 128 else 255 if widest < 256 else 65535 if widest < 65536 else 0x10FFFF
+
+
+def fold_utf8(str text):
+    """text.fold_utf8: (fold(text), its UTF-8 with surrogates passed) in one pass over `text`, not
+    fold's copies and then an encoding: what the Hyperscan pass reads beside the folded string."""
+    cdef Py_ssize_t n = len(text), first = -1, size = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef unsigned int widest = 0
+    cdef Py_UCS4 source_max = 255 if kind == 1 else 65535 if kind == 2 else 0x10FFFF
+    cdef object folded, encoded
+    cdef PyObject *raw
+    cdef void *target
+    cdef unsigned char *out
+    if PyUnicode_IS_ASCII(text):  # nothing to fold: every fold ends in ASCII and none starts there
+        return text, (<str> text).encode("ascii")
+    folded = PyUnicode_New(n, source_max)
+    target = PyUnicode_DATA(folded)
+    raw = _new_bytes(NULL, n * (2 if kind == 1 else 3 if kind == 2 else 4))
+    out = <unsigned char *> PyBytes_AS_STRING(<object> raw)
+    with nogil:
+        if kind == 1:
+            size = _fold_encode(<unsigned char *> data, n, <unsigned char *> target, out, &widest, &first)
+        elif kind == 2:
+            size = _fold_encode(<unsigned short *> data, n, <unsigned short *> target, out, &widest, &first)
+        else:
+            size = _fold_encode(<Py_UCS4 *> data, n, <Py_UCS4 *> target, out, &widest, &first)
+    _PyBytes_Resize(&raw, size)  # raw is NULL (and an error set) when it fails
+    encoded = <object> raw
+    Py_DECREF(encoded)
+    if first < 0:
+        return text, encoded
+    if _max_char(widest) != source_max:  # folding lowered the widest character: the canonical kind
+        folded = PyUnicode_FromKindAndData(kind, target, n)
+    return folded, encoded
 
 
 

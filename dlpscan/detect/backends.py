@@ -37,10 +37,11 @@ class Scanner(Protocol):
 
     def cursor(self, text: str) -> Cursor: ...
 
-    def candidates(self, text: str) -> tuple[Sequence[int], Sequence[int]]:
+    def candidates(self, text: str, data: bytes | None = None) -> tuple[Sequence[int], Sequence[int]]:
         """Every (start, pattern index) pair the cursor can return, as parallel sequences sorted by
         (start, index): the input of the compiled candidate loop. Lists, or where collected in C
-        typed arrays ('q'), which that loop reads without a Python int per candidate."""
+        typed arrays ('q'), which that loop reads without a Python int per candidate. `data`: the
+        UTF-8 of `text` (surrogates passed) where the caller made it already."""
         ...
 
 
@@ -115,7 +116,7 @@ class ReScanner:
     def cursor(self, text: str) -> Cursor:
         return _ReCursor(self, text)
 
-    def candidates(self, text: str) -> tuple[Sequence[int], Sequence[int]]:
+    def candidates(self, text: str, data: bytes | None = None) -> tuple[Sequence[int], Sequence[int]]:
         return _all_candidates(self.cursor(text))
 
 
@@ -414,23 +415,24 @@ class HyperscanScanner:
         )
         return db
 
-    def candidates(self, text: str) -> tuple[Sequence[int], Sequence[int]]:
+    def candidates(self, text: str, data: bytes | None = None) -> tuple[Sequence[int], Sequence[int]]:
         """Collected in C (typed arrays) where `_native` or the compiled loop is built, else the
         cursor's (lists)."""
-        return self._collect(text, -1)
+        return self._collect(text, -1, data)
 
     def candidates_apart(
-        self, text: str, first: int
+        self, text: str, first: int, data: bytes | None = None
     ) -> tuple[tuple[Sequence[int], Sequence[int]], tuple[Sequence[int], Sequence[int]]]:
         """`candidates` of the patterns before index `first` and, apart, of those from `first` on
         (indices counted from `first`): another reader's patterns, scanned in the same pass."""
         if first < 0:
             raise ValueError("first must be >= 0")
-        starts, ids, more_starts, more_ids = self._collect(text, first)
+        starts, ids, more_starts, more_ids = self._collect(text, first, data)
         return (starts, ids), (more_starts, more_ids)
 
-    def _collect(self, text: str, first: int) -> tuple[Sequence[int], ...]:
-        data = text.encode("utf-8", "surrogatepass")
+    def _collect(self, text: str, first: int, data: bytes | None) -> tuple[Sequence[int], ...]:
+        if data is None:
+            data = text.encode("utf-8", "surrogatepass")
         if self._native is not None:
             return self._db.candidates(data, first)
         compiled = compiled_modules.core()

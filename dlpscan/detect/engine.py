@@ -96,6 +96,12 @@ class Engine:
         self._validate = {entity: fast(labels.validate) for entity, labels in self._labels.items()}
         self._plan = self._core.Plan(self._entries) if self._core is not None else None
         self._fold: Callable[[str], str] = self._core.fold if self._core is not None else fold
+        # The compiled loop's Hyperscan pass reads the folded text's UTF-8, made in fold's pass.
+        self._fold_utf8: Callable[[str], tuple[str, bytes]] | None = (
+            self._core.fold_utf8
+            if self._core is not None and isinstance(self._scanner, HyperscanScanner)
+            else None
+        )
         self._layout: Callable[[Sequence[Sequence[str]]], TableLayout] = (
             self._core.table_layout if self._core is not None else table_layout
         )
@@ -114,14 +120,22 @@ class Engine:
                 return shared, len(regexes)
         return make_scanner(regexes, backend, native), None
 
-    def _pass(self, folded: str, keep_extra: bool = False) -> _Pass:
-        """The compiled loop's scan of `folded`: with the encoded-value hints and the extra patterns
-        in the same Hyperscan pass where it is shared; the extra candidates only with `keep_extra`
-        (a text block, whose caller passes them on)."""
+    def _folded(self, text: str) -> tuple[str, bytes | None]:
+        """`text` folded and, where the compiled loop's Hyperscan pass reads it, its UTF-8."""
+        if self._fold_utf8 is not None:
+            return self._fold_utf8(text)
+        return self._fold(text), None
+
+    def _pass(self, folded: str, keep_extra: bool = False, data: bytes | None = None) -> _Pass:
+        """The compiled loop's scan of `folded` (`data`: its UTF-8, if made): with the encoded-value
+        hints and the extra patterns in the same Hyperscan pass where it is shared; the extra
+        candidates only with `keep_extra` (a text block, whose caller passes them on)."""
         if self._extra_from is None:
-            return _Pass(*self._scanner.candidates(folded), None, decoded.hinted(folded))
+            return _Pass(*self._scanner.candidates(folded, data), None, decoded.hinted(folded))
         assert isinstance(self._scanner, HyperscanScanner)
-        (starts, ids), (more_starts, more_ids) = self._scanner.candidates_apart(folded, self._extra_from)
+        (starts, ids), (more_starts, more_ids) = self._scanner.candidates_apart(
+            folded, self._extra_from, data
+        )
         hints = len(decoded.HINT_PATTERNS)
         pairs = zip(more_starts, more_ids, strict=True)
         hinted = decoded.hinted_at(folded, ((s, i) for s, i in pairs if i < hints))
@@ -146,8 +160,8 @@ class Engine:
         return self._scan_text(text)[0]
 
     def _scan_text(self, text: str) -> tuple[list[Finding], Candidates | None]:
-        folded = self._fold(text)
-        findings, extra, hinted = self._scan_folded(folded, keep_extra=True)
+        folded, data = self._folded(text)
+        findings, extra, hinted = self._scan_folded(folded, keep_extra=True, data=data)
         if hinted:
             found = self._decoded_findings(folded, findings)
             if found:
@@ -155,11 +169,12 @@ class Engine:
         return findings, extra
 
     def _scan_folded(
-        self, folded: str, keep_extra: bool = False
+        self, folded: str, keep_extra: bool = False, data: bytes | None = None
     ) -> tuple[list[Finding], Candidates | None, bool]:
-        """Findings, the extra patterns' candidates (if shared) and whether encoded values are hinted."""
+        """Findings, the extra patterns' candidates (if shared) and whether encoded values are hinted;
+        `data`: the UTF-8 of `folded`, if made."""
         if self._plan is not None:  # records are line numbers already
-            scan = self._pass(folded, keep_extra)
+            scan = self._pass(folded, keep_extra, data)
             extra, hinted = scan.extra, scan.hinted
             findings = self._plan.findings(folded, scan.starts, scan.ids)
         else:
@@ -263,9 +278,9 @@ class Engine:
         header = tuple(block.header) + ("",) * (width - len(block.header))
         header_rel = self._header_relations(header)
         layout = self._layout(block.rows)
-        text = self._fold(layout.text)
+        text, data = self._folded(layout.text)
         if self._plan is not None:
-            scan = self._pass(text)
+            scan = self._pass(text, data=data)
             hinted = scan.hinted
             findings = self._plan.findings(text, scan.starts, scan.ids, header_rel, layout)
         else:

@@ -57,6 +57,13 @@ def fold(text: str) -> str:
     return _FOLDABLE.sub(lambda m: m.group().translate(_FOLD), text)
 
 
+def fold_utf8(text: str) -> tuple[str, bytes]:
+    """`fold(text)` and its UTF-8 (surrogates passed, as Hyperscan reads a block): the reference of the
+    compiled `fold_utf8`, which makes both in one pass."""
+    folded = fold(text)
+    return folded, folded.encode("utf-8", "surrogatepass")
+
+
 _NON_DIGITS = re.compile(r"\D")
 _SPACES = re.compile(r"\s+")
 _SEPARATORS = re.compile(r"[\s\-·.]")
