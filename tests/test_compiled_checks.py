@@ -232,7 +232,17 @@ def test_compiled_fold_utf8_equals_fold_then_encode(seed: int):
     alphabet = [chr(c) for c in (0x7F, 0x80, 0xA0, 0xE9, 0xFF, 0x100, 0x7FF, 0x800, 0xD800, 0xDBFF, 0xDC00)]
     alphabet += [chr(c) for c in (0xDFFF, 0xFFFD, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF)]
     alphabet += [chr(c) for c in sorted(_FOLD)] + list("ab1:张三\n ")
-    texts = ["", "plain ascii", "只有汉字", "\U0001f600", "\u00a0", "abc：", "é：", "\ud800：", "张：\U0001f600"]
+    texts = [
+        "",
+        "plain ascii",
+        "只有汉字",
+        "\U0001f600",
+        "\u00a0",
+        "abc：",
+        "é：",
+        "\ud800：",
+        "张：\U0001f600",
+    ]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(4000)]
     for text in texts:
         folded, data = core.fold_utf8(text)
