@@ -415,3 +415,16 @@ def test_compiled_found_rows_equal_python():
     for types in (frozenset(), frozenset({"CN_ADDRESS", "CN_MOBILE"}), frozenset({"CN_NAME", "CN_MOBILE"})):
         assert core.found_rows(findings, types) == columns.found_rows(findings, types)
     assert core.found_rows(findings, frozenset({"CN_MOBILE"})) == {("CN_MOBILE", 3): set(range(8))}
+
+
+def test_compiled_count_newlines_equals_str_count():
+    """Every string kind, every range of a few texts (empty, at both ends), and a range out of bounds."""
+    rng = random.Random(7)
+    texts = ["", "\n", "a\nb\n", "只有\n汉字\n\n", "\U0001f600\n\n\U0001f600", "é\n" * 40]
+    texts += ["".join(rng.choice("a\n张\U0001f600é ") for _ in range(rng.randint(0, 90))) for _ in range(200)]
+    for text in texts:
+        for lo in range(len(text) + 1):
+            hi = rng.randint(lo, len(text))
+            assert core.count_newlines(text, lo, hi) == text.count("\n", lo, hi), (text, lo, hi)
+    with pytest.raises(IndexError):
+        core.count_newlines("a\n", 0, 3)

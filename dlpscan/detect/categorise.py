@@ -237,11 +237,13 @@ class Categoriser:
             starts, ids = self._scanner.candidates(folded)
         seen: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))  # line -> cat -> names
         offsets: dict[int, int] = {}  # line -> an offset on it
+        core = compiled.core()
+        newlines = core.count_newlines if core is not None else _count_newlines
         line, last = 0, 0
         for start, idx in zip(starts, ids, strict=True):
             i, name, regex = self._evidence[idx]
             if regex.match(folded, start) is not None:
-                line += text.count("\n", last, start)
+                line += newlines(text, last, start)
                 last = start
                 seen[line][i].add(name)
                 offsets.setdefault(line, start)
@@ -294,6 +296,11 @@ class Categoriser:
             if line in people:
                 out.append(((lo, hi), range(line, line + 1), people[line][1]))
         return out
+
+
+def _count_newlines(text: str, lo: int, hi: int) -> int:
+    """The line breaks in text[lo:hi] (the reference of the compiled `count_newlines`)."""
+    return text.count("\n", lo, hi)
 
 
 def _line_end(text: str, at: int) -> int:
