@@ -12,6 +12,7 @@ Cost: per column and per identified row, never a regex per cell.
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -353,8 +354,7 @@ def _on_lines(findings: list[Finding], first: int, last: int) -> list[Finding]:
     return findings[lo : bisect.bisect_right(findings, last, lo=lo, key=_record)]
 
 
-def _record(f: Finding) -> int:
-    return f.record
+_record = operator.attrgetter("record")  # a finding's line: the bisect key, read in C
 
 
 def _holds(row: tuple[str, ...], wanted: list[list[list[int]]]) -> bool:
