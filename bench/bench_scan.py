@@ -20,9 +20,11 @@ import argparse
 import csv
 import io
 import json
+import math
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -259,6 +261,22 @@ def net_seconds(path: Path, tiny: Path, work: Path, rounds: int = 5) -> float:
     return min(files) - min(starts)
 
 
+# A text's command figure scans this many CPU seconds of copies of it in one command (at most
+# MAX_COPIES): one 10 MB sparse text costs ~50 ms, less than the start-up's run-to-run swing.
+COPIES_CPU = 0.5
+MAX_COPIES = 12
+
+
+def copies_of(path: Path, work: Path, count: int) -> Path:
+    """A fresh folder of `count` copies of `path` (copies: the walk reads a linked inode once)."""
+    folder = work / f"{path.stem}-copies"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for i in range(count):
+        shutil.copyfile(path, folder / f"{i:02d}-{path.name}")
+    return folder
+
+
 _WORKER_CPU = """
 import gc, sys, time
 from pathlib import Path
@@ -354,16 +372,20 @@ def target_rows(work: Path, quick: bool, corpora: Sequence[Path] = ()) -> list[t
 
     def text_target(label: str, path: Path, text: str, goal: float) -> None:
         mb = path.stat().st_size / MB
-        ours = mb / max(net_seconds(path, tiny, work), 1e-6)
-        worker = mb / worker_seconds(path)
+        worker_cpu = worker_seconds(path)
+        count = min(MAX_COPIES, max(1, math.ceil(COPIES_CPU / worker_cpu)))
+        folder = copies_of(path, work, count)
+        ours = mb / max(net_seconds(folder, tiny, work) / count, 1e-6)
+        shutil.rmtree(folder)
+        worker = mb / worker_cpu
         base = mb / baseline_seconds(text)
         ratio, worker_ratio = ours / base, worker / base
         rows.append(
             (
                 label,
                 f">= {goal:g}x naive re",
-                f"{ours:.1f} MB/s, {ratio:.2f}x (command minus start-up); worker {worker:.1f} MB/s, "
-                f"{worker_ratio:.2f}x",
+                f"{ours:.1f} MB/s, {ratio:.2f}x (command minus start-up, per copy of {count} in one scan); "
+                f"worker {worker:.1f} MB/s, {worker_ratio:.2f}x",
                 f"naive re {base:.1f} MB/s; {presidio(text)}",
                 "yes" if min(ratio, worker_ratio) >= goal else "no",
             )
