@@ -45,11 +45,13 @@ class CompiledLoopHook(BuildHookInterface):
 
 
 def source_digest(pyx: Path) -> str:
-    """SHA-256 of a .pyx and the .pxi files beside it (which it may include); the same as
+    """SHA-256 of a .pyx and the .pxi and .h files beside it that it names (includes); the same as
     dlpscan.extensions.source_digest."""
-    digest = hashlib.sha256(pyx.read_bytes())
-    for include in sorted(pyx.parent.glob("*.pxi")):
-        digest.update(include.read_bytes())
+    source = pyx.read_bytes()
+    digest = hashlib.sha256(source)
+    for include in sorted([*pyx.parent.glob("*.pxi"), *pyx.parent.glob("*.h")]):
+        if f'"{include.name}"'.encode() in source:
+            digest.update(include.read_bytes())
     return digest.hexdigest()
 
 

@@ -38,11 +38,14 @@ def load(name: str, required: bool | None = None) -> ModuleType | None:
 
 
 def source_digest(pyx: Path) -> str:
-    """SHA-256 of a .pyx and the .pxi files beside it (which it may include): what hatch_build.py
-    builds into the module as SOURCE_DIGEST."""
-    digest = hashlib.sha256(pyx.read_bytes())
-    for include in sorted(pyx.parent.glob("*.pxi")):
-        digest.update(include.read_bytes())
+    """SHA-256 of a .pyx and the .pxi and .h files beside it that it names (includes): what
+    hatch_build.py builds into the module as SOURCE_DIGEST. Only those it names: the build compiles
+    a module again when they change, not when another module's header does."""
+    source = pyx.read_bytes()
+    digest = hashlib.sha256(source)
+    for include in sorted([*pyx.parent.glob("*.pxi"), *pyx.parent.glob("*.h")]):
+        if f'"{include.name}"'.encode() in source:
+            digest.update(include.read_bytes())
     return digest.hexdigest()
 
 

@@ -377,7 +377,7 @@ def test_findings_of_a_scan_are_not_walked_by_the_cyclic_collector():
 
 
 def test_the_source_digest_covers_the_shared_include(tmp_path):
-    """A module is stale when a .pxi it includes changed, not only its .pyx; the digest the build hook
+    """A module is stale when a .pxi or .h it names changed, not only its .pyx; the digest the build hook
     (hatch_build.py) built into each module is the one the check computes."""
     from pathlib import Path
 
@@ -388,6 +388,15 @@ def test_the_source_digest_covers_the_shared_include(tmp_path):
     (tmp_path / "_shared.pxi").write_text("cdef int x = 1\n")
     before = extensions.source_digest(tmp_path / "m.pyx")
     (tmp_path / "_shared.pxi").write_text("cdef int x = 2\n")
+    assert extensions.source_digest(tmp_path / "m.pyx") != before
+    # a C header it names counts too; one it does not name (another module's) does not
+    (tmp_path / "m.pyx").write_text('include "_shared.pxi"\ncdef extern from "_mine.h":\n    int y\n')
+    (tmp_path / "_mine.h").write_text("#define y 1\n")
+    (tmp_path / "_theirs.h").write_text("#define z 1\n")
+    before = extensions.source_digest(tmp_path / "m.pyx")
+    (tmp_path / "_theirs.h").write_text("#define z 2\n")
+    assert extensions.source_digest(tmp_path / "m.pyx") == before
+    (tmp_path / "_mine.h").write_text("#define y 2\n")
     assert extensions.source_digest(tmp_path / "m.pyx") != before
     detect = Path(compiled.__file__).parent
     assert extensions.source_digest(detect / "_core.pyx") == core.SOURCE_DIGEST

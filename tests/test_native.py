@@ -203,3 +203,38 @@ def test_digests_sort_as_bytes_compare_even_when_their_first_eight_bytes_are_equ
     assert sorted(zip(out_digests, moved, strict=True)) == sorted(zip(digests, flags, strict=True))
     with pytest.raises(ValueError):
         native.sort_digests(b"x" * 33)
+
+
+@pytest.fixture(params=[False, True], ids=["openssl", "pairs"])
+def hmac_pairs(request):
+    """DistinctValues hashing every value through OpenSSL, and short values two at a time with the
+    x86 SHA extensions (skipped where the CPU lacks them)."""
+    before = native.hmac_pairs()
+    if native.hmac_pairs(request.param) != request.param:
+        pytest.skip("this CPU has no SHA extensions: OpenSSL hashes every value")
+    yield request.param
+    native.hmac_pairs(before)
+
+
+@pytest.mark.parametrize("key", [b"k", b"x" * 64, b"long key " * 20])
+def test_distinct_values_hashed_in_pairs_equal_hmac(hmac_pairs, key):
+    """Every UTF-8 length around the one-block limit (55 bytes), of one- to four-byte characters, short
+    and long values interleaved, odd and even counts (the last short value hashed beside itself), and
+    each value's flags kept with its own digest."""
+    rng = random.Random(12)
+    values = (
+        ["a" * n for n in range(70)] + ["张" * n for n in range(25)] + ["\U0001f600" * n for n in range(16)]
+    )
+    values += ["".join(rng.choice("a7é张\U0001f600") for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    for count in (1, 2, 3, len(values)):
+        chosen = values[-count:]
+        flags = bytes(rng.choice((0, 1, 2)) for _ in chosen)
+        tally = Fingerprinter(key).distinct_values()
+        tally.add(chosen, flags)
+        digests = {v: hmac.digest(key, v.encode("utf-8"), "sha256") for v in chosen}
+        assert tally.digests() == b"".join(sorted(set(digests.values())))
+        confirmed = {digests[v] for v, f in zip(chosen, flags, strict=True) if f & 1}
+        marked = {digests[v] for v, f in zip(chosen, flags, strict=True) if f & 2}
+        assert tally.counts() == (len(set(digests.values())), len(confirmed), len(marked))
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate raises, as str.encode does
+        Fingerprinter(key).distinct_values().add(["ok", "\ud800"], b"\0\0")

@@ -55,7 +55,7 @@ cdef extern from *:
     #include <openssl/sha.h>
     """
     ctypedef struct SHA256_CTX:
-        pass
+        unsigned int h[8]  # the chaining state; after a pad's 64 bytes, where a short HMAC starts
     int SHA256_Init(SHA256_CTX *c) nogil
     int SHA256_Update(SHA256_CTX *c, const void *data, size_t n) nogil
     int SHA256_Final(unsigned char *md, SHA256_CTX *c) nogil
@@ -431,6 +431,24 @@ cdef extern from "Python.h":
 cdef enum:
     _SHORT_UTF8 = 1024  # bytes: a str of up to a quarter of this many characters is encoded on the stack
 
+cdef extern from "_sha256x2.h":
+    int DLPSCAN_SHORT_MESSAGE
+    int dlpscan_sha_ni() nogil
+    void dlpscan_hmac_short_x2(const unsigned int *inner, const unsigned int *outer, const unsigned char *msg_a,
+                               size_t n_a, const unsigned char *msg_b, size_t n_b, unsigned char *out_a,
+                               unsigned char *out_b) nogil
+
+cdef bint _pairs = dlpscan_sha_ni() == 1  # short values' HMACs two at a time (x86 SHA extensions)
+
+
+def hmac_pairs(enabled=None):
+    """Are short values' fingerprints computed two at a time with the x86 SHA extensions? `enabled`
+    (tests): False uses OpenSSL for every value, True the pairs where the CPU has the extensions."""
+    global _pairs
+    if enabled is not None:
+        _pairs = bool(enabled) and dlpscan_sha_ni() == 1
+    return _pairs
+
 
 cdef Py_ssize_t _utf8_into(str value, char *buf) noexcept:
     """value.encode("utf-8") written to `buf` (room for _SHORT_UTF8 bytes); -1 when the str is longer
@@ -649,17 +667,36 @@ cdef class DistinctValues:
         self.values = _Digests()
 
     def add(self, list values, flags):
-        """Each of `values` (str) with its byte of `flags`."""
+        """Each of `values` (str) with its byte of `flags`. Values of up to DLPSCAN_SHORT_MESSAGE bytes
+        of UTF-8 are hashed two at a time where the CPU allows (`hmac_pairs`): the same digests."""
         cdef const unsigned char[:] bits = flags
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, size, waiting = -1, waiting_size = 0
         cdef unsigned char digest[32]
+        cdef unsigned char other[32]
+        cdef char utf8[2][_SHORT_UTF8]
+        cdef int slot = 0
         cdef str value
         if len(bits) != len(values):
             raise ValueError("one flag byte per value")
         for i in range(len(values)):
             value = values[i]
-            self.fp._finish_value(&self.fp.inner, value, digest, 32)
-            self.values.push(digest, bits[i])
+            size = _utf8_into(value, utf8[slot]) if _pairs else -1
+            if not 0 <= size <= DLPSCAN_SHORT_MESSAGE:
+                self.fp._finish_value(&self.fp.inner, value, digest, 32)
+                self.values.push(digest, bits[i])
+            elif waiting < 0:
+                waiting, waiting_size, slot = i, size, 1 - slot
+            else:
+                dlpscan_hmac_short_x2(self.fp.inner.h, self.fp.outer.h, <unsigned char *> utf8[1 - slot],
+                                      waiting_size, <unsigned char *> utf8[slot], size, digest, other)
+                self.values.push(digest, bits[waiting])
+                self.values.push(other, bits[i])
+                waiting = -1
+        if waiting >= 0:  # the last short value, alone: hashed beside itself
+            slot = 1 - slot
+            dlpscan_hmac_short_x2(self.fp.inner.h, self.fp.outer.h, <unsigned char *> utf8[slot], waiting_size,
+                                  <unsigned char *> utf8[slot], waiting_size, digest, other)
+            self.values.push(digest, bits[waiting])
 
     def counts(self):
         """(distinct, confirmed, marked) values."""
