@@ -706,3 +706,25 @@ def test_hex_fingerprints_become_their_32_bytes():
     digests = [hashlib.sha256(str(i).encode()).digest() for i in range(3)]
     assert codec.fps_to_db([d.hex() for d in digests], "CN_MOBILE") == digests
     assert codec.fps_to_db([], "CN_MOBILE") == []
+
+
+def test_a_new_sqlite_store_has_16_kb_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    """Fingerprints are written by the hundred thousand: a new store takes PAGE_BYTES pages (set
+    before WAL, when SQLite still can); a store made with SQLite's default keeps 4 KB and works."""
+    import sqlite3
+
+    fresh = tmp_path / "new.sqlite"
+    Store.open(str(fresh)).close()
+    with sqlite3.connect(fresh) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == db.PAGE_BYTES
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as conn:
+        conn.execute("CREATE TABLE t (x)")  # an existing file: 4096-byte pages, a rollback journal
+    Store.open(str(old)).close()
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert (
+            conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'fingerprints'").fetchone()[0] == 1
+        )
