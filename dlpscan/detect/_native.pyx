@@ -674,28 +674,36 @@ cdef class DistinctValues:
         cdef unsigned char digest[32]
         cdef unsigned char other[32]
         cdef char utf8[2][_SHORT_UTF8]
+        cdef const unsigned char *message[2]  # an ASCII str's own characters, or its slot of utf8
         cdef int slot = 0
         cdef str value
         if len(bits) != len(values):
             raise ValueError("one flag byte per value")
         for i in range(len(values)):
-            value = values[i]
-            size = _utf8_into(value, utf8[slot]) if _pairs else -1
+            value = values[i]  # `values` holds it: its characters stay where they are until hashed
+            if not _pairs:
+                size = -1
+            elif value.isascii():
+                size = len(value)
+                message[slot] = <const unsigned char *> PyUnicode_DATA(value)
+            else:
+                size = _utf8_into(value, utf8[slot])
+                message[slot] = <const unsigned char *> utf8[slot]
             if not 0 <= size <= DLPSCAN_SHORT_MESSAGE:
                 self.fp._finish_value(&self.fp.inner, value, digest, 32)
                 self.values.push(digest, bits[i])
             elif waiting < 0:
                 waiting, waiting_size, slot = i, size, 1 - slot
             else:
-                dlpscan_hmac_short_x2(self.fp.inner.h, self.fp.outer.h, <unsigned char *> utf8[1 - slot],
-                                      waiting_size, <unsigned char *> utf8[slot], size, digest, other)
+                dlpscan_hmac_short_x2(self.fp.inner.h, self.fp.outer.h, message[1 - slot], waiting_size,
+                                      message[slot], size, digest, other)
                 self.values.push(digest, bits[waiting])
                 self.values.push(other, bits[i])
                 waiting = -1
         if waiting >= 0:  # the last short value, alone: hashed beside itself
             slot = 1 - slot
-            dlpscan_hmac_short_x2(self.fp.inner.h, self.fp.outer.h, <unsigned char *> utf8[slot], waiting_size,
-                                  <unsigned char *> utf8[slot], waiting_size, digest, other)
+            dlpscan_hmac_short_x2(self.fp.inner.h, self.fp.outer.h, message[slot], waiting_size,
+                                  message[slot], waiting_size, digest, other)
             self.values.push(digest, bits[waiting])
 
     def counts(self):
