@@ -7,7 +7,7 @@ tests/test_native.py, tests/test_extract_hostile.py)."""
 
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
+ROOT = Path(__file__).resolve().parent
 # module -> (source, C libraries it links)
 MODULES = {
     "dlpscan.detect._core": ("dlpscan/detect/_core.pyx", []),
@@ -45,14 +46,14 @@ class CompiledLoopHook(BuildHookInterface):
 
 
 def source_digest(pyx: Path) -> str:
-    """SHA-256 of a .pyx and the .pxi and .h files beside it that it names (includes); the same as
-    dlpscan.extensions.source_digest."""
-    source = pyx.read_bytes()
-    digest = hashlib.sha256(source)
-    for include in sorted([*pyx.parent.glob("*.pxi"), *pyx.parent.glob("*.h")]):
-        if f'"{include.name}"'.encode() in source:
-            digest.update(include.read_bytes())
-    return digest.hexdigest()
+    """dlpscan.extensions.source_digest, the digest the runtime check compares with what is built in:
+    that module loaded by its path (it needs the standard library only), not by importing the dlpscan
+    package, whose dependencies a build need not have."""
+    spec = importlib.util.spec_from_file_location("_dlpscan_extensions", ROOT / "dlpscan" / "extensions.py")
+    assert spec is not None and spec.loader is not None
+    extensions = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extensions)
+    return extensions.source_digest(pyx)
 
 
 def compile_in_place(root: Path) -> dict[str, Path]:
