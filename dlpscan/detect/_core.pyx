@@ -66,18 +66,52 @@ cdef extern from *:
         *p = v;
         Py_XDECREF(old);
     }
-    static PyObject *dlpscan_alloc(PyObject *type) {
-        return ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 0);
-    }
-    static void dlpscan_untrack(PyObject *o) {
-        PyObject_GC_UnTrack(o);
+    /* A Finding made in one go: its slots are empty when allocated, so each is filled without reading
+       an old value, and the numbers made here are stored, not stored and then released. */
+    static PyObject *dlpscan_new_finding(PyObject *type, const Py_ssize_t *at, PyObject *entity, PyObject *value,
+                                         Py_ssize_t start, Py_ssize_t end, double score, int masked, int damaged,
+                                         PyObject *hidden, Py_ssize_t record, PyObject *column, int confirmed) {
+        PyObject *f = ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 0);
+        PyObject *numbers[4];
+        int i;
+        if (f == NULL)
+            return NULL;
+        numbers[0] = PyLong_FromSsize_t(start);
+        numbers[1] = PyLong_FromSsize_t(end);
+        numbers[2] = PyFloat_FromDouble(score);
+        numbers[3] = PyLong_FromSsize_t(record);
+        if (!numbers[0] || !numbers[1] || !numbers[2] || !numbers[3]) {
+            for (i = 0; i < 4; i++)
+                Py_XDECREF(numbers[i]);
+            Py_DECREF(f);
+            return NULL;
+        }
+    #define DLPSCAN_SLOT(k) (*(PyObject **)((char *)f + at[k]))
+        Py_INCREF(entity), DLPSCAN_SLOT(0) = entity;
+        Py_INCREF(value), DLPSCAN_SLOT(1) = value;
+        DLPSCAN_SLOT(2) = numbers[0];
+        DLPSCAN_SLOT(3) = numbers[1];
+        DLPSCAN_SLOT(4) = numbers[2];
+        DLPSCAN_SLOT(5) = masked ? Py_NewRef(Py_True) : Py_NewRef(Py_False);
+        DLPSCAN_SLOT(6) = damaged ? Py_NewRef(Py_True) : Py_NewRef(Py_False);
+        Py_INCREF(hidden), DLPSCAN_SLOT(7) = hidden;
+        DLPSCAN_SLOT(8) = numbers[3];
+        Py_INCREF(column), DLPSCAN_SLOT(9) = column;
+        DLPSCAN_SLOT(10) = confirmed ? Py_NewRef(Py_True) : Py_NewRef(Py_False);
+    #undef DLPSCAN_SLOT
+        /* Its fields are strings, numbers, booleans and None: a finding can be in no reference cycle,
+           so the cyclic collector need not walk it (CPython untracks such tuples too). Dense text makes
+           tens of thousands per block, which each collection after the block walked again. */
+        PyObject_GC_UnTrack(f);
+        return f;
     }
     """
     Py_ssize_t dlpscan_object_slot(object descr) except? -2
     PyObject *dlpscan_slot(object o, Py_ssize_t offset)
     void dlpscan_set_slot(object o, Py_ssize_t offset, object v)
-    object dlpscan_alloc(object type)
-    void dlpscan_untrack(object o)
+    object dlpscan_new_finding(object type, const Py_ssize_t *at, object entity, object value, Py_ssize_t start,
+                               Py_ssize_t end, double score, int masked, int damaged, object hidden,
+                               Py_ssize_t record, object column, int confirmed)
 
 cdef enum:  # Finding's fields, in _FIELDS order
     F_ENTITY_TYPE = 0
@@ -122,23 +156,8 @@ cdef object _finding(str entity, str value, Py_ssize_t start, Py_ssize_t end, do
     """Finding(entity, value, start, end, score, masked, damaged, hidden, record, column, confirmed)."""
     if not _SLOTS:
         return Finding(entity, value, start, end, score, masked, damaged, hidden, record, column, confirmed)
-    cdef object f = dlpscan_alloc(_FINDING)
-    dlpscan_set_slot(f, _OFFSET[F_ENTITY_TYPE], entity)
-    dlpscan_set_slot(f, _OFFSET[F_VALUE], value)
-    dlpscan_set_slot(f, _OFFSET[F_START], start)
-    dlpscan_set_slot(f, _OFFSET[F_END], end)
-    dlpscan_set_slot(f, _OFFSET[F_SCORE], score)
-    dlpscan_set_slot(f, _OFFSET[F_MASKED], masked)
-    dlpscan_set_slot(f, _OFFSET[F_DAMAGED], damaged)
-    dlpscan_set_slot(f, _OFFSET[F_HIDDEN_DIGITS], hidden)
-    dlpscan_set_slot(f, _OFFSET[F_RECORD], record)
-    dlpscan_set_slot(f, _OFFSET[F_COLUMN], column)
-    dlpscan_set_slot(f, _OFFSET[F_CONFIRMED], confirmed)
-    # Its fields are strings, numbers, booleans and None: a finding can be in no reference cycle, so
-    # the cyclic collector need not walk it (CPython untracks such tuples too). Dense text makes tens
-    # of thousands per block, which each collection after the block walked again.
-    dlpscan_untrack(f)
-    return f
+    return dlpscan_new_finding(_FINDING, _OFFSET, entity, value, start, end, score, masked, damaged, hidden,
+                               record, column, confirmed)
 
 
 cdef inline object _get(object f, int field):
