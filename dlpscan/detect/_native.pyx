@@ -69,6 +69,7 @@ def library_version():
 # ---- Hyperscan -----------------------------------------------------------------------------------
 
 include "_reach.pxi"
+include "_utf8.pxi"
 
 
 cdef struct Hits:
@@ -461,26 +462,9 @@ cdef Py_ssize_t _utf8_into(str value, char *buf) noexcept:
         return -1
     for i in range(n):
         c = <unsigned int> PyUnicode_READ(kind, data, i)
-        if c < 0x80:
-            buf[k] = <char> c
-            k += 1
-        elif c < 0x800:
-            buf[k] = <char> (0xC0 | (c >> 6))
-            buf[k + 1] = <char> (0x80 | (c & 0x3F))
-            k += 2
-        elif c < 0x10000:
-            if 0xD800 <= c <= 0xDFFF:
-                return -1
-            buf[k] = <char> (0xE0 | (c >> 12))
-            buf[k + 1] = <char> (0x80 | ((c >> 6) & 0x3F))
-            buf[k + 2] = <char> (0x80 | (c & 0x3F))
-            k += 3
-        else:
-            buf[k] = <char> (0xF0 | (c >> 18))
-            buf[k + 1] = <char> (0x80 | ((c >> 12) & 0x3F))
-            buf[k + 2] = <char> (0x80 | ((c >> 6) & 0x3F))
-            buf[k + 3] = <char> (0x80 | (c & 0x3F))
-            k += 4
+        if 0xD800 <= c <= 0xDFFF:
+            return -1
+        k += _put_utf8(c, <unsigned char *> buf + k)
     return k
 
 
