@@ -1,13 +1,17 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True
-"""xlsxcheck's searches over one piece of a worksheet, in one pass over its bytes.
+"""One pass over a worksheet's XML bytes: xlsxcheck's searches, and xlsxfast's reading of a sheet of
+inline strings and plain numbers.
 
-xlsxcheck._piece_flags is the reference: six regular-expression searches, each a pass over the
-piece (about 0.25 s of CPU per 60 MB of sheet XML, as much as a sixth of scanning a dense export).
-Here the bytes that can start any of them ('<', ':', '=') are looked at once, and the rest skipped.
-tests/test_extract_hostile.py holds the two to the same answers.
+xlsxcheck._piece_flags is the reference of `piece_flags`: six regular-expression searches, each a pass
+over the piece (about 0.25 s of CPU per 60 MB of sheet XML, as much as a sixth of scanning a dense
+export). Here the bytes that can start any of them ('<', ':', '=') are looked at once, and the rest
+skipped. tests/test_extract_hostile.py holds the two to the same answers.
+
+calamine is the reference of `inline_sheet`, which reads only the cells it reads just so and answers
+None for any other sheet; tests/test_xlsxfast.py holds the two to the same rows.
 """
 
-from libc.string cimport memcmp
+from libc.string cimport memchr, memcmp, memcpy
 
 cdef extern from *:
     const char *DLPSCAN_SOURCE_DIGEST  # SHA-256 of this file, set by hatch_build.py
@@ -126,3 +130,355 @@ def piece_flags(bytes piece, Py_ssize_t start, long long strings, long long colu
             elif nb == 9 or nb == 10 or nb == 13 or nb == 32 or nb == 47 or nb == 62:  # ':c' and those
                 flags |= _IRREGULAR
     return flags
+
+
+# ---- the cells of a sheet of inline strings and plain numbers (xlsxfast) -------------------------
+
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdlib cimport free, realloc, strtod
+
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void *o)
+
+cdef enum:
+    _MAX_ROW = 1048576
+    _MAX_COLUMN = 16384
+
+
+cdef class _Cursor:
+    cdef const unsigned char *p
+    cdef Py_ssize_t i, n
+
+    cdef inline void spaces(self) noexcept:
+        while self.i < self.n and _SPACE[self.p[self.i]]:
+            self.i += 1
+
+    cdef inline bint take(self, const char *word, Py_ssize_t size) noexcept:
+        """Skips `word` where it comes next."""
+        if self.i + size <= self.n and memcmp(self.p + self.i, word, size) == 0:
+            self.i += size
+            return True
+        return False
+
+    cdef inline bint tag_end(self) noexcept:
+        """Right after a tag's name: white space, '>' or '/' (not a longer name)."""
+        return self.i < self.n and (_SPACE[self.p[self.i]] or self.p[self.i] == 62 or self.p[self.i] == 47)
+
+
+cdef inline bint _name_char(unsigned char c) noexcept:
+    return _digit(c) or c == 95 or c == 45 or c == 46
+
+
+cdef Py_ssize_t _attribute(_Cursor c, Py_ssize_t *name, Py_ssize_t *name_size, Py_ssize_t *value,
+                           Py_ssize_t *value_size) noexcept:
+    """The next attribute name="value" of a tag: 1; the tag's end: 0 ('>') or 2 ('/>'); -1: anything else."""
+    c.spaces()
+    if c.take(b">", 1):
+        return 0
+    if c.take(b"/>", 2):
+        return 2
+    name[0] = c.i
+    while c.i < c.n and (_letter(c.p[c.i]) or c.p[c.i] == 58 or (c.i > name[0] and _name_char(c.p[c.i]))):
+        c.i += 1  # a letter, then letters, ':', digits, '_', '-' and '.' (x14ac:dyDescent, xml:space)
+    name_size[0] = c.i - name[0]
+    if name_size[0] == 0 or not c.take(b'="', 2):
+        return -1
+    value[0] = c.i
+    while c.i < c.n and c.p[c.i] != 34 and c.p[c.i] != 60 and c.p[c.i] != 38:
+        c.i += 1
+    if c.i >= c.n or c.p[c.i] != 34:
+        return -1
+    value_size[0] = c.i - value[0]
+    c.i += 1
+    return 1
+
+
+cdef inline bint _named(_Cursor c, Py_ssize_t at, Py_ssize_t size, const char *word, Py_ssize_t word_size) noexcept:
+    return size == word_size and memcmp(c.p + at, word, size) == 0
+
+
+cdef long long _number(_Cursor c, Py_ssize_t at, Py_ssize_t size) noexcept:
+    """Decimal digits as a number; -1 when they are not (or too many)."""
+    cdef long long v = 0
+    cdef Py_ssize_t k
+    if size < 1 or size > 9:
+        return -1
+    for k in range(at, at + size):
+        if not _digit(c.p[k]):
+            return -1
+        v = v * 10 + (c.p[k] - 48)
+    return v
+
+
+cdef object _text(_Cursor c, Py_ssize_t at, Py_ssize_t size):
+    """Text of a <t> element as calamine reads it, or None where it may read it otherwise: a character
+    reference, an _xHHHH_ escape, a carriage return (line ends normalised), bytes that are not UTF-8."""
+    cdef Py_ssize_t k, j = 0
+    cdef bytearray out
+    cdef const unsigned char *p = c.p + at
+    for k in range(size):
+        if p[k] == 13 or (p[k] == 95 and k + 1 < size and p[k + 1] == 120):  # '\r', '_x'
+            return None
+    if memchr(p, 38, size) == NULL:  # no '&'
+        try:
+            return PyUnicode_DecodeUTF8(<const char *> p, size, NULL)
+        except UnicodeDecodeError:
+            return None
+    out = bytearray(size)
+    k = 0
+    while k < size:
+        if p[k] != 38:
+            out[j] = p[k]
+            j += 1
+            k += 1
+        elif k + 5 <= size and memcmp(p + k, b"&amp;", 5) == 0:
+            out[j] = 38; j += 1; k += 5
+        elif k + 4 <= size and memcmp(p + k, b"&lt;", 4) == 0:
+            out[j] = 60; j += 1; k += 4
+        elif k + 4 <= size and memcmp(p + k, b"&gt;", 4) == 0:
+            out[j] = 62; j += 1; k += 4
+        elif k + 6 <= size and memcmp(p + k, b"&quot;", 6) == 0:
+            out[j] = 34; j += 1; k += 6
+        elif k + 6 <= size and memcmp(p + k, b"&apos;", 6) == 0:
+            out[j] = 39; j += 1; k += 6
+        else:
+            return None
+    try:
+        return bytes(out[:j]).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+cdef object _float(_Cursor c, Py_ssize_t at, Py_ssize_t size):
+    """A <v> of -?digits[.digits][e[+-]digits] as a float (Rust's and C's readings agree on these);
+    None for anything else (calamine may keep it as text)."""
+    cdef Py_ssize_t k = at, end = at + size, d
+    cdef char buf[64]
+    if size < 1 or size > 60:
+        return None
+    if c.p[k] == 45:
+        k += 1
+    d = k
+    while k < end and _digit(c.p[k]):
+        k += 1
+    if k == d:
+        return None
+    if k < end and c.p[k] == 46:
+        k += 1
+        d = k
+        while k < end and _digit(c.p[k]):
+            k += 1
+        if k == d:
+            return None
+    if k < end and (c.p[k] == 101 or c.p[k] == 69):
+        k += 1
+        if k < end and (c.p[k] == 43 or c.p[k] == 45):
+            k += 1
+        d = k
+        while k < end and _digit(c.p[k]):
+            k += 1
+        if k == d:
+            return None
+    if k != end:
+        return None
+    memcpy(buf, c.p + at, size)
+    buf[size] = 0
+    return strtod(buf, NULL)
+
+
+cdef class _Places:
+    """Where each value found so far goes: 0-based rows and columns, in C arrays that grow."""
+    cdef int *rows
+    cdef int *cols
+    cdef Py_ssize_t size, room
+
+    def __dealloc__(self):
+        free(self.rows)
+        free(self.cols)
+
+    cdef int add(self, long long row, long long col) except -1:
+        cdef int *more_rows
+        cdef int *more_cols
+        if self.size == self.room:
+            self.room = max(1024, self.room * 2)
+            more_rows = <int *> realloc(self.rows, self.room * sizeof(int))
+            if more_rows == NULL:
+                raise MemoryError()
+            self.rows = more_rows
+            more_cols = <int *> realloc(self.cols, self.room * sizeof(int))
+            if more_cols == NULL:
+                raise MemoryError()
+            self.cols = more_cols
+        self.rows[self.size] = <int> row
+        self.cols[self.size] = <int> col
+        self.size += 1
+        return 0
+
+
+def inline_sheet(bytes xml, long long max_cells):
+    """A worksheet's XML read as calamine reads it, where every cell is one it reads just so:
+    `<c r="…" [s="…"] t="inlineStr"><is><t>…</t></is></c>`, a number `<c r="…" [t="n"]><v>…</v></c>`
+    without a style (a style may make it a date), or a cell without a value (outside calamine's
+    range), in rows and columns that only ascend. Returns (first row, height, width, rows): calamine's
+    range from its first row and column, "" where no value is (rows None when height x width is over
+    `max_cells`); None for any other sheet, which calamine reads."""
+    cdef _Places places = _Places()
+    cdef list values = []
+    cdef long long first_row, first_col, last_row_seen = -1, last_col_seen = -1, height, width
+    cdef Py_ssize_t i, k
+    cdef list out, line
+    if not _inline_cells(xml, places, values):
+        return None
+    if places.size == 0:
+        return 0, 0, 0, []
+    first_row, first_col = places.rows[0], _MAX_COLUMN
+    for i in range(places.size):
+        first_col = min(first_col, places.cols[i])
+        last_col_seen = max(last_col_seen, places.cols[i])
+    last_row_seen = places.rows[places.size - 1]
+    height, width = last_row_seen - first_row + 1, last_col_seen - first_col + 1
+    if height * width > max_cells:
+        return first_row, height, width, None
+    out = PyList_New(height)
+    for i in range(height):
+        line = PyList_New(width)
+        for k in range(width):
+            Py_INCREF("")
+            PyList_SET_ITEM(line, k, "")
+        PyObject_GC_UnTrack(<void *> line)  # strings and floats only: in no reference cycle
+        Py_INCREF(line)
+        PyList_SET_ITEM(out, i, line)
+    for i in range(places.size):
+        line = <list> out[places.rows[i] - first_row]
+        line[places.cols[i] - first_col] = values[i]
+    return first_row, height, width, out
+
+
+cdef bint _inline_cells(bytes xml, _Places places, list values) except -1:
+    """inline_sheet's walk: each value and its place; False at a cell calamine may read otherwise."""
+    cdef _Cursor c = _Cursor()
+    cdef Py_ssize_t at = xml.find(b"<sheetData"), name, name_size, value, value_size, text_at, text_end
+    cdef long long row, last_row = -1, col, last_col, ref_row
+    cdef int state
+    cdef bint styled, inline, preserve
+    cdef object v
+    if at < 0:  # no cells, or a prefixed <x:sheetData> (calamine's own reading)
+        return xml.find(b":sheetData") < 0
+    c.p, c.n, c.i = xml, len(xml), at + 10
+    if not c.tag_end():
+        return False
+    while True:  # <sheetData …>
+        state = _attribute(c, &name, &name_size, &value, &value_size)
+        if state == 2:
+            return True
+        if state == 0:
+            break
+        if state < 0:
+            return False
+    while True:
+        c.spaces()
+        if c.take(b"</sheetData>", 12):
+            return True
+        if not (c.take(b"<row", 4) and c.tag_end()):
+            return False
+        row = -1
+        while True:
+            state = _attribute(c, &name, &name_size, &value, &value_size)
+            if state != 1:
+                break
+            if _named(c, name, name_size, b"r", 1):
+                row = _number(c, value, value_size)
+        if state < 0 or row < 1 or row > _MAX_ROW or row <= last_row:
+            return False
+        last_row, last_col = row, -1
+        if state == 2:  # <row …/>
+            continue
+        while True:
+            c.spaces()
+            if c.take(b"</row>", 6):
+                break
+            if not (c.take(b"<c", 2) and c.tag_end()):
+                return False
+            col, styled, inline = -1, False, False
+            while True:
+                state = _attribute(c, &name, &name_size, &value, &value_size)
+                if state != 1:
+                    break
+                if _named(c, name, name_size, b"r", 1):
+                    col, ref_row = 0, 0
+                    while value_size > 0 and _letter(c.p[value]) and col <= _MAX_COLUMN:
+                        col = col * 26 + ((c.p[value] | 32) - 96)
+                        value += 1
+                        value_size -= 1
+                    ref_row = _number(c, value, value_size)
+                    if col < 1 or col > _MAX_COLUMN or ref_row != row:
+                        return False
+                elif _named(c, name, name_size, b"s", 1):
+                    styled = True
+                elif _named(c, name, name_size, b"t", 1):
+                    if _named(c, value, value_size, b"inlineStr", 9):
+                        inline = True
+                    elif not _named(c, value, value_size, b"n", 1):
+                        return False
+                else:
+                    return False
+            if state < 0 or col <= last_col:
+                return False
+            last_col = col
+            if state == 2:  # an empty cell, outside calamine's range; an empty inline string is not
+                if inline:
+                    return False
+                continue
+            c.spaces()
+            if inline:
+                if not c.take(b"<is>", 4):
+                    return False
+                c.spaces()
+                if not (c.take(b"<t", 2) and c.tag_end()):
+                    return False
+                preserve = False
+                while True:
+                    state = _attribute(c, &name, &name_size, &value, &value_size)
+                    if state != 1:
+                        break
+                    if not (_named(c, name, name_size, b"xml:space", 9) and _named(c, value, value_size, b"preserve", 8)):
+                        return False
+                    preserve = True
+                if state < 0:
+                    return False
+                if state == 2:
+                    v = ""
+                else:
+                    text_at = c.i
+                    while c.i < c.n and c.p[c.i] != 60:
+                        c.i += 1
+                    text_end = c.i
+                    if not preserve:  # calamine trims the text of a <t> without xml:space="preserve"
+                        while text_at < text_end and _SPACE[c.p[text_at]]:
+                            text_at += 1
+                        while text_end > text_at and _SPACE[c.p[text_end - 1]]:
+                            text_end -= 1
+                        if text_end == text_at and c.p[c.i - 1] != 62:  # '>': the text was white space
+                            return False  # only: calamine's reading is its own
+                    v = _text(c, text_at, text_end - text_at)
+                    if v is None or not c.take(b"</t>", 4):
+                        return False
+                c.spaces()
+                if not c.take(b"</is>", 5):
+                    return False
+            else:
+                if styled or not c.take(b"<v>", 3):
+                    return False
+                text_at = c.i
+                while c.i < c.n and c.p[c.i] != 60:
+                    c.i += 1
+                v = _float(c, text_at, c.i - text_at)
+                if v is None or not c.take(b"</v>", 4):
+                    return False
+            c.spaces()
+            if not c.take(b"</c>", 4):
+                return False
+            places.add(row - 1, col - 1)
+            values.append(v)

@@ -1,7 +1,9 @@
 """Spreadsheets: xlsx/xlsm, xls, ods, xlsb. Every sheet is read, hidden and very hidden ones too.
 
-python-calamine (Rust) is the fast path for all formats. When calamine cannot open a workbook,
-openpyxl (read-only) reads xlsx/xlsm, xlrd reads xls and a sparse reader reads ods and xlsb
+python-calamine (Rust) reads all formats; an xlsx/xlsm of inline strings and plain numbers (a
+streamed export) is read by xlsxfast instead, as calamine reads it, in a quarter of the time. When
+calamine cannot open a workbook, openpyxl (read-only) reads xlsx/xlsm, xlrd reads xls and a sparse
+reader reads ods and xlsb
 (calamine refuses text between an ods row's cells, and panics on an xlsb sheet without its
 relationship). An xlsx/xlsm, ods or xlsb that calamine would lay out over more cells than it can
 allocate (xlsxcheck, odscheck, xlsbcheck), or an ods whose namespaces calamine cannot see (odsns),
@@ -17,7 +19,18 @@ from itertools import chain, repeat
 
 import python_calamine as calamine
 
-from dlpscan.extract import biff, cfb, odscheck, odssparse, sniff, sparse, xlsbcheck, xlsbsparse, xlsxcheck
+from dlpscan.extract import (
+    biff,
+    cfb,
+    odscheck,
+    odssparse,
+    sniff,
+    sparse,
+    xlsbcheck,
+    xlsbsparse,
+    xlsxcheck,
+    xlsxfast,
+)
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import EncryptedError, ExtractError, LimitExceeded
 from dlpscan.extract.source import Source
@@ -43,6 +56,7 @@ _SPARSE = {
     sniff.ODS: odssparse.sheets,
     sniff.XLSB: xlsbsparse.sheets,
 }
+_INLINE_READABLE = {sniff.XLSX, sniff.XLSM}  # xlsxfast reads those of inline strings and plain numbers
 _ENCRYPTED = "password-protected workbook"
 _READER_LIMIT = "sheet has more cells than the reader's limit"
 
@@ -57,6 +71,11 @@ def read_spreadsheet(
             raise ExtractError(f"calamine cannot read {problem}")
         if problem is not None:
             engine = "sparse"
+    if engine is None and media_type in _INLINE_READABLE and (sheets := xlsxfast.read(src, ctx)) is not None:
+        for name, first_row, rows in sheets:
+            ctx.check()
+            yield from _sheet_blocks(rows, name, first_row, ctx)
+        return
     if engine in (None, "calamine"):
         try:
             workbook = _open_calamine(src)

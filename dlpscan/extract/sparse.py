@@ -30,7 +30,7 @@ SPARSE_NOTE = "xlsx_read_sparse"
 CELL_LIMIT = "sheet has more cells than the limit ({})"
 _WORKSHEET = "/worksheet"
 Sheet = tuple[str, int, Iterator[list[object]]]  # name, first row (1-based), rows
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
 
 
 def member_reader(
@@ -40,13 +40,13 @@ def member_reader(
     a stream that breaks off raises `malformed`."""
     try:
         read = limited_read(zf.open(info), budget, info.compress_size)
-    except _READ_ERRORS:
+    except READ_ERRORS:
         return None
 
     def checked(n: int) -> bytes:
         try:
             return read(n)
-        except _READ_ERRORS:
+        except READ_ERRORS:
             raise malformed("workbook part cannot be inflated") from None
 
     return checked
@@ -63,7 +63,7 @@ def open_package(f: IO[bytes]) -> zipfile.ZipFile:
 def sheets(src: Source, ctx: Context) -> Iterator[Sheet]:
     """Every worksheet's rows, hidden ones included; a sheet that cannot be read is a failed part."""
     with src.open() as f, open_package(f) as zf:
-        package = _Package(zf, Budget(ctx.limits, src.size))
+        package = Package(zf, Budget(ctx.limits, src.size))
         ctx.note(SPARSE_NOTE)
         strings = list(islice(package.strings(), ctx.limits.max_cells_per_sheet))
         for name, path in package.worksheets():
@@ -86,10 +86,15 @@ def sheet(name: str, cells: Iterator[tuple[int, int, object]]) -> Sheet | None:
     return name, first[0] + 1, chain([first[1]], map(itemgetter(1), rows))
 
 
-class _Package:
+class Package:
     def __init__(self, zf: zipfile.ZipFile, budget: Budget) -> None:
         self.zf, self.budget = zf, budget
         self.members = {_normal(i.filename): i for i in zf.infolist() if not i.is_dir()}
+
+    def size(self, path: str) -> int | None:
+        """The member's inflated size as its zip entry states it; None when there is no such member."""
+        info = self.members.get(_normal(path))
+        return None if info is None else info.file_size
 
     def reader(self, path: str) -> Callable[[int], bytes] | None:
         """The member's inflated bytes within the limits; a broken stream ends as Malformed."""
@@ -115,6 +120,10 @@ class _Package:
                 target = _text(rel[b"Target"])
                 return target[: target.rfind("/") + 1].lstrip("/")
         return "xl/"
+
+    def sheet_count(self) -> int:
+        """The sheets the workbook lists, of every kind (chart sheets, dialog sheets ...)."""
+        return sum(1 for _ in self._tags(f"{self.base()}workbook.xml", b"sheet"))
 
     def worksheets(self) -> Iterator[tuple[str, str]]:
         """(name, part path) of each worksheet, in workbook order."""
