@@ -50,11 +50,14 @@ def same_without_fast_reader(path: Path, monkeypatch: pytest.MonkeyPatch, limits
         return fast == blocks(path, limits)
 
 
-def streamed_workbook(path: Path, rng: random.Random, plain: bool) -> None:
-    """A workbook written a row at a time (inline strings); `plain`: no cell calamine reads otherwise."""
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+def generated_workbook(path: Path, rng: random.Random, plain: bool) -> None:
+    """A workbook of inline strings (written a row at a time) or of shared strings; `plain`: no cell
+    calamine reads otherwise."""
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": rng.random() < 0.5})
     styled = book.add_format({"bold": True})
     dated = book.add_format({"num_format": "yyyy-mm-dd"})
+    whole, percent = book.add_format({"num_format": 1}), book.add_format({"num_format": 10})  # built in
+    grouped = book.add_format({"num_format": 3, "bold": True})
     for s in range(rng.randint(1, 3)):
         sheet = book.add_worksheet(f"表{s}")
         top, left = rng.choice([0, 0, 2, 5]), rng.choice([0, 0, 1, 3])
@@ -65,7 +68,8 @@ def streamed_workbook(path: Path, rng: random.Random, plain: bool) -> None:
                 if kind < 0.45:
                     sheet.write_string(row, col, rng.choice(TEXTS), styled if rng.random() < 0.2 else None)
                 elif kind < 0.75:
-                    sheet.write_number(row, col, rng.choice([13912345678, 0.1, -2.5, 1e20, 6.2e-7, 42]))
+                    number = rng.choice([13912345678, 0.1, -2.5, 1e20, 6.2e-7, 42, 45000])
+                    sheet.write_number(row, col, number, rng.choice([None, None, whole, percent, grouped]))
                 elif kind < 0.9:
                     sheet.write_blank(row, col, None, styled)
                 elif not plain:
@@ -74,11 +78,11 @@ def streamed_workbook(path: Path, rng: random.Random, plain: bool) -> None:
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_streamed_workbooks_read_as_calamine_reads_them(tmp_path, monkeypatch, seed):
+def test_generated_workbooks_read_as_calamine_reads_them(tmp_path, monkeypatch, seed):
     rng = random.Random(seed)
     path = tmp_path / "export.xlsx"
     plain = seed % 4 != 0
-    streamed_workbook(path, rng, plain)
+    generated_workbook(path, rng, plain)
     assert same_without_fast_reader(path, monkeypatch)
     taken = xlsxfast.read(FileSource(path), Context(Limits())) is not None
     assert taken or not plain
@@ -96,8 +100,9 @@ def test_the_cell_limit_is_calamines(tmp_path, monkeypatch):
     assert xlsxfast.read(FileSource(path), Context(small)) is None
 
 
-def package(path: Path, sheet_data: str) -> Path:
-    """A minimal xlsx whose one sheet's <sheetData> holds `sheet_data`."""
+def package(path: Path, sheet_data: str, strings: str | None = None, styles: str | None = None) -> Path:
+    """A minimal xlsx whose one sheet's <sheetData> holds `sheet_data`, with a shared-strings part of
+    the <si> elements `strings` and a styles part of `styles`, if given."""
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     with zipfile.ZipFile(path, "w") as z:
@@ -125,6 +130,12 @@ def package(path: Path, sheet_data: str) -> Path:
             '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
             f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
         )
+        if styles is not None:
+            z.writestr("xl/styles.xml", f'<styleSheet xmlns="{main}">{styles}</styleSheet>')
+        if strings is not None:
+            z.writestr(
+                "xl/sharedStrings.xml", f'<sst xmlns="{main}" count="9" uniqueCount="9">{strings}</sst>'
+            )
         z.writestr(
             "xl/worksheets/sheet1.xml",
             f'<worksheet xmlns="{main}"><sheetData>{sheet_data}</sheetData></worksheet>',
@@ -145,13 +156,13 @@ READ_FAST = {
     "empty text": inline("A2", "") + inline("C2", "x"),
     "self-closing text": '<c r="B2" t="inlineStr"><is><t/></is></c>',
     "numbers": '<c r="A2" t="n"><v>1.0E+2</v></c><c r="B2"><v>007</v></c><c r="C2"><v>-0</v></c>',
+    "styled number, no styles part": '<c r="A2" s="1"><v>45000</v></c>',
     "styled blanks": '<c r="A2" s="3"/>' + inline("B2", "王五", ' s="2"') + '<c r="F2" s="1"/>',
     "row attributes": "",
     "white space between": ' <c r="A2" t="inlineStr"> <is> <t>x</t> </is> </c> ',
 }
 CALAMINES = {
-    "shared string": '<c r="A2" t="s"><v>0</v></c>',
-    "styled number": '<c r="A2" s="1"><v>45000</v></c>',
+    "shared string without a table": '<c r="A2" t="s"><v>0</v></c>',
     "formula": '<c r="A2" t="str"><f>B2</f><v>x</v></c>',
     "boolean": '<c r="A2" t="b"><v>1</v></c>',
     "rich text": '<c r="A2" t="inlineStr"><is><r><t>a</t></r><r><t>b</t></r></is></c>',
@@ -182,5 +193,85 @@ def test_hand_written_sheets(tmp_path, monkeypatch, name):
 
 def test_rows_out_of_order_are_calamines(tmp_path, monkeypatch):
     path = package(tmp_path / "s.xlsx", '<row r="3">' + inline("A3", "x") + "</row>" + HEADER)
+    assert same_without_fast_reader(path, monkeypatch)
+    assert xlsxfast.read(FileSource(path), Context(Limits())) is None
+
+
+SHARED = {  # a shared-strings table of one <si>, and whether xlsxfast reads it
+    "plain": ("<si><t>张三</t></si>", True),
+    "trimmed": ("<si><t> 张三 </t></si>", True),
+    "kept": ('<si><t xml:space="preserve"> 张三 </t></si>', True),
+    "empty": ("<si><t/></si>", True),
+    "rich text": (
+        '<si><r><rPr><b/><sz val="11"/><rFont val="宋体"/></rPr><t>张</t></r>'
+        '<r><t xml:space="preserve"> 三 </t></r></si>',
+        True,
+    ),
+    "phonetic": ('<si><t>張</t><rPh sb="0" eb="1"><t>チョウ</t></rPh><phoneticPr fontId="1"/></si>', True),
+    "entity": ("<si><t>a&amp;b</t></si>", True),
+    "character reference": ("<si><t>&#x5F20;</t></si>", False),
+    "unknown element": ("<si><t>a</t><x/></si>", False),
+}
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_shared_strings(tmp_path, monkeypatch, name):
+    si, fast = SHARED[name]
+    cells = '<c r="A2" t="s"><v>1</v></c><c r="B2" t="s" s="4"><v>0</v></c><c r="C2"><v>13912345678</v></c>'
+    path = package(tmp_path / "s.xlsx", HEADER + f'<row r="2">{cells}</row>', "<si><t>首</t></si>" + si)
+    assert same_without_fast_reader(path, monkeypatch)
+    assert (xlsxfast.read(FileSource(path), Context(Limits())) is not None) == fast
+
+
+def test_a_string_index_beyond_the_table_is_calamines(tmp_path, monkeypatch):
+    path = package(
+        tmp_path / "s.xlsx", HEADER + '<row r="2"><c r="A2" t="s"><v>1</v></c></row>', "<si><t>a</t></si>"
+    )
+    assert same_without_fast_reader(path, monkeypatch)
+    assert xlsxfast.read(FileSource(path), Context(Limits())) is None
+
+
+EXTERNAL = sorted((Path(__file__).parent / "data" / "external" / "docs").glob("*.xls[xm]"))
+
+
+@pytest.mark.parametrize("path", EXTERNAL, ids=[p.name for p in EXTERNAL])
+def test_real_workbooks(path, monkeypatch):
+    """Workbooks from the wild (tests/data/external, with their provenance): the same blocks."""
+    assert same_without_fast_reader(path, monkeypatch)
+
+
+CELL_STYLES = '<cellStyleXfs count="1"><xf numFmtId="14"/></cellStyleXfs><cellXfs count="3">{}</cellXfs>'
+STYLES = {  # the cellXfs of a styles part, and whether xlsxfast reads numbers in style 1
+    "general": ('<xf numFmtId="0"/><xf numFmtId="0" applyNumberFormat="1"/>', True),
+    "number formats": ('<xf numFmtId="0"/><xf numFmtId="3"/>', True),
+    "text format": ('<xf numFmtId="0"/><xf numFmtId="49"/>', True),
+    "date": ('<xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/>', False),
+    "time": ('<xf numFmtId="0"/><xf numFmtId="46"/>', False),
+    "chinese date": ('<xf numFmtId="0"/><xf numFmtId="31"/>', False),
+    "custom": ('<xf numFmtId="0"/><xf numFmtId="164"/>', False),
+    "no format": ('<xf numFmtId="0"/><xf/>', False),
+    "no such style": ('<xf numFmtId="0"/>', False),
+}
+
+
+@pytest.mark.parametrize("name", STYLES)
+def test_styled_numbers(tmp_path, monkeypatch, name):
+    xfs, fast = STYLES[name]
+    styles = (
+        '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy/m/d"/></numFmts>'
+        + CELL_STYLES.format(xfs)
+    )
+    cells = '<c r="A2" s="1"><v>45000</v></c><c r="B2"><v>13912345678</v></c>'
+    path = package(tmp_path / "s.xlsx", HEADER + f'<row r="2">{cells}</row>', styles=styles)
+    assert same_without_fast_reader(path, monkeypatch)
+    assert (xlsxfast.read(FileSource(path), Context(Limits())) is not None) == fast
+
+
+def test_a_built_in_format_made_over_is_calamines(tmp_path, monkeypatch):
+    styles = '<numFmts count="1"><numFmt numFmtId="3" formatCode="yyyy-mm-dd"/></numFmts>'
+    styles += CELL_STYLES.format('<xf numFmtId="0"/><xf numFmtId="3"/>')
+    path = package(
+        tmp_path / "s.xlsx", HEADER + '<row r="2"><c r="A2" s="1"><v>45000</v></c></row>', styles=styles
+    )
     assert same_without_fast_reader(path, monkeypatch)
     assert xlsxfast.read(FileSource(path), Context(Limits())) is None

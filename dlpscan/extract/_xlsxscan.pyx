@@ -288,6 +288,117 @@ cdef object _float(_Cursor c, Py_ssize_t at, Py_ssize_t size):
     return strtod(buf, NULL)
 
 
+cdef object _t_element(_Cursor c):
+    """The text of the <t> element that comes next (its '<t' not yet read) as calamine reads it: trimmed
+    of white space unless xml:space="preserve"; None where calamine may read it otherwise."""
+    cdef Py_ssize_t name, name_size, value, value_size, text_at, text_end
+    cdef int state
+    cdef bint preserve = False
+    cdef object v
+    if not (c.take(b"<t", 2) and c.tag_end()):
+        return None
+    while True:
+        state = _attribute(c, &name, &name_size, &value, &value_size)
+        if state != 1:
+            break
+        if not (_named(c, name, name_size, b"xml:space", 9) and _named(c, value, value_size, b"preserve", 8)):
+            return None
+        preserve = True
+    if state < 0:
+        return None
+    if state == 2:  # <t/>
+        return ""
+    text_at = c.i
+    while c.i < c.n and c.p[c.i] != 60:
+        c.i += 1
+    text_end = c.i
+    if not preserve:  # calamine trims the text of a <t> without xml:space="preserve"
+        while text_at < text_end and _SPACE[c.p[text_at]]:
+            text_at += 1
+        while text_end > text_at and _SPACE[c.p[text_end - 1]]:
+            text_end -= 1
+        if text_end == text_at and c.p[c.i - 1] != 62:  # '>': the text was white space only:
+            return None  # calamine's reading is its own
+    v = _text(c, text_at, text_end - text_at)
+    if v is None or not c.take(b"</t>", 4):
+        return None
+    return v
+
+
+cdef bint _skip_to(_Cursor c, const char *end, Py_ssize_t size) noexcept:
+    """Past the next `end` (the close of an element whose content is not read); False: none."""
+    while c.i + size <= c.n:
+        if c.p[c.i] == 60 and memcmp(c.p + c.i, end, size) == 0:
+            c.i += size
+            return True
+        c.i += 1
+    return False
+
+
+def shared_strings(bytes xml):
+    """The strings of a sharedStrings.xml as calamine reads them: each <si> of one <t>, or of rich-text
+    runs <r>[<rPr>…</rPr>]<t>…</t></r> joined, phonetic runs <rPh> and <phoneticPr> left out; None where
+    calamine may read one otherwise."""
+    cdef _Cursor c = _Cursor()
+    cdef Py_ssize_t at = xml.find(b"<sst"), name, name_size, value, value_size
+    cdef int state
+    cdef list out = [], parts
+    cdef object v
+    if at < 0:
+        return None
+    c.p, c.n, c.i = xml, len(xml), at + 4
+    if not c.tag_end():
+        return None
+    while True:  # <sst …>
+        state = _attribute(c, &name, &name_size, &value, &value_size)
+        if state == 2:
+            return out
+        if state == 0:
+            break
+        if state < 0:
+            return None
+    while True:
+        c.spaces()
+        if c.take(b"</sst>", 6):
+            return out
+        if not c.take(b"<si>", 4):
+            return None
+        parts = []
+        while True:
+            c.spaces()
+            if c.take(b"</si>", 5):
+                break
+            if c.i + 2 < c.n and memcmp(c.p + c.i, b"<t", 2) == 0:
+                v = _t_element(c)
+            elif c.take(b"<r>", 3):
+                c.spaces()
+                if c.take(b"<rPr>", 5) and not _skip_to(c, b"</rPr>", 6):
+                    return None
+                c.spaces()
+                v = _t_element(c)
+                c.spaces()
+                if v is not None and not c.take(b"</r>", 4):
+                    return None
+            elif c.take(b"<rPh", 4):
+                if not (c.tag_end() and _skip_to(c, b"</rPh>", 6)):
+                    return None
+                continue
+            elif c.take(b"<phoneticPr", 11):
+                if not c.tag_end():
+                    return None
+                while (state := _attribute(c, &name, &name_size, &value, &value_size)) == 1:
+                    pass
+                if state != 2:
+                    return None
+                continue
+            else:
+                return None
+            if v is None:
+                return None
+            parts.append(v)
+        out.append(parts[0] if len(parts) == 1 else "".join(parts))
+
+
 cdef class _Places:
     """Where each value found so far goes: 0-based rows and columns, in C arrays that grow."""
     cdef int *rows
@@ -317,10 +428,12 @@ cdef class _Places:
         return 0
 
 
-def inline_sheet(bytes xml, long long max_cells):
-    """A worksheet's XML read as calamine reads it, where every cell is one it reads just so:
-    `<c r="…" [s="…"] t="inlineStr"><is><t>…</t></is></c>`, a number `<c r="…" [t="n"]><v>…</v></c>`
-    without a style (a style may make it a date), or a cell without a value (outside calamine's
+def read_sheet(bytes xml, list strings, bytes plain_styles, long long max_cells):
+    """A worksheet's XML read as calamine reads it, where every cell is one it reads just so: an inline
+    string `<c r="…" [s="…"] t="inlineStr"><is><t>…</t></is></c>`, a shared string `<c r="…" [s="…"]
+    t="s"><v>index</v></c>` of `strings` (shared_strings'), a number `<c r="…" [s="…"] [t="n"]><v>…</v>
+    </c>` whose style (0 without one) `plain_styles` marks as one that calamine reads as a number (None:
+    the workbook has no styles, every number is plain), or a cell without a value (outside calamine's
     range), in rows and columns that only ascend. Returns (first row, height, width, rows): calamine's
     range from its first row and column, "" where no value is (rows None when height x width is over
     `max_cells`); None for any other sheet, which calamine reads."""
@@ -329,7 +442,7 @@ def inline_sheet(bytes xml, long long max_cells):
     cdef long long first_row, first_col, last_row_seen = -1, last_col_seen = -1, height, width
     cdef Py_ssize_t i, k
     cdef list out, line
-    if not _inline_cells(xml, places, values):
+    if not _cells(xml, strings, plain_styles, places, values):
         return None
     if places.size == 0:
         return 0, 0, 0, []
@@ -356,13 +469,15 @@ def inline_sheet(bytes xml, long long max_cells):
     return first_row, height, width, out
 
 
-cdef bint _inline_cells(bytes xml, _Places places, list values) except -1:
-    """inline_sheet's walk: each value and its place; False at a cell calamine may read otherwise."""
+cdef bint _cells(bytes xml, list strings, bytes plain_styles, _Places places, list values) except -1:
+    """read_sheet's walk: each value and its place; False at a cell calamine may read otherwise."""
     cdef _Cursor c = _Cursor()
-    cdef Py_ssize_t at = xml.find(b"<sheetData"), name, name_size, value, value_size, text_at, text_end
+    cdef Py_ssize_t at = xml.find(b"<sheetData"), name, name_size, value, value_size, text_at
     cdef long long row, last_row = -1, col, last_col, ref_row
     cdef int state
-    cdef bint styled, inline, preserve
+    cdef bint inline, shared
+    cdef long long style
+    cdef long long index
     cdef object v
     if at < 0:  # no cells, or a prefixed <x:sheetData> (calamine's own reading)
         return xml.find(b":sheetData") < 0
@@ -401,7 +516,7 @@ cdef bint _inline_cells(bytes xml, _Places places, list values) except -1:
                 break
             if not (c.take(b"<c", 2) and c.tag_end()):
                 return False
-            col, styled, inline = -1, False, False
+            col, style, inline, shared = -1, 0, False, False
             while True:
                 state = _attribute(c, &name, &name_size, &value, &value_size)
                 if state != 1:
@@ -416,10 +531,12 @@ cdef bint _inline_cells(bytes xml, _Places places, list values) except -1:
                     if col < 1 or col > _MAX_COLUMN or ref_row != row:
                         return False
                 elif _named(c, name, name_size, b"s", 1):
-                    styled = True
+                    style = _number(c, value, value_size)
                 elif _named(c, name, name_size, b"t", 1):
                     if _named(c, value, value_size, b"inlineStr", 9):
                         inline = True
+                    elif _named(c, value, value_size, b"s", 1):
+                        shared = True
                     elif not _named(c, value, value_size, b"n", 1):
                         return False
                 else:
@@ -427,8 +544,8 @@ cdef bint _inline_cells(bytes xml, _Places places, list values) except -1:
             if state < 0 or col <= last_col:
                 return False
             last_col = col
-            if state == 2:  # an empty cell, outside calamine's range; an empty inline string is not
-                if inline:
+            if state == 2:  # an empty cell, outside calamine's range; an empty string's is not known
+                if inline or shared:
                     return False
                 continue
             c.spaces()
@@ -436,40 +553,26 @@ cdef bint _inline_cells(bytes xml, _Places places, list values) except -1:
                 if not c.take(b"<is>", 4):
                     return False
                 c.spaces()
-                if not (c.take(b"<t", 2) and c.tag_end()):
+                v = _t_element(c)
+                if v is None:
                     return False
-                preserve = False
-                while True:
-                    state = _attribute(c, &name, &name_size, &value, &value_size)
-                    if state != 1:
-                        break
-                    if not (_named(c, name, name_size, b"xml:space", 9) and _named(c, value, value_size, b"preserve", 8)):
-                        return False
-                    preserve = True
-                if state < 0:
-                    return False
-                if state == 2:
-                    v = ""
-                else:
-                    text_at = c.i
-                    while c.i < c.n and c.p[c.i] != 60:
-                        c.i += 1
-                    text_end = c.i
-                    if not preserve:  # calamine trims the text of a <t> without xml:space="preserve"
-                        while text_at < text_end and _SPACE[c.p[text_at]]:
-                            text_at += 1
-                        while text_end > text_at and _SPACE[c.p[text_end - 1]]:
-                            text_end -= 1
-                        if text_end == text_at and c.p[c.i - 1] != 62:  # '>': the text was white space
-                            return False  # only: calamine's reading is its own
-                    v = _text(c, text_at, text_end - text_at)
-                    if v is None or not c.take(b"</t>", 4):
-                        return False
                 c.spaces()
                 if not c.take(b"</is>", 5):
                     return False
+            elif shared:
+                if strings is None or not c.take(b"<v>", 3):
+                    return False
+                text_at = c.i
+                while c.i < c.n and c.p[c.i] != 60:
+                    c.i += 1
+                index = _number(c, text_at, c.i - text_at)
+                if index < 0 or index >= len(strings) or not c.take(b"</v>", 4):
+                    return False
+                v = strings[index]
             else:
-                if styled or not c.take(b"<v>", 3):
+                if plain_styles is not None and not (0 <= style < len(plain_styles) and plain_styles[style]):
+                    return False  # a style that may make the number a date, or one not in the table
+                if not c.take(b"<v>", 3):
                     return False
                 text_at = c.i
                 while c.i < c.n and c.p[c.i] != 60:
