@@ -33,6 +33,10 @@ TEXTS = [
 ]
 
 
+# Numbers as render_row renders them: within 1e15 (format ".15g"), and beyond (a damaged float, noted)
+NUMBERS = [13912345678, 0.1, -2.5, 6.2e-7, 42, 45000, -0.0, 1 / 3, 1e15 - 1, 1e15, 1e20, 110101199003077777.0]
+
+
 def blocks(path: Path, limits: Limits = Limits()) -> list:  # noqa: B008
     """What the spreadsheet reader gives: its blocks and notes, or the error that stopped it."""
     ctx = Context(limits)
@@ -68,7 +72,9 @@ def generated_workbook(path: Path, rng: random.Random, plain: bool) -> None:
                 if kind < 0.45:
                     sheet.write_string(row, col, rng.choice(TEXTS), styled if rng.random() < 0.2 else None)
                 elif kind < 0.75:
-                    number = rng.choice([13912345678, 0.1, -2.5, 1e20, 6.2e-7, 42, 45000])
+                    number = rng.choice(
+                        [*NUMBERS, rng.uniform(-1e6, 1e6), rng.random() * 10 ** rng.randint(-300, 300)]
+                    )
                     sheet.write_number(row, col, number, rng.choice([None, None, whole, percent, grouped]))
                 elif kind < 0.9:
                     sheet.write_blank(row, col, None, styled)
@@ -77,7 +83,7 @@ def generated_workbook(path: Path, rng: random.Random, plain: bool) -> None:
     book.close()
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(60))
 def test_generated_workbooks_read_as_calamine_reads_them(tmp_path, monkeypatch, seed):
     rng = random.Random(seed)
     path = tmp_path / "export.xlsx"

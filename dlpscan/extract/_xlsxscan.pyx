@@ -141,6 +141,9 @@ from libc.stdlib cimport free, realloc, strtod
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void *o)
+    char *PyOS_double_to_string(double val, char format_code, int precision, int flags, int *type)
+    void PyMem_Free(void *p)
+    object PyList_AsTuple(object o)
 
 cdef enum:
     _MAX_ROW = 1048576
@@ -428,7 +431,7 @@ cdef class _Places:
         return 0
 
 
-def read_sheet(bytes xml, list strings, bytes plain_styles, long long max_cells):
+def read_sheet(bytes xml, list strings, bytes plain_styles, long long max_cells, double render_below):
     """A worksheet's XML read as calamine reads it, where every cell is one it reads just so: an inline
     string `<c r="…" [s="…"] t="inlineStr"><is><t>…</t></is></c>`, a shared string `<c r="…" [s="…"]
     t="s"><v>index</v></c>` of `strings` (shared_strings'), a number `<c r="…" [s="…"] [t="n"]><v>…</v>
@@ -436,7 +439,9 @@ def read_sheet(bytes xml, list strings, bytes plain_styles, long long max_cells)
     the workbook has no styles, every number is plain), or a cell without a value (outside calamine's
     range), in rows and columns that only ascend. Returns (first row, height, width, rows): calamine's
     range from its first row and column, "" where no value is (rows None when height x width is over
-    `max_cells`); None for any other sheet, which calamine reads."""
+    `max_cells`); None for any other sheet, which calamine reads. A number below `render_below` (in
+    magnitude) is rendered as format(number, ".15g"), as tables.render_row renders it, and a row of text
+    only is a tuple, rendered; a row that still holds a number is a list, for render_row."""
     cdef _Places places = _Places()
     cdef list values = []
     cdef long long first_row, first_col, last_row_seen = -1, last_col_seen = -1, height, width
@@ -466,7 +471,35 @@ def read_sheet(bytes xml, list strings, bytes plain_styles, long long max_cells)
     for i in range(places.size):
         line = <list> out[places.rows[i] - first_row]
         line[places.cols[i] - first_col] = values[i]
+    for i in range(height):
+        line = <list> out[i]
+        if _render(line, render_below):
+            out[i] = PyList_AsTuple(line)
     return first_row, height, width, out
+
+
+cdef bint _render(list line, double below) except -1:
+    """Each float of `line` below `below` in magnitude as format(value, ".15g"); True when no float is
+    left (the line is all text)."""
+    cdef Py_ssize_t k
+    cdef double number
+    cdef char *text
+    cdef bint rendered = True
+    for k in range(len(line)):
+        if type(line[k]) is not float:
+            continue
+        number = <double> line[k]
+        if not -below < number < below:
+            rendered = False
+            continue
+        text = PyOS_double_to_string(number, b"g", 15, 0, NULL)
+        if text == NULL:
+            raise MemoryError()
+        try:
+            line[k] = text.decode("ascii")
+        finally:
+            PyMem_Free(text)
+    return rendered
 
 
 cdef bint _cells(bytes xml, list strings, bytes plain_styles, _Places places, list values) except -1:

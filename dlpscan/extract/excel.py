@@ -74,7 +74,8 @@ def read_spreadsheet(
     if engine is None and media_type in _INLINE_READABLE and (sheets := xlsxfast.read(src, ctx)) is not None:
         for name, first_row, rows in sheets:
             ctx.check()
-            yield from _sheet_blocks(rows, name, first_row, ctx)
+            rendered = map(_rendered, rows, repeat(ctx))
+            yield from table_blocks(rendered, ctx, f"sheet {name}", first_row=first_row)
         return
     if engine in (None, "calamine"):
         try:
@@ -134,6 +135,11 @@ def _check_cells(height: int | None, width: int | None, ctx: Context) -> None:
 def _sheet_blocks(rows: Iterable, name: str, first_row: int, ctx: Context) -> Iterator[Block]:
     rendered = map(render_row, rows, repeat(ctx))
     yield from table_blocks(rendered, ctx, f"sheet {name}", first_row=first_row)
+
+
+def _rendered(row: tuple[str, ...] | list[object], ctx: Context) -> tuple[str, ...]:
+    """A row of xlsxfast's: a tuple is rendered already, a list holds a number to render."""
+    return row if type(row) is tuple else render_row(row, ctx)
 
 
 def _calamine_blocks(workbook: calamine.CalamineWorkbook, ctx: Context) -> Iterator[Block]:

@@ -14,6 +14,7 @@ from dlpscan.model import Block, TableBlock, TextBlock
 DAMAGED_FLOAT = "excel_float_damaged"
 HEADER_SEARCH_ROWS = 30
 _DAMAGE_THRESHOLD = 1e15  # doubles hold 15-16 significant digits: longer numbers were rounded by Excel
+RENDERED_BELOW = _DAMAGE_THRESHOLD  # a number below it (in magnitude) renders as format(number, ".15g")
 _NUMBERISH = re.compile(r"[\s\d.,:/+\-()%¥$€]*")
 
 

@@ -21,6 +21,7 @@ from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError
 from dlpscan.extract.source import Source
 from dlpscan.extract.sparse import READ_ERRORS, Package, open_package
+from dlpscan.extract.tables import RENDERED_BELOW
 
 # Number formats (numFmtId) calamine reads a number in as a number: General, the built-in number,
 # currency, percent, fraction, accounting and text formats. Its built-in dates and times are 14-22,
@@ -30,7 +31,9 @@ PLAIN_FORMATS = frozenset({*range(14), *range(37, 45), 48, 49})
 MAX_PART_BYTES = 512 * 1024**2
 
 T = TypeVar("T")
-Sheet = tuple[str, int, list[list[object]]]  # name, first row (1-based), rows as calamine gives them
+# name, first row (1-based), rows as calamine gives them: a row of text only already rendered (a tuple,
+# as tables.render_row gives it), a row with a number to render a list
+Sheet = tuple[str, int, list[tuple[str, ...] | list[object]]]
 
 
 def read(src: Source, ctx: Context) -> list[Sheet] | None:
@@ -58,7 +61,7 @@ def read(src: Source, ctx: Context) -> list[Sheet] | None:
                     package,
                     path,
                     lambda xml: compiled.read_sheet(
-                        xml, strings, plain_styles, ctx.limits.max_cells_per_sheet
+                        xml, strings, plain_styles, ctx.limits.max_cells_per_sheet, RENDERED_BELOW
                     ),
                 )
                 if found is None or found[3] is None:  # another kind of cell, or over the cell limit
