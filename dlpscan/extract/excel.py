@@ -64,19 +64,21 @@ _READER_LIMIT = "sheet has more cells than the reader's limit"
 def read_spreadsheet(
     src: Source, ctx: Context, media_type: str, engine: str | None = None
 ) -> Iterator[Block]:
-    """Blocks of every sheet. `engine` forces a reader (calamine, openpyxl, xlrd, sparse); None = best."""
-    if engine in (None, "calamine") and media_type in _PREFLIGHT:
-        problem = _PREFLIGHT[media_type](src, ctx.limits)
-        if problem is not None and engine is not None:
-            raise ExtractError(f"calamine cannot read {problem}")
-        if problem is not None:
-            engine = "sparse"
+    """Blocks of every sheet. `engine` forces a reader (calamine, openpyxl, xlrd, sparse); None = best.
+    xlsxfast reads before the pre-flight: it is bounded on its own (the exact cell count of its range,
+    the archive's inflation budget), and the pre-flight guards calamine, which it leaves out."""
     if engine is None and media_type in _INLINE_READABLE and (sheets := xlsxfast.read(src, ctx)) is not None:
         for name, first_row, rows in sheets:
             ctx.check()
             rendered = map(_rendered, rows, repeat(ctx))
             yield from table_blocks(rendered, ctx, f"sheet {name}", first_row=first_row)
         return
+    if engine in (None, "calamine") and media_type in _PREFLIGHT:
+        problem = _PREFLIGHT[media_type](src, ctx.limits)
+        if problem is not None and engine is not None:
+            raise ExtractError(f"calamine cannot read {problem}")
+        if problem is not None:
+            engine = "sparse"
     if engine in (None, "calamine"):
         try:
             workbook = _open_calamine(src)

@@ -77,10 +77,21 @@ def allocation_problem(src: Source, limits: Limits) -> str | None:
     return None
 
 
+def declares_too_many_strings(data: bytes, part_bytes: int, limits: Limits) -> bool:
+    """Does the part `data` (its zip entry's size `part_bytes`) declare a shared-string table larger
+    than the pre-flight lets calamine reserve (STRINGS)?"""
+    strings = _strings_allowed(part_bytes, limits)
+    return b"uniqueCount" in data and any(int(m[1]) > strings for m in _UNIQUE.finditer(data))
+
+
+def _strings_allowed(part_bytes: int, limits: Limits) -> int:
+    return min(max(part_bytes // 4, 1024), limits.max_cells_per_sheet)
+
+
 def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> None:
     if info.file_size > budget.limits.max_member_bytes:
         raise _Unchecked
-    strings = min(max(info.file_size // 4, 1024), budget.limits.max_cells_per_sheet)
+    strings = _strings_allowed(info.file_size, budget.limits)
     try:
         with zf.open(info) as stream:
             settled = _settled(limited_read(stream, budget, info.compress_size), budget.limits, strings)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from dlpscan import extensions
-from dlpscan.extract import sheetxml
+from dlpscan.extract import sheetxml, xlsxcheck
 from dlpscan.extract.archive import Budget
 from dlpscan.extract.context import Context
 from dlpscan.extract.errors import ExtractError
@@ -75,12 +75,14 @@ def read(src: Source, ctx: Context) -> list[Sheet] | None:
 
 
 def _part(package: Package, path: str, read_xml: Callable[[bytes], T | None]) -> T | None:
-    """`read_xml` of a part of the package, read whole; None when it is missing or too large."""
+    """`read_xml` of a part of the package, read whole; None when it is missing, too large, or declares
+    more shared strings than the pre-flight lets calamine reserve (the pre-flight then decides)."""
     size = package.size(path)
     read = package.reader(path) if size is not None and size <= MAX_PART_BYTES else None
     if read is None:
         return None
-    return read_xml(b"".join(iter(lambda: read(sheetxml.CHUNK), b"")))
+    data = b"".join(iter(lambda: read(sheetxml.CHUNK), b""))
+    return None if xlsxcheck.declares_too_many_strings(data, size, package.budget.limits) else read_xml(data)
 
 
 def _plain_styles(package: Package) -> bytes | None:
