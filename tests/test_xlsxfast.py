@@ -208,6 +208,7 @@ SHARED = {  # a shared-strings table of one <si>, and whether xlsxfast reads it
     "trimmed": ("<si><t> 张三 </t></si>", True),
     "kept": ('<si><t xml:space="preserve"> 张三 </t></si>', True),
     "empty": ("<si><t/></si>", True),
+    "no text": ("<si></si>", True),
     "rich text": (
         '<si><r><rPr><b/><sz val="11"/><rFont val="宋体"/></rPr><t>张</t></r>'
         '<r><t xml:space="preserve"> 三 </t></r></si>',

@@ -345,8 +345,8 @@ def shared_strings(bytes xml):
     cdef _Cursor c = _Cursor()
     cdef Py_ssize_t at = xml.find(b"<sst"), name, name_size, value, value_size
     cdef int state
-    cdef list out = [], parts
-    cdef object v
+    cdef list out = []
+    cdef object v, first, parts
     if at < 0:
         return None
     c.p, c.n, c.i = xml, len(xml), at + 4
@@ -366,7 +366,8 @@ def shared_strings(bytes xml):
             return out
         if not c.take(b"<si>", 4):
             return None
-        parts = []
+        parts = None
+        first = None
         while True:
             c.spaces()
             if c.take(b"</si>", 5):
@@ -398,8 +399,13 @@ def shared_strings(bytes xml):
                 return None
             if v is None:
                 return None
-            parts.append(v)
-        out.append(parts[0] if len(parts) == 1 else "".join(parts))
+            if first is None:  # most strings: one <t>, no list
+                first = v
+            else:
+                if parts is None:
+                    parts = [first]
+                parts.append(v)
+        out.append("".join(parts) if parts is not None else first if first is not None else "")
 
 
 cdef class _Places:
