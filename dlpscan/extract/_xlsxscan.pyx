@@ -291,6 +291,21 @@ cdef object _float(_Cursor c, Py_ssize_t at, Py_ssize_t size):
     return strtod(buf, NULL)
 
 
+cdef int _enter(_Cursor c, bytes xml, bytes tag) except -2:
+    """Places `c` in the first `tag` element of `xml` (b"<sst", b"<sheetData"), past its start tag: 1;
+    2 when the element is empty (<tag …/>); 0 when there is none; -1 when its start tag is not read."""
+    cdef Py_ssize_t at = xml.find(tag), name, name_size, value, value_size
+    cdef int state
+    if at < 0:
+        return 0
+    c.p, c.n, c.i = xml, len(xml), at + len(tag)
+    if not c.tag_end():
+        return -1
+    while (state := _attribute(c, &name, &name_size, &value, &value_size)) == 1:
+        pass
+    return -1 if state < 0 else 1 if state == 0 else 2
+
+
 cdef object _t_element(_Cursor c):
     """The text of the <t> element that comes next (its '<t' not yet read) as calamine reads it: trimmed
     of white space unless xml:space="preserve"; None where calamine may read it otherwise."""
@@ -343,23 +358,14 @@ def shared_strings(bytes xml):
     runs <r>[<rPr>…</rPr>]<t>…</t></r> joined, phonetic runs <rPh> and <phoneticPr> left out; None where
     calamine may read one otherwise."""
     cdef _Cursor c = _Cursor()
-    cdef Py_ssize_t at = xml.find(b"<sst"), name, name_size, value, value_size
-    cdef int state
+    cdef Py_ssize_t name, name_size, value, value_size
+    cdef int state = _enter(c, xml, b"<sst")
     cdef list out = []
     cdef object v, first, parts
-    if at < 0:
+    if state <= 0:
         return None
-    c.p, c.n, c.i = xml, len(xml), at + 4
-    if not c.tag_end():
-        return None
-    while True:  # <sst …>
-        state = _attribute(c, &name, &name_size, &value, &value_size)
-        if state == 2:
-            return out
-        if state == 0:
-            break
-        if state < 0:
-            return None
+    if state == 2:  # <sst …/>
+        return out
     while True:
         c.spaces()
         if c.take(b"</sst>", 6):
@@ -511,26 +517,19 @@ cdef bint _render(list line, double below) except -1:
 cdef bint _cells(bytes xml, list strings, bytes plain_styles, _Places places, list values) except -1:
     """read_sheet's walk: each value and its place; False at a cell calamine may read otherwise."""
     cdef _Cursor c = _Cursor()
-    cdef Py_ssize_t at = xml.find(b"<sheetData"), name, name_size, value, value_size, text_at
+    cdef Py_ssize_t name, name_size, value, value_size, text_at
     cdef long long row, last_row = -1, col, last_col, ref_row
-    cdef int state
+    cdef int state = _enter(c, xml, b"<sheetData")
     cdef bint inline, shared
     cdef long long style
     cdef long long index
     cdef object v
-    if at < 0:  # no cells, or a prefixed <x:sheetData> (calamine's own reading)
+    if state == 0:  # no cells, or a prefixed <x:sheetData> (calamine's own reading)
         return xml.find(b":sheetData") < 0
-    c.p, c.n, c.i = xml, len(xml), at + 10
-    if not c.tag_end():
+    if state < 0:
         return False
-    while True:  # <sheetData …>
-        state = _attribute(c, &name, &name_size, &value, &value_size)
-        if state == 2:
-            return True
-        if state == 0:
-            break
-        if state < 0:
-            return False
+    if state == 2:  # <sheetData …/>
+        return True
     while True:
         c.spaces()
         if c.take(b"</sheetData>", 12):
