@@ -1,6 +1,6 @@
 """Build hook: compile the candidate loop (dlpscan/detect/_core.pyx), the direct calls into Hyperscan
 and OpenSSL (dlpscan/detect/_native.pyx) and the byte scans of sheet XML (dlpscan/extract/_xlsxscan.pyx:
-the xlsx pre-flight, and the reading of streamed exports) with Cython when a C compiler is present. All
+the xlsx pre-flight, and the reading of plain workbooks) with Cython when a C compiler is present. All
 are optional: what cannot be built (no compiler; for _native, no libhyperscan-dev or libssl-dev) is left
 out and dlpscan runs the pure-Python reference (for streamed exports, calamine), which decides exactly
 alike (tests/test_differential.py, tests/test_native.py, tests/test_extract_hostile.py,

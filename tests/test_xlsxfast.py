@@ -3,6 +3,7 @@ where its sheets hold only inline strings and plain numbers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import zipfile
 from pathlib import Path
@@ -79,7 +80,7 @@ def generated_workbook(path: Path, rng: random.Random, plain: bool) -> None:
                 elif kind < 0.9:
                     sheet.write_blank(row, col, None, styled)
                 elif not plain:
-                    sheet.write_datetime(row, col, __import__("datetime").datetime(2024, 1, 2), dated)
+                    sheet.write_datetime(row, col, dt.datetime(2024, 1, 2), dated)
     book.close()
 
 

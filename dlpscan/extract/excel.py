@@ -1,14 +1,13 @@
 """Spreadsheets: xlsx/xlsm, xls, ods, xlsb. Every sheet is read, hidden and very hidden ones too.
 
-python-calamine (Rust) reads all formats; an xlsx/xlsm of inline strings and plain numbers (a
-streamed export) is read by xlsxfast instead, as calamine reads it, in a quarter of the time. When
-calamine cannot open a workbook, openpyxl (read-only) reads xlsx/xlsm, xlrd reads xls and a sparse
-reader reads ods and xlsb
-(calamine refuses text between an ods row's cells, and panics on an xlsb sheet without its
-relationship). An xlsx/xlsm, ods or xlsb that calamine would lay out over more cells than it can
-allocate (xlsxcheck, odscheck, xlsbcheck), or an ods whose namespaces calamine cannot see (odsns),
-is read by the sparse reader instead (sparse, odssparse, xlsbsparse). Each sheet becomes
-TableBlocks under its detected header row; rows above the header are handed on as text."""
+python-calamine (Rust) reads all formats; a plain xlsx/xlsm (text, inline or shared strings, and
+plain numbers: most exports) is read by xlsxfast instead, as calamine reads it, in a fraction of the
+time. When calamine cannot open a workbook, openpyxl (read-only) reads xlsx/xlsm, xlrd reads xls and
+a sparse reader reads ods and xlsb (calamine refuses text between an ods row's cells, and panics on an
+xlsb sheet without its relationship). An xlsx/xlsm, ods or xlsb that calamine would lay out over more
+cells than it can allocate (xlsxcheck, odscheck, xlsbcheck), or an ods whose namespaces calamine
+cannot see (odsns), is read by the sparse reader instead (sparse, odssparse, xlsbsparse). Each sheet
+becomes TableBlocks under its detected header row; rows above the header are handed on as text."""
 
 from __future__ import annotations
 
@@ -56,7 +55,7 @@ _SPARSE = {
     sniff.ODS: odssparse.sheets,
     sniff.XLSB: xlsbsparse.sheets,
 }
-_INLINE_READABLE = {sniff.XLSX, sniff.XLSM}  # xlsxfast reads those of inline strings and plain numbers
+_FAST_READABLE = {sniff.XLSX, sniff.XLSM}  # xlsxfast reads the plain ones
 _ENCRYPTED = "password-protected workbook"
 _READER_LIMIT = "sheet has more cells than the reader's limit"
 
@@ -67,7 +66,7 @@ def read_spreadsheet(
     """Blocks of every sheet. `engine` forces a reader (calamine, openpyxl, xlrd, sparse); None = best.
     xlsxfast reads before the pre-flight: it is bounded on its own (the exact cell count of its range,
     the archive's inflation budget), and the pre-flight guards calamine, which it leaves out."""
-    if engine is None and media_type in _INLINE_READABLE and (sheets := xlsxfast.read(src, ctx)) is not None:
+    if engine is None and media_type in _FAST_READABLE and (sheets := xlsxfast.read(src, ctx)) is not None:
         for name, first_row, rows in sheets:
             ctx.check()
             rendered = map(_rendered, rows, repeat(ctx))
