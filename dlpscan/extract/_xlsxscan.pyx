@@ -137,11 +137,12 @@ def piece_flags(bytes piece, Py_ssize_t start, long long strings, long long colu
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdlib cimport free, realloc, strtod
+from libc.stdlib cimport free, realloc
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void *o)
     char *PyOS_double_to_string(double val, char format_code, int precision, int flags, int *type)
+    double PyOS_string_to_double(const char *s, char **endptr, void *overflow_exception) except? -1.0
     void PyMem_Free(void *p)
     object PyList_AsTuple(object o)
 
@@ -255,7 +256,7 @@ cdef object _text(_Cursor c, Py_ssize_t at, Py_ssize_t size):
 
 
 cdef object _float(_Cursor c, Py_ssize_t at, Py_ssize_t size):
-    """A <v> of -?digits[.digits][e[+-]digits] as a float (Rust's and C's readings agree on these);
+    """A <v> of -?digits[.digits][e[+-]digits] as a float (Rust's and Python's readings agree on these);
     None for anything else (calamine may keep it as text)."""
     cdef Py_ssize_t k = at, end = at + size, d
     cdef char buf[64]
@@ -288,7 +289,7 @@ cdef object _float(_Cursor c, Py_ssize_t at, Py_ssize_t size):
         return None
     memcpy(buf, c.p + at, size)
     buf[size] = 0
-    return strtod(buf, NULL)
+    return PyOS_string_to_double(buf, NULL, NULL)  # float()'s reading, whatever the C locale
 
 
 cdef int _enter(_Cursor c, bytes xml, bytes tag) except -2:
