@@ -1,5 +1,5 @@
 """xlsxfast against calamine: the same blocks from every workbook, and the fast reader taken exactly
-where its sheets hold only inline strings and plain numbers."""
+where its sheets hold only text (inline or shared strings) and plain numbers."""
 
 from __future__ import annotations
 
