@@ -55,6 +55,11 @@ def same_without_fast_reader(path: Path, monkeypatch: pytest.MonkeyPatch, limits
         return fast == blocks(path, limits)
 
 
+def read_fast(path: Path, limits: Limits = Limits()) -> bool:  # noqa: B008
+    """Does xlsxfast read the workbook (rather than leave it to calamine)?"""
+    return xlsxfast.read(FileSource(path), Context(limits)) is not None
+
+
 def generated_workbook(path: Path, rng: random.Random, plain: bool) -> None:
     """A workbook of inline strings (written a row at a time) or of shared strings; `plain`: no cell
     calamine reads otherwise."""
@@ -91,7 +96,7 @@ def test_generated_workbooks_read_as_calamine_reads_them(tmp_path, monkeypatch, 
     plain = seed % 4 != 0
     generated_workbook(path, rng, plain)
     assert same_without_fast_reader(path, monkeypatch)
-    taken = xlsxfast.read(FileSource(path), Context(Limits())) is not None
+    taken = read_fast(path)
     assert taken or not plain
 
 
@@ -104,7 +109,7 @@ def test_the_cell_limit_is_calamines(tmp_path, monkeypatch):
     book.close()
     small = Limits(max_cells_per_sheet=40)
     assert same_without_fast_reader(path, monkeypatch, small)
-    assert xlsxfast.read(FileSource(path), Context(small)) is None
+    assert not read_fast(path, small)
 
 
 def package(path: Path, sheet_data: str, strings: str | None = None, styles: str | None = None) -> Path:
@@ -195,13 +200,13 @@ def test_hand_written_sheets(tmp_path, monkeypatch, name):
     )
     path = package(tmp_path / "s.xlsx", HEADER + row + (cells or inline("A2", "x")) + "</row>")
     assert same_without_fast_reader(path, monkeypatch)
-    assert (xlsxfast.read(FileSource(path), Context(Limits())) is not None) == (name in READ_FAST)
+    assert read_fast(path) == (name in READ_FAST)
 
 
 def test_rows_out_of_order_are_calamines(tmp_path, monkeypatch):
     path = package(tmp_path / "s.xlsx", '<row r="3">' + inline("A3", "x") + "</row>" + HEADER)
     assert same_without_fast_reader(path, monkeypatch)
-    assert xlsxfast.read(FileSource(path), Context(Limits())) is None
+    assert not read_fast(path)
 
 
 SHARED = {  # a shared-strings table of one <si>, and whether xlsxfast reads it
@@ -228,7 +233,7 @@ def test_shared_strings(tmp_path, monkeypatch, name):
     cells = '<c r="A2" t="s"><v>1</v></c><c r="B2" t="s" s="4"><v>0</v></c><c r="C2"><v>13912345678</v></c>'
     path = package(tmp_path / "s.xlsx", HEADER + f'<row r="2">{cells}</row>', "<si><t>首</t></si>" + si)
     assert same_without_fast_reader(path, monkeypatch)
-    assert (xlsxfast.read(FileSource(path), Context(Limits())) is not None) == fast
+    assert read_fast(path) == fast
 
 
 def test_a_string_index_beyond_the_table_is_calamines(tmp_path, monkeypatch):
@@ -236,7 +241,7 @@ def test_a_string_index_beyond_the_table_is_calamines(tmp_path, monkeypatch):
         tmp_path / "s.xlsx", HEADER + '<row r="2"><c r="A2" t="s"><v>1</v></c></row>', "<si><t>a</t></si>"
     )
     assert same_without_fast_reader(path, monkeypatch)
-    assert xlsxfast.read(FileSource(path), Context(Limits())) is None
+    assert not read_fast(path)
 
 
 EXTERNAL = sorted((Path(__file__).parent / "data" / "external" / "docs").glob("*.xls[xm]"))
@@ -272,7 +277,7 @@ def test_styled_numbers(tmp_path, monkeypatch, name):
     cells = '<c r="A2" s="1"><v>45000</v></c><c r="B2"><v>13912345678</v></c>'
     path = package(tmp_path / "s.xlsx", HEADER + f'<row r="2">{cells}</row>', styles=styles)
     assert same_without_fast_reader(path, monkeypatch)
-    assert (xlsxfast.read(FileSource(path), Context(Limits())) is not None) == fast
+    assert read_fast(path) == fast
 
 
 def test_a_built_in_format_made_over_is_calamines(tmp_path, monkeypatch):
@@ -282,4 +287,4 @@ def test_a_built_in_format_made_over_is_calamines(tmp_path, monkeypatch):
         tmp_path / "s.xlsx", HEADER + '<row r="2"><c r="A2" s="1"><v>45000</v></c></row>', styles=styles
     )
     assert same_without_fast_reader(path, monkeypatch)
-    assert xlsxfast.read(FileSource(path), Context(Limits())) is None
+    assert not read_fast(path)

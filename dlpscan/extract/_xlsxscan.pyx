@@ -307,6 +307,14 @@ cdef int _enter(_Cursor c, bytes xml, bytes tag) except -2:
     return -1 if state < 0 else 1 if state == 0 else 2
 
 
+cdef inline Py_ssize_t _text_run(_Cursor c) noexcept:
+    """Past an element's text, up to the next '<'; returns where the text began."""
+    cdef Py_ssize_t at = c.i
+    while c.i < c.n and c.p[c.i] != 60:
+        c.i += 1
+    return at
+
+
 cdef object _t_element(_Cursor c):
     """The text of the <t> element that comes next (its '<t' not yet read) as calamine reads it: trimmed
     of white space unless xml:space="preserve"; None where calamine may read it otherwise."""
@@ -327,9 +335,7 @@ cdef object _t_element(_Cursor c):
         return None
     if state == 2:  # <t/>
         return ""
-    text_at = c.i
-    while c.i < c.n and c.p[c.i] != 60:
-        c.i += 1
+    text_at = _text_run(c)
     text_end = c.i
     if not preserve:  # calamine trims the text of a <t> without xml:space="preserve"
         while text_at < text_end and _SPACE[c.p[text_at]]:
@@ -601,9 +607,7 @@ cdef bint _cells(bytes xml, list strings, bytes plain_styles, _Places places, li
             elif shared:
                 if strings is None or not c.take(b"<v>", 3):
                     return False
-                text_at = c.i
-                while c.i < c.n and c.p[c.i] != 60:
-                    c.i += 1
+                text_at = _text_run(c)
                 index = _number(c, text_at, c.i - text_at)
                 if index < 0 or index >= len(strings) or not c.take(b"</v>", 4):
                     return False
@@ -613,9 +617,7 @@ cdef bint _cells(bytes xml, list strings, bytes plain_styles, _Places places, li
                     return False  # a style that may make the number a date, or one not in the table
                 if not c.take(b"<v>", 3):
                     return False
-                text_at = c.i
-                while c.i < c.n and c.p[c.i] != 60:
-                    c.i += 1
+                text_at = _text_run(c)
                 v = _float(c, text_at, c.i - text_at)
                 if v is None or not c.take(b"</v>", 4):
                     return False
