@@ -466,6 +466,7 @@ def read_sheet(bytes xml, list strings, bytes plain_styles, long long max_cells,
     cdef long long first_row, first_col, last_row_seen = -1, last_col_seen = -1, height, width
     cdef Py_ssize_t i, k
     cdef list out, line
+    cdef tuple row
     if not _cells(xml, strings, plain_styles, places, values):
         return None
     if places.size == 0:
@@ -493,7 +494,9 @@ def read_sheet(bytes xml, list strings, bytes plain_styles, long long max_cells,
     for i in range(height):
         line = <list> out[i]
         if _render(line, render_below):
-            out[i] = PyList_AsTuple(line)
+            row = PyList_AsTuple(line)
+            PyObject_GC_UnTrack(<void *> row)  # as the lists: the cyclic collector need not walk them
+            out[i] = row
     return first_row, height, width, out
 
 
