@@ -21,6 +21,7 @@ ALPHABET = [
     *"0123456789012345678901234567890123456789Xx -+()*.:=@_,;|'\"<>\n\t",
     *"ABCDEFGHJKLMNPQRTUWXYZabcdehmpsyz",
     *"省市区县路街号栋室单元北京上海广东张王李姓名地址身份证手机卡号，。；：（）",
+    *"\u4dff\u4e00\u4e01\u9fa5\u9fa6\u9fff\ua000",  # the edges of the common Han block read at once
     "\u3000",
     "\u00a0",
     "٣",
@@ -37,6 +38,10 @@ HAND_WRITTEN = [
     r"(?=[0-9Xx*]{6}(?![0-9*]))\d{0,4}\*{1,6}\d?",
     r"[^\s\d\w]+",
     r"(?P<x>\d+)-(?:\D|\S)\W",
+    r"[\u4e00-\u9fa5]{2,4}[^\u4e00-\u9fa5]",  # sets that hold the common Han block whole, or none of it
+    r"[\u4e00-\u9fff\d]+[^\s,，]{2}",
+    r"[\u4e01-\u9fa5]+|[\u3400-\u4e00]+",  # ranges that end inside the block: read one by one
+    r"[^\W\d]{3}\w",
     r"(?:x|\d{2})*?y",  # lazy: refused, re decides
     r"^\d+$",  # anchors: refused
     r"(?i)abc",  # flags: refused

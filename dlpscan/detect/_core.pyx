@@ -209,7 +209,7 @@ _NORMALISERS = {
 }
 
 
-cdef inline unsigned int _slot(Py_UCS4 c):
+cdef inline unsigned int _slot(Py_UCS4 c) noexcept:
     return (<unsigned int> c) & 1023
 
 
@@ -292,6 +292,7 @@ cdef struct _MSet:
     int *ranges  # inclusive (lo, hi) pairs
     int n_ranges, categories
     bint negate
+    int common_han  # every character of _COMMON_HAN: 0 read one by one, 1 outside the set, 2 in it
 
 cdef enum:  # matchprog's category flags
     C_DIGIT = 1
@@ -312,14 +313,55 @@ cdef struct _MCont:  # where a repeated group's body returns: one more repetitio
     _MCont *up
 
 
+cdef enum:  # the common Han characters (GB2312's and most of Chinese text) as one block
+    _COMMON_HAN_FIRST = 0x4E00
+    _COMMON_HAN_LAST = 0x9FA5
+
+
+cdef bint _han_block_is_plain() noexcept:
+    """Do the categories read every common Han character alike (not a digit, not a space, a word
+    character)? Then a set's answer for one of them is its answer for all (`_common_han`)."""
+    cdef Py_UCS4 c
+    for c in range(_COMMON_HAN_FIRST, _COMMON_HAN_LAST + 1):
+        if Py_UNICODE_ISDECIMAL(c) or Py_UNICODE_ISSPACE(c) or not Py_UNICODE_ISALNUM(c):
+            return False
+    return True
+
+
+cdef bint _HAN_BLOCK_PLAIN = _han_block_is_plain()
+
+
+cdef int _common_han(const _MSet *s) noexcept:
+    """_MSet.common_han for `s`: 2 or 1 when no range of the set starts or ends inside the block
+    (and the categories read it alike), 0 otherwise."""
+    cdef int i, lo, hi
+    if not _HAN_BLOCK_PLAIN:
+        return 0
+    for i in range(s.n_ranges):
+        lo, hi = s.ranges[2 * i], s.ranges[2 * i + 1]
+        if hi >= _COMMON_HAN_FIRST and lo <= _COMMON_HAN_LAST and not (
+            lo <= _COMMON_HAN_FIRST and hi >= _COMMON_HAN_LAST
+        ):
+            return 0
+    return 2 if _in_set(s, _COMMON_HAN_FIRST) else 1
+
+
 cdef inline bint _in_set(const _MSet *s, Py_UCS4 c) noexcept:
-    cdef int i
-    cdef bint hit = False, word
     cdef unsigned int u = <unsigned int> c
     if u < 64:
         return (s.low >> u) & 1
     if u < 128:
         return (s.high >> (u - 64)) & 1
+    if s.common_han and _COMMON_HAN_FIRST <= u <= _COMMON_HAN_LAST:  # an address's or a name's run
+        return s.common_han == 2
+    return _in_set_ranges(s, u)
+
+
+cdef bint _in_set_ranges(const _MSet *s, unsigned int u) noexcept:
+    """_in_set beyond ASCII and the common Han block: the ranges, then the categories."""
+    cdef int i
+    cdef bint hit = False, word
+    cdef Py_UCS4 c = <Py_UCS4> u
     for i in range(s.n_ranges):
         if <unsigned int> s.ranges[2 * i] <= u <= <unsigned int> s.ranges[2 * i + 1]:
             hit = True
@@ -363,10 +405,11 @@ cdef class Matcher:
                 k += 1
         for i, c in enumerate(program.sets):
             self.sets[i] = _MSet(low=c.ascii & 0xFFFFFFFFFFFFFFFF, high=c.ascii >> 64, ranges=&self.ranges[2 * r],
-                                 n_ranges=len(c.ranges), categories=c.categories, negate=c.negate)
+                                 n_ranges=len(c.ranges), categories=c.categories, negate=c.negate, common_han=0)
             for lo, hi in c.ranges:
                 self.ranges[2 * r], self.ranges[2 * r + 1] = lo, hi
                 r += 1
+            self.sets[i].common_han = _common_han(&self.sets[i])
         self.start = program.start
 
     def __dealloc__(self):
@@ -515,7 +558,7 @@ _C_VALIDATORS = {
 }
 
 
-cdef inline bint _is_cased_wide(Py_UCS4 c):
+cdef inline bint _is_cased_wide(Py_UCS4 c) noexcept:
     return (<unsigned int> c) >= 128 and not _han(c) and (
         Py_UNICODE_ISUPPER(c) or Py_UNICODE_ISLOWER(c) or Py_UNICODE_ISTITLE(c)
     )
@@ -542,18 +585,16 @@ cdef inline Py_UCS4 _at(str text, Py_ssize_t i):
     return PyUnicode_READ(PyUnicode_KIND(text), PyUnicode_DATA(text), i)
 
 
-cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
-    """scoring._last: start of the last non-overlapping leftmost-longest word match in text[lo:hi]."""
+cdef Py_ssize_t _last(_Words words, const _Char *data, Py_ssize_t lo, Py_ssize_t hi) noexcept:
+    """scoring._last: start of the last non-overlapping leftmost-longest word match in data[lo:hi]."""
     cdef Py_ssize_t p = lo, at = -1, n = 0, i, k
     cdef Py_UCS4 c
     cdef Py_UCS4 *w
     cdef bint hit
-    cdef int kind = PyUnicode_KIND(text)
-    cdef void *data = PyUnicode_DATA(text)
     if words.count == 0:
         return -1
     while p < hi:
-        c = _lower(PyUnicode_READ(kind, data, p))
+        c = _lower(data[p])
         hit = False
         if words.first[_slot(c)]:
             for i in range(words.count):
@@ -562,7 +603,7 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
                 if n == 0 or p + n > hi or w[0] != c:
                     continue
                 for k in range(1, n):
-                    if _lower(PyUnicode_READ(kind, data, p + k)) != w[k]:
+                    if _lower(data[p + k]) != w[k]:
                         break
                 else:
                     hit = True
@@ -575,7 +616,7 @@ cdef Py_ssize_t _last(_Words words, str text, Py_ssize_t lo, Py_ssize_t hi):
     return at
 
 
-cdef inline Py_UCS4 _lower(Py_UCS4 c):
+cdef inline Py_UCS4 _lower(Py_UCS4 c) noexcept:
     """Py_UNICODE_TOLOWER, without the call for ASCII and Han characters."""
     if c < 128:
         return <Py_UCS4> (<unsigned int> c + 32) if u'A' <= c <= u'Z' else c
@@ -584,25 +625,44 @@ cdef inline Py_UCS4 _lower(Py_UCS4 c):
     return Py_UNICODE_TOLOWER(c)
 
 
-cdef bint _window_exact(str text, Py_ssize_t lo, Py_ssize_t hi):
+cdef bint _window_exact(const _Char *data, Py_ssize_t lo, Py_ssize_t hi) noexcept:
     cdef Py_ssize_t i
-    cdef int kind = PyUnicode_KIND(text)
-    cdef void *data = PyUnicode_DATA(text)
     for i in range(lo, hi):
-        if _is_cased_wide(PyUnicode_READ(kind, data, i)):
+        if _is_cased_wide(data[i]):
             return False
     return True
 
 
+cdef enum:
+    _EVIDENCE_IN_PYTHON = 2  # _label_evidence's answer where a char-by-char compare could differ
+
+
 cdef int _evidence(_Entry e, str text, Py_ssize_t start, Py_ssize_t floor):
     """scoring.label_evidence; the Python function where a char-by-char compare could differ."""
+    cdef int kind = PyUnicode_KIND(text), found
+    cdef void *data = PyUnicode_DATA(text)
+    if kind == 1:
+        found = _label_evidence(e, <const unsigned char *> data, start, floor)
+    elif kind == 2:
+        found = _label_evidence(e, <const unsigned short *> data, start, floor)
+    else:
+        found = _label_evidence(e, <const Py_UCS4 *> data, start, floor)
+    if found == _EVIDENCE_IN_PYTHON:
+        return label_evidence(e.d, e.labels, text, start, floor)
+    return found
+
+
+cdef int _label_evidence(_Entry e, const _Char *data, Py_ssize_t start, Py_ssize_t floor) noexcept:
+    """1: a label word before `start` (within the entry's window, past `floor`), -1: a negative word
+    after the last label, 0: neither; _EVIDENCE_IN_PYTHON when a word or the window is cased beyond
+    ASCII."""
     cdef Py_ssize_t lo = max(floor, start - e.window)
     cdef Py_ssize_t nlo = max(floor, start - e.negative_window)
     cdef Py_ssize_t pos_at, neg_at
-    if not (e.positive.exact and e.negative.exact and _window_exact(text, min(lo, nlo), start)):
-        return label_evidence(e.d, e.labels, text, start, floor)
-    pos_at = _last(e.positive, text, lo, start)
-    neg_at = _last(e.negative, text, nlo, start)
+    if not (e.positive.exact and e.negative.exact and _window_exact(data, min(lo, nlo), start)):
+        return _EVIDENCE_IN_PYTHON
+    pos_at = _last(e.positive, data, lo, start)
+    neg_at = _last(e.negative, data, nlo, start)
     if neg_at > pos_at:
         return -1
     return 1 if pos_at >= 0 else 0
@@ -1079,22 +1139,39 @@ cdef double _uscc(str value) except -1:
 cdef double _address(str value):
     """validators.cn_address: an administrative unit (省|自治区|市|区|县|旗|州|盟|镇|乡|街道) and a
     street, number or building component (\\d(?:号|栋|幢|座|室|弄|组|层|楼|户|单元)|[路街巷道弄村])."""
-    cdef Py_ssize_t n = len(value), i
+    cdef int kind = PyUnicode_KIND(value)
+    cdef void *data = PyUnicode_DATA(value)
+    if len(value) < 6:
+        return 0.0
+    if kind == 1:
+        return _address_in(<const unsigned char *> data, len(value))
+    if kind == 2:
+        return _address_in(<const unsigned short *> data, len(value))
+    return _address_in(<const Py_UCS4 *> data, len(value))
+
+
+cdef unsigned char _ADDRESS_CHARS[1024]  # [c & 1023]: c may be one of the characters _address_in reads
+for _c in "*省市区县旗州盟镇乡街道路巷弄村号栋幢座室组层楼户单元":
+    _ADDRESS_CHARS[ord(_c) & 1023] = 1
+
+
+cdef double _address_in(const _Char *value, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
     cdef Py_UCS4 c, nxt
     cdef bint admin = False, unit = False
-    if n < 6:
-        return 0.0
     for i in range(n):
-        c = _at(value, i)
+        nxt = value[i + 1] if i + 1 < n else 0
+        if not _ADDRESS_CHARS[(<unsigned int> nxt) & 1023] and not _ADDRESS_CHARS[(<unsigned int> value[i]) & 1023]:
+            continue  # most characters: neither this one nor the next is one the tests read
+        c = value[i]
         if c == u'*':
             return 0.0
-        nxt = _at(value, i + 1) if i + 1 < n else 0
         if c in u'省市区县旗州盟镇乡' or (c == u'街' and nxt == u'道'):
             admin = True
         if c in u'路街巷道弄村':
             unit = True
         elif nxt != 0 and (
-            nxt in u'号栋幢座室弄组层楼户' or (nxt == u'单' and i + 2 < n and _at(value, i + 2) == u'元')
+            nxt in u'号栋幢座室弄组层楼户' or (nxt == u'单' and i + 2 < n and <Py_UCS4> value[i + 2] == u'元')
         ) and Py_UNICODE_ISDECIMAL(c):  # the cheap tests first: most characters are not before a unit
             unit = True
     return 1.0 if admin and unit else 0.0
@@ -1969,7 +2046,7 @@ cdef class HitCollector:
             free(items)
 
 
-cdef inline bint _han(Py_UCS4 ch):
+cdef inline bint _han(Py_UCS4 ch) noexcept:
     cdef unsigned int c = <unsigned int> ch
     return (0x3400 <= c <= 0x4DBF) or (0x4E00 <= c <= 0x9FFF)
 
