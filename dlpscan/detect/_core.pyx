@@ -580,7 +580,7 @@ cdef extern from "Python.h":
     Py_UCS4 Py_UNICODE_TOLOWER(Py_UCS4 ch)
 
 
-cdef inline Py_UCS4 _at(str text, Py_ssize_t i):
+cdef inline Py_UCS4 _at(str text, Py_ssize_t i) noexcept:
     """text[i] for 0 <= i < len(text), without the bounds checks of an index."""
     return PyUnicode_READ(PyUnicode_KIND(text), PyUnicode_DATA(text), i)
 
@@ -675,7 +675,7 @@ cdef Py_ssize_t _rfind_nl(str text, Py_ssize_t lo, Py_ssize_t hi) except -2:
     return PyUnicode_FindChar(text, u'\n', lo, hi, -1)
 
 
-cdef bint _blank(str text, Py_ssize_t lo, Py_ssize_t hi):
+cdef bint _blank(str text, Py_ssize_t lo, Py_ssize_t hi) noexcept:
     """not text[lo:hi].strip(): only white space (str.isspace), or nothing."""
     cdef Py_ssize_t i
     for i in range(lo, hi):
@@ -744,7 +744,7 @@ cdef str _normalised(int normaliser, object python, str raw):
         free(buf)
 
 
-cdef bint _kept_whole(int normaliser, str raw, Py_ssize_t n):
+cdef bint _kept_whole(int normaliser, str raw, Py_ssize_t n) noexcept:
     """Would _normalise return `raw` unchanged (every character kept as it is)?"""
     cdef Py_ssize_t i
     cdef Py_UCS4 c
@@ -1015,7 +1015,7 @@ cdef int _DAYS[13]
 _DAYS[:] = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 
-cdef bint _plausible_birth(long year, long month, long day, long today):
+cdef bint _plausible_birth(long year, long month, long day, long today) noexcept:
     """validators._plausible_birth over the digits of YYYYMMDD."""
     if not (1 <= month <= 12 and 1 <= day <= _DAYS[month]):
         return False
@@ -1690,7 +1690,7 @@ def fold_utf8(str text):
 
 
 
-cdef inline double _score_boost(_Entry e, int evidence, double header_boost):
+cdef inline double _score_boost(_Entry e, int evidence, double header_boost) noexcept:
     return (e.boost if evidence > 0 else 0.0) + header_boost
 
 
@@ -1951,7 +1951,7 @@ def table_layout(object table_rows):
     return TableLayout(u"\n".join(lines), starts, rows, columns, row_starts, first_cell)
 
 
-cdef Py_ssize_t _count_nl(str text, Py_ssize_t lo, Py_ssize_t hi):
+cdef Py_ssize_t _count_nl(str text, Py_ssize_t lo, Py_ssize_t hi) noexcept:
     """text.count("\n", lo, hi), a loop typed per string kind (which the C compiler vectorises)."""
     cdef int kind = PyUnicode_KIND(text)
     cdef void *data = PyUnicode_DATA(text)
@@ -2051,7 +2051,7 @@ cdef inline bint _han(Py_UCS4 ch) noexcept:
     return (0x3400 <= c <= 0x4DBF) or (0x4E00 <= c <= 0x9FFF)
 
 
-cdef inline bint _han_or_dot(Py_UCS4 ch):
+cdef inline bint _han_or_dot(Py_UCS4 ch) noexcept:
     return _han(ch) or (<unsigned int> ch) == 0x00B7
 
 
