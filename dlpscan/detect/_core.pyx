@@ -11,6 +11,7 @@ over the pattern's program (matchprog.py) that ends where `re.match` ends (tests
 a pattern outside its subset, or one whose value group's span is needed, is confirmed by `re`.
 """
 
+cimport cython
 from cpython cimport array
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF
@@ -377,6 +378,7 @@ cdef bint _in_set_ranges(const _MSet *s, unsigned int u) noexcept:
     return hit != s.negate
 
 
+@cython.final
 cdef class Matcher:
     """matchprog.Program in C arrays: `end(text, pos)` is re.match(text, pos).end(), or -1."""
 
@@ -1177,6 +1179,7 @@ cdef double _address_in(const _Char *value, Py_ssize_t n) noexcept:
     return 1.0 if admin and unit else 0.0
 
 
+@cython.final  # its methods called directly, not through a table: no class derives from it
 cdef class _Keys:
     """Words of one to four characters below U+10000, each packed 16 bits a character into an integer
     and sorted, one array per length: a set lookup of a slice of a text without making the slice."""
@@ -1207,7 +1210,7 @@ cdef class _Keys:
         for n in range(5):
             free(self.keys[n])
 
-    cdef bint has(self, str text, Py_ssize_t start, Py_ssize_t n):
+    cdef bint has(self, str text, Py_ssize_t start, Py_ssize_t n) noexcept:
         """Is text[start:start + n] (1 <= n <= 4, every character below U+10000) one of the words?"""
         cdef unsigned long long key = _pack(text, start, n), probe
         cdef const unsigned long long *keys = self.keys[n]
@@ -1224,7 +1227,7 @@ cdef class _Keys:
         return False
 
 
-cdef inline unsigned long long _pack(str text, Py_ssize_t start, Py_ssize_t n):
+cdef inline unsigned long long _pack(str text, Py_ssize_t start, Py_ssize_t n) noexcept:
     cdef unsigned long long key = 0
     cdef int kind = PyUnicode_KIND(text)
     cdef void *data = PyUnicode_DATA(text)
@@ -1234,6 +1237,7 @@ cdef inline unsigned long long _pack(str text, Py_ssize_t start, Py_ssize_t n):
     return key
 
 
+@cython.final
 cdef class _NameCheck:
     """validators.cn_name bound to the loaded definitions' label words."""
 
