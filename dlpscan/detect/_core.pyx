@@ -582,9 +582,20 @@ cdef extern from "Python.h":
     Py_UCS4 Py_UNICODE_TOLOWER(Py_UCS4 ch)
 
 
-cdef inline Py_UCS4 _at(str text, Py_ssize_t i) noexcept:
-    """text[i] for 0 <= i < len(text), without the bounds checks of an index."""
-    return PyUnicode_READ(PyUnicode_KIND(text), PyUnicode_DATA(text), i)
+cdef extern from *:
+    """
+    /* text[i] for 0 <= i < len(text), without the bounds checks of an index; always inlined (GCC
+       otherwise calls it out of line from the largest callers, such as the companion-name loop). */
+    #if defined(__GNUC__) || defined(__clang__)
+    static inline __attribute__((always_inline))
+    #else
+    static CYTHON_INLINE
+    #endif
+    Py_UCS4 dlpscan_char_at(PyObject *text, Py_ssize_t i) {
+        return PyUnicode_READ(PyUnicode_KIND(text), PyUnicode_DATA(text), i);
+    }
+    """
+    Py_UCS4 _at "dlpscan_char_at" (str text, Py_ssize_t i) noexcept
 
 
 cdef Py_ssize_t _last(_Words words, const _Char *data, Py_ssize_t lo, Py_ssize_t hi) noexcept:
