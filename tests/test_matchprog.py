@@ -15,13 +15,16 @@ from dlpscan.detect.registry import load_definitions
 
 core = pytest.importorskip("dlpscan.detect._core", reason="the compiled loop is not built (no C compiler)")
 
+# The edges of the common Han block (U+4E00-U+9FA5), which the matcher's sets read at once, and
+# literals beside their neighbours (上 and 北 among 三下化匘), which single-character sets compare with.
+HAN_EDGES = "\u4dff\u4e00\u4e01\u9fa5\u9fa6\u9fff\ua000三下化匘北京上海市"
 # Characters the shipped patterns are about, and their neighbours: ASCII and full-width digits,
 # other decimal digits (re's \d takes them), separators, letters, Han, labels, masks, spaces.
 ALPHABET = [
     *"0123456789012345678901234567890123456789Xx -+()*.:=@_,;|'\"<>\n\t",
     *"ABCDEFGHJKLMNPQRTUWXYZabcdehmpsyz",
     *"省市区县路街号栋室单元北京上海广东张王李姓名地址身份证手机卡号，。；：（）",
-    *"\u4dff\u4e00\u4e01\u9fa5\u9fa6\u9fff\ua000",  # the edges of the common Han block read at once
+    *HAN_EDGES,
     "\u3000",
     "\u00a0",
     "٣",
@@ -42,6 +45,7 @@ HAND_WRITTEN = [
     r"[\u4e00-\u9fff\d]+[^\s,，]{2}",
     r"[\u4e01-\u9fa5]+|[\u3400-\u4e00]+",  # ranges that end inside the block: read one by one
     r"[^\W\d]{3}\w",
+    r"(?:北京|上海|北)市?\w{0,2}",  # alternatives that start with one Han character each
     r"(?:x|\d{2})*?y",  # lazy: refused, re decides
     r"^\d+$",  # anchors: refused
     r"(?i)abc",  # flags: refused
@@ -129,7 +133,7 @@ def test_hand_written_constructs(regex):
         assert regex.startswith(("(?i)", "^")) or "*?" in regex
         return
     rng = random.Random(regex)
-    alphabet = [*"aabbccdxy0123456789 -.:=*Xx,", "٣", "张", "\n"]
+    alphabet = [*"aabbccdxy0123456789 -.:=*Xx,", "٣", "张", "\n", *HAN_EDGES]
     samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(4000)]
     assert differences(pattern, samples) == []
 

@@ -294,6 +294,7 @@ cdef struct _MSet:
     int n_ranges, categories
     bint negate
     int common_han  # every character of _COMMON_HAN: 0 read one by one, 1 outside the set, 2 in it
+    unsigned int single  # the set is this one character beyond ASCII (a literal such as 北), else 0
 
 cdef enum:  # matchprog's category flags
     C_DIGIT = 1
@@ -347,12 +348,22 @@ cdef int _common_han(const _MSet *s) noexcept:
     return 2 if _in_set(s, _COMMON_HAN_FIRST) else 1
 
 
+def _single(charset):
+    """The one character beyond ASCII that `charset` (a matchprog.CharSet) holds, or 0."""
+    if charset.negate or charset.categories or len(charset.ranges) != 1:
+        return 0
+    lo, hi = charset.ranges[0]
+    return lo if lo == hi and lo >= 128 else 0
+
+
 cdef inline bint _in_set(const _MSet *s, Py_UCS4 c) noexcept:
     cdef unsigned int u = <unsigned int> c
     if u < 64:
         return (s.low >> u) & 1
     if u < 128:
         return (s.high >> (u - 64)) & 1
+    if s.single:  # a literal: the first characters of a province's alternatives, tried in turn
+        return u == s.single
     if s.common_han and _COMMON_HAN_FIRST <= u <= _COMMON_HAN_LAST:  # an address's or a name's run
         return s.common_han == 2
     return _in_set_ranges(s, u)
@@ -407,7 +418,8 @@ cdef class Matcher:
                 k += 1
         for i, c in enumerate(program.sets):
             self.sets[i] = _MSet(low=c.ascii & 0xFFFFFFFFFFFFFFFF, high=c.ascii >> 64, ranges=&self.ranges[2 * r],
-                                 n_ranges=len(c.ranges), categories=c.categories, negate=c.negate, common_han=0)
+                                 n_ranges=len(c.ranges), categories=c.categories, negate=c.negate, common_han=0,
+                                 single=_single(c))
             for lo, hi in c.ranges:
                 self.ranges[2 * r], self.ranges[2 * r + 1] = lo, hi
                 r += 1
