@@ -81,18 +81,27 @@ def scan(proc: subprocess.Popen[str], index: int) -> float:
     return float(proc.stdout.readline())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def builds_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options of a comparison of two builds on files: FILE..., --old CHECKOUT, --new CHECKOUT."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+")
     parser.add_argument("--old", type=Path, required=True, help="checkout of the build to compare against")
     parser.add_argument("--new", type=Path, default=Path(__file__).resolve().parent.parent)
-    parser.add_argument("--rounds", type=int, default=16)
-    args = parser.parse_args()
-    for checkout in (args.old, args.new):
+    return parser
+
+
+def check_builds(*checkouts: Path) -> None:
+    """Each checkout's dlpscan is the one its interpreter loads (PYTHONPATH wins), or exit."""
+    for checkout in checkouts:
         if loaded_from(checkout).resolve() != checkout.resolve():
             raise SystemExit(f"{checkout}: dlpscan is loaded from {loaded_from(checkout)}")
+
+
+def main() -> None:
+    parser = builds_parser(__doc__)
+    parser.add_argument("--rounds", type=int, default=16)
+    args = parser.parse_args()
+    check_builds(args.old, args.new)
     builds = {"old": start(args.old, args.files), "new": start(args.new, args.files)}
     seconds: dict[tuple[str, int], list[float]] = {(b, i): [] for b in builds for i in range(len(args.files))}
     for r in range(args.rounds):
