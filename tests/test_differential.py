@@ -20,6 +20,7 @@ import pytest
 from test_compiled_checks import names
 from test_presidio import CELLS, TEXTS, generated_text
 
+from dlpscan.detect import backends
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.layout import table_layout
 from dlpscan.detect.registry import load_definitions
@@ -218,6 +219,25 @@ def test_generated_prose_with_digit_noise(engines, seed):
     pure, compiled = engines
     text = generated_text(seed, 200_000)
     assert pure.scan_text(text) == compiled.scan_text(text)
+
+
+@pytest.mark.parametrize("database", ["guarded", "open"])
+def test_either_hyperscan_database_gives_the_references_findings(database, monkeypatch):
+    """Hyperscan scans a block with few ASCII letters and digits with its open database (the
+    StartReach patterns without their leading guards), other blocks with the guarded one. Each,
+    forced on every kind of text and table, gives the pure reference's findings."""
+    monkeypatch.setattr(backends, "few_alnum", lambda data: database == "open")
+    defs = load_definitions()
+    pure, compiled = Engine(defs, "re", compiled=False), Engine(defs, "hyperscan", compiled=True)
+    assert compiled.backend == "hyperscan"
+    texts = [s for case in CASES for s in case] + TEXTS
+    prose = generated_text(3, 3_000) + "。今天的会议安排如下，请大家准时参加。" * 600
+    for text in [*texts, "\n".join(texts), generated_text(4, 100_000), mixed_text(5, 1500), prose]:
+        assert compiled.scan_text(text) == pure.scan_text(text), text[:80]
+    rng = random.Random(6)
+    rows = [tuple(value(rng) for _ in range(4)) for _ in range(500)]
+    block = TableBlock(header=tuple(HEADERS[:4]), rows=rows, first_row=2)
+    assert compiled.scan(block) == pure.scan(block)
 
 
 HEADERS = [

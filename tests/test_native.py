@@ -12,7 +12,7 @@ from test_differential import mixed_text
 from test_presidio import generated_text
 
 from dlpscan.aggregate import Fingerprinter
-from dlpscan.detect import hs_cache
+from dlpscan.detect import backends, hs_cache
 from dlpscan.detect.backends import HyperscanScanner, _all_candidates, _apart, start_reach
 from dlpscan.detect.engine import Engine
 from dlpscan.detect.registry import load_definitions
@@ -42,11 +42,15 @@ EDGES = [
 ]
 
 
+@pytest.mark.parametrize("database", ["chosen", "guarded", "open"])
 @pytest.mark.parametrize("seed", range(3))
-def test_native_candidates_equal_the_bindings_and_hold_every_start(scanners, seed):
+def test_native_candidates_equal_the_bindings_and_hold_every_start(scanners, seed, database, monkeypatch):
     """The C API's candidates equal the binding's, collected in C (HitCollector) and by the Python
     callback. For a pattern whose starts are recovered from its ends (StartReach, no SOM), every
-    position where it matches is among them."""
+    position where it matches is among them: from the database chosen for the text, and from each
+    of the two forced."""
+    if database != "chosen":
+        monkeypatch.setattr(backends, "few_alnum", lambda data: database == "open")
     binding, direct = scanners
     regexes = [p.scan_regex for _, _, p in Engine(load_definitions(), "re", compiled=False)._entries]
     reaches = [start_reach(r) for r in regexes]
@@ -63,6 +67,22 @@ def test_native_candidates_equal_the_bindings_and_hold_every_start(scanners, see
                 got = {start for start, pid in pairs if pid == i}
                 assert {s for s in range(len(text)) if pattern.match(text, s)} <= got, regexes[i]
     assert len(direct.candidates(mixed_text(0, 800))[0]) > 1000
+
+
+def test_the_open_database_scans_blocks_with_few_ascii_letters_and_digits():
+    """Chinese prose with a record here and there takes the open database; exports, English text
+    and code take the guarded one (the faster on each, bench/README.md)."""
+    prose = "客户服务中心今天发布了新的通知，请各位同事注意查收。" * 40
+    assert backends.few_alnum((prose + "张三 13912345678 地址：北京市").encode())
+    assert not backends.few_alnum("\n".join(["张三,110101199003078670,13912345678"] * 50).encode())
+    assert not backends.few_alnum(b"The quick brown fox jumps over the lazy dog. " * 40)
+    assert not backends.few_alnum(b"")
+    scanner = HyperscanScanner([r"(?<![0-9])1[3-9]\d{9}(?![0-9])"], native=True)
+    guarded, open_db = scanner._databases
+    assert guarded is not open_db
+    assert scanner._for(prose.encode()) is open_db
+    unguarded = HyperscanScanner([r"身份证"], native=True)._databases  # nothing to open: one database
+    assert unguarded[0] is unguarded[1]
 
 
 def test_candidate_starts_are_characters_after_any_mix_of_utf8_widths():
@@ -122,15 +142,18 @@ def test_native_database_is_cached_and_a_damaged_entry_recompiled(tmp_path, monk
     monkeypatch.setenv(hs_cache.CACHE_ENV, str(tmp_path))
     regexes = [r"(?<![0-9])1[3-9]\d{9}(?![0-9])", r"身份证"]
     first = HyperscanScanner(regexes, native=True)
-    (entry,) = tmp_path.glob("hs-*.db")
-    stored = entry.read_bytes()
+    entries = sorted(tmp_path.glob("hs-*.db"))  # the guarded and the open database
+    assert len(entries) == 2
+    stored = [entry.read_bytes() for entry in entries]
     assert HyperscanScanner(regexes, native=True).candidates("身份证 13912345678") == (
         first.candidates("身份证 13912345678")
     )
     assert listed(*first.candidates("身份证 13912345678")) == ([0, 4], [1, 0])
-    entry.write_bytes(b"not a database")
+    for entry in entries:
+        entry.write_bytes(b"not a database")
     assert listed(*HyperscanScanner(regexes, native=True).candidates("a 13912345678")) == ([2], [0])
-    assert entry.read_bytes() == stored
+    assert listed(*HyperscanScanner(regexes, native=True).candidates("号码13912345678")) == ([2], [0])
+    assert [entry.read_bytes() for entry in entries] == stored
 
 
 def test_a_pattern_hyperscan_refuses_is_named_by_index():
