@@ -222,8 +222,15 @@ cdef object _text(_Cursor c, Py_ssize_t at, Py_ssize_t size):
     cdef Py_ssize_t k, j = 0
     cdef bytearray out
     cdef const unsigned char *p = c.p + at
-    for k in range(size):
-        if p[k] == 13 or (p[k] == 95 and k + 1 < size and p[k + 1] == 120):  # '\r', '_x'
+    cdef const unsigned char *under = p
+    if memchr(p, 13, size) != NULL:  # '\r'
+        return None
+    while True:  # '_x'
+        under = <const unsigned char *> memchr(under, 95, size - (under - p))
+        if under == NULL:
+            break
+        under += 1
+        if under < p + size and under[0] == 120:
             return None
     if memchr(p, 38, size) == NULL:  # no '&'
         try:
@@ -310,8 +317,8 @@ cdef int _enter(_Cursor c, bytes xml, bytes tag) except -2:
 cdef inline Py_ssize_t _text_run(_Cursor c) noexcept:
     """Past an element's text, up to the next '<'; returns where the text began."""
     cdef Py_ssize_t at = c.i
-    while c.i < c.n and c.p[c.i] != 60:
-        c.i += 1
+    cdef const void *lt = memchr(c.p + c.i, 60, c.n - c.i) if c.i < c.n else NULL
+    c.i = c.n if lt == NULL else <const unsigned char *> lt - c.p
     return at
 
 
