@@ -75,4 +75,16 @@ def test_a_json_line_is_what_json_dumps_writes_of_the_same_lists(count):
     stream = io.StringIO()
     JsonlWriter(stream, include_fingerprints=True).write(result)
     assert stream.getvalue() == json.dumps(line, ensure_ascii=False) + "\n"
+    # A text stream over bytes takes the arrays as ASCII bytes where its encoding writes ASCII as
+    # itself, and as text otherwise; the bytes are the same as the text layer would write.
+    for encoding in ("utf-8", "gb18030", "utf-16"):
+        raw = io.BytesIO()
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        writer = JsonlWriter(text, include_fingerprints=True)
+        assert (writer._binary is not None) == (encoding != "utf-16")
+        writer.write(result)
+        writer.write(result)
+        text.flush()
+        expected = (json.dumps(line, ensure_ascii=False) + "\n") * 2
+        assert raw.getvalue() == expected.encode(encoding), encoding
     assert "fingerprints" not in report_json(result, False).replace("fingerprints.csv", "")
