@@ -376,6 +376,7 @@ def shared_strings(bytes xml):
     cdef int state = _enter(c, xml, b"<sst")
     cdef list out = []
     cdef object v, first, parts
+    PyObject_GC_UnTrack(<void *> out)  # strings only: the cyclic collector need not walk them
     if state <= 0:
         return None
     if state == 2:  # <sst …/>
@@ -474,6 +475,7 @@ def read_sheet(bytes xml, list strings, bytes plain_styles, long long max_cells,
     cdef Py_ssize_t i, k
     cdef list out, line
     cdef tuple row
+    PyObject_GC_UnTrack(<void *> values)  # strings and floats: each collection walked them all
     if not _cells(xml, strings, plain_styles, places, values):
         return None
     if places.size == 0:
@@ -487,6 +489,7 @@ def read_sheet(bytes xml, list strings, bytes plain_styles, long long max_cells,
     if height * width > max_cells:
         return first_row, height, width, None
     out = PyList_New(height)
+    PyObject_GC_UnTrack(<void *> out)  # the rows, untracked as well
     for i in range(height):
         line = PyList_New(width)
         for k in range(width):
