@@ -87,4 +87,6 @@ def test_a_json_line_is_what_json_dumps_writes_of_the_same_lists(count):
         text.flush()
         expected = (json.dumps(line, ensure_ascii=False) + "\n") * 2
         assert raw.getvalue() == expected.encode(encoding), encoding
+    for encoding in ("latin-1", "cp1252", "ascii", "UTF8"):  # by their codecs names
+        assert JsonlWriter(io.TextIOWrapper(io.BytesIO(), encoding=encoding), True)._binary is not None
     assert "fingerprints" not in report_json(result, False).replace("fingerprints.csv", "")

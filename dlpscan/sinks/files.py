@@ -32,7 +32,7 @@ class WriterOptions:
 
 # Text encodings in which ASCII text is its own bytes: fingerprint arrays go to such a stream's
 # binary buffer as bytes, without the text layer's copy and encoding (a third of writing them).
-_ASCII_BYTES = frozenset({"utf-8", "ascii", "latin-1", "cp1252", "gb18030", "gbk"})
+_ASCII_BYTES = frozenset({"utf-8", "ascii", "iso8859-1", "cp1252", "gb18030", "gbk"})  # codecs names
 
 
 class JsonlWriter:
