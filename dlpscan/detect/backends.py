@@ -453,8 +453,9 @@ class HyperscanScanner:
         return db, self._hs.Scratch(db)
 
     def _for(self, data: bytes) -> Any:
-        """The database that scans `data` faster (see OPEN_BELOW)."""
-        return self._databases[few_alnum(data)]
+        """The database that scans `data` faster (see OPEN_BELOW); no sample when there is one."""
+        guarded, opened = self._databases
+        return guarded if guarded is opened or not few_alnum(data) else opened
 
     def _compile(self, expressions: list[bytes], flags: list[int]) -> object:
         db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)

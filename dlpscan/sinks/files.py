@@ -48,7 +48,7 @@ class JsonlWriter:
                 self._stream.write(_hex_array(part))
             else:
                 self._stream.flush()
-                _write_hex_array(self._binary, part)
+                self._binary.writelines(_hex_array_parts(part))
         self._stream.write("\n")
         self._stream.flush()
 
@@ -97,19 +97,14 @@ def report_json_pieces(result: FileResult, include_fingerprints: bool) -> list[s
 
 def _hex_array(fingerprints: Fingerprints) -> str:
     """json.dumps(list(fingerprints))."""
-    if not fingerprints:
-        return "[]"
-    return '["' + fingerprints.digests.hex('"', DIGEST_BYTES).replace('"', '", "') + '"]'
+    return b"".join(_hex_array_parts(fingerprints)).decode("ascii")
 
 
-def _write_hex_array(out: IO[bytes], fingerprints: Fingerprints) -> None:
-    """`_hex_array` written as ASCII bytes."""
+def _hex_array_parts(fingerprints: Fingerprints) -> tuple[bytes, ...]:
+    """`_hex_array` as ASCII bytes, in parts: the digests' hex is not copied again to be bracketed."""
     if not fingerprints:
-        out.write(b"[]")
-        return
-    out.write(b'["')
-    out.write(binascii.hexlify(fingerprints.digests, b'"', DIGEST_BYTES).replace(b'"', b'", "'))
-    out.write(b'"]')
+        return (b"[]",)
+    return b'["', binascii.hexlify(fingerprints.digests, b'"', DIGEST_BYTES).replace(b'"', b'", "'), b'"]'
 
 
 class CsvWriter:
