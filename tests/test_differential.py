@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import random
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -238,6 +239,48 @@ def test_either_hyperscan_database_gives_the_references_findings(database, monke
     rows = [tuple(value(rng) for _ in range(4)) for _ in range(500)]
     block = TableBlock(header=tuple(HEADERS[:4]), rows=rows, first_row=2)
     assert compiled.scan(block) == pure.scan(block)
+
+
+
+def _separated_ids(rng: random.Random, count: int) -> list[str]:
+    """Resident IDs with a space or hyphen (or none) at each place the pattern allows one."""
+    out = []
+    for _ in range(count):
+        v = resident_id(rng, rng.random() < 0.7)
+        seps = [rng.choice(["", "", " ", "-"]) for _ in range(3)]
+        out.append(f"{v[:6]}{seps[0]}{v[6:10]}{seps[1]}{v[10:14]}{seps[2]}{v[14:]}")
+    return out
+
+
+def test_scanner_forms_match_wherever_their_patterns_match():
+    """A pattern's `scanner_regex` (what the candidate scanners compile in its place: a prefix, or
+    the same language in a form Hyperscan scans faster) matches at every position where the
+    pattern matches, so that no candidate is lost."""
+    rng = random.Random(7)
+    texts = [s for case in CASES for s in case] + TEXTS
+    texts += [mixed_text(8, 2000), generated_text(9, 50_000), " ".join(_separated_ids(rng, 3000))]
+    forms = [p for d in load_definitions() for p in d.patterns if p.scanner_regex]
+    assert len(forms) >= 7
+    for p in forms:
+        scanner = re.compile(p.scanner_regex)
+        for text in texts:
+            missed = [m.start() for m in p.compiled.finditer(text) if not scanner.match(text, m.start())]
+            assert missed == [], (p.name, text[:80])
+
+
+def test_scanner_forms_leave_the_findings_as_the_patterns_give_them():
+    """The pure loop with the patterns themselves scanned (no scanner forms) finds what the engine
+    finds with them."""
+    defs = load_definitions()
+    plain = [
+        d.model_copy(update={"patterns": tuple(p.model_copy(update={"scanner_regex": None}) for p in d.patterns)})
+        for d in defs
+    ]
+    reference, engine = Engine(plain, "re", compiled=False), Engine(defs, compiled=True)
+    rng = random.Random(10)
+    texts = [s for case in CASES for s in case] + TEXTS
+    for text in ["\n".join(texts), mixed_text(11, 1500), "，".join(_separated_ids(rng, 2000))]:
+        assert engine.scan_text(text) == reference.scan_text(text)
 
 
 HEADERS = [

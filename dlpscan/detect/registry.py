@@ -34,19 +34,21 @@ class PatternDef(_Strict):
     score: float = Field(ge=0, le=1)
     masked: bool = False  # the pattern finds already-masked values (counted, never fingerprinted)
     value_group: str | None = None  # named group holding the value when the regex also matches a label
-    # A prefix of `regex` for scanners that cannot compile the whole pattern (Hyperscan: long bounded
-    # repeats). It must match wherever `regex` matches; the exact regex still confirms every candidate.
-    scan_prefix: str | None = None
+    # What the candidate scanners compile in place of `regex`: a prefix of it where they cannot
+    # compile the whole pattern (Hyperscan: long bounded repeats), or the same language written in a
+    # form that Hyperscan scans faster. It must match wherever `regex` matches (tests check it); the
+    # exact regex still confirms every candidate.
+    scanner_regex: str | None = None
 
     @property
     def scan_regex(self) -> str:
-        return self.scan_prefix or self.regex
+        return self.scanner_regex or self.regex
 
-    @field_validator("regex")
+    @field_validator("regex", "scanner_regex")
     @classmethod
-    def _compiles(cls, v: str) -> str:
+    def _compiles(cls, v: str | None) -> str | None:
         try:
-            re.compile(v)
+            re.compile(v or "")
         except re.error as exc:
             raise ValueError(f"regex does not compile: {exc}") from None
         return v
