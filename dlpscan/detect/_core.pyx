@@ -67,6 +67,33 @@ cdef extern from *:
         *p = v;
         Py_XDECREF(old);
     }
+    /* The score and the record of the finding made last, kept: findings of one row share its record,
+       and most share one of a few scores, so their numbers are shared (both immutable) instead of
+       made and freed per finding. Called with the GIL held. */
+    static double dlpscan_last_score;
+    static PyObject *dlpscan_last_score_obj = NULL;
+    static PyObject *dlpscan_last_record_obj = NULL;
+    static Py_ssize_t dlpscan_last_record;
+    static PyObject *dlpscan_score_obj(double score) {
+        if (dlpscan_last_score_obj == NULL || memcmp(&score, &dlpscan_last_score, sizeof score) != 0) {
+            PyObject *made = PyFloat_FromDouble(score);
+            if (made == NULL)
+                return NULL;
+            Py_XSETREF(dlpscan_last_score_obj, made);
+            dlpscan_last_score = score;
+        }
+        return Py_NewRef(dlpscan_last_score_obj);
+    }
+    static PyObject *dlpscan_record_obj(Py_ssize_t record) {
+        if (dlpscan_last_record_obj == NULL || record != dlpscan_last_record) {
+            PyObject *made = PyLong_FromSsize_t(record);
+            if (made == NULL)
+                return NULL;
+            Py_XSETREF(dlpscan_last_record_obj, made);
+            dlpscan_last_record = record;
+        }
+        return Py_NewRef(dlpscan_last_record_obj);
+    }
     /* A Finding made in one go: its slots are empty when allocated, so each is filled without reading
        an old value, and the numbers made here are stored, not stored and then released. */
     static PyObject *dlpscan_new_finding(PyObject *type, const Py_ssize_t *at, PyObject *entity, PyObject *value,
@@ -79,8 +106,8 @@ cdef extern from *:
             return NULL;
         numbers[0] = PyLong_FromSsize_t(start);
         numbers[1] = PyLong_FromSsize_t(end);
-        numbers[2] = PyFloat_FromDouble(score);
-        numbers[3] = PyLong_FromSsize_t(record);
+        numbers[2] = dlpscan_score_obj(score);
+        numbers[3] = dlpscan_record_obj(record);
         if (!numbers[0] || !numbers[1] || !numbers[2] || !numbers[3]) {
             for (i = 0; i < 4; i++)
                 Py_XDECREF(numbers[i]);
