@@ -189,19 +189,20 @@ class Categoriser:
         rows = block.rows
         width = max([len(header), *(len(r) for r in rows[:SAMPLE])], default=0)
         found = []  # (category, columns per field, satisfied sets, basis per field)
+        samples = _Samples(rows)
         for category, by_header in zip(self._categories, plans, strict=True):
             columns: dict[str, list[int]] = defaultdict(list)
             basis: dict[str, str] = {}
             for c, (name, word) in by_header.items():
                 f = category.d.fields[name]
-                if f.compiled is None or _share(rows, c, f) >= CONFIRM_SHARE:
+                if f.compiled is None or samples.share(c, f) >= CONFIRM_SHARE:
                     columns[name].append(c)
                     basis.setdefault(name, f"header:{word}")
             for name, f in category.content.items():
                 if name in columns:
                     continue
                 for c in range(width):
-                    if c not in by_header and _share(rows, c, f) >= CONTENT_SHARE:
+                    if c not in by_header and samples.share(c, f) >= CONTENT_SHARE:
                         columns[name].append(c)
                         basis.setdefault(name, f"content:{name}")
             sets = [s for s in category.d.requires if all(name in columns for name in s)]
@@ -373,16 +374,28 @@ def _holds(row: tuple[str, ...], wanted: list[list[list[int]]]) -> bool:
     return False
 
 
-def _share(rows: list[tuple[str, ...]], column: int, f: FieldDef) -> float:
-    """Share of the first SAMPLE filled cells of `column` that match the field's `values` in full."""
-    pattern = f.compiled
-    assert pattern is not None
-    seen = hits = 0
-    for row in rows:
-        if column >= len(row) or not _filled(row[column]):
-            continue
-        seen += 1
-        hits += pattern.fullmatch(row[column].strip()) is not None
-        if seen >= SAMPLE:
-            break
-    return hits / seen if seen else 0.0
+class _Samples:
+    """The first SAMPLE filled cells of each column of a block, stripped, read once per column: every
+    category's fields test the same sample."""
+
+    def __init__(self, rows: list[tuple[str, ...]]) -> None:
+        self._rows = rows
+        self._columns: dict[int, list[str]] = {}
+
+    def share(self, column: int, f: FieldDef) -> float:
+        """Share of the column's sample that matches the field's `values` in full."""
+        pattern = f.compiled
+        assert pattern is not None
+        cells = self._columns.get(column)
+        if cells is None:
+            cells = self._columns[column] = self._sample(column)
+        return (len(cells) - list(map(pattern.fullmatch, cells)).count(None)) / len(cells) if cells else 0.0
+
+    def _sample(self, column: int) -> list[str]:
+        cells: list[str] = []
+        for row in self._rows:
+            if column < len(row) and _filled(row[column]):
+                cells.append(row[column].strip())
+                if len(cells) >= SAMPLE:
+                    break
+        return cells
