@@ -403,3 +403,33 @@ def test_paragraph_walk_remembering_long_stretches_answers_as_walking_each_line(
                 assert [got[n] for _, _, n in spans] == expected, (walk, text, order)
         answers |= {p is None for p in expected}
     assert answers == {True, False}
+
+
+def test_columns_found_by_content_read_a_sample_of_filled_cells() -> None:
+    """A column without a known header is a field when at least CONTENT_SHARE of its first SAMPLE
+    filled cells (blanks skipped) match the field's values; a header-found one needs CONFIRM_SHARE.
+    One sample per column serves every category's fields."""
+    from dlpscan.detect import categorise
+
+    categoriser = Categoriser(load_categories(), entity_types(), backend="re")
+    engine = Engine()
+    person = ("张伟", "33010619740420183X")
+    sample = categorise.SAMPLE
+
+    def found(header: str, cells: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+        block = TableBlock(("姓名", "身份证号", header), [(*person, c) for c in cells])
+        return [(h.category, h.basis) for h in categoriser.block(block, engine.scan(block))]
+
+    codes = [f"J{10 + i % 80}.{i % 10}" for i in range(sample)]
+    blanks = ["", " ", "-"] * 4
+    assert found("编号", codes) == [("health", ("content:icd_code",))]
+    assert found("编号", blanks + codes) == [("health", ("content:icd_code",))]  # blanks are not sampled
+    at_share = int(categorise.CONTENT_SHARE * sample)
+    assert found("编号", codes[:at_share] + ["备注"] * (sample - at_share)) == [
+        ("health", ("content:icd_code",))
+    ]
+    assert found("编号", codes[: at_share - 1] + ["备注"] * (sample - at_share + 1)) == []
+    assert found("编号", ["备注"] * sample + codes) == []  # only the first SAMPLE filled cells count
+    confirm = int(categorise.CONFIRM_SHARE * sample)
+    assert found("血型", ["A型"] * confirm + ["未知"] * (sample - confirm)) == [("health", ("header:血型",))]
+    assert found("血型", ["A型"] * (confirm - 1) + ["未知"] * (sample - confirm + 1)) == []
