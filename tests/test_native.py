@@ -261,3 +261,19 @@ def test_distinct_values_hashed_in_pairs_equal_hmac(hmac_pairs, key):
         assert tally.counts() == (len(set(digests.values())), len(confirmed), len(marked))
     with pytest.raises(UnicodeEncodeError):  # a lone surrogate raises, as str.encode does
         Fingerprinter(key).distinct_values().add(["ok", "\ud800"], b"\0\0")
+
+
+def test_starts_recovered_from_ends_after_any_mix_of_utf8_widths(scanners):
+    """The compiled start recovery steps over the nearest `shortest` characters at once where they
+    are one byte each: around digit runs of every length after 1- to 4-byte characters, separators
+    and guards, its candidates equal the Python reference's (backends.reach_starts)."""
+    pytest.importorskip("hyperscan")
+    binding, direct = scanners
+    rng = random.Random(12)
+    pieces = ["1", "3", "8", "0", "X", " ", "-", "+", "(", "é", "汉", "\U0001f600", "\x1f", "\n", "a", "*"]
+    for _ in range(400):
+        text = "".join(
+            rng.choice(pieces) if rng.random() < 0.3 else str(rng.randint(0, 10 ** rng.randint(1, 24)))
+            for _ in range(rng.randint(1, 12))
+        )
+        assert _all_candidates(binding.cursor(text)) == listed(*direct.candidates(text)), text

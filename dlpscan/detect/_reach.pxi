@@ -32,14 +32,34 @@ cdef int _set_reach(Reach *r, object reach) except -1:
     return 0
 
 
+cdef inline bint _all_ascii(const unsigned char *buf, Py_ssize_t n) noexcept nogil:
+    """Are the n bytes at buf all ASCII? Eight at a time."""
+    cdef unsigned long long w
+    cdef Py_ssize_t i = 0
+    while i + 8 <= n:
+        memcpy(&w, buf + i, 8)
+        if w & 0x8080808080808080ULL:
+            return False
+        i += 8
+    while i < n:
+        if buf[i] & 0x80:
+            return False
+        i += 1
+    return True
+
+
 cdef int _reach_starts(const Reach *r, const unsigned char *data, unsigned long long end,
                        unsigned long long *starts) noexcept nogil:
     """backends.reach_starts: the byte starts `shortest` to `longest + 1` characters before `end`
-    that `r` allows, written to `starts` (room for REACH_MAX_STARTS); returns how many. A run of
-    guard characters, one byte each, is stepped over quickly."""
+    that `r` allows, written to `starts` (room for REACH_MAX_STARTS); returns how many. The first
+    `shortest` characters back are stepped over at once where they are ASCII (digit runs), and a run
+    of guard characters, one byte each, quickly."""
     cdef unsigned long long p = end
     cdef unsigned int back = 0, last = r.longest + 1
     cdef int n = 0
+    if end >= r.shortest and _all_ascii(data + end - r.shortest, r.shortest):
+        back = r.shortest  # one byte per character, and no start closer than `shortest`
+        p = end - r.shortest
     while True:
         if p == 0:
             if back >= r.shortest and r.byte[data[0]] & REACH_OPENS:
