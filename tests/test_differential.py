@@ -241,7 +241,6 @@ def test_either_hyperscan_database_gives_the_references_findings(database, monke
     assert compiled.scan(block) == pure.scan(block)
 
 
-
 def _separated_ids(rng: random.Random, count: int) -> list[str]:
     """Resident IDs with a space or hyphen (or none) at each place the pattern allows one."""
     out = []
@@ -273,7 +272,9 @@ def test_scanner_forms_leave_the_findings_as_the_patterns_give_them():
     finds with them."""
     defs = load_definitions()
     plain = [
-        d.model_copy(update={"patterns": tuple(p.model_copy(update={"scanner_regex": None}) for p in d.patterns)})
+        d.model_copy(
+            update={"patterns": tuple(p.model_copy(update={"scanner_regex": None}) for p in d.patterns)}
+        )
         for d in defs
     ]
     reference, engine = Engine(plain, "re", compiled=False), Engine(defs, compiled=True)
