@@ -19,7 +19,7 @@ from conftest import pg_schema_url
 
 import dlpscan
 from dlpscan.model import EntityStats, FileResult, MaskedStats, RuleHit, Status
-from dlpscan.store import Store, db, work
+from dlpscan.store import Store, db, schema, work
 from dlpscan.store.schema import metadata
 
 KEY = b"test-fingerprint-key"
@@ -161,6 +161,45 @@ def test_files_of_a_0003_store_keep_their_rows_and_gain_a_device(tmp_path):
         assert store.has_unadopted()
         with store._engine.connect() as conn:
             assert "ix_files_parent" in {i["name"] for i in sa.inspect(conn).get_indexes("files")}
+
+
+def test_fingerprints_of_a_0007_store_keep_their_rows_under_type_numbers(url):
+    """0008 numbers the entity types (fingerprint_types) and rebuilds the fingerprint table with the
+    numbers; every row is kept, a later scan's new type gets the next number, and the downgrade
+    gives the rows back under their names."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = db.create_engine(db.resolve_url(url))
+    config = Config()
+    config.set_main_option("script_location", "dlpscan.store:migrations")
+    rows = [(1, "CN_RESIDENT_ID", bytes([i]) * 32) for i in range(3)] + [(2, "CN_MOBILE", b"\x09" * 32)]
+    with db.write(engine) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0007")
+        conn.execute(
+            sa.text("INSERT INTO fingerprints (file_id, entity_type, fp) VALUES (:f, :e, :fp)"),
+            [{"f": f, "e": e, "fp": fp} for f, e, fp in rows],
+        )
+    with Store.open(url) as store, store._engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        numbered = sa.text(
+            "SELECT f.file_id, t.entity_type, f.fp FROM fingerprints f "
+            "JOIN fingerprint_types t ON t.id = f.type_id ORDER BY f.file_id, f.fp"
+        )
+        assert [tuple(r) for r in conn.execute(numbered)] == rows
+        numbers = dict(conn.execute(sa.text("SELECT entity_type, id FROM fingerprint_types")).all())
+        assert sorted(numbers) == ["CN_MOBILE", "CN_RESIDENT_ID"]
+        conn.rollback()
+        with db.write(store._engine) as writer:
+            more = db.type_numbers(writer, schema.fingerprint_types, ["CN_NAME", "CN_MOBILE"])
+        assert more["CN_MOBILE"] == numbers["CN_MOBILE"] and more["CN_NAME"] not in numbers.values()
+    with db.write(engine) as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+        named = sa.text("SELECT file_id, entity_type, fp FROM fingerprints ORDER BY file_id, fp")
+        assert [tuple(r) for r in conn.execute(named)] == rows
+    engine.dispose()
 
 
 def test_url_resolution(tmp_path, monkeypatch):

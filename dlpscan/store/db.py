@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,7 +21,7 @@ CACHE_KIB = 64 * 1024
 # with a fifth less CPU than SQLite's 4 KB default (a quarter fewer pages to log and check).
 PAGE_BYTES = 16384
 MIGRATION_LOCK = 0x646C7073  # PostgreSQL advisory lock key ("dlps"): one migrator at a time
-HEAD_REVISION = "0007"  # the newest migration in store/migrations (a test holds it to alembic's head)
+HEAD_REVISION = "0008"  # the newest migration in store/migrations (a test holds it to alembic's head)
 
 
 def resolve_url(url: str | None) -> URL:
@@ -183,9 +183,25 @@ def bulk_insert(conn: Connection, table: sa.Table, rows: list[tuple]) -> None:
 _BLOCK_ROWS = 256
 
 
-def insert_fingerprints(conn: Connection, table: sa.Table, groups: list[tuple[int, str, bytes]]) -> None:
-    """Insert (file_id, entity_type, concatenated 32-byte fingerprints) groups of a (file_id,
-    entity_type, fp) table. SQLite: one statement per group that cuts the digests into rows inside
+def type_numbers(conn: Connection, table: sa.Table, names: Iterable[str]) -> dict[str, int]:
+    """The numbers of entity types in a (id, entity_type) table, numbering the new ones, in the open
+    transaction. A name another writer numbers at the same time is taken as it numbered it."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    number = sa.select(table.c.entity_type, table.c.id).where(one_of(conn, table.c.entity_type, wanted))
+    known: dict[str, int] = dict(conn.execute(number).all())  # type: ignore[arg-type]
+    missing = [{"entity_type": n} for n in wanted if n not in known]
+    if missing:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=["entity_type"]), missing)
+        known = dict(conn.execute(number).all())  # type: ignore[arg-type]
+    return known
+
+
+def insert_fingerprints(conn: Connection, table: sa.Table, groups: list[tuple[int, int, bytes]]) -> None:
+    """Insert (file_id, type number, concatenated 32-byte fingerprints) groups of a (file_id,
+    type_id, fp) table. SQLite: one statement per group that cuts the digests into rows inside
     SQLite (half the cost of executemany: no Python row per fingerprint); PostgreSQL: COPY."""
     width = DIGEST_BYTES
     if conn.dialect.name == "postgresql":
@@ -193,9 +209,9 @@ def insert_fingerprints(conn: Connection, table: sa.Table, groups: list[tuple[in
         bulk_insert(conn, table, rows)
         return
     driver = conn.connection.driver_connection
-    file_id, entity_type, fp = (c.name for c in table.columns)
-    insert = f"INSERT INTO {table.name} ({file_id}, {entity_type}, {fp}) "
-    for fid, etype, fps in groups:
+    file_id, type_id, fp = (c.name for c in table.columns)
+    insert = f"INSERT INTO {table.name} ({file_id}, {type_id}, {fp}) "
+    for fid, number, fps in groups:
         count = len(fps) // width
         if count == 0:
             continue
@@ -203,7 +219,7 @@ def insert_fingerprints(conn: Connection, table: sa.Table, groups: list[tuple[in
             driver.execute(
                 "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?) "
                 f"{insert} SELECT ?, ?, substr(?, n * ? + 1, ?) FROM i",
-                (count, fid, etype, fps, width, width),
+                (count, fid, number, fps, width, width),
             )
             continue
         # Many rows: blocks of _BLOCK_ROWS numbers (made once) times a recursive block counter,
@@ -213,7 +229,7 @@ def insert_fingerprints(conn: Connection, table: sa.Table, groups: list[tuple[in
             "b(h) AS (SELECT 0 UNION ALL SELECT h + 1 FROM b WHERE h + 1 < ?) "
             f"{insert} SELECT ?, ?, substr(?, (h * {_BLOCK_ROWS} + n) * ? + 1, ?) FROM b CROSS JOIN k "
             f"WHERE h * {_BLOCK_ROWS} + n < ?",
-            (-(-count // _BLOCK_ROWS), fid, etype, fps, width, width, count),
+            (-(-count // _BLOCK_ROWS), fid, number, fps, width, width, count),
         )
 
 

@@ -23,6 +23,7 @@ from .schema import (
     edm_indexes,
     edm_rows,
     files,
+    fingerprint_types,
     fingerprints,
     scan_files,
     scans,
@@ -91,9 +92,11 @@ def count_people(conn: Connection, scan_id: Scope | None, types: EntityTypes) ->
         scan_id,
     )
     # One query per type: grouping all types' rows by type first cost SQLite as much as counting them.
+    numbers = dict(conn.execute(sa.select(fingerprint_types.c.entity_type, fingerprint_types.c.id)).all())
     per_type = (
-        conn.execute(query.where(fingerprints.c.entity_type == t)).scalar() or 0
+        conn.execute(query.where(fingerprints.c.type_id == numbers[t])).scalar() or 0
         for t in types.names(person_key=True)
+        if t in numbers
     )
     return max(per_type, default=0)
 
@@ -134,12 +137,15 @@ class ExposureMixin:
             ).all()
             distinct = conn.execute(
                 in_scope(
-                    sa.select(key, fingerprints.c.entity_type, sa.func.count(sa.distinct(fingerprints.c.fp)))
+                    sa.select(key, fingerprints.c.type_id, sa.func.count(sa.distinct(fingerprints.c.fp)))
                     .select_from(fingerprints)
                     .join(files, files.c.id == fingerprints.c.file_id),
                     sid,
-                ).group_by(key, fingerprints.c.entity_type)
+                ).group_by(key, fingerprints.c.type_id)
             ).all()
+            numbered = sa.select(fingerprint_types.c.id, fingerprint_types.c.entity_type)
+            names = dict(conn.execute(numbered).all())
+            per_type = [(group, names[number], n) for group, number, n in distinct]
             edm = conn.execute(
                 in_scope(
                     sa.select(
@@ -154,7 +160,7 @@ class ExposureMixin:
             ).all()
             categories = _category_totals(conn, key, sid)
         groups = {k: Exposure(key=k, files=n, flagged_files=int(flagged)) for k, n, flagged in counts}
-        for k, etype, n in distinct:
+        for k, etype, n in per_type:
             groups[k].per_type[etype] = n
         for k, rows, high in edm:
             groups[k].edm_rows, groups[k].edm_high = rows, high

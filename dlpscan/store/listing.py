@@ -16,7 +16,7 @@ from dlpscan.policy import SEVERITY_ORDER
 from . import codec
 from .db import chunks, one_of, read
 from .exposure import UNKNOWN_OWNER
-from .schema import category_counts, entity_counts, files, fingerprints, scan_files
+from .schema import category_counts, entity_counts, files, fingerprint_types, fingerprints, scan_files
 
 
 @dataclass(slots=True)
@@ -139,7 +139,9 @@ class ListingMixin:
             if file_id is None or conn.execute(sa.select(read_later)).scalar():
                 return None
             found: dict[str, set[str]] = defaultdict(set)
-            stored = sa.select(fingerprints.c.entity_type, fingerprints.c.fp)
+            stored = sa.select(fingerprint_types.c.entity_type, fingerprints.c.fp).join(
+                fingerprint_types, fingerprint_types.c.id == fingerprints.c.type_id
+            )
             for etype, fp in conn.execute(stored.where(fingerprints.c.file_id == file_id)):
                 found[etype].add(codec.fp_from_db(fp))
             return dict(found)

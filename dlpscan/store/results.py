@@ -16,7 +16,16 @@ from dlpscan.entities import EntityTypes
 from dlpscan.model import FileResult
 
 from . import codec
-from .db import bulk_insert, chunks, insert_fingerprints, one_of, read, refresh_statistics, write
+from .db import (
+    bulk_insert,
+    chunks,
+    insert_fingerprints,
+    one_of,
+    read,
+    refresh_statistics,
+    type_numbers,
+    write,
+)
 from .exposure import Scope, count_people, in_scope, scope
 from .schema import (
     category_counts,
@@ -26,6 +35,7 @@ from .schema import (
     edm_rows,
     entity_counts,
     files,
+    fingerprint_types,
     fingerprints,
     scan_files,
     scans,
@@ -246,7 +256,9 @@ class ResultsMixin:
         ):
             if values:
                 conn.execute(sa.insert(table), values)
-        insert_fingerprints(conn, fingerprints, fps)
+        numbers = type_numbers(conn, fingerprint_types, (etype for _, etype, _ in fps))
+        numbered = sorted((f, numbers[etype], digests) for f, etype, digests in fps)  # in the key's order
+        insert_fingerprints(conn, fingerprints, numbered)
         bulk_insert(conn, edm_rows, rows)
         bulk_insert(conn, category_keys, cat_keys)
 
@@ -514,9 +526,10 @@ class ResultsMixin:
             with_fps = [i for i, es in ents.items() if any(e["fingerprinted"] for e in es)]
             if with_fps:
                 for file_id, etype, fp in conn.execute(
-                    sa.select(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
+                    sa.select(fingerprints.c.file_id, fingerprint_types.c.entity_type, fingerprints.c.fp)
+                    .join(fingerprint_types, fingerprint_types.c.id == fingerprints.c.type_id)
                     .where(one_of(conn, fingerprints.c.file_id, with_fps))
-                    .order_by(fingerprints.c.file_id, fingerprints.c.entity_type, fingerprints.c.fp)
+                    .order_by(fingerprints.c.file_id, fingerprints.c.type_id, fingerprints.c.fp)
                 ):
                     digests[file_id][etype].append(fp)
         versions = {r["edm_version"] for r in rows if r["edm_version"] is not None}
