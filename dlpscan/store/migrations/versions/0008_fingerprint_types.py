@@ -16,6 +16,17 @@ depends_on = None
 _RENAME_KEY = "ALTER TABLE fingerprints RENAME CONSTRAINT {} TO fingerprints_pkey"
 
 
+def _fingerprint_table(name: str, entity_type: sa.Column) -> None:
+    """A fingerprint table whose rows name their type by `entity_type` (a name or a number)."""
+    op.create_table(
+        name,
+        sa.Column("file_id", sa.Integer, primary_key=True),
+        entity_type,
+        sa.Column("fp", sa.LargeBinary(32), primary_key=True),
+        sqlite_with_rowid=False,
+    )
+
+
 def upgrade() -> None:
     op.create_table(
         "fingerprint_types",
@@ -26,13 +37,7 @@ def upgrade() -> None:
         "INSERT INTO fingerprint_types (entity_type) "
         "SELECT DISTINCT entity_type FROM fingerprints ORDER BY entity_type"
     )
-    op.create_table(
-        "fingerprints_numbered",
-        sa.Column("file_id", sa.Integer, primary_key=True),
-        sa.Column("type_id", sa.Integer, primary_key=True),
-        sa.Column("fp", sa.LargeBinary(32), primary_key=True),
-        sqlite_with_rowid=False,
-    )
+    _fingerprint_table("fingerprints_numbered", sa.Column("type_id", sa.Integer, primary_key=True))
     op.execute(
         "INSERT INTO fingerprints_numbered (file_id, type_id, fp) "
         "SELECT f.file_id, t.id, f.fp FROM fingerprints f "
@@ -45,13 +50,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.create_table(
-        "fingerprints_named",
-        sa.Column("file_id", sa.Integer, primary_key=True),
-        sa.Column("entity_type", sa.String(64), primary_key=True),
-        sa.Column("fp", sa.LargeBinary(32), primary_key=True),
-        sqlite_with_rowid=False,
-    )
+    _fingerprint_table("fingerprints_named", sa.Column("entity_type", sa.String(64), primary_key=True))
     op.execute(
         "INSERT INTO fingerprints_named (file_id, entity_type, fp) "
         "SELECT f.file_id, t.entity_type, f.fp FROM fingerprints f "
