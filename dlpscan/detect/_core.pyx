@@ -69,30 +69,29 @@ cdef extern from *:
     }
     /* The score and the record of the finding made last, kept: findings of one row share its record,
        and most share one of a few scores, so their numbers are shared (both immutable) instead of
-       made and freed per finding. Called with the GIL held. */
-    static double dlpscan_last_score;
-    static PyObject *dlpscan_last_score_obj = NULL;
-    static PyObject *dlpscan_last_record_obj = NULL;
-    static Py_ssize_t dlpscan_last_record;
+       made and freed per finding. Each is kept under its 64 bits. Called with the GIL held. */
+    typedef struct { unsigned long long bits; PyObject *obj; } dlpscan_kept;
+    static dlpscan_kept dlpscan_last_score = {0, NULL}, dlpscan_last_record = {0, NULL};
+    /* `made` (a new reference, or NULL on error) kept under `bits`; a new reference to it. */
+    static PyObject *dlpscan_keep(dlpscan_kept *k, unsigned long long bits, PyObject *made) {
+        if (made == NULL)
+            return NULL;
+        Py_XSETREF(k->obj, made);
+        k->bits = bits;
+        return Py_NewRef(made);
+    }
     static PyObject *dlpscan_score_obj(double score) {
-        if (dlpscan_last_score_obj == NULL || memcmp(&score, &dlpscan_last_score, sizeof score) != 0) {
-            PyObject *made = PyFloat_FromDouble(score);
-            if (made == NULL)
-                return NULL;
-            Py_XSETREF(dlpscan_last_score_obj, made);
-            dlpscan_last_score = score;
-        }
-        return Py_NewRef(dlpscan_last_score_obj);
+        unsigned long long bits;
+        memcpy(&bits, &score, sizeof bits);
+        if (dlpscan_last_score.obj != NULL && bits == dlpscan_last_score.bits)
+            return Py_NewRef(dlpscan_last_score.obj);
+        return dlpscan_keep(&dlpscan_last_score, bits, PyFloat_FromDouble(score));
     }
     static PyObject *dlpscan_record_obj(Py_ssize_t record) {
-        if (dlpscan_last_record_obj == NULL || record != dlpscan_last_record) {
-            PyObject *made = PyLong_FromSsize_t(record);
-            if (made == NULL)
-                return NULL;
-            Py_XSETREF(dlpscan_last_record_obj, made);
-            dlpscan_last_record = record;
-        }
-        return Py_NewRef(dlpscan_last_record_obj);
+        unsigned long long bits = (unsigned long long) record;
+        if (dlpscan_last_record.obj != NULL && bits == dlpscan_last_record.bits)
+            return Py_NewRef(dlpscan_last_record.obj);
+        return dlpscan_keep(&dlpscan_last_record, bits, PyLong_FromSsize_t(record));
     }
     /* A Finding made in one go: its slots are empty when allocated, so each is filled without reading
        an old value, and the numbers made here are stored, not stored and then released. */
